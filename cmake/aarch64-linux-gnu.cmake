@@ -1,0 +1,10 @@
+# Toolchain for the EL2 kernel image and bare-metal guests: Debian's cross g++, freestanding.
+set(CMAKE_SYSTEM_NAME Generic)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
+set(CMAKE_ASM_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_OBJCOPY aarch64-linux-gnu-objcopy CACHE FILEPATH "")
+set(CMAKE_SIZE aarch64-linux-gnu-size CACHE FILEPATH "")
+set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)

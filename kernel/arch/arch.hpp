@@ -1,0 +1,25 @@
+// The one interface between generic kernel code and the machine. kernel/arch/aarch64 implements
+// it for EL2 on the reference machine; kernel/arch/host implements it over plain arrays so that
+// every generic file builds and runs unchanged in unit tests, fuzzers and proof extraction.
+#pragma once
+
+#include <bulkhead/types.hpp>
+
+namespace bh::arch {
+
+// Kernel view of physical memory. On aarch64 EL2 maps RAM 1:1; on the host it is an array
+// standing in for RAM at platform::kRamBase. Returns nullptr outside simulated/mapped memory.
+void* phys_to_virt(PhysAddr pa);
+
+// Debug console (PL011 on aarch64, a capture buffer on the host).
+void console_write(const char* text, usize length);
+
+// Remove every stage-2 (and stage-1 EL1&0) TLB entry tagged with `vmid`, on all cores.
+void stage2_tlb_invalidate_vmid(u16 vmid);
+
+// Make table and scrub writes visible to the page-table walker and to other cores.
+void publish_memory_writes();
+
+unsigned current_core();
+
+}  // namespace bh::arch

@@ -1,0 +1,12 @@
+# Generic kernel sources: built into the EL2 image and, unchanged, into the host library that
+# unit tests, fuzzers and proofs link against.
+set(BH_GENERIC_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/lib/crc32.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/lib/format.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/object_memory.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/stage2_table.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/manifest_reader.cpp
+)
+set(BH_HOST_ARCH_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/arch/host/arch_host.cpp
+)
