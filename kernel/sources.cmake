@@ -6,6 +6,13 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/object_memory.cpp
   ${CMAKE_CURRENT_LIST_DIR}/stage2_table.cpp
   ${CMAKE_CURRENT_LIST_DIR}/manifest_reader.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/esr.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/partition.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/system.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/boot_program.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/guest_exit.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/hypercall.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/psci_emulation.cpp
 )
 set(BH_HOST_ARCH_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/arch_host.cpp

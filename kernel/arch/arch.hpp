@@ -23,3 +23,23 @@ void publish_memory_writes();
 unsigned current_core();
 
 }  // namespace bh::arch
+
+namespace bh::arch {
+
+// Clean the data cache to the point of coherency over [pa, pa + size), so that a partition
+// running with its caches off sees what the kernel wrote through its cacheable mapping.
+void clean_to_poc(PhysAddr pa, u64 size);
+
+// Interrupt `core` so that it leaves its guest and re-reads its vCPU's state.
+void kick_core(unsigned core);
+
+// Wake cores waiting for work (parked vCPUs that became runnable).
+void wake_cores();
+
+// Counter ticks (CNTPCT); used as the time base of partitions' virtual counters.
+u64 counter_now();
+
+// Power the machine off (PSCI SYSTEM_OFF); on the host, records the request and returns.
+void system_off();
+
+}  // namespace bh::arch

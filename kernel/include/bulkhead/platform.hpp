@@ -35,6 +35,21 @@ inline constexpr u64 kGicrBase = 0x080A'0000;
 inline constexpr u64 kGicrStride = 0x2'0000;  // RD_base + SGI_base frames per core
 inline constexpr u64 kSmmuBase = 0x0905'0000;
 
+// Device MMIO a partition may be given (default deny: everything else, notably the GIC, the
+// UART, fw_cfg with its DMA interface, the SMMU and the PCIe ECAM, stays with the kernel).
+struct MmioWindow {
+    u64 base;
+    u64 size;
+    const char* name;
+};
+inline constexpr MmioWindow kAssignableMmio[] = {
+    {0x0901'0000, 0x1000, "rtc"},
+    {0x0903'0000, 0x1000, "gpio"},
+    {0x0a00'0000, 0x4000, "virtio-mmio"},
+    {0x1000'0000, 0x2eff'0000, "pcie-mmio"},
+    {0x80'0000'0000, 0x80'0000'0000, "pcie-mmio-high"},
+};
+
 // Guest-visible IPA where bare-metal partitions conventionally place their RAM (mirrors virt).
 inline constexpr u64 kGuestRamIpa = 0x4000'0000;
 

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <compare>  // operator<=> below; a freestanding header in C++20
+
 namespace bh {
 
 using u8 = uint8_t;

@@ -1,0 +1,42 @@
+// Interfaces between the files of the aarch64 arch layer (not visible to generic code).
+#pragma once
+
+#include <bulkhead/types.hpp>
+
+namespace bh {
+struct Vcpu;
+struct GuestRegs;
+}
+
+namespace bh::aarch64 {
+
+struct PerCpu {
+    u64 stack_top;  // read by vectors.S (PERCPU_STACK_TOP)
+    Vcpu* vcpu;     // the vCPU bound to this core, if any
+    u32 core;
+};
+
+PerCpu& this_cpu();
+void percpu_init(unsigned core);
+
+void uart_init();
+void uart_putc(char c);
+void mmu_build_tables();
+void mmu_enable();
+void gic_init_distributor();
+void gic_init_cpu(unsigned core);
+void gic_send_kick(unsigned core);
+void gic_acknowledge_all();
+void el2_configure_core();
+i64 psci_cpu_on(u64 mpidr, u64 entry, u64 context);
+[[noreturn]] void psci_system_off();
+
+}  // namespace bh::aarch64
+
+extern "C" {
+[[noreturn]] void bh_core_loop();
+[[noreturn]] void bh_guest_resume(bh::GuestRegs* frame);
+void bh_clear_fp_state();
+extern char bh_el2_vectors[];
+extern char secondary_entry[];
+}

@@ -1,0 +1,74 @@
+// kernel/arch/arch.hpp on the reference machine.
+#include <arch/arch.hpp>
+#include <bulkhead/platform.hpp>
+#include <lib/spinlock.hpp>
+
+#include "aarch64.hpp"
+#include "sysreg.hpp"
+
+namespace bh::arch {
+
+namespace {
+SpinLock console_lock;
+}
+
+void* phys_to_virt(PhysAddr pa) {
+    // EL2 maps RAM 1:1 (mmu.cpp); nothing else is reachable through this.
+    if (!range_inside(pa.raw(), 1, platform::kRamBase, platform::kDefaultRamSize)) return nullptr;
+    return reinterpret_cast<void*>(pa.raw());
+}
+
+void console_write(const char* text, usize length) {
+    LockGuard guard(console_lock);
+    for (usize i = 0; i < length; ++i) {
+        if (text[i] == '\n') aarch64::uart_putc('\r');
+        aarch64::uart_putc(text[i]);
+    }
+}
+
+void stage2_tlb_invalidate_vmid(u16 vmid) {
+    // TLBI VMALLS12E1IS acts on the VMID in VTTBR_EL2, so borrow it; being at EL2 no guest of
+    // this core runs meanwhile. The IS form reaches every core of the inner shareable domain.
+    u64 saved = BH_READ_SYSREG(vttbr_el2);
+    BH_WRITE_SYSREG(vttbr_el2, static_cast<u64>(vmid) << 48);
+    aarch64::isb();
+    aarch64::dsb_ish();
+    asm volatile("tlbi vmalls12e1is" ::: "memory");
+    aarch64::dsb_ish();
+    BH_WRITE_SYSREG(vttbr_el2, saved);
+    aarch64::isb();
+}
+
+void publish_memory_writes() {
+    aarch64::dsb_ish();
+    aarch64::isb();
+}
+
+unsigned current_core() { return static_cast<unsigned>(BH_READ_SYSREG(mpidr_el1) & 0xff); }
+
+void clean_to_poc(PhysAddr pa, u64 size) {
+    u64 ctr = BH_READ_SYSREG(ctr_el0);
+    u64 line = 4ull << ((ctr >> 16) & 0xf);  // DminLine, in bytes
+    for (u64 a = align_down(pa.raw(), line); a < pa.raw() + size; a += line) asm volatile("dc cvac, %0" ::"r"(a) : "memory");
+    aarch64::dsb_ish();
+    // The memory may hold new code: no core may keep stale instructions for it.
+    asm volatile("ic ialluis" ::: "memory");
+    aarch64::dsb_ish();
+    aarch64::isb();
+}
+
+void kick_core(unsigned core) { aarch64::gic_send_kick(core); }
+
+void wake_cores() {
+    aarch64::dsb_ish();
+    asm volatile("sev" ::: "memory");
+}
+
+u64 counter_now() {
+    aarch64::isb();
+    return BH_READ_SYSREG(cntpct_el0);
+}
+
+void system_off() { aarch64::psci_system_off(); }
+
+}  // namespace bh::arch

@@ -1,0 +1,171 @@
+// Per-core state, the EL2 configuration guests run under, entering a vCPU and taking exits.
+#include <arch/arch.hpp>
+#include <esr.hpp>
+#include <guest_exit.hpp>
+#include <lib/format.hpp>
+#include <stage2_table.hpp>
+#include <system.hpp>
+
+#include "aarch64.hpp"
+#include "asm_defs.h"
+#include "sysreg.hpp"
+
+namespace bh {
+extern System g_system;
+}
+
+alignas(16) char bh_stacks[bh::platform::kMaxCores << KERNEL_STACK_SHIFT];
+
+namespace bh::aarch64 {
+
+static_assert(sizeof(GuestRegs) == GUEST_FRAME_SIZE && __builtin_offsetof(GuestRegs, elr) == GUEST_FRAME_ELR);
+static_assert(__builtin_offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP);
+static_assert(static_cast<u64>(ExitKind::Irq) == EXIT_IRQ && static_cast<u64>(ExitKind::Aarch32) == EXIT_AARCH32);
+
+namespace {
+
+PerCpu cpus[platform::kMaxCores];
+
+// HCR_EL2 while a guest runs: stage 2 on (VM); set/way invalidation upgraded to clean+invalidate
+// (SWIO); physical IRQ/FIQ/SError to EL2 (IMO/FMO/AMO); EL1 TLB and cache maintenance broadcast
+// to the inner shareable domain (FB, BSU=IS); SMC, implementation-defined system registers,
+// ACTLR and set/way cache maintenance trapped (TSC, TIDCP, TACR, TSW); EL1 is AArch64 (RW).
+constexpr u64 kGuestHcr = (1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 4) | (1ull << 5) | (1ull << 9) |
+                          (1ull << 10) | (1ull << 19) | (1ull << 20) | (1ull << 21) | (1ull << 22) | (1ull << 31);
+// MDCR_EL2: PMU (TPM, TPMCR) and debug registers (TDA, TDOSA, TDRA) trap, so a partition can
+// neither count other partitions' or EL2 work nor set breakpoints or watchpoints.
+constexpr u64 kMdcrTraps = (1ull << 5) | (1ull << 6) | (1ull << 9) | (1ull << 10) | (1ull << 11);
+// CPTR_EL2: RES1 bits; FP/SIMD allowed (TFP = 0); trace registers trapped (TTA).
+constexpr u64 kCptr = 0x33ffull | (1ull << 20);
+// SCTLR_EL1 architectural reset-like value: MMU and caches off, RES1 bits set.
+constexpr u64 kGuestSctlr = 0x30d0'0800;
+
+}  // namespace
+
+PerCpu& this_cpu() { return *reinterpret_cast<PerCpu*>(BH_READ_SYSREG(tpidr_el2)); }
+
+void percpu_init(unsigned core) {
+    PerCpu& c = cpus[core];
+    c.core = core;
+    c.stack_top = reinterpret_cast<u64>(bh_stacks) + ((static_cast<u64>(core) + 1) << KERNEL_STACK_SHIFT);
+    BH_WRITE_SYSREG(tpidr_el2, reinterpret_cast<u64>(&c));
+    BH_WRITE_SYSREG(vbar_el2, reinterpret_cast<u64>(bh_el2_vectors));
+    isb();
+}
+
+void el2_configure_core() {
+    u64 pmcr_n = (BH_READ_SYSREG(pmcr_el0) >> 11) & 0x1f;
+    BH_WRITE_SYSREG(mdcr_el2, kMdcrTraps | pmcr_n);  // HPMN = N: no counter reserved for EL2
+    BH_WRITE_SYSREG(cptr_el2, kCptr);
+    BH_WRITE_SYSREG(hstr_el2, 0);
+    // EL1/EL0 accesses to the physical counter and timer trap; partitions use the virtual
+    // ones, offset per partition (CNTVOFF_EL2) so that each sees its own time since start.
+    BH_WRITE_SYSREG(cnthctl_el2, 0);
+    BH_WRITE_SYSREG(cnthp_ctl_el2, 0);
+    BH_WRITE_SYSREG(vtcr_el2, kVtcrEl2);
+    BH_WRITE_SYSREG(vpidr_el2, BH_READ_SYSREG(midr_el1));
+    BH_WRITE_SYSREG(hcr_el2, kGuestHcr);
+    isb();
+}
+
+namespace {
+
+// Every EL1 register a guest can observe gets a defined value: nothing of a previous run of
+// this or another partition on the core, nor of the kernel, is visible after a (re)start.
+void reset_el1_state() {
+    BH_WRITE_SYSREG(sctlr_el1, kGuestSctlr);
+    BH_WRITE_SYSREG(ttbr0_el1, 0);
+    BH_WRITE_SYSREG(ttbr1_el1, 0);
+    BH_WRITE_SYSREG(tcr_el1, 0);
+    BH_WRITE_SYSREG(mair_el1, 0);
+    BH_WRITE_SYSREG(amair_el1, 0);
+    BH_WRITE_SYSREG(vbar_el1, 0);
+    BH_WRITE_SYSREG(contextidr_el1, 0);
+    BH_WRITE_SYSREG(tpidr_el1, 0);
+    BH_WRITE_SYSREG(tpidr_el0, 0);
+    BH_WRITE_SYSREG(tpidrro_el0, 0);
+    BH_WRITE_SYSREG(sp_el0, 0);
+    BH_WRITE_SYSREG(sp_el1, 0);
+    BH_WRITE_SYSREG(elr_el1, 0);
+    BH_WRITE_SYSREG(spsr_el1, 0);
+    BH_WRITE_SYSREG(esr_el1, 0);
+    BH_WRITE_SYSREG(far_el1, 0);
+    BH_WRITE_SYSREG(afsr0_el1, 0);
+    BH_WRITE_SYSREG(afsr1_el1, 0);
+    BH_WRITE_SYSREG(par_el1, 0);
+    BH_WRITE_SYSREG(cpacr_el1, 0);
+    BH_WRITE_SYSREG(csselr_el1, 0);
+    BH_WRITE_SYSREG(cntkctl_el1, 0);
+    BH_WRITE_SYSREG(cntv_ctl_el0, 0);
+    BH_WRITE_SYSREG(cntv_cval_el0, 0);
+    BH_WRITE_SYSREG(mdscr_el1, 0);
+    bh_clear_fp_state();
+}
+
+[[noreturn]] void enter_vcpu(Vcpu& v) {
+    Partition& p = *v.partition;
+    this_cpu().vcpu = &v;
+    BH_WRITE_SYSREG(vttbr_el2, p.stage2.vttbr());
+    BH_WRITE_SYSREG(vmpidr_el2, (1ull << 31) | v.index);  // the guest sees vCPU indices as Aff0
+    BH_WRITE_SYSREG(cntvoff_el2, p.counter_offset);
+    if (v.reset_on_entry) {
+        reset_el1_state();
+        v.reset_on_entry = false;
+    }
+    isb();
+    bh_guest_resume(&v.regs);
+}
+
+const char* const kExceptionKinds[] = {"synchronous", "IRQ", "FIQ", "SError"};
+
+}  // namespace
+
+}  // namespace bh::aarch64
+
+using namespace bh;
+using namespace bh::aarch64;
+
+extern "C" [[noreturn]] void bh_core_loop() {
+    for (;;) {
+        // Read each time: cores start waiting before the boot manifest binds their vCPUs.
+        Vcpu* v = g_system.vcpu_on_core(this_cpu().core);
+        if (v != nullptr && v->transition(VcpuState::Runnable, VcpuState::Running)) {
+            if (v->partition->load_state() == PartitionState::Running) enter_vcpu(*v);
+            v->store_state(VcpuState::Off);
+        }
+        asm volatile("wfe" ::: "memory");
+    }
+}
+
+extern "C" GuestRegs* bh_guest_exit(GuestRegs* frame, u64 kind) {
+    Vcpu& v = *this_cpu().vcpu;
+    ExitSyndrome s;
+    s.esr = BH_READ_SYSREG(esr_el2);
+    s.far = BH_READ_SYSREG(far_el2);
+    s.hpfar = BH_READ_SYSREG(hpfar_el2);
+    if (kind == EXIT_IRQ) gic_acknowledge_all();
+    if (handle_guest_exit(g_system, v, static_cast<ExitKind>(kind), s)) return frame;
+    return nullptr;
+}
+
+extern "C" [[noreturn]] void bh_el2_exception(u64 kind, u64 sp) {
+    LineBuffer line;
+    line.put("PANIC: ");
+    line.put(kExceptionKinds[kind & 3]);
+    line.put(" exception at EL2 on core ");
+    line.put(arch::current_core());
+    line.put(" (ESR ");
+    u64 esr = BH_READ_SYSREG(esr_el2);
+    line.put(Hex{esr});
+    line.put(": ");
+    esr::describe(esr, line);
+    line.put(", FAR ");
+    line.put(Hex{BH_READ_SYSREG(far_el2)});
+    line.put(", ELR ");
+    line.put(Hex{BH_READ_SYSREG(elr_el2)});
+    line.put(", SP ");
+    line.put(Hex{sp});
+    line.put(')');
+    log_line(line);
+    psci_system_off();
+}

@@ -1,0 +1,90 @@
+// GICv3 for the kernel's own use: the distributor with every SPI disabled until a partition is
+// given one, each core's redistributor awake, and SGI 0 as the "kick" that makes a core leave
+// its guest. Physical interrupts are routed to EL2 (HCR_EL2.IMO) while guests run.
+#include <bulkhead/platform.hpp>
+
+#include "aarch64.hpp"
+#include "sysreg.hpp"
+
+namespace bh::aarch64 {
+
+namespace {
+
+constexpr u64 kGicdCtlr = platform::kGicdBase + 0x0000;
+constexpr u64 kGicdTyper = platform::kGicdBase + 0x0004;
+constexpr u64 kGicdIgroupr = platform::kGicdBase + 0x0080;
+constexpr u64 kGicdIcenabler = platform::kGicdBase + 0x0180;
+constexpr u32 kCtlrEnableGrp1 = 1u << 1;
+constexpr u32 kCtlrAre = 1u << 4;
+constexpr u32 kCtlrRwp = 1u << 31;
+
+constexpr u64 kWaker = 0x0014;
+constexpr u32 kWakerProcessorSleep = 1u << 1;
+constexpr u32 kWakerChildrenAsleep = 1u << 2;
+constexpr u64 kSgiBase = 0x1'0000;
+constexpr u64 kIgroupr0 = kSgiBase + 0x0080;
+constexpr u64 kIsenabler0 = kSgiBase + 0x0100;
+constexpr u64 kIcenabler0 = kSgiBase + 0x0180;
+constexpr u64 kIpriorityr = kSgiBase + 0x0400;
+
+constexpr u32 kKickSgi = 0;
+constexpr u32 kSpurious = 1023;
+
+u64 redistributor(unsigned core) { return platform::kGicrBase + core * platform::kGicrStride; }
+
+void wait_for_distributor() {
+    while ((mmio_read<u32>(kGicdCtlr) & kCtlrRwp) != 0) {
+    }
+}
+
+}  // namespace
+
+void gic_init_distributor() {
+    mmio_write<u32>(kGicdCtlr, 0);
+    wait_for_distributor();
+    u32 lines = ((mmio_read<u32>(kGicdTyper) & 0x1f) + 1) * 32;
+    for (u32 i = 1; i < lines / 32; ++i) {  // register 0 covers SGIs/PPIs, banked per core
+        mmio_write<u32>(kGicdIcenabler + 4 * i, 0xffff'ffff);
+        mmio_write<u32>(kGicdIgroupr + 4 * i, 0xffff'ffff);
+    }
+    wait_for_distributor();
+    mmio_write<u32>(kGicdCtlr, kCtlrAre | kCtlrEnableGrp1);
+    wait_for_distributor();
+}
+
+void gic_init_cpu(unsigned core) {
+    u64 rd = redistributor(core);
+    mmio_write<u32>(rd + kWaker, mmio_read<u32>(rd + kWaker) & ~kWakerProcessorSleep);
+    while ((mmio_read<u32>(rd + kWaker) & kWakerChildrenAsleep) != 0) {
+    }
+    mmio_write<u32>(rd + kIcenabler0, 0xffff'ffff);
+    mmio_write<u32>(rd + kIgroupr0, 0xffff'ffff);
+    mmio_write<u8>(rd + kIpriorityr + kKickSgi, 0x80);
+    mmio_write<u32>(rd + kIsenabler0, 1u << kKickSgi);
+
+    // System-register CPU interface at EL2; lower ELs get the virtual interface only.
+    BH_WRITE_SYSREG(S3_4_C12_C9_5, 0xf);  // ICC_SRE_EL2: SRE, DFB, DIB, Enable
+    isb();
+    BH_WRITE_SYSREG(S3_0_C4_C6_0, 0xff);  // ICC_PMR_EL1: every priority passes
+    BH_WRITE_SYSREG(S3_0_C12_C12_3, 0);   // ICC_BPR1_EL1
+    BH_WRITE_SYSREG(S3_0_C12_C12_4, 0);   // ICC_CTLR_EL1: EOI also deactivates
+    BH_WRITE_SYSREG(S3_0_C12_C12_7, 1);   // ICC_IGRPEN1_EL1
+    isb();
+}
+
+void gic_send_kick(unsigned core) {
+    u64 sgi1r = (static_cast<u64>(kKickSgi) << 24) | (1ull << core);  // Aff1..3 = 0 on this machine
+    dsb_ish();
+    BH_WRITE_SYSREG(S3_0_C12_C11_5, sgi1r);  // ICC_SGI1R_EL1
+    isb();
+}
+
+void gic_acknowledge_all() {
+    for (;;) {
+        u64 intid = BH_READ_SYSREG(S3_0_C12_C12_0) & 0xff'ffff;  // ICC_IAR1_EL1
+        if (intid >= 1020 && intid <= kSpurious) return;
+        BH_WRITE_SYSREG(S3_0_C12_C12_1, intid);  // ICC_EOIR1_EL1
+    }
+}
+
+}  // namespace bh::aarch64

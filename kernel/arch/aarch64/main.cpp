@@ -1,0 +1,83 @@
+// Boot: core 0 brings up the machine, validates and runs the manifest, starts the other cores;
+// then every core waits for the vCPU bound to it.
+#include <arch/arch.hpp>
+#include <boot_program.hpp>
+#include <bulkhead/platform.hpp>
+#include <lib/format.hpp>
+#include <system.hpp>
+
+#include "aarch64.hpp"
+#include "sysreg.hpp"
+
+namespace bh {
+System g_system;
+}
+
+using namespace bh;
+using namespace bh::aarch64;
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+void bring_up_core(unsigned core) {
+    percpu_init(core);
+    mmu_enable();
+    gic_init_cpu(core);
+    el2_configure_core();
+}
+
+[[noreturn]] void refuse_to_boot(int op_index, const char* what, const char* reason, Status status) {
+    if (op_index >= 0) {
+        log("manifest rejected: op #", op_index, " (", what, "): ", reason, " (", status_name(status), ")");
+    } else {
+        log("manifest rejected: ", reason, " (", status_name(status), ")");
+    }
+    log("refusing to start any partition; powering off");
+    psci_system_off();
+}
+
+}  // namespace
+
+extern "C" [[noreturn]] void bh_boot_primary() {
+    uart_init();
+    mmu_build_tables();
+    bring_up_core(0);
+    gic_init_distributor();
+    log("Bulkhead ", kVersion, " booting on core 0 at EL2");
+    log("timer: ", BH_READ_SYSREG(cntfrq_el0), " Hz; RAM ", Hex{platform::kRamBase}, "+", Hex{platform::kDefaultRamSize});
+
+    if (!ok(g_system.init(PhysAddr(platform::kObjectMemoryBase), platform::kObjectMemorySize, platform::kRamBase,
+                          platform::kDefaultRamSize, platform::kMaxCores))) {
+        log("PANIC: cannot initialise the system: ", g_system.last_refusal());
+        psci_system_off();
+    }
+
+    for (unsigned core = 1; core < platform::kMaxCores; ++core) {
+        i64 r = psci_cpu_on(core, reinterpret_cast<u64>(secondary_entry), core);
+        if (r != 0) log("core ", core, " did not start (PSCI ", static_cast<int>(r), ")");
+    }
+
+    // The payload lies in the kernel's region, which no partition can reach: validating it
+    // here and reading it below see the same bytes.
+    ManifestReader reader;
+    if (!ok(reader.open(reinterpret_cast<const void*>(platform::kPayloadBase), platform::kPayloadMaxSize))) {
+        const ManifestError& e = reader.error();
+        refuse_to_boot(e.op_index, "manifest", e.reason, e.status);
+    }
+    if (reader.header().ram_base != platform::kRamBase || reader.header().ram_size > platform::kDefaultRamSize) {
+        refuse_to_boot(-1, "manifest", "compiled for RAM this machine does not have", Status::OutOfRange);
+    }
+    log("manifest ok: ", reader.op_count(), " ops, ", reader.partition_count(), " partitions");
+    BootResult result = run_boot_program(g_system, reader);
+    if (!ok(result.status)) {
+        const char* what = result.op_index >= 0 ? op_name(reader.op(static_cast<u32>(result.op_index)).kind) : "manifest";
+        refuse_to_boot(result.op_index, what, result.reason, result.status);
+    }
+    bh_core_loop();
+}
+
+extern "C" [[noreturn]] void bh_boot_secondary(u64 core) {
+    bring_up_core(static_cast<unsigned>(core));
+    bh_core_loop();
+}

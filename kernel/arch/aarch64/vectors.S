@@ -1,0 +1,168 @@
+// EL2 exception vectors, guest entry and exit.
+// While a guest runs, SP_EL2 points just past its vCPU's GuestRegs frame, so an exit saves the
+// guest's registers straight into its vCPU; the handler then runs on the core's kernel stack.
+
+#include "asm_defs.h"
+
+.macro save_guest kind
+    sub     sp, sp, #GUEST_FRAME_SIZE
+    stp     x0, x1, [sp, #16 * 0]
+    stp     x2, x3, [sp, #16 * 1]
+    stp     x4, x5, [sp, #16 * 2]
+    stp     x6, x7, [sp, #16 * 3]
+    stp     x8, x9, [sp, #16 * 4]
+    stp     x10, x11, [sp, #16 * 5]
+    stp     x12, x13, [sp, #16 * 6]
+    stp     x14, x15, [sp, #16 * 7]
+    stp     x16, x17, [sp, #16 * 8]
+    stp     x18, x19, [sp, #16 * 9]
+    stp     x20, x21, [sp, #16 * 10]
+    stp     x22, x23, [sp, #16 * 11]
+    stp     x24, x25, [sp, #16 * 12]
+    stp     x26, x27, [sp, #16 * 13]
+    stp     x28, x29, [sp, #16 * 14]
+    mrs     x0, elr_el2
+    stp     x30, x0, [sp, #16 * 15]
+    mrs     x1, spsr_el2
+    str     x1, [sp, #GUEST_FRAME_ELR + 8]
+    mov     x0, sp
+    mov     x1, #\kind
+    b       guest_exit_common
+.endm
+
+.macro kernel_fault kind
+    // An exception taken from EL2 itself is a kernel bug: report and stop the machine.
+    mov     x0, #\kind
+    mov     x1, sp
+    b       bh_el2_exception
+.endm
+
+.macro ventry label
+    .balign 0x80
+    b       \label
+.endm
+
+    .section .text.vectors, "ax"
+    .balign 0x800
+    .global bh_el2_vectors
+bh_el2_vectors:
+    // Current EL with SP0
+    ventry  cur_sp0_sync
+    ventry  cur_sp0_irq
+    ventry  cur_sp0_fiq
+    ventry  cur_sp0_serror
+    // Current EL with SPx
+    ventry  cur_spx_sync
+    ventry  cur_spx_irq
+    ventry  cur_spx_fiq
+    ventry  cur_spx_serror
+    // Lower EL, AArch64
+    ventry  lower_sync
+    ventry  lower_irq
+    ventry  lower_fiq
+    ventry  lower_serror
+    // Lower EL, AArch32
+    ventry  lower32_sync
+    ventry  lower32_irq
+    ventry  lower32_fiq
+    ventry  lower32_serror
+
+cur_sp0_sync:    kernel_fault 0
+cur_sp0_irq:     kernel_fault 1
+cur_sp0_fiq:     kernel_fault 2
+cur_sp0_serror:  kernel_fault 3
+cur_spx_sync:    kernel_fault 0
+cur_spx_irq:     kernel_fault 1
+cur_spx_fiq:     kernel_fault 2
+cur_spx_serror:  kernel_fault 3
+lower_sync:      save_guest EXIT_SYNC
+lower_irq:       save_guest EXIT_IRQ
+lower_fiq:       save_guest EXIT_FIQ
+lower_serror:    save_guest EXIT_SERROR
+lower32_sync:    save_guest EXIT_AARCH32
+lower32_irq:     save_guest EXIT_IRQ
+lower32_fiq:     save_guest EXIT_FIQ
+lower32_serror:  save_guest EXIT_SERROR
+
+guest_exit_common:
+    // x0 = frame, x1 = kind. Switch to this core's kernel stack.
+    mrs     x2, tpidr_el2
+    ldr     x3, [x2, #PERCPU_STACK_TOP]
+    mov     sp, x3
+    bl      bh_guest_exit
+    cbz     x0, park
+    b       bh_guest_resume
+park:
+    // The vCPU stopped: drop everything on the kernel stack and wait for work again.
+    mrs     x2, tpidr_el2
+    ldr     x3, [x2, #PERCPU_STACK_TOP]
+    mov     sp, x3
+    b       bh_core_loop
+
+// void bh_guest_resume(GuestRegs* frame) [[noreturn]]
+    .global bh_guest_resume
+bh_guest_resume:
+    ldp     x2, x3, [x0, #GUEST_FRAME_ELR]
+    msr     elr_el2, x2
+    msr     spsr_el2, x3
+    mov     sp, x0
+    ldp     x2, x3, [sp, #16 * 1]
+    ldp     x4, x5, [sp, #16 * 2]
+    ldp     x6, x7, [sp, #16 * 3]
+    ldp     x8, x9, [sp, #16 * 4]
+    ldp     x10, x11, [sp, #16 * 5]
+    ldp     x12, x13, [sp, #16 * 6]
+    ldp     x14, x15, [sp, #16 * 7]
+    ldp     x16, x17, [sp, #16 * 8]
+    ldp     x18, x19, [sp, #16 * 9]
+    ldp     x20, x21, [sp, #16 * 10]
+    ldp     x22, x23, [sp, #16 * 11]
+    ldp     x24, x25, [sp, #16 * 12]
+    ldp     x26, x27, [sp, #16 * 13]
+    ldp     x28, x29, [sp, #16 * 14]
+    ldr     x30, [sp, #16 * 15]
+    ldp     x0, x1, [sp, #16 * 0]
+    add     sp, sp, #GUEST_FRAME_SIZE
+    eret
+    dsb     nsh
+    isb
+
+// Zeroes the FP/SIMD registers and FPCR/FPSR: a (re)started vCPU finds nothing of the core's
+// previous occupant. The kernel itself never uses FP/SIMD (-mgeneral-regs-only).
+    .global bh_clear_fp_state
+bh_clear_fp_state:
+    movi    v0.2d, #0
+    movi    v1.2d, #0
+    movi    v2.2d, #0
+    movi    v3.2d, #0
+    movi    v4.2d, #0
+    movi    v5.2d, #0
+    movi    v6.2d, #0
+    movi    v7.2d, #0
+    movi    v8.2d, #0
+    movi    v9.2d, #0
+    movi    v10.2d, #0
+    movi    v11.2d, #0
+    movi    v12.2d, #0
+    movi    v13.2d, #0
+    movi    v14.2d, #0
+    movi    v15.2d, #0
+    movi    v16.2d, #0
+    movi    v17.2d, #0
+    movi    v18.2d, #0
+    movi    v19.2d, #0
+    movi    v20.2d, #0
+    movi    v21.2d, #0
+    movi    v22.2d, #0
+    movi    v23.2d, #0
+    movi    v24.2d, #0
+    movi    v25.2d, #0
+    movi    v26.2d, #0
+    movi    v27.2d, #0
+    movi    v28.2d, #0
+    movi    v29.2d, #0
+    movi    v30.2d, #0
+    movi    v31.2d, #0
+    msr     fpcr, xzr
+    msr     fpsr, xzr
+    ret

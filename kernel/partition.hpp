@@ -1,0 +1,77 @@
+// A partition: one stage-2 address space, its memory regions, its vCPUs and its life cycle.
+#pragma once
+
+#include <bulkhead/manifest.hpp>
+#include <bulkhead/types.hpp>
+#include <lib/spinlock.hpp>
+#include <stage2_table.hpp>
+#include <vcpu.hpp>
+
+namespace bh {
+
+struct MemoryRegion {
+    Ipa ipa;
+    PhysAddr pa;
+    u64 size = 0;
+    u64 attrs = 0;
+    bool is_device() const { return (attrs & manifest::attr::kDevice) != 0; }
+};
+
+// An image the partition is (re)loaded with: bytes in the boot payload, copied to `ipa`.
+struct ImageSegment {
+    Ipa ipa;
+    const u8* bytes = nullptr;
+    u64 size = 0;
+};
+
+// Running: its vCPUs may run. Stopping: one core is taking it down (and maybe restarting it).
+// Stopped: for good. Built: constructed, not yet launched.
+enum class PartitionState : u32 { Built = 0, Running = 1, Stopping = 2, Stopped = 3 };
+
+class Partition {
+public:
+    static constexpr unsigned kMaxRegions = 16;
+    static constexpr unsigned kMaxImages = 8;
+
+    char name[manifest::kNameLength] = {};
+    u32 index = 0;
+    u16 vmid = 0;
+    manifest::RestartPolicy restart_policy = manifest::RestartPolicy::Stop;
+    u32 restarts = 0;
+    u64 counter_offset = 0;  // CNTVOFF: the guest's virtual counter starts at 0 when it starts
+
+    Stage2Table stage2;
+    MemoryRegion regions[kMaxRegions];
+    u32 region_count = 0;
+    ImageSegment images[kMaxImages];
+    u32 image_count = 0;
+    Vcpu vcpus[manifest::kMaxVcpusPerPartition];
+    u32 vcpu_count = 0;
+    u64 entry = 0;     // vCPU 0's entry point and x0, kept for restarts
+    u64 boot_arg = 0;
+    bool has_entry = false;
+
+    // Console output is collected per partition and emitted a line at a time, prefixed with
+    // the partition's name, so a partition can neither interleave with nor forge other lines.
+    SpinLock console_lock;
+    char console_line[160] = {};
+    u32 console_length = 0;
+
+    PartitionState load_state() const {
+        return static_cast<PartitionState>(__atomic_load_n(&state_, __ATOMIC_ACQUIRE));
+    }
+    void store_state(PartitionState s) { __atomic_store_n(&state_, static_cast<u32>(s), __ATOMIC_RELEASE); }
+    bool transition(PartitionState from, PartitionState to) {
+        u32 expected = static_cast<u32>(from);
+        return __atomic_compare_exchange_n(&state_, &expected, static_cast<u32>(to), false, __ATOMIC_ACQ_REL,
+                                           __ATOMIC_ACQUIRE);
+    }
+
+    // The region of normal memory that holds all of [ipa, ipa + size), or nullptr.
+    const MemoryRegion* ram_region_containing(Ipa ipa, u64 size) const;
+
+private:
+    u32 state_ = static_cast<u32>(PartitionState::Built);
+};
+
+}  // namespace bh

@@ -1,0 +1,58 @@
+// A virtual CPU: the guest register frame the EL2 vectors save into, and its run state.
+#pragma once
+
+#include <bulkhead/types.hpp>
+
+namespace bh {
+
+class Partition;
+
+// Saved by the exception vectors on every exit from a guest and restored on entry; the offsets
+// are used by kernel/arch/aarch64/vectors.S.
+struct GuestRegs {
+    u64 x[31];
+    u64 elr;   // ELR_EL2: where the guest resumes
+    u64 spsr;  // SPSR_EL2: the guest's PSTATE
+    u64 reserved;
+};
+static_assert(sizeof(GuestRegs) == 272, "vectors.S saves exactly this frame");
+static_assert(__builtin_offsetof(GuestRegs, elr) == 248 && __builtin_offsetof(GuestRegs, spsr) == 256);
+
+// PSTATE a vCPU starts with: EL1h, D, A, I and F masked.
+inline constexpr u64 kGuestInitialSpsr = 0x3c5;
+
+// Off -> Starting -> Runnable -> Running -> Off. Only the core a vCPU is bound to moves it from
+// Runnable to Running and from Running to Off; other cores request a stop through the
+// partition's state and a kick.
+enum class VcpuState : u32 { Off = 0, Starting = 1, Runnable = 2, Running = 3 };
+
+struct Vcpu {
+    GuestRegs regs;
+    Partition* partition = nullptr;
+    u32 index = 0;
+    u32 core = ~0u;  // physical core, bound once by BindCore
+    u32 state = static_cast<u32>(VcpuState::Off);
+    // Set when the vCPU (re)starts: its EL1 system registers and FP/SIMD state are reset on
+    // the next entry so that nothing from a previous run or from EL2 leaks into the guest.
+    bool reset_on_entry = false;
+
+    VcpuState load_state() const { return static_cast<VcpuState>(__atomic_load_n(&state, __ATOMIC_ACQUIRE)); }
+    void store_state(VcpuState s) { __atomic_store_n(&state, static_cast<u32>(s), __ATOMIC_RELEASE); }
+    bool transition(VcpuState from, VcpuState to) {
+        u32 expected = static_cast<u32>(from);
+        return __atomic_compare_exchange_n(&state, &expected, static_cast<u32>(to), false, __ATOMIC_ACQ_REL,
+                                           __ATOMIC_ACQUIRE);
+    }
+
+    // Prepares a clean register file that enters the guest at `entry` with x0 = `arg`.
+    void prepare_start(u64 entry, u64 arg) {
+        for (u64& r : regs.x) r = 0;
+        regs.x[0] = arg;
+        regs.elr = entry;
+        regs.spsr = kGuestInitialSpsr;
+        regs.reserved = 0;
+        reset_on_entry = true;
+    }
+};
+
+}  // namespace bh
