@@ -64,6 +64,7 @@ bool handle_hypercall(System&, Vcpu& vcpu) {
             r.x[1] = p.index;
             r.x[2] = vcpu.index;
             r.x[3] = p.vcpu_count;
+            r.x[4] = p.restarts;
             return true;
     }
     set_status(vcpu, Status::NotSupported);

@@ -14,7 +14,7 @@ inline constexpr u64 kVendorBase = 0xC600'0000;
 enum class Function : u64 {
     AbiVersion = kVendorBase | 0x00,     // -> x1 = kAbiVersion
     ConsoleWrite = kVendorBase | 0x01,   // x2 = length (<= kConsoleChunk), x3..x7 = bytes
-    PartitionInfo = kVendorBase | 0x02,  // -> x1 = partition index, x2 = vcpu index, x3 = vcpus
+    PartitionInfo = kVendorBase | 0x02,  // -> x1 = partition, x2 = vcpu index, x3 = vcpus, x4 = restarts
 };
 
 inline constexpr u64 kAbiVersion = 1;

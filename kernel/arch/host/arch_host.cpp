@@ -1,0 +1,141 @@
+// The arch interface on the host: RAM is one anonymous mapping standing in for the reference
+// machine's physical memory, the console is a string, TLB maintenance is counted so that tests
+// can check that the kernel asked for it.
+#include <sys/mman.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <bulkhead/platform.hpp>
+
+#include "arch/arch.hpp"
+#include "arch/host/host_memory.hpp"
+
+namespace bh {
+namespace {
+
+constexpr u64 kRamSize = platform::kDefaultRamSize;
+
+u8* g_ram = nullptr;
+std::string g_console;
+std::array<u64, 1u << 16> g_tlb_invalidations{};
+u64 g_tlb_total = 0;
+u64 g_publish = 0;
+unsigned g_core = 0;
+u64 g_clean_calls = 0;
+u64 g_clean_bytes = 0;
+std::array<u64, platform::kMaxCores> g_kicks{};
+u64 g_wakes = 0;
+u64 g_counter = 0;
+u64 g_system_off = 0;
+
+// MAP_NORESERVE: 2 GiB of address space, backed only where the kernel actually writes.
+u8* ram() {
+    if (g_ram == nullptr) {
+        void* p = mmap(nullptr, kRamSize, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) {
+            std::perror("bulkhead host: mmap of simulated RAM");
+            std::abort();
+        }
+        g_ram = static_cast<u8*>(p);
+    }
+    return g_ram;
+}
+
+}  // namespace
+
+namespace arch {
+
+void* phys_to_virt(PhysAddr pa) {
+    const u64 raw = pa.raw();
+    if (raw < platform::kRamBase || raw - platform::kRamBase >= kRamSize) return nullptr;
+    return ram() + (raw - platform::kRamBase);
+}
+
+void console_write(const char* text, usize length) { g_console.append(text, length); }
+
+void stage2_tlb_invalidate_vmid(u16 vmid) {
+    ++g_tlb_invalidations[vmid];
+    ++g_tlb_total;
+}
+
+void publish_memory_writes() {
+    ++g_publish;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+unsigned current_core() { return g_core; }
+
+// Host memory is coherent; what matters to tests is that the kernel asked, and for what.
+void clean_to_poc(PhysAddr, u64 size) {
+    ++g_clean_calls;
+    g_clean_bytes += size;
+}
+
+void kick_core(unsigned core) {
+    if (core < g_kicks.size()) ++g_kicks[core];
+}
+
+void wake_cores() { ++g_wakes; }
+
+// Strictly increasing, like CNTPCT across reads, and deterministic for tests.
+u64 counter_now() { return g_counter++; }
+
+void system_off() { ++g_system_off; }
+
+}  // namespace arch
+
+namespace host {
+
+void* ram_base_pointer() { return ram(); }
+u64 ram_size() { return kRamSize; }
+
+void reset_memory() {
+    if (g_ram == nullptr) return;  // never touched: already all zero
+    // For a private anonymous mapping, MADV_DONTNEED makes every page read as zero again and
+    // gives the memory back, without changing the mapping's address.
+    if (madvise(g_ram, kRamSize, MADV_DONTNEED) != 0) {
+        std::perror("bulkhead host: madvise of simulated RAM");
+        std::abort();
+    }
+}
+
+const std::string& console_output() { return g_console; }
+void reset_console() { g_console.clear(); }
+
+u64 tlb_invalidations(u16 vmid) { return g_tlb_invalidations[vmid]; }
+u64 tlb_invalidations_total() { return g_tlb_total; }
+u64 publish_count() { return g_publish; }
+void reset_counters() {
+    g_tlb_invalidations.fill(0);
+    g_tlb_total = 0;
+    g_publish = 0;
+    g_clean_calls = 0;
+    g_clean_bytes = 0;
+    g_kicks.fill(0);
+    g_wakes = 0;
+    g_system_off = 0;
+}
+
+void set_current_core(unsigned core) { g_core = core; }
+
+u64 clean_to_poc_calls() { return g_clean_calls; }
+u64 clean_to_poc_bytes() { return g_clean_bytes; }
+u64 kick_count(unsigned core) { return core < g_kicks.size() ? g_kicks[core] : 0; }
+u64 wake_count() { return g_wakes; }
+void set_counter(u64 ticks) { g_counter = ticks; }
+u64 system_off_requests() { return g_system_off; }
+
+void reset_all() {
+    reset_memory();
+    reset_console();
+    reset_counters();
+    g_core = 0;
+    g_counter = 0;
+}
+
+}  // namespace host
+}  // namespace bh

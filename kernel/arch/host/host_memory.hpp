@@ -1,0 +1,43 @@
+// Test-side controls of the host arch implementation (arch_host.cpp). Host-only: generic kernel
+// code never includes this; unit tests, fuzzers and proof extraction do.
+#pragma once
+
+#include <string>
+
+#include <bulkhead/types.hpp>
+
+namespace bh::host {
+
+// Simulated RAM covers [platform::kRamBase, platform::kRamBase + platform::kDefaultRamSize).
+// It is reserved lazily (virtual only) and reads as zero until written.
+void* ram_base_pointer();
+u64 ram_size();
+// Zero all of simulated RAM (pages are dropped back to the OS, so this is cheap).
+void reset_memory();
+
+// Everything console_write has produced since the last reset_console().
+const std::string& console_output();
+void reset_console();
+
+// stage2_tlb_invalidate_vmid calls since the last reset_counters(), per VMID and in total.
+u64 tlb_invalidations(u16 vmid);
+u64 tlb_invalidations_total();
+// publish_memory_writes calls since the last reset_counters().
+u64 publish_count();
+// Zeroes every call counter in this header (TLB, publish, clean, kick, wake, system_off).
+void reset_counters();
+
+void set_current_core(unsigned core);
+
+// The rest of the arch interface, recorded for tests.
+u64 clean_to_poc_calls();     // arch::clean_to_poc
+u64 clean_to_poc_bytes();
+u64 kick_count(unsigned core);  // arch::kick_core, per core (0 for cores >= kMaxCores)
+u64 wake_count();               // arch::wake_cores
+void set_counter(u64 ticks);    // arch::counter_now returns this, then one more per call
+u64 system_off_requests();      // arch::system_off
+
+// reset_memory + reset_console + reset_counters + core 0 + counter 0: a fresh machine for each test.
+void reset_all();
+
+}  // namespace bh::host

@@ -1,0 +1,62 @@
+// Decodes and validates a boot manifest (format: bulkhead/manifest.hpp) as a whole before the
+// kernel executes any of it. Validation is structural: every field is in range, every op refers
+// only to what earlier ops created, the checksum holds. Whether an op is *allowed* (memory
+// exclusivity, device ownership, ...) is decided when it is executed through the same code paths
+// as run-time operations, which refuse it there.
+//
+// The reader keeps a pointer to the buffer and reads ops from it on demand; op() returns copies
+// so that a caller acts on a value, never on memory it re-reads. The buffer must stay unchanged
+// while the reader is used: at boot it is the payload region, which lies in the kernel's own
+// memory and is never mapped into a partition.
+#pragma once
+
+#include <bulkhead/manifest.hpp>
+#include <bulkhead/status.hpp>
+#include <bulkhead/types.hpp>
+
+namespace bh {
+
+struct ManifestError {
+    Status status;       // Ok when the manifest was accepted
+    const char* reason;  // human-readable, static storage; "ok" when accepted
+    int op_index;        // offending op, or -1 for a header/layout problem
+};
+
+class ManifestReader {
+public:
+    // Validates `available` bytes at `data`. On refusal the reader holds no manifest and
+    // error() says why; on success error().status is Ok.
+    Status open(const void* data, usize available);
+
+    const ManifestError& error() const { return error_; }
+    bool valid() const { return data_ != nullptr; }
+
+    // Accessors below require valid().
+    const manifest::ManifestHeader& header() const { return header_; }
+    u32 op_count() const { return header_.op_count; }
+    manifest::ManifestOp op(u32 index) const;  // index < op_count()
+    u32 partition_count() const { return partition_count_; }
+    u64 vcpu_count(u32 partition) const {
+        return partition < partition_count_ ? vcpu_count_[partition] : 0;
+    }
+    // The bytes a LoadImage op refers to (arg1 = offset, arg2 = size, already checked to lie
+    // inside the image area); nullptr for any other op.
+    const u8* image(const manifest::ManifestOp& op) const;
+
+private:
+    Status fail(Status status, const char* reason, int op_index);
+    Status check_header(usize available);
+    Status check_op(const manifest::ManifestOp& op, u32 index);
+
+    const u8* data_ = nullptr;
+    const u8* candidate_ = nullptr;  // buffer under validation
+    manifest::ManifestHeader header_{};
+    ManifestError error_{Status::NotFound, "no manifest opened", -1};
+    u32 partition_count_ = 0;
+    u8 vcpu_count_[manifest::kMaxPartitions] = {};
+    u8 bound_[manifest::kMaxPartitions] = {};    // bit per vcpu: BindCore seen
+    u8 started_[manifest::kMaxPartitions] = {};  // bit per vcpu: StartVcpu seen
+    bool sealed_ = false;
+};
+
+}  // namespace bh

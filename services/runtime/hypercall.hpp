@@ -1,0 +1,129 @@
+// Guest-side hypercall wrappers: `hvc #0` with the SMC Calling Convention, one inline function per
+// function of the Bulkhead ABI (kernel/include/bulkhead/hypercall.hpp; docs/abi.md is the
+// reference) plus the PSCI calls a partition may make. The kernel emulates PSCI per partition:
+// SYSTEM_OFF stops the calling partition, SYSTEM_RESET restarts it, CPU_ON starts one of its vCPUs.
+#pragma once
+
+#include <bulkhead/hypercall.hpp>
+#include <bulkhead/types.hpp>
+
+namespace bh::rt {
+
+// What a call returns: x0 (status, 0 or a negative error) and x1..x7 (results).
+struct SmcResult {
+    i64 status;
+    u64 r1, r2, r3, r4, r5, r6, r7;
+    constexpr bool ok() const { return status == 0; }
+};
+
+// The raw call. x8..x17 are caller-saved in the AAPCS64 and may be clobbered under SMCCC v1.0, so
+// they are declared clobbered; x18 and x19..x30 are preserved by the kernel.
+inline SmcResult smccc(u64 x0, u64 x1 = 0, u64 x2 = 0, u64 x3 = 0, u64 x4 = 0, u64 x5 = 0,
+                       u64 x6 = 0, u64 x7 = 0) {
+    register u64 r0 asm("x0") = x0;
+    register u64 r1 asm("x1") = x1;
+    register u64 r2 asm("x2") = x2;
+    register u64 r3 asm("x3") = x3;
+    register u64 r4 asm("x4") = x4;
+    register u64 r5 asm("x5") = x5;
+    register u64 r6 asm("x6") = x6;
+    register u64 r7 asm("x7") = x7;
+    asm volatile("hvc #0"
+                 : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5), "+r"(r6), "+r"(r7)
+                 :
+                 : "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17", "memory");
+    return SmcResult{static_cast<i64>(r0), r1, r2, r3, r4, r5, r6, r7};
+}
+
+// A Bulkhead hypercall: x1 is the capability address (0 until capabilities are used).
+inline SmcResult hypercall(hvc::Function fn, u64 cap = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0,
+                           u64 a5 = 0, u64 a6 = 0, u64 a7 = 0) {
+    return smccc(static_cast<u64>(fn), cap, a2, a3, a4, a5, a6, a7);
+}
+
+// ---------------------------------------------------------------- Bulkhead functions
+
+// The kernel's ABI version (hvc::kAbiVersion when the guest matches), or 0 if the call failed.
+inline u64 abi_version() {
+    SmcResult r = hypercall(hvc::Function::AbiVersion);
+    return r.ok() ? r.r1 : 0;
+}
+
+// Writes `length` bytes to the partition's console. The bytes travel in registers: each call
+// carries up to kConsoleChunk bytes, packed little-endian into x3..x7 (byte i of the chunk is
+// bits [8*(i%8), 8*(i%8)+8) of x(3 + i/8)), with x1 = 0 and x2 = the chunk's length. The text is
+// read one byte at a time, so it may have any alignment (the MMU is off: Device memory).
+// Returns 0, or the first error status the kernel reported.
+inline i64 console_write(const char* text, usize length) {
+    while (length != 0) {
+        const usize n = length < hvc::kConsoleChunk ? length : hvc::kConsoleChunk;
+        u64 words[5] = {0, 0, 0, 0, 0};
+        for (usize i = 0; i < n; ++i) {
+            words[i / 8] |= static_cast<u64>(static_cast<u8>(text[i])) << (8 * (i % 8));
+        }
+        SmcResult r = hypercall(hvc::Function::ConsoleWrite, 0, n, words[0], words[1], words[2],
+                                words[3], words[4]);
+        if (!r.ok()) return r.status;
+        text += n;
+        length -= n;
+    }
+    return 0;
+}
+
+struct PartitionInfo {
+    i64 status;        // 0 when the fields below are valid
+    u64 partition;     // index of the calling partition
+    u64 vcpu;          // index of the calling vCPU within its partition
+    u64 vcpus;         // number of vCPUs the partition has
+    u64 restarts;      // how many times the partition has been restarted
+};
+
+inline PartitionInfo partition_info() {
+    SmcResult r = hypercall(hvc::Function::PartitionInfo);
+    return PartitionInfo{r.status, r.r1, r.r2, r.r3, r.r4};
+}
+
+// ---------------------------------------------------------------- PSCI (emulated by the kernel)
+
+// PSCI version: major in bits [31:16], minor in [15:0]; negative if not supported.
+inline i64 psci_version() { return smccc(hvc::psci::kVersion).status; }
+
+inline i64 psci_features(u64 function_id) {
+    return smccc(hvc::psci::kFeatures, function_id).status;
+}
+
+// Stops the calling partition (the machine powers off once every partition has stopped).
+[[noreturn]] inline void system_off() {
+    smccc(hvc::psci::kSystemOff);
+    for (;;) asm volatile("wfi");
+}
+
+// Restarts the calling partition; returns only if the kernel refused (the error status).
+inline i64 system_reset() { return smccc(hvc::psci::kSystemReset).status; }
+
+// Starts the vCPU whose MPIDR affinity is `target` at `entry` (an IPA: the MMU is off) with
+// `context_id` in x0. See start_secondary() for the runtime's own entry point.
+inline i64 cpu_on(u64 target, u64 entry, u64 context_id) {
+    return smccc(hvc::psci::kCpuOn, target, entry, context_id).status;
+}
+
+// Stops the calling vCPU; returns only on error.
+inline i64 cpu_off() { return smccc(hvc::psci::kCpuOff).status; }
+
+// 0 = on, 1 = off, 2 = on pending; negative on error.
+inline i64 affinity_info(u64 target) {
+    return smccc(hvc::psci::kAffinityInfo, target, 0).status;
+}
+
+}  // namespace bh::rt
+
+// The runtime's secondary entry (start.S): sets up the vCPU's stack and vectors, then calls
+// guest_secondary_main(context_id). Define guest_secondary_main in the guest to use it.
+extern "C" char _start_secondary[];
+extern "C" void guest_secondary_main(bh::u64 context_id);
+
+namespace bh::rt {
+inline i64 start_secondary(u64 target, u64 context_id) {
+    return cpu_on(target, reinterpret_cast<u64>(_start_secondary), context_id);
+}
+}  // namespace bh::rt

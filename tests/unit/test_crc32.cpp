@@ -1,0 +1,43 @@
+#include <catch2/catch_test_macros.hpp>
+
+#include <cstring>
+
+#include "lib/crc32.hpp"
+
+using bh::crc32;
+
+TEST_CASE("crc32: standard check value", "[crc32]") {
+    const char* check = "123456789";
+    REQUIRE(crc32(check, 9) == 0xCBF43926u);
+}
+
+TEST_CASE("crc32: known vectors", "[crc32]") {
+    REQUIRE(crc32("", 0) == 0u);
+    REQUIRE(crc32(nullptr, 0) == 0u);
+    REQUIRE(crc32("a", 1) == 0xE8B7BE43u);
+    const char* fox = "The quick brown fox jumps over the lazy dog";
+    REQUIRE(crc32(fox, std::strlen(fox)) == 0x414FA339u);
+    const unsigned char zeros[32] = {};
+    REQUIRE(crc32(zeros, sizeof zeros) == 0x190A55ADu);
+}
+
+TEST_CASE("crc32: chaining equals one pass at every split", "[crc32]") {
+    const char* text = "Bulkhead separation kernel manifest checksum";
+    const std::size_t n = std::strlen(text);
+    const bh::u32 whole = crc32(text, n);
+    for (std::size_t split = 0; split <= n; ++split) {
+        const bh::u32 first = crc32(text, split);
+        REQUIRE(crc32(text + split, n - split, first) == whole);
+    }
+}
+
+TEST_CASE("crc32: detects a single flipped bit", "[crc32]") {
+    unsigned char buffer[64];
+    for (unsigned i = 0; i < sizeof buffer; ++i) buffer[i] = static_cast<unsigned char>(i * 7);
+    const bh::u32 reference = crc32(buffer, sizeof buffer);
+    for (unsigned bit = 0; bit < sizeof buffer * 8; ++bit) {
+        buffer[bit / 8] ^= static_cast<unsigned char>(1u << (bit % 8));
+        REQUIRE(crc32(buffer, sizeof buffer) != reference);
+        buffer[bit / 8] ^= static_cast<unsigned char>(1u << (bit % 8));
+    }
+}

@@ -1,0 +1,414 @@
+#include <catch2/catch_test_macros.hpp>
+
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <bulkhead/manifest.hpp>
+#include <bulkhead/platform.hpp>
+
+#include "lib/crc32.hpp"
+#include "manifest_reader.hpp"
+#include "manifest_writer.hpp"
+
+using namespace bh;
+using namespace bh::manifest;
+
+namespace {
+
+ManifestOp make_op(OpKind kind, u32 partition, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0,
+                   const char* name = nullptr) {
+    ManifestOp op{};
+    op.kind = kind;
+    op.partition = partition;
+    op.arg[0] = a0;
+    op.arg[1] = a1;
+    op.arg[2] = a2;
+    op.arg[3] = a3;
+    if (name != nullptr) std::strncpy(op.name, name, kNameLength);
+    return op;
+}
+
+// Lays out header | ops | images. LoadImage ops are written with arg1 relative to the image
+// area and rebased in build(), so tests can add ops without recomputing offsets.
+struct Builder {
+    std::vector<ManifestOp> ops;
+    std::vector<u8> images;
+    u32 ops_offset = sizeof(ManifestHeader);
+    bool rebase_images = true;
+
+    std::vector<u8> build() const {
+        const u64 ops_end = ops_offset + ops.size() * sizeof(ManifestOp);
+        std::vector<u8> out(ops_end + images.size());
+        ManifestHeader h{};
+        h.magic = kMagic;
+        h.version = kVersion;
+        h.op_size = sizeof(ManifestOp);
+        h.op_count = static_cast<u32>(ops.size());
+        h.ops_offset = ops_offset;
+        h.ram_base = platform::kRamBase;
+        h.ram_size = platform::kDefaultRamSize;
+        std::memcpy(out.data(), &h, sizeof h);
+        for (std::size_t i = 0; i < ops.size(); ++i) {
+            ManifestOp op = ops[i];
+            if (rebase_images && op.kind == OpKind::LoadImage) op.arg[1] += ops_end;
+            std::memcpy(out.data() + ops_offset + i * sizeof(ManifestOp), &op, sizeof op);
+        }
+        if (!images.empty()) std::memcpy(out.data() + ops_end, images.data(), images.size());
+        REQUIRE(manifest_finalize(out.data(), out.size()) == out.size());
+        return out;
+    }
+};
+
+Builder valid_builder() {
+    Builder b;
+    for (u8 i = 0; i < 32; ++i) b.images.push_back(static_cast<u8>(0xC0 + i));
+    b.ops = {
+        make_op(OpKind::CreatePartition, 0, u64(RestartPolicy::Stop), 2, 0, 0, "alpha"),
+        make_op(OpKind::MapMemory, 0, 0x4000'0000, 0x4800'0000, 2 << 20, attr::kRead | attr::kWrite | attr::kExecute),
+        make_op(OpKind::LoadImage, 0, 0x4000'0000, 0, 16),
+        make_op(OpKind::BindCore, 0, 0, 1),
+        make_op(OpKind::BindCore, 0, 1, 2),
+        make_op(OpKind::StartVcpu, 0, 0, 0x4000'0000, 0x4000'0000 + (1 << 20)),
+        make_op(OpKind::CreatePartition, 1, u64(RestartPolicy::Restart), 1, 0, 0, "beta"),
+        make_op(OpKind::MapMemory, 1, 0x0900'0000, 0x0901'0000, 4096, attr::kRead | attr::kWrite | attr::kDevice),
+        make_op(OpKind::LoadImage, 1, 0x4000'0000, 16, 16),
+        make_op(OpKind::BindCore, 1, 0, 3),
+        make_op(OpKind::StartVcpu, 1, 0, 0x4000'0000, 0),
+        make_op(OpKind::Seal, 0),
+    };
+    return b;
+}
+
+ManifestHeader get_header(const std::vector<u8>& m) {
+    ManifestHeader h;
+    std::memcpy(&h, m.data(), sizeof h);
+    return h;
+}
+void put_header(std::vector<u8>& m, const ManifestHeader& h, bool refinalize = true) {
+    std::memcpy(m.data(), &h, sizeof h);
+    if (refinalize) {
+        const u32 total = h.total_size;
+        std::memcpy(m.data(), &h, sizeof h);
+        // Keep a (possibly bogus) total_size but make the checksum match the bytes it covers.
+        const u64 end = total <= m.size() && total >= kChecksumStart ? total : m.size();
+        ManifestHeader g = h;
+        g.checksum = crc32(m.data() + kChecksumStart, end - kChecksumStart);
+        std::memcpy(m.data(), &g, sizeof g);
+    }
+}
+
+struct Refusal {
+    Status status;
+    std::string reason;
+    int op_index;
+};
+
+Refusal open_and_refuse(const std::vector<u8>& m, usize available) {
+    ManifestReader r;
+    const Status s = r.open(m.data(), available);
+    INFO("reason: " << r.error().reason);
+    REQUIRE(s != Status::Ok);
+    REQUIRE_FALSE(r.valid());
+    REQUIRE(r.error().status == s);
+    return {s, r.error().reason, r.error().op_index};
+}
+Refusal refuse(const std::vector<u8>& m) { return open_and_refuse(m, m.size()); }
+Refusal refuse(const Builder& b) { return refuse(b.build()); }
+
+void check(const Refusal& got, Status status, const char* reason, int op_index) {
+    CHECK(got.reason == reason);
+    CHECK(got.status == status);
+    CHECK(got.op_index == op_index);
+}
+
+}  // namespace
+
+TEST_CASE("manifest: a valid manifest is accepted and readable", "[manifest]") {
+    const Builder b = valid_builder();
+    const std::vector<u8> m = b.build();
+    ManifestReader r;
+    REQUIRE(r.open(m.data(), m.size()) == Status::Ok);
+    CHECK(r.valid());
+    CHECK(r.error().status == Status::Ok);
+    CHECK(r.header().magic == kMagic);
+    CHECK(r.header().total_size == m.size());
+    CHECK(r.op_count() == b.ops.size());
+    CHECK(r.partition_count() == 2);
+    CHECK(r.vcpu_count(0) == 2);
+    CHECK(r.vcpu_count(1) == 1);
+    CHECK(r.vcpu_count(2) == 0);
+
+    const ManifestOp create = r.op(0);
+    CHECK(create.kind == OpKind::CreatePartition);
+    CHECK(std::string(create.name) == "alpha");
+    const ManifestOp map = r.op(7);
+    CHECK(map.kind == OpKind::MapMemory);
+    CHECK(map.arg[3] == (attr::kRead | attr::kWrite | attr::kDevice));
+    CHECK(r.op(11).kind == OpKind::Seal);
+    CHECK(r.op(12).kind == OpKind{});  // past the end: an empty op, never a read past the ops
+
+    const u8* image0 = r.image(r.op(2));
+    REQUIRE(image0 != nullptr);
+    CHECK(image0 == m.data() + sizeof(ManifestHeader) + b.ops.size() * sizeof(ManifestOp));
+    CHECK(image0[0] == 0xC0);
+    const u8* image1 = r.image(r.op(8));
+    REQUIRE(image1 != nullptr);
+    CHECK(image1[0] == 0xD0);
+    CHECK(r.image(r.op(1)) == nullptr);
+
+    // A buffer larger than the manifest is fine: total_size says where it ends.
+    std::vector<u8> bigger = m;
+    bigger.resize(m.size() + 100, 0xEE);
+    CHECK(r.open(bigger.data(), bigger.size()) == Status::Ok);
+}
+
+TEST_CASE("manifest: ops may start after a gap and images may leave gaps", "[manifest]") {
+    Builder b = valid_builder();
+    b.ops_offset = sizeof(ManifestHeader) + 24;
+    ManifestReader r;
+    const auto m = b.build();
+    REQUIRE(r.open(m.data(), m.size()) == Status::Ok);
+    CHECK(r.image(r.op(2))[0] == 0xC0);
+}
+
+TEST_CASE("manifest: a failed open forgets the previous manifest", "[manifest]") {
+    const auto m = valid_builder().build();
+    ManifestReader r;
+    CHECK_FALSE(r.valid());
+    CHECK(r.error().status != Status::Ok);
+    REQUIRE(r.open(m.data(), m.size()) == Status::Ok);
+    auto bad = m;
+    bad[0] ^= 1;
+    CHECK(r.open(bad.data(), bad.size()) == Status::Corrupt);
+    CHECK_FALSE(r.valid());
+    CHECK(r.image(make_op(OpKind::LoadImage, 0, 0, sizeof(ManifestHeader) + 12 * 64, 16)) == nullptr);
+    CHECK(r.op(0).kind == OpKind{});
+}
+
+TEST_CASE("manifest: header refusals", "[manifest]") {
+    const auto good = valid_builder().build();
+    ManifestReader r;
+    CHECK(r.open(nullptr, 100) == Status::InvalidArgument);
+    CHECK(std::string(r.error().reason) == "no manifest buffer");
+
+    check(open_and_refuse(good, sizeof(ManifestHeader) - 1), Status::OutOfRange,
+          "buffer smaller than the manifest header", -1);
+    check(open_and_refuse(good, good.size() - 1), Status::OutOfRange, "total size exceeds the buffer", -1);
+
+    auto m = good;
+    ManifestHeader h = get_header(m);
+    SECTION("magic") {
+        h.magic = 0x464d'4843;
+        put_header(m, h);
+        check(refuse(m), Status::Corrupt, "bad magic", -1);
+    }
+    SECTION("version") {
+        h.version = 2;
+        put_header(m, h);
+        check(refuse(m), Status::NotSupported, "unsupported manifest version", -1);
+    }
+    SECTION("op size") {
+        h.op_size = 72;
+        put_header(m, h);
+        check(refuse(m), Status::NotSupported, "unexpected op size", -1);
+    }
+    SECTION("total size below the header") {
+        h.total_size = sizeof(ManifestHeader) - 8;
+        put_header(m, h, false);
+        check(refuse(m), Status::Corrupt, "total size smaller than the header", -1);
+    }
+    SECTION("total size beyond the payload region") {
+        std::vector<u8> huge(platform::kPayloadMaxSize + 4096);
+        std::memcpy(huge.data(), m.data(), m.size());
+        REQUIRE(manifest_finalize(huge.data(), huge.size()) == huge.size());
+        check(refuse(huge), Status::OutOfRange, "total size exceeds the payload region", -1);
+    }
+    SECTION("checksum: a flipped bit anywhere it covers") {
+        for (std::size_t byte : {std::size_t{kChecksumStart}, std::size_t{30}, std::size_t{100}, good.size() - 1}) {
+            m = good;
+            m[byte] ^= 0x10;
+            check(refuse(m), Status::Corrupt, "checksum mismatch", -1);
+        }
+        m = good;
+        h.checksum ^= 1;
+        put_header(m, h, false);
+        check(refuse(m), Status::Corrupt, "checksum mismatch", -1);
+    }
+    SECTION("no ops") {
+        h.op_count = 0;
+        put_header(m, h);
+        check(refuse(m), Status::Corrupt, "manifest has no ops", -1);
+    }
+    SECTION("too many ops") {
+        h.op_count = kMaxOps + 1;
+        put_header(m, h);
+        check(refuse(m), Status::OutOfRange, "too many ops", -1);
+    }
+    SECTION("ops overlapping the header") {
+        h.ops_offset = 8;
+        put_header(m, h);
+        check(refuse(m), Status::Corrupt, "ops overlap the header", -1);
+    }
+    SECTION("ops past the end") {
+        h.op_count = 13;  // one more than there are, and the images are too short to hold it
+        put_header(m, h);
+        check(refuse(m), Status::OutOfRange, "ops extend past the total size", -1);
+        h.op_count = 12;
+        h.ops_offset = 0xFFFF'FFF0u;  // 64-bit arithmetic: no wrap-around into the buffer
+        put_header(m, h);
+        check(refuse(m), Status::OutOfRange, "ops extend past the total size", -1);
+    }
+    SECTION("RAM range") {
+        h.ram_size = 0;
+        put_header(m, h);
+        check(refuse(m), Status::Corrupt, "invalid RAM range", -1);
+        h.ram_size = 0x1000;
+        h.ram_base = 0xFFFF'FFFF'FFFF'F000ull;
+        put_header(m, h);
+        check(refuse(m), Status::Corrupt, "invalid RAM range", -1);
+        h.ram_base = 0x4000'0800;
+        put_header(m, h);
+        check(refuse(m), Status::Corrupt, "invalid RAM range", -1);
+    }
+}
+
+TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
+    struct Case {
+        const char* reason;
+        Status status;
+        int op_index;
+        std::function<void(Builder&)> edit;
+    };
+    const std::vector<Case> cases = {
+        {"manifest does not end with a seal op", Status::Corrupt, -1,
+         [](Builder& b) { b.ops.pop_back(); }},
+        {"seal is not the last op", Status::Corrupt, 11,
+         [](Builder& b) { b.ops.push_back(make_op(OpKind::Seal, 0)); }},
+        {"seal is not the last op", Status::Corrupt, 0,
+         [](Builder& b) { b.ops.insert(b.ops.begin(), make_op(OpKind::Seal, 0)); }},
+        {"unknown op kind", Status::NotSupported, 3,
+         [](Builder& b) { b.ops[3].kind = OpKind{0}; }},
+        {"unknown op kind", Status::NotSupported, 3,
+         [](Builder& b) { b.ops[3].kind = OpKind{7}; }},
+        {"unknown op kind", Status::NotSupported, 0,
+         [](Builder& b) { b.ops[0].kind = OpKind{0xFFFF'FFFF}; }},
+        {"op refers to a partition not yet created", Status::NotFound, 1,
+         [](Builder& b) { b.ops[1].partition = 1; }},
+        {"op refers to a partition not yet created", Status::NotFound, 0,
+         [](Builder& b) { b.ops.insert(b.ops.begin(), make_op(OpKind::BindCore, 0, 0, 0)); }},
+        {"op refers to a partition not yet created", Status::NotFound, 10,
+         [](Builder& b) { b.ops[10].partition = 0xFFFF'FFFF; }},
+        {"partition index out of creation order", Status::Corrupt, 6,
+         [](Builder& b) { b.ops[6].partition = 2; }},
+        {"partition index out of creation order", Status::Corrupt, 6,
+         [](Builder& b) { b.ops[6].partition = 0; }},
+        {"partition name not NUL-terminated", Status::Corrupt, 0,
+         [](Builder& b) { std::memset(b.ops[0].name, 'x', kNameLength); }},
+        {"empty partition name", Status::InvalidArgument, 6,
+         [](Builder& b) { std::memset(b.ops[6].name, 0, kNameLength); }},
+        {"unknown restart policy", Status::InvalidArgument, 0,
+         [](Builder& b) { b.ops[0].arg[0] = 2; }},
+        {"vcpu count out of range", Status::OutOfRange, 0,
+         [](Builder& b) { b.ops[0].arg[1] = 0; }},
+        {"vcpu count out of range", Status::OutOfRange, 6,
+         [](Builder& b) { b.ops[6].arg[1] = kMaxVcpusPerPartition + 1; }},
+        {"unknown memory attribute bits", Status::InvalidArgument, 1,
+         [](Builder& b) { b.ops[1].arg[3] |= 1u << 3; }},
+        {"mapping neither readable nor writable", Status::InvalidArgument, 1,
+         [](Builder& b) { b.ops[1].arg[3] = attr::kExecute; }},
+        {"executable device mapping", Status::InvalidArgument, 7,
+         [](Builder& b) { b.ops[7].arg[3] |= attr::kExecute; }},
+        {"mapping not page aligned", Status::Misaligned, 1,
+         [](Builder& b) { b.ops[1].arg[0] += 8; }},
+        {"mapping not page aligned", Status::Misaligned, 1,
+         [](Builder& b) { b.ops[1].arg[1] += 0x800; }},
+        {"mapping not page aligned", Status::Misaligned, 1,
+         [](Builder& b) { b.ops[1].arg[2] = 100; }},
+        {"mapping size zero or wrapping", Status::OutOfRange, 1,
+         [](Builder& b) { b.ops[1].arg[2] = 0; }},
+        {"mapping size zero or wrapping", Status::OutOfRange, 1,
+         [](Builder& b) { b.ops[1].arg[1] = 0xFFFF'FFFF'FFF0'0000ull; }},
+        {"empty image", Status::InvalidArgument, 2,
+         [](Builder& b) { b.ops[2].arg[2] = 0; }},
+        {"image outside the manifest's image area", Status::OutOfRange, 8,
+         [](Builder& b) { b.ops[8].arg[2] = 17; }},  // one byte past the end
+        {"image outside the manifest's image area", Status::OutOfRange, 2,
+         [](Builder& b) {
+             b.rebase_images = false;
+             b.ops[2].arg[1] = sizeof(ManifestHeader) + 11 * sizeof(ManifestOp);  // inside the ops
+         }},
+        {"image outside the manifest's image area", Status::OutOfRange, 2,
+         [](Builder& b) {
+             b.rebase_images = false;
+             b.ops[2].arg[1] = 0xFFFF'FFFF'FFFF'FFF0ull;  // offset + size wraps
+         }},
+        {"image destination wraps", Status::OutOfRange, 2,
+         [](Builder& b) { b.ops[2].arg[0] = 0xFFFF'FFFF'FFFF'FFF8ull; }},
+        {"vcpu index out of range", Status::OutOfRange, 9,
+         [](Builder& b) { b.ops[9].arg[0] = 1; }},
+        {"physical core out of range", Status::OutOfRange, 9,
+         [](Builder& b) { b.ops[9].arg[1] = platform::kMaxCores; }},
+        {"vcpu bound twice", Status::Exists, 4,
+         [](Builder& b) { b.ops[4].arg[0] = 0; }},
+        {"vcpu index out of range", Status::OutOfRange, 10,
+         [](Builder& b) { b.ops[10].arg[0] = 4; }},
+        {"vcpu started before it is bound to a core", Status::InvalidArgument, 3,
+         [](Builder& b) { std::swap(b.ops[3], b.ops[5]); }},
+        {"vcpu started twice", Status::Exists, 11,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 11, make_op(OpKind::StartVcpu, 1, 0, 0x4000'0000)); }},
+        {"too many partitions", Status::OutOfRange, static_cast<int>(kMaxPartitions),
+         [](Builder& b) {
+             b.ops.clear();
+             for (u32 i = 0; i <= kMaxPartitions; ++i)
+                 b.ops.push_back(make_op(OpKind::CreatePartition, i, 0, 1, 0, 0, "p"));
+             b.ops.push_back(make_op(OpKind::Seal, 0));
+         }},
+    };
+    for (const Case& c : cases) {
+        INFO("case: " << c.reason << " at op " << c.op_index);
+        Builder b = valid_builder();
+        c.edit(b);
+        check(refuse(b), c.status, c.reason, c.op_index);
+    }
+}
+
+TEST_CASE("manifest: limits are inclusive", "[manifest]") {
+    Builder b;
+    for (u32 i = 0; i < kMaxPartitions; ++i)
+        b.ops.push_back(make_op(OpKind::CreatePartition, i, 0, kMaxVcpusPerPartition, 0, 0,
+                                "a-name-of-23-characters"));
+    while (b.ops.size() < kMaxOps - 1) b.ops.push_back(make_op(OpKind::MapMemory, 15, 0, 0x4000'0000, 4096, attr::kRead));
+    b.ops.push_back(make_op(OpKind::Seal, 0));
+    const auto m = b.build();
+    ManifestReader r;
+    INFO(r.error().reason);
+    REQUIRE(r.open(m.data(), m.size()) == Status::Ok);
+    CHECK(r.partition_count() == kMaxPartitions);
+    CHECK(r.op_count() == kMaxOps);
+}
+
+TEST_CASE("manifest: corrupted bytes are refused without crashing", "[manifest]") {
+    const auto good = valid_builder().build();
+    u32 seed = 1;
+    for (int i = 0; i < 2000; ++i) {
+        auto m = good;
+        seed = seed * 1103515245u + 12345u;
+        const std::size_t at = (seed >> 8) % m.size();
+        m[at] ^= static_cast<u8>(1u << (seed % 8));
+        if (i % 2) manifest_finalize(m.data(), m.size());  // reach the op checks too
+        ManifestReader r;
+        const Status s = r.open(m.data(), m.size());
+        if (s != Status::Ok) CHECK(r.error().reason != nullptr);
+    }
+}
+
+TEST_CASE("manifest: finalize", "[manifest]") {
+    std::vector<u8> tiny(sizeof(ManifestHeader) - 1);
+    CHECK(manifest_finalize(tiny.data(), tiny.size()) == 0);
+    auto m = valid_builder().build();
+    const ManifestHeader h = get_header(m);
+    CHECK(h.total_size == m.size());
+    CHECK(h.checksum == crc32(m.data() + kChecksumStart, m.size() - kChecksumStart));
+}

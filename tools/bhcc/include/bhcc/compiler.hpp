@@ -1,0 +1,32 @@
+// The whole of bhcc behind one call, so the command line and the tests drive the same path.
+#pragma once
+
+#include <bhcc/diagnostics.hpp>
+#include <bhcc/manifest_builder.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bhcc {
+
+enum class ExitStatus : int { Ok = 0, Invalid = 1, UsageOrIo = 2 };
+
+struct CompileRequest {
+    std::filesystem::path description;           // .dts (compiled with dtc) or .dtb
+    std::filesystem::path image_dir;
+    std::optional<std::filesystem::path> kernel;  // absent: validate and pack, no boot image
+};
+
+struct CompileResult {
+    ExitStatus status = ExitStatus::Ok;
+    Diagnostics diagnostics;  // validation findings (status Invalid)
+    std::string errors;       // every problem, formatted for stderr, one per line
+    PackedManifest manifest;
+    std::vector<u8> boot_image;  // only when a kernel was given and everything passed
+};
+
+[[nodiscard]] CompileResult compile_system(const CompileRequest& request);
+
+}  // namespace bhcc

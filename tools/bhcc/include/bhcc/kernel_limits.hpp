@@ -1,0 +1,15 @@
+// Per-partition capacities of the kernel that are not (yet) part of the manifest contract in
+// bulkhead/manifest.hpp. Taken from the kernel's own Partition so bhcc can never drift from it;
+// this is the one place where bhcc looks at kernel internals.
+#pragma once
+
+#include <partition.hpp>
+
+namespace bhcc {
+
+// MapMemory ops per partition: memory regions plus devices.
+inline constexpr unsigned kMaxMappingsPerPartition = bh::Partition::kMaxRegions;
+// LoadImage ops per partition: PT_LOAD segments with file data.
+inline constexpr unsigned kMaxImageSegmentsPerPartition = bh::Partition::kMaxImages;
+
+}  // namespace bhcc

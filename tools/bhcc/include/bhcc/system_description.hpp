@@ -1,0 +1,46 @@
+// The system description after parsing: what the integrator asked for, before any rule beyond
+// "the property has the right shape" has been checked (see system_validator.hpp).
+#pragma once
+
+#include <bulkhead/manifest.hpp>
+#include <bulkhead/platform.hpp>
+#include <bulkhead/types.hpp>
+
+#include <string>
+#include <vector>
+
+namespace bhcc {
+
+using bh::u64;
+
+struct MemoryRegion {
+    std::string node;  // full path, used in messages
+    u64 ipa = 0;
+    u64 phys = 0;
+    u64 size = 0;
+    u64 attrs = 0;  // manifest::attr bits derived from `access`
+    // False when a property was missing or malformed; such a region is reported once by the
+    // parser and then left out of every cross-region rule, so one mistake gives one message.
+    bool well_formed = true;
+};
+
+struct Partition {
+    std::string name;
+    std::string node;
+    std::vector<unsigned> cpus;  // vcpu i runs on cpus[i]
+    bool cpus_present = false;
+    std::string image;  // file name inside --image-dir; empty when missing
+    u64 boot_arg = 0;
+    bh::manifest::RestartPolicy restart = bh::manifest::RestartPolicy::Stop;
+    std::vector<std::string> devices;
+    std::vector<MemoryRegion> regions;  // every memory child, well formed or not
+};
+
+struct SystemDescription {
+    std::string ram_node = "/";  // where the RAM range came from, for messages
+    u64 ram_base = bh::platform::kRamBase;
+    u64 ram_size = bh::platform::kDefaultRamSize;
+    std::vector<Partition> partitions;
+};
+
+}  // namespace bhcc

@@ -1,0 +1,11 @@
+// The semantic rules of a system description: cores, memory placement, overlaps and devices.
+#pragma once
+
+#include <bhcc/diagnostics.hpp>
+#include <bhcc/system_description.hpp>
+
+namespace bhcc {
+
+void validate_system(const SystemDescription& system, Diagnostics& diagnostics);
+
+}  // namespace bhcc

@@ -1,0 +1,85 @@
+// bhcc: the Bulkhead configuration compiler. Thin command line around bhcc::compile_system.
+#include <bhcc/compiler.hpp>
+#include <bhcc/manifest_dump.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: bhcc <system.dts|.dtb> --kernel <bulkhead.elf> --image-dir <dir> -o <out.img>\n"
+    "            [--manifest <out.bin>] [--dump]\n"
+    "       bhcc --check <system.dts|.dtb> --image-dir <dir> [--dump]\n";
+
+struct Options {
+    std::optional<std::string> description;
+    std::optional<std::string> kernel;
+    std::optional<std::string> image_dir;
+    std::optional<std::string> output;
+    std::optional<std::string> manifest;
+    bool check_only = false;
+    bool dump = false;
+};
+
+[[nodiscard]] std::optional<Options> parse_options(std::span<char*> args) {
+    Options options;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string_view arg = args[i];
+        auto value = [&](std::optional<std::string>& slot) {
+            if (i + 1 >= args.size() || slot) return false;
+            slot = args[++i];
+            return true;
+        };
+        bool fine = true;
+        if (arg == "--kernel") fine = value(options.kernel);
+        else if (arg == "--image-dir") fine = value(options.image_dir);
+        else if (arg == "-o") fine = value(options.output);
+        else if (arg == "--manifest") fine = value(options.manifest);
+        else if (arg == "--check") options.check_only = true;
+        else if (arg == "--dump") options.dump = true;
+        else if (!arg.starts_with("-") && !options.description) options.description = std::string(arg);
+        else fine = false;
+        if (!fine) return std::nullopt;
+    }
+    if (!options.description || !options.image_dir) return std::nullopt;
+    if (options.check_only) {
+        if (options.kernel || options.output || options.manifest) return std::nullopt;
+    } else if (!options.kernel || !options.output) {
+        return std::nullopt;
+    }
+    return options;
+}
+
+[[nodiscard]] bool write_file(const std::string& path, std::span<const bhcc::u8> bytes) {
+    std::ofstream file(path, std::ios::binary | std::ios::trunc);
+    file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    file.close();
+    if (!file) std::cerr << "bhcc: " << path << ": cannot write\n";
+    return static_cast<bool>(file);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto options = parse_options(std::span(argv + 1, static_cast<std::size_t>(argc - 1)));
+    if (!options) {
+        std::cerr << kUsage;
+        return static_cast<int>(bhcc::ExitStatus::UsageOrIo);
+    }
+    bhcc::CompileRequest request{*options->description, *options->image_dir, std::nullopt};
+    if (options->kernel) request.kernel = *options->kernel;
+
+    const bhcc::CompileResult result = bhcc::compile_system(request);
+    if (result.status != bhcc::ExitStatus::Ok) {
+        std::cerr << result.errors;
+        return static_cast<int>(result.status);
+    }
+    if (options->dump) std::cout << bhcc::dump_manifest(result.manifest.bytes);
+    if (options->manifest && !write_file(*options->manifest, result.manifest.bytes)) return 2;
+    if (options->output && !write_file(*options->output, result.boot_image)) return 2;
+    return 0;
+}

@@ -1,0 +1,308 @@
+#include <bhcc/description_parser.hpp>
+
+#include <bhcc/platform_devices.hpp>
+
+extern "C" {
+#include <libfdt.h>
+}
+
+#include <cstring>
+#include <string_view>
+
+namespace bhcc {
+namespace {
+
+using bh::manifest::RestartPolicy;
+namespace attr = bh::manifest::attr;
+
+constexpr std::string_view kSystemCompatible = "bulkhead,system-v1";
+constexpr std::string_view kPartitionCompatible = "bulkhead,partition";
+constexpr std::string_view kMemoryCompatible = "bulkhead,memory";
+
+// libfdt's view of one node, with the property readers this binding needs.
+class Node {
+public:
+    Node(const void* blob, int offset, std::string path)
+        : blob_(blob), offset_(offset), path_(std::move(path)) {}
+
+    [[nodiscard]] const std::string& path() const { return path_; }
+    [[nodiscard]] std::string name() const { return fdt_get_name(blob_, offset_, nullptr); }
+    [[nodiscard]] bool has(const char* property) const {
+        return fdt_getprop(blob_, offset_, property, nullptr) != nullptr;
+    }
+    [[nodiscard]] bool compatible_with(std::string_view value) const {
+        return fdt_node_check_compatible(blob_, offset_, std::string(value).c_str()) == 0;
+    }
+
+    // The raw bytes of a property; nullopt when absent.
+    [[nodiscard]] std::optional<std::string_view> raw(const char* property) const {
+        int length = 0;
+        const void* data = fdt_getprop(blob_, offset_, property, &length);
+        if (data == nullptr || length < 0) return std::nullopt;
+        return std::string_view(static_cast<const char*>(data), static_cast<std::size_t>(length));
+    }
+
+    // A property written as a list of strings ("a", "b"); nullopt when absent or not strings.
+    [[nodiscard]] std::optional<std::vector<std::string>> strings(const char* property) const {
+        auto data = raw(property);
+        if (!data) return std::nullopt;
+        std::vector<std::string> list;
+        if (data->empty() || data->back() != '\0') return std::nullopt;
+        std::string_view rest = *data;
+        while (!rest.empty()) {
+            const std::size_t end = rest.find('\0');
+            list.emplace_back(rest.substr(0, end));
+            rest.remove_prefix(end + 1);
+        }
+        return list;
+    }
+
+    // A property of big-endian 32-bit cells; nullopt when absent or not a whole number of cells.
+    [[nodiscard]] std::optional<std::vector<bh::u32>> cells(const char* property) const {
+        auto data = raw(property);
+        if (!data || data->size() % 4 != 0) return std::nullopt;
+        std::vector<bh::u32> values;
+        for (std::size_t i = 0; i < data->size(); i += 4) {
+            bh::u32 be = 0;
+            std::memcpy(&be, data->data() + i, 4);
+            values.push_back(fdt32_to_cpu(be));
+        }
+        return values;
+    }
+
+    template <typename Visit>
+    void for_each_child(Visit&& visit) const {
+        int child = 0;
+        fdt_for_each_subnode(child, blob_, offset_) {
+            const std::string child_name = fdt_get_name(blob_, child, nullptr);
+            visit(Node(blob_, child, (path_ == "/" ? "" : path_) + "/" + child_name));
+        }
+    }
+
+private:
+    const void* blob_;
+    int offset_;
+    std::string path_;
+};
+
+[[nodiscard]] bh::u64 join_cells(bh::u32 high, bh::u32 low) {
+    return (static_cast<bh::u64>(high) << 32) | low;
+}
+
+// One 64-bit value written as <hi lo>. Reports and returns nullopt when missing or malformed.
+[[nodiscard]] std::optional<bh::u64> required_u64(const Node& node, const char* property,
+                                                  Diagnostics& diagnostics) {
+    if (!node.has(property)) {
+        diagnostics.error(node.path(), std::string("missing ") + property);
+        return std::nullopt;
+    }
+    auto cells = node.cells(property);
+    if (!cells || cells->size() != 2) {
+        diagnostics.error(node.path(), std::string(property) + " must be one 64-bit value <hi lo>");
+        return std::nullopt;
+    }
+    return join_cells((*cells)[0], (*cells)[1]);
+}
+
+// "r", "rw", "rwx", ...: each letter at most once, and readable or writable (an execute-only
+// or empty mapping is never what an integrator meant).
+[[nodiscard]] std::optional<bh::u64> parse_access(std::string_view access) {
+    bh::u64 bits = 0;
+    for (char letter : access) {
+        bh::u64 bit = 0;
+        switch (letter) {
+            case 'r': bit = attr::kRead; break;
+            case 'w': bit = attr::kWrite; break;
+            case 'x': bit = attr::kExecute; break;
+            default: return std::nullopt;
+        }
+        if (bits & bit) return std::nullopt;
+        bits |= bit;
+    }
+    if ((bits & (attr::kRead | attr::kWrite)) == 0) return std::nullopt;
+    return bits;
+}
+
+[[nodiscard]] MemoryRegion parse_region(const Node& node, Diagnostics& diagnostics) {
+    MemoryRegion region;
+    region.node = node.path();
+    const std::size_t before = diagnostics.count();
+    auto ipa = required_u64(node, "ipa", diagnostics);
+    auto phys = required_u64(node, "phys", diagnostics);
+    auto size = required_u64(node, "size", diagnostics);
+    auto access = node.strings("access");
+    if (!node.has("access")) {
+        diagnostics.error(node.path(), "missing access");
+    } else if (!access || access->size() != 1) {
+        diagnostics.error(node.path(), "access must be one string such as \"rw\" or \"rwx\"");
+    } else if (auto bits = parse_access(access->front())) {
+        region.attrs = *bits;
+    } else {
+        diagnostics.error(node.path(), "access \"" + access->front() +
+                                           "\" must use only r, w and x, each once, and include r or w");
+    }
+    region.ipa = ipa.value_or(0);
+    region.phys = phys.value_or(0);
+    region.size = size.value_or(0);
+    region.well_formed = diagnostics.count() == before;
+    return region;
+}
+
+void check_partition_name(const Node& node, const std::string& name, Diagnostics& diagnostics) {
+    if (name.size() > bh::manifest::kNameLength - 1) {
+        diagnostics.error(node.path(), "partition name is longer than " +
+                                           std::to_string(bh::manifest::kNameLength - 1) + " characters");
+    }
+    for (char c : name) {
+        const bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        if (!allowed) {
+            diagnostics.error(node.path(), "partition name may contain only a-z, 0-9, '_' and '-'");
+            break;
+        }
+    }
+}
+
+void parse_cpus(const Node& node, Partition& partition, Diagnostics& diagnostics) {
+    if (!node.has("cpus")) {
+        diagnostics.error(node.path(), "missing cpus");
+        return;
+    }
+    auto cells = node.cells("cpus");
+    if (!cells) {
+        diagnostics.error(node.path(), "cpus must be a list of core numbers <n ...>");
+        return;
+    }
+    partition.cpus_present = true;
+    partition.cpus.assign(cells->begin(), cells->end());
+}
+
+void parse_optional_properties(const Node& node, Partition& partition, Diagnostics& diagnostics) {
+    if (node.has("boot-arg")) {
+        auto cells = node.cells("boot-arg");
+        if (cells && cells->size() == 2) {
+            partition.boot_arg = join_cells((*cells)[0], (*cells)[1]);
+        } else if (cells && cells->size() == 1) {
+            partition.boot_arg = (*cells)[0];
+        } else {
+            diagnostics.error(node.path(), "boot-arg must be one 64-bit value <hi lo>");
+        }
+    }
+    if (node.has("restart")) {
+        auto restart = node.strings("restart");
+        if (restart && restart->size() == 1 && restart->front() == "stop") {
+            partition.restart = RestartPolicy::Stop;
+        } else if (restart && restart->size() == 1 && restart->front() == "restart") {
+            partition.restart = RestartPolicy::Restart;
+        } else {
+            diagnostics.error(node.path(), "restart must be \"stop\" or \"restart\"");
+        }
+    }
+    if (node.has("devices")) {
+        auto devices = node.strings("devices");
+        if (devices) {
+            partition.devices = *devices;
+        } else {
+            diagnostics.error(node.path(), "devices must be a list of strings");
+        }
+    }
+}
+
+[[nodiscard]] Partition parse_partition(const Node& node, Diagnostics& diagnostics) {
+    Partition partition;
+    partition.name = node.name();
+    partition.node = node.path();
+    if (!node.compatible_with(kPartitionCompatible)) {
+        diagnostics.error(node.path(), "compatible must be \"bulkhead,partition\"");
+    }
+    check_partition_name(node, partition.name, diagnostics);
+    parse_cpus(node, partition, diagnostics);
+    if (!node.has("image")) {
+        diagnostics.error(node.path(), "missing image");
+    } else if (auto image = node.strings("image"); image && image->size() == 1 && !image->front().empty()) {
+        partition.image = image->front();
+    } else {
+        diagnostics.error(node.path(), "image must be one file name");
+    }
+    parse_optional_properties(node, partition, diagnostics);
+    node.for_each_child([&](const Node& child) {
+        if (child.compatible_with(kMemoryCompatible)) {
+            partition.regions.push_back(parse_region(child, diagnostics));
+        } else {
+            diagnostics.error(child.path(),
+                              "unexpected node: children of a partition must have compatible = \"bulkhead,memory\"");
+        }
+    });
+    return partition;
+}
+
+[[nodiscard]] bool is_memory_node(const Node& node) {
+    auto type = node.strings("device_type");
+    return (type && type->size() == 1 && type->front() == "memory") || node.name() == "memory" ||
+           node.name().starts_with("memory@");
+}
+
+void parse_root(const Node& root, SystemDescription& system, Diagnostics& diagnostics) {
+    for (const char* cells_property : {"#address-cells", "#size-cells"}) {
+        if (!root.has(cells_property)) continue;  // this binding's default is 2, not the DT spec's
+        auto cells = root.cells(cells_property);
+        if (!cells || cells->size() != 1 || cells->front() != 2) {
+            diagnostics.error("/", std::string(cells_property) + " must be 2");
+        }
+    }
+    int memory_nodes = 0;
+    root.for_each_child([&](const Node& child) {
+        if (!is_memory_node(child)) return;
+        if (++memory_nodes > 1) {
+            diagnostics.error(child.path(), "only one memory node is supported");
+            return;
+        }
+        auto reg = child.cells("reg");
+        if (!reg || reg->size() != 4) {
+            diagnostics.error(child.path(), "reg must be one range <base-hi base-lo size-hi size-lo>");
+            return;
+        }
+        system.ram_node = child.path();
+        system.ram_base = join_cells((*reg)[0], (*reg)[1]);
+        system.ram_size = join_cells((*reg)[2], (*reg)[3]);
+    });
+}
+
+}  // namespace
+
+std::optional<SystemDescription> parse_description(std::span<const bh::u8> blob,
+                                                   Diagnostics& diagnostics) {
+    if (blob.size() < sizeof(fdt_header) || fdt_check_header(blob.data()) != 0 ||
+        fdt_totalsize(blob.data()) > blob.size()) {
+        diagnostics.error("/", "not a valid flattened device tree");
+        return std::nullopt;
+    }
+    const Node root(blob.data(), 0, "/");
+    if (!root.compatible_with(kSystemCompatible)) {
+        diagnostics.error("/", "compatible must be \"bulkhead,system-v1\"");
+        return std::nullopt;
+    }
+    SystemDescription system;
+    parse_root(root, system, diagnostics);
+
+    const int partitions_offset = fdt_subnode_offset(blob.data(), 0, "partitions");
+    if (partitions_offset < 0) {
+        diagnostics.error("/", "missing /partitions node");
+        return std::nullopt;
+    }
+    const Node partitions(blob.data(), partitions_offset, "/partitions");
+    std::vector<Node> partition_nodes;
+    partitions.for_each_child([&](const Node& child) { partition_nodes.push_back(child); });
+    if (partition_nodes.empty()) {
+        diagnostics.error("/partitions", "no partitions defined");
+        return std::nullopt;
+    }
+    if (partition_nodes.size() > bh::manifest::kMaxPartitions) {
+        diagnostics.error("/partitions", "too many partitions (" + std::to_string(partition_nodes.size()) +
+                                             ", at most " + std::to_string(bh::manifest::kMaxPartitions) + ")");
+        return std::nullopt;
+    }
+    for (const Node& node : partition_nodes) system.partitions.push_back(parse_partition(node, diagnostics));
+    return system;
+}
+
+}  // namespace bhcc

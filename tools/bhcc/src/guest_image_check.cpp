@@ -1,0 +1,75 @@
+#include <bhcc/guest_image_check.hpp>
+
+#include <bhcc/hex.hpp>
+#include <bhcc/kernel_limits.hpp>
+
+namespace bhcc {
+namespace {
+
+namespace attr = bh::manifest::attr;
+
+[[nodiscard]] const MemoryRegion* region_holding(const Partition& partition, u64 ipa, u64 size) {
+    for (const MemoryRegion& region : partition.regions) {
+        if (bh::range_inside(ipa, size, region.ipa, region.size)) return &region;
+    }
+    return nullptr;
+}
+
+// Guests start with their MMU off, so a segment lands at IPA == p_paddr.
+[[nodiscard]] bool segments_fit(const Partition& partition, const ElfImage& image, const std::string& label,
+                                Diagnostics& diagnostics) {
+    for (const ElfSegment& segment : image.loads) {
+        const MemoryRegion* region = region_holding(partition, segment.paddr, segment.memsz);
+        if (region == nullptr) {
+            diagnostics.error(partition.node, label + ": PT_LOAD " + hex_range(segment.paddr, segment.memsz) +
+                                                  " is not inside one memory region of the partition");
+            return false;
+        }
+        if ((segment.flags & kSegmentExecute) && !(region->attrs & attr::kExecute)) {
+            diagnostics.error(partition.node, label + ": executable PT_LOAD " +
+                                                  hex_range(segment.paddr, segment.memsz) + " lies in " +
+                                                  region->node + ", which lacks x access");
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+std::optional<ElfImage> load_guest_image(const Partition& partition, const std::filesystem::path& image_dir,
+                                         Diagnostics& diagnostics) {
+    const std::string label = "image \"" + partition.image + "\"";
+    const std::filesystem::path path = image_dir / partition.image;
+    std::error_code error;
+    // A name is a file name, never a path: it may not climb out of --image-dir.
+    const bool plain_name = std::filesystem::path(partition.image).filename() == partition.image;
+    auto bytes = plain_name && std::filesystem::is_regular_file(path, error) ? read_file_bytes(path) : std::nullopt;
+    if (!bytes) {
+        diagnostics.error(partition.node, label + " not found in " + image_dir.string());
+        return std::nullopt;
+    }
+    ElfParse parsed = parse_aarch64_elf(std::move(*bytes));
+    if (!parsed.image) {
+        diagnostics.error(partition.node, label + " is not an AArch64 ELF64 executable: " + parsed.error);
+        return std::nullopt;
+    }
+    if (!segments_fit(partition, *parsed.image, label, diagnostics)) return std::nullopt;
+    std::size_t carried = 0;
+    for (const ElfSegment& segment : parsed.image->loads) carried += segment.filesz > 0 ? 1 : 0;
+    if (carried > kMaxImageSegmentsPerPartition) {
+        diagnostics.error(partition.node, label + " has " + std::to_string(carried) +
+                                              " PT_LOAD segments with file data, at most " +
+                                              std::to_string(kMaxImageSegmentsPerPartition));
+        return std::nullopt;
+    }
+    const MemoryRegion* entry_region = region_holding(partition, parsed.image->entry, 4);
+    if (entry_region == nullptr || !(entry_region->attrs & attr::kExecute)) {
+        diagnostics.error(partition.node, label + ": entry point " + hex(parsed.image->entry) +
+                                              " is not in an executable memory region of the partition");
+        return std::nullopt;
+    }
+    return std::move(parsed.image);
+}
+
+}  // namespace bhcc

@@ -1,0 +1,35 @@
+#include <bhcc/manifest_check.hpp>
+
+#include <bulkhead/platform.hpp>
+#include <manifest_reader.hpp>
+
+namespace bhcc {
+
+namespace manifest = bh::manifest;
+
+void check_manifest_limits(const PackedManifest& packed, Diagnostics& diagnostics) {
+    if (packed.ops.size() > manifest::kMaxOps) {
+        diagnostics.error("/", "the manifest needs " + std::to_string(packed.ops.size()) + " operations, at most " +
+                                   std::to_string(manifest::kMaxOps));
+    }
+    if (packed.bytes.size() > bh::platform::kPayloadMaxSize) {
+        diagnostics.error("/", "the payload (manifest and images) is " + std::to_string(packed.bytes.size()) +
+                                   " bytes, at most " + std::to_string(bh::platform::kPayloadMaxSize));
+    }
+}
+
+// The kernel's own reader decides, so bhcc and the kernel share one definition of "valid".
+std::string self_check_manifest(std::span<const u8> bytes) {
+    bh::ManifestReader reader;
+    if (bh::ok(reader.open(bytes.data(), bytes.size()))) {
+        if (reader.header().total_size == bytes.size()) return {};
+        return "has total_size " + std::to_string(reader.header().total_size) + " but " +
+               std::to_string(bytes.size()) + " bytes";
+    }
+    const bh::ManifestError& error = reader.error();
+    std::string text = std::string("refused by ManifestReader: ") + error.reason;
+    if (error.op_index >= 0) text += " (op " + std::to_string(error.op_index) + ")";
+    return text;
+}
+
+}  // namespace bhcc

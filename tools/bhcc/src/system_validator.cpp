@@ -1,0 +1,176 @@
+#include <bhcc/system_validator.hpp>
+
+#include <bhcc/hex.hpp>
+#include <bhcc/kernel_limits.hpp>
+#include <bhcc/platform_devices.hpp>
+
+#include <map>
+#include <set>
+
+namespace bhcc {
+namespace {
+
+namespace platform = bh::platform;
+using bh::kPageSize;
+
+constexpr u64 kIpaLimit = 1ull << platform::kIpaBits;
+
+// Who already holds a core, a device or a piece of physical memory, in document order: the
+// later claimant is the one reported, naming the earlier one.
+struct Claims {
+    std::map<unsigned, std::string> cores;
+    std::map<std::string, std::string> devices;
+    std::vector<const MemoryRegion*> memory;
+};
+
+void check_ram(const SystemDescription& system, Diagnostics& diagnostics) {
+    if (!bh::range_valid(system.ram_base, system.ram_size) || !bh::is_aligned(system.ram_base, kPageSize) ||
+        !bh::is_aligned(system.ram_size, kPageSize)) {
+        diagnostics.error(system.ram_node, "RAM must be a non-empty, 4 KiB aligned range");
+        return;
+    }
+    if (!bh::range_inside(platform::kKernelRegionBase, platform::kKernelRegionSize, system.ram_base,
+                          system.ram_size)) {
+        diagnostics.error(system.ram_node, "RAM must contain the kernel region " +
+                                               hex_range(platform::kKernelRegionBase, platform::kKernelRegionSize));
+    }
+}
+
+void check_cores(const Partition& partition, Claims& claims, Diagnostics& diagnostics) {
+    if (!partition.cpus_present) return;  // reported by the parser
+    if (partition.cpus.empty()) {
+        diagnostics.error(partition.node, "cpus is empty");
+        return;
+    }
+    if (partition.cpus.size() > bh::manifest::kMaxVcpusPerPartition) {
+        diagnostics.error(partition.node, "cpus lists " + std::to_string(partition.cpus.size()) +
+                                              " cores, at most " +
+                                              std::to_string(bh::manifest::kMaxVcpusPerPartition));
+        return;
+    }
+    std::set<unsigned> seen;
+    for (unsigned core : partition.cpus) {
+        if (core >= platform::kMaxCores) {
+            diagnostics.error(partition.node, "core " + std::to_string(core) + " is out of range (0.." +
+                                                  std::to_string(platform::kMaxCores - 1) + ")");
+        } else if (!seen.insert(core).second) {
+            diagnostics.error(partition.node, "core " + std::to_string(core) + " is listed twice");
+        } else if (auto [held, fresh] = claims.cores.emplace(core, partition.node); !fresh) {
+            diagnostics.error(partition.node,
+                              "core " + std::to_string(core) + " is already assigned to " + held->second);
+        }
+    }
+}
+
+// The region's own numbers; false when broken enough that comparing it with others is noise.
+[[nodiscard]] bool check_region_shape(const MemoryRegion& region, Diagnostics& diagnostics) {
+    bool fine = true;
+    for (auto [what, value] : {std::pair{"ipa", region.ipa}, {"phys", region.phys}, {"size", region.size}}) {
+        if (!bh::is_aligned(value, kPageSize)) {
+            diagnostics.error(region.node, std::string(what) + " " + hex(value) + " is not 4 KiB aligned");
+            fine = false;
+        }
+    }
+    if (region.size == 0) {
+        diagnostics.error(region.node, "size is zero");
+        return false;
+    }
+    if (!bh::range_valid(region.ipa, region.size) || !bh::range_valid(region.phys, region.size)) {
+        diagnostics.error(region.node, "range wraps around the 64-bit address space");
+        return false;
+    }
+    return fine;
+}
+
+void check_region_placement(const SystemDescription& system, const MemoryRegion& region,
+                            Diagnostics& diagnostics) {
+    if (region.ipa + region.size > kIpaLimit) {
+        diagnostics.error(region.node, "IPA range " + hex_range(region.ipa, region.size) + " exceeds the " +
+                                           std::to_string(platform::kIpaBits) + "-bit IPA space");
+    }
+    if (!bh::range_inside(region.phys, region.size, system.ram_base, system.ram_size)) {
+        diagnostics.error(region.node, "physical range " + hex_range(region.phys, region.size) +
+                                           " is outside RAM " + hex_range(system.ram_base, system.ram_size));
+    } else if (bh::ranges_overlap(region.phys, region.size, platform::kKernelRegionBase,
+                                  platform::kKernelRegionSize)) {
+        diagnostics.error(region.node, "physical range " + hex_range(region.phys, region.size) +
+                                           " overlaps the kernel region " +
+                                           hex_range(platform::kKernelRegionBase, platform::kKernelRegionSize));
+    }
+}
+
+void check_memory(const SystemDescription& system, const Partition& partition, Claims& claims,
+                  Diagnostics& diagnostics) {
+    if (partition.regions.empty()) {
+        diagnostics.error(partition.node, "partition has no memory region");
+        return;
+    }
+    std::vector<const MemoryRegion*> own;
+    for (const MemoryRegion& region : partition.regions) {
+        if (!region.well_formed || !check_region_shape(region, diagnostics)) continue;
+        check_region_placement(system, region, diagnostics);
+        // Exclusivity (invariant 1) holds across all partitions and within one: two regions of
+        // the same partition on the same frames would alias with possibly different rights.
+        for (const MemoryRegion* other : claims.memory) {
+            if (bh::ranges_overlap(region.phys, region.size, other->phys, other->size)) {
+                diagnostics.error(region.node, "physical memory overlaps " + other->node);
+            }
+        }
+        for (const MemoryRegion* other : own) {
+            if (bh::ranges_overlap(region.ipa, region.size, other->ipa, other->size)) {
+                diagnostics.error(region.node, "IPA range overlaps " + other->node);
+            }
+        }
+        claims.memory.push_back(&region);
+        own.push_back(&region);
+    }
+}
+
+void check_mapping_count(const Partition& partition, Diagnostics& diagnostics) {
+    const std::size_t mappings = partition.regions.size() + partition.devices.size();
+    if (mappings > kMaxMappingsPerPartition) {
+        diagnostics.error(partition.node, "partition has " + std::to_string(mappings) +
+                                              " memory regions and devices, at most " +
+                                              std::to_string(kMaxMappingsPerPartition));
+    }
+}
+
+void check_devices(const Partition& partition, Claims& claims, Diagnostics& diagnostics) {
+    std::set<std::string> seen;
+    for (const std::string& name : partition.devices) {
+        const PlatformDevice* device = find_platform_device(name);
+        if (!seen.insert(name).second) {
+            diagnostics.error(partition.node, "device \"" + name + "\" is listed twice");
+        } else if (device == nullptr) {
+            diagnostics.error(partition.node, "unknown device \"" + name + "\"");
+        } else if (!device->assignable) {
+            diagnostics.error(partition.node, "device \"" + name + "\" is reserved for the kernel");
+        } else if (auto [held, fresh] = claims.devices.emplace(name, partition.node); !fresh) {
+            diagnostics.error(partition.node, "device \"" + name + "\" is already assigned to " + held->second);
+        } else {
+            // Devices are mapped at IPA == PA, so they must not land inside the guest's RAM.
+            for (const MemoryRegion& region : partition.regions) {
+                if (region.well_formed && bh::ranges_overlap(device->base, device->size, region.ipa, region.size)) {
+                    diagnostics.error(partition.node, "device \"" + name + "\" at " +
+                                                          hex_range(device->base, device->size) +
+                                                          " overlaps the IPA range of " + region.node);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+void validate_system(const SystemDescription& system, Diagnostics& diagnostics) {
+    check_ram(system, diagnostics);
+    Claims claims;
+    for (const Partition& partition : system.partitions) {
+        check_cores(partition, claims, diagnostics);
+        check_memory(system, partition, claims, diagnostics);
+        check_devices(partition, claims, diagnostics);
+        check_mapping_count(partition, diagnostics);
+    }
+}
+
+}  // namespace bhcc
