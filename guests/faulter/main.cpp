@@ -3,6 +3,9 @@
 //   2  stage-2 instruction abort: branch to IPA 0x5000_0000, which is not mapped
 //   3  trapped system register: write to PMCR_EL0 (the PMU belongs to the kernel)
 //   4  write to the GIC distributor at 0x0800_0000, which is not mapped for guests
+//   5  for a partition with restart = "restart": on its first run, dirty its memory, EL1
+//      registers and FP/SIMD state, then fault; after the restart, check that all of it is
+//      back to a clean start and report
 // It prints "faulting: <kind>" first; "FAULT NOT CONTAINED" after the access must never appear.
 #include <console.hpp>
 #include <hypercall.hpp>
@@ -12,6 +15,42 @@ using namespace bh::rt;
 namespace {
 void store(bh::u64 address, bh::u32 value) {
     asm volatile("str %w0, [%1]" : : "r"(value), "r"(address) : "memory");
+}
+
+volatile bh::u32 initialised_data = 1;  // .data: the image must be reloaded on restart
+volatile bh::u32 zeroed_data[64];       // .bss: memory must be scrubbed on restart
+
+bh::u64 read_v7() {
+    bh::u64 value;
+    asm volatile("mov %0, v7.d[0]" : "=r"(value));
+    return value;
+}
+
+void dirty_then_fault() {
+    initialised_data = 99;
+    for (auto& w : zeroed_data) w = 0xdeadbeef;
+    asm volatile("msr tpidrro_el0, %0" : : "r"(0x7777ull));
+    asm volatile("msr cpacr_el1, %0\n\tisb" : : "r"(3ull << 20));  // FP/SIMD on at EL1
+    asm volatile("mov v7.d[0], %0" : : "r"(0x5151ull));
+    print("faulting: first run, state dirtied (data=", initialised_data, " v7=", read_v7(), ")\n");
+    store(0x4800'0000, 1);
+}
+
+[[noreturn]] void check_clean_restart(bh::u64 restarts) {
+    bh::u64 tpidr, cpacr;  // TPIDRRO_EL0: the runtime itself never writes it
+    asm volatile("mrs %0, tpidrro_el0" : "=r"(tpidr));
+    asm volatile("mrs %0, cpacr_el1" : "=r"(cpacr));
+    bh::u32 bss = 0;
+    for (auto& w : zeroed_data) bss |= w;
+    bh::u64 v7 = 0;
+    if (cpacr == 0) {
+        asm volatile("msr cpacr_el1, %0\n\tisb" : : "r"(3ull << 20));
+        v7 = read_v7();
+    }
+    bool clean = initialised_data == 1 && bss == 0 && tpidr == 0 && cpacr == 0 && v7 == 0;
+    print(clean ? "restart " : "RESTART STATE LEAKED ", restarts, ": data=", initialised_data, " bss=", bss,
+          " tpidrro_el0=", tpidr, " cpacr_el1=", cpacr, " v7=", v7, "\n");
+    system_off();
 }
 }  // namespace
 
@@ -33,8 +72,13 @@ extern "C" void guest_main(bh::u64 boot_arg) {
             print("faulting: write to GIC distributor MMIO 0x08000000\n");
             store(0x0800'0000, 0);
             break;
+        case 5: {
+            PartitionInfo info = partition_info();
+            if (info.restarts == 0) dirty_then_fault();
+            check_clean_restart(info.restarts);
+        }
         default:
-            print("faulter: boot argument ", boot_arg, " selects no fault (use 1..4)\n");
+            print("faulter: boot argument ", boot_arg, " selects no fault (use 1..5)\n");
             system_off();
     }
     print("FAULT NOT CONTAINED\n");
