@@ -6,6 +6,8 @@
 //   5  for a partition with restart = "restart": on its first run, dirty its memory, EL1
 //      registers and FP/SIMD state, then fault; after the restart, check that all of it is
 //      back to a clean start and report
+//   6  undefined instruction with no EL1 exception vectors (VBAR_EL1 = 0, unmapped): the
+//      guest's own exception entry fetches from an unmapped IPA, which the kernel contains
 // It prints "faulting: <kind>" first; "FAULT NOT CONTAINED" after the access must never appear.
 #include <console.hpp>
 #include <hypercall.hpp>
@@ -77,8 +79,12 @@ extern "C" void guest_main(bh::u64 boot_arg) {
             if (info.restarts == 0) dirty_then_fault();
             check_clean_restart(info.restarts);
         }
+        case 6:
+            print("faulting: undefined instruction with VBAR_EL1 = 0\n");
+            asm volatile("msr vbar_el1, xzr\n\tisb\n\tudf #0" : : : "memory");
+            break;
         default:
-            print("faulter: boot argument ", boot_arg, " selects no fault (use 1..5)\n");
+            print("faulter: boot argument ", boot_arg, " selects no fault (use 1..6)\n");
             system_off();
     }
     print("FAULT NOT CONTAINED\n");
