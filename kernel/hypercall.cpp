@@ -43,13 +43,17 @@ void console_write(Partition& p, const char* bytes, u64 length) {
 bool handle_hypercall(System&, Vcpu& vcpu) {
     GuestRegs& r = vcpu.regs;
     Partition& p = *vcpu.partition;
+    if (r.x[1] != 0) {  // the capability address: reserved until capabilities are invoked
+        set_status(vcpu, Status::InvalidArgument);
+        return true;
+    }
     switch (static_cast<hvc::Function>(r.x[0])) {
         case hvc::Function::AbiVersion:
             set_status(vcpu, Status::Ok);
             r.x[1] = hvc::kAbiVersion;
             return true;
         case hvc::Function::ConsoleWrite: {
-            if (r.x[1] != 0 || r.x[2] > hvc::kConsoleChunk) {
+            if (r.x[2] > hvc::kConsoleChunk) {
                 set_status(vcpu, Status::InvalidArgument);
                 return true;
             }

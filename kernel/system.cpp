@@ -7,8 +7,17 @@ namespace bh {
 
 namespace {
 
+bool same_name(const char* a, const char* b) {
+    unsigned k = 0;
+    while (k < manifest::kNameLength && a[k] == b[k] && a[k] != '\0') ++k;
+    return k < manifest::kNameLength && a[k] == b[k];
+}
+
+// The console prefixes the kernel's lines with "[bulkhead]": no partition may carry that name.
+constexpr char kKernelName[] = "bulkhead";
+
 bool valid_name(const char* name) {
-    if (name == nullptr || name[0] == '\0') return false;
+    if (name == nullptr || name[0] == '\0' || same_name(name, kKernelName)) return false;
     for (unsigned i = 0; i < manifest::kNameLength; ++i) {
         if (name[i] == '\0') return true;
         char c = name[i];
@@ -36,9 +45,14 @@ void copy(void* dst, const void* src, u64 size) {
     for (u64 i = 0; i < size; ++i) d[i] = s[i];
 }
 
-bool vcpu_active(const Vcpu& v) {
-    VcpuState s = v.load_state();
-    return s == VcpuState::Running || s == VcpuState::Starting;
+// Brings `v` to Off: cancels it if it is only runnable, waits while a CPU_ON is filling it in
+// (Starting) or while its core runs it (that core was kicked and sees the partition stopping).
+void settle_off(Vcpu& v) {
+    for (;;) {
+        VcpuState s = v.load_state();
+        if (s == VcpuState::Off) return;
+        if (s == VcpuState::Runnable) v.transition(VcpuState::Runnable, VcpuState::Off);
+    }
 }
 
 }  // namespace
@@ -62,12 +76,8 @@ Result<Partition*> System::create_partition(const char* name, manifest::RestartP
         return refuse(Status::InvalidArgument, "unknown restart policy");
     if (vcpu_count == 0 || vcpu_count > manifest::kMaxVcpusPerPartition)
         return refuse(Status::InvalidArgument, "vCPU count out of range");
-    for (u32 i = 0; i < partition_count_; ++i) {
-        const char* other = partitions_[i]->name;
-        unsigned k = 0;
-        while (k < manifest::kNameLength && other[k] == name[k] && name[k] != '\0') ++k;
-        if (k < manifest::kNameLength && other[k] == name[k]) return refuse(Status::Exists, "duplicate partition name");
-    }
+    for (u32 i = 0; i < partition_count_; ++i)
+        if (same_name(partitions_[i]->name, name)) return refuse(Status::Exists, "duplicate partition name");
     // The partition object and its stage-2 root come from object memory: reserve both or none.
     constexpr u64 kRootBytes = 2 * kPageSize;
     u64 object_bytes = align_up(sizeof(Partition), kPageSize);
@@ -92,12 +102,12 @@ Result<Partition*> System::create_partition(const char* name, manifest::RestartP
     return p;
 }
 
-bool System::overlaps_other_ram(PhysAddr pa, u64 size) const {
+bool System::overlaps_given(PhysAddr pa, u64 size, bool device) const {
     for (u32 i = 0; i < partition_count_; ++i) {
         const Partition& q = *partitions_[i];
         for (u32 r = 0; r < q.region_count; ++r) {
             const MemoryRegion& m = q.regions[r];
-            if (!m.is_device() && ranges_overlap(pa.raw(), size, m.pa.raw(), m.size)) return true;
+            if (m.is_device() == device && ranges_overlap(pa.raw(), size, m.pa.raw(), m.size)) return true;
         }
     }
     return false;
@@ -123,11 +133,12 @@ Status System::map_memory(Partition& p, Ipa ipa, PhysAddr pa, u64 size, u64 attr
     if (device) {
         if ((attrs & kExecute) != 0) return refuse(Status::InvalidArgument, "device memory cannot be executable");
         if (!ok(check_device_window(pa, size))) return refuse(Status::Denied, "MMIO not assignable to partitions");
+        if (overlaps_given(pa, size, true)) return refuse(Status::Overlap, "MMIO already given to a partition");
     } else {
         if (!range_inside(pa.raw(), size, ram_base_, ram_size_)) return refuse(Status::OutOfRange, "memory outside RAM");
         if (ranges_overlap(pa.raw(), size, platform::kKernelRegionBase, platform::kKernelRegionSize))
             return refuse(Status::Denied, "memory overlaps the kernel region");
-        if (overlaps_other_ram(pa, size)) return refuse(Status::Overlap, "memory already given to a partition");
+        if (overlaps_given(pa, size, false)) return refuse(Status::Overlap, "memory already given to a partition");
     }
     for (u32 r = 0; r < p.region_count; ++r)
         if (ranges_overlap(ipa.raw(), size, p.regions[r].ipa.raw(), p.regions[r].size))
@@ -152,7 +163,7 @@ Status System::load_image(Partition& p, Ipa ipa, const u8* bytes, u64 size) {
 Status System::bind_core(Partition& p, u32 vcpu, u32 core) {
     if (sealed_) return refuse(Status::Denied, "system is sealed");
     if (vcpu >= p.vcpu_count) return refuse(Status::InvalidArgument, "no such vCPU");
-    if (core >= cores_) return refuse(Status::OutOfRange, "no such core");
+    if (core >= cores_) return refuse(Status::OutOfRange, "no such core, or it is not online");
     if (core_vcpu_[core] != nullptr) return refuse(Status::Exists, "core already bound");
     if (p.vcpus[vcpu].core != ~0u) return refuse(Status::Exists, "vCPU already bound");
     p.vcpus[vcpu].core = core;
@@ -231,10 +242,10 @@ void System::stop(Vcpu& current, StopReason reason) {
         other.transition(VcpuState::Runnable, VcpuState::Off);
         if (other.load_state() == VcpuState::Running) arch::kick_core(other.core);
     }
-    // Their cores leave the guest on the kick and see the partition is no longer running.
-    for (u32 v = 0; v < p.vcpu_count; ++v)
-        while (vcpu_active(p.vcpus[v])) {
-        }
+    // Their cores leave the guest on the kick and see the partition is no longer running. Only
+    // when every vCPU is off can nothing of the old run (say, a CPU_ON that raced with this
+    // stop) reach the restarted partition.
+    for (u32 v = 0; v < p.vcpu_count; ++v) settle_off(p.vcpus[v]);
 
     bool restart = reason == StopReason::SystemReset ||
                    (reason == StopReason::Fault && p.restart_policy == manifest::RestartPolicy::Restart);

@@ -42,6 +42,10 @@ public:
     bool sealed() const { return sealed_; }
     const char* last_refusal() const { return refusal_; }
     const ObjectMemory& object_memory() const { return objects_; }
+    // Read-only views for the invariant checker (kernel/invariants.hpp).
+    u64 ram_base() const { return ram_base_; }
+    u64 ram_size() const { return ram_size_; }
+    unsigned core_count() const { return cores_; }
 
 private:
     Status refuse(Status status, const char* why) {
@@ -49,7 +53,8 @@ private:
         return status;
     }
     Status check_device_window(PhysAddr pa, u64 size) const;
-    bool overlaps_other_ram(PhysAddr pa, u64 size) const;
+    // True when [pa, pa + size) overlaps memory (or MMIO) already given to any partition.
+    bool overlaps_given(PhysAddr pa, u64 size, bool device) const;
     void launch(Partition& p);
     void reload_memory(Partition& p);
 

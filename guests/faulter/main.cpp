@@ -8,6 +8,11 @@
 //      back to a clean start and report
 //   6  undefined instruction with no EL1 exception vectors (VBAR_EL1 = 0, unmapped): the
 //      guest's own exception entry fetches from an unmapped IPA, which the kernel contains
+//   7  data cache invalidate by set/way (DC ISW): would discard other partitions' dirty lines
+//   8  implementation-defined register (Cortex-A53 CPUACTLR_EL1)
+//   9  debug register (DBGBVR0_EL1): a breakpoint that could fire elsewhere
+//  10  physical counter (CNTPCT_EL0): partitions get only their own virtual time
+//  11  SGI generation (ICC_SGI1R_EL1): an interrupt to cores the partition does not own
 // It prints "faulting: <kind>" first; "FAULT NOT CONTAINED" after the access must never appear.
 #include <console.hpp>
 #include <hypercall.hpp>
@@ -83,8 +88,34 @@ extern "C" void guest_main(bh::u64 boot_arg) {
             print("faulting: undefined instruction with VBAR_EL1 = 0\n");
             asm volatile("msr vbar_el1, xzr\n\tisb\n\tudf #0" : : : "memory");
             break;
+        case 7:
+            print("faulting: dc isw (cache maintenance by set/way)\n");
+            asm volatile("dc isw, %0" : : "r"(0ull) : "memory");
+            break;
+        case 8: {
+            print("faulting: mrs CPUACTLR_EL1 (implementation defined)\n");
+            bh::u64 value;
+            asm volatile("mrs %0, s3_1_c15_c2_0" : "=r"(value));
+            print("read ", value, "\n");
+            break;
+        }
+        case 9:
+            print("faulting: msr dbgbvr0_el1 (debug breakpoint)\n");
+            asm volatile("msr dbgbvr0_el1, %0\n\tisb" : : "r"(0x40000000ull));
+            break;
+        case 10: {
+            print("faulting: mrs cntpct_el0 (physical counter)\n");
+            bh::u64 value;
+            asm volatile("mrs %0, cntpct_el0" : "=r"(value));
+            print("read ", value, "\n");
+            break;
+        }
+        case 11:
+            print("faulting: msr icc_sgi1r_el1 (SGI to every core)\n");
+            asm volatile("msr s3_0_c12_c11_5, %0\n\tisb" : : "r"(1ull << 40));  // IRM: all but self
+            break;
         default:
-            print("faulter: boot argument ", boot_arg, " selects no fault (use 1..6)\n");
+            print("faulter: boot argument ", boot_arg, " selects no fault (use 1..11)\n");
             system_off();
     }
     print("FAULT NOT CONTAINED\n");

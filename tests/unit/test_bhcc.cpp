@@ -216,6 +216,7 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         {"partition-compatible", "/partitions/alpha: compatible must be \"bulkhead,partition\""},
         {"name-too-long", "/partitions/a-partition-name-too-long: partition name is longer than 23 characters"},
         {"name-invalid", "/partitions/Alpha: partition name may contain only a-z, 0-9, '_' and '-'"},
+        {"name-reserved", "/partitions/bulkhead: partition name 'bulkhead' is reserved for the kernel"},
         {"cpus-missing", "/partitions/alpha: missing cpus"},
         {"cpus-empty", "/partitions/alpha: cpus is empty"},
         {"cpus-too-many", "/partitions/alpha: cpus lists 5 cores, at most 4"},

@@ -56,6 +56,7 @@ constexpr u64 kEsrSysReg = (0x18ull << 26) | (1ull << 25);
 
 bool hypercall(System& s, Vcpu& v, u64 fid, std::initializer_list<u64> args = {}) {
     v.regs.x[0] = fid;
+    for (unsigned k = 1; k < 8; ++k) v.regs.x[k] = 0;
     unsigned i = 1;
     for (u64 a : args) v.regs.x[i++] = a;
     return exit_with(s, v, ExitKind::Sync, kEsrHvc0);
@@ -75,6 +76,8 @@ TEST_CASE("partition construction validates before it changes state", "[system]"
     CHECK(f.system.create_partition("Bad Name", manifest::RestartPolicy::Stop, 1).status() == Status::InvalidArgument);
     CHECK(f.system.create_partition("v", manifest::RestartPolicy::Stop, 5).status() == Status::InvalidArgument);
     CHECK(f.system.create_partition("v", static_cast<manifest::RestartPolicy>(9), 1).status() == Status::InvalidArgument);
+    // The console marks the kernel's lines "[bulkhead]": a partition of that name could forge them.
+    CHECK(f.system.create_partition("bulkhead", manifest::RestartPolicy::Stop, 1).status() == Status::InvalidArgument);
     CHECK(f.system.partition_count() == 1);
 
     CHECK(f.system.map_memory(p, Ipa(kGuestRam), PhysAddr(kPartitionPa + 1), kMiB, kRwx) == Status::Misaligned);
@@ -104,6 +107,12 @@ TEST_CASE("partition construction validates before it changes state", "[system]"
     CHECK(f.system.map_memory(*other.value(), Ipa(kGuestRam), PhysAddr(kPartitionPa + 0x1000), 0x1000, kRwx) ==
           Status::Overlap);
     CHECK(std::string(f.system.last_refusal()) == "memory already given to a partition");
+    // A device belongs to one partition too.
+    CHECK(f.system.map_memory(*other.value(), Ipa(0x0901'0000), PhysAddr(0x0901'0000), 0x1000, dev) == Status::Overlap);
+    CHECK(std::string(f.system.last_refusal()) == "MMIO already given to a partition");
+    // virtio-mmio is not behind the SMMU: never assignable.
+    CHECK(f.system.map_memory(*other.value(), Ipa(0x0a00'0000), PhysAddr(0x0a00'0000), 0x1000, dev) == Status::Denied);
+    CHECK(other.value()->region_count == 0);
 
     CHECK(f.system.bind_core(p, 1, 0) == Status::InvalidArgument);
     CHECK(f.system.bind_core(p, 0, 4) == Status::OutOfRange);
@@ -201,8 +210,11 @@ TEST_CASE("hostile hypercalls get an error status and change nothing", "[system]
     CHECK(v.regs.x[0] == ~0ull);  // SMCCC unknown function
     CHECK(hypercall(f.system, v, static_cast<u64>(hvc::Function::ConsoleWrite), {0, 41}));
     CHECK(status_of(v) == static_cast<i64>(Status::InvalidArgument));
-    CHECK(hypercall(f.system, v, static_cast<u64>(hvc::Function::ConsoleWrite), {1, 1, 'x'}));
-    CHECK(status_of(v) == static_cast<i64>(Status::InvalidArgument));
+    // x1 (the capability address) is reserved on every call.
+    for (auto fn : {hvc::Function::ConsoleWrite, hvc::Function::AbiVersion, hvc::Function::PartitionInfo}) {
+        CHECK(hypercall(f.system, v, static_cast<u64>(fn), {1, 1, 'x'}));
+        CHECK(status_of(v) == static_cast<i64>(Status::InvalidArgument));
+    }
 
     // HVC with a non-zero immediate is not the ABI.
     v.regs.x[0] = static_cast<u64>(hvc::Function::AbiVersion);
@@ -261,6 +273,17 @@ TEST_CASE("PSCI is emulated per partition", "[system][psci]") {
     CHECK(v1.regs.x[0] == 0xAB);
     CHECK(hypercall(f.system, v0, hvc::psci::kCpuOn, {1, kGuestRam, 0}));
     CHECK(status_of(v0) == hvc::psci::kAlreadyOn);
+
+    // While the partition is being taken down no vCPU can be started (the stop settles them all).
+    p.store_state(PartitionState::Stopping);
+    v1.store_state(VcpuState::Off);
+    v0.regs.x[0] = hvc::psci::kCpuOn;
+    v0.regs.x[1] = 1;
+    CHECK(handle_psci(f.system, v0));
+    CHECK(status_of(v0) == hvc::psci::kDenied);
+    CHECK(v1.load_state() == VcpuState::Off);
+    p.store_state(PartitionState::Running);
+    v1.store_state(VcpuState::Runnable);
 
     // CPU_OFF of one vCPU leaves the partition running; of the last one stops it.
     v1.store_state(VcpuState::Running);

@@ -28,6 +28,7 @@ void gic_init_cpu(unsigned core);
 void gic_send_kick(unsigned core);
 void gic_acknowledge_all();
 void el2_configure_core();
+[[nodiscard]] bool smmu_abort_all_dma();
 i64 psci_cpu_on(u64 mpidr, u64 entry, u64 context);
 [[noreturn]] void psci_system_off();
 

@@ -63,6 +63,8 @@ void el2_configure_core() {
     BH_WRITE_SYSREG(cnthctl_el2, 0);
     BH_WRITE_SYSREG(cnthp_ctl_el2, 0);
     BH_WRITE_SYSREG(vtcr_el2, kVtcrEl2);
+    // No virtual interrupts yet: the guests' virtual CPU interface stays disabled.
+    BH_WRITE_SYSREG(S3_4_C12_C11_0, 0);  // ICH_HCR_EL2
     BH_WRITE_SYSREG(vpidr_el2, BH_READ_SYSREG(midr_el1));
     BH_WRITE_SYSREG(hcr_el2, kGuestHcr);
     isb();

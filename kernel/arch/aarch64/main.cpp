@@ -20,6 +20,25 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
+u32 core_online[platform::kMaxCores];
+
+// Starts cores 1.. through PSCI and waits (at most a second) for each to come up. Returns how
+// many cores, counted from 0 without a gap, are online: vCPUs may be bound only to those, so a
+// partition never waits for a core that did not start.
+unsigned start_secondary_cores() {
+    for (unsigned core = 1; core < platform::kMaxCores; ++core) {
+        i64 r = psci_cpu_on(core, reinterpret_cast<u64>(secondary_entry), core);
+        if (r != 0) log("core ", core, " did not start (PSCI ", static_cast<int>(r), ")");
+    }
+    u64 deadline = arch::counter_now() + BH_READ_SYSREG(cntfrq_el0);
+    unsigned online = 1;
+    while (online < platform::kMaxCores && __atomic_load_n(&core_online[online], __ATOMIC_ACQUIRE) != 0) ++online;
+    while (online < platform::kMaxCores && arch::counter_now() < deadline) {
+        if (__atomic_load_n(&core_online[online], __ATOMIC_ACQUIRE) != 0) ++online;
+    }
+    return online;
+}
+
 void bring_up_core(unsigned core) {
     percpu_init(core);
     mmu_enable();
@@ -46,16 +65,18 @@ extern "C" [[noreturn]] void bh_boot_primary() {
     gic_init_distributor();
     log("Bulkhead ", kVersion, " booting on core 0 at EL2");
     log("timer: ", BH_READ_SYSREG(cntfrq_el0), " Hz; RAM ", Hex{platform::kRamBase}, "+", Hex{platform::kDefaultRamSize});
-
-    if (!ok(g_system.init(PhysAddr(platform::kObjectMemoryBase), platform::kObjectMemorySize, platform::kRamBase,
-                          platform::kDefaultRamSize, platform::kMaxCores))) {
-        log("PANIC: cannot initialise the system: ", g_system.last_refusal());
+    if (!smmu_abort_all_dma()) {
+        log("PANIC: cannot make the SMMU abort DMA; refusing to run partitions");
         psci_system_off();
     }
+    log("smmu: every DMA stream aborts (no stream is bound)");
 
-    for (unsigned core = 1; core < platform::kMaxCores; ++core) {
-        i64 r = psci_cpu_on(core, reinterpret_cast<u64>(secondary_entry), core);
-        if (r != 0) log("core ", core, " did not start (PSCI ", static_cast<int>(r), ")");
+    unsigned cores = start_secondary_cores();
+    log("cores online: ", cores, " of ", platform::kMaxCores);
+    if (!ok(g_system.init(PhysAddr(platform::kObjectMemoryBase), platform::kObjectMemorySize, platform::kRamBase,
+                          platform::kDefaultRamSize, cores))) {
+        log("PANIC: cannot initialise the system: ", g_system.last_refusal());
+        psci_system_off();
     }
 
     // The payload lies in the kernel's region, which no partition can reach: validating it
@@ -79,5 +100,6 @@ extern "C" [[noreturn]] void bh_boot_primary() {
 
 extern "C" [[noreturn]] void bh_boot_secondary(u64 core) {
     bring_up_core(static_cast<unsigned>(core));
+    __atomic_store_n(&core_online[core], 1u, __ATOMIC_RELEASE);
     bh_core_loop();
 }

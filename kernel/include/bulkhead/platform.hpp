@@ -37,6 +37,8 @@ inline constexpr u64 kSmmuBase = 0x0905'0000;
 
 // Device MMIO a partition may be given (default deny: everything else, notably the GIC, the
 // UART, fw_cfg with its DMA interface, the SMMU and the PCIe ECAM, stays with the kernel).
+// virtio-mmio transports are not assignable: they sit in front of no SMMU, so a backend's DMA
+// would reach all of memory. PCIe devices' DMA goes through the SMMU, which aborts by default.
 struct MmioWindow {
     u64 base;
     u64 size;
@@ -45,7 +47,6 @@ struct MmioWindow {
 inline constexpr MmioWindow kAssignableMmio[] = {
     {0x0901'0000, 0x1000, "rtc"},
     {0x0903'0000, 0x1000, "gpio"},
-    {0x0a00'0000, 0x4000, "virtio-mmio"},
     {0x1000'0000, 0x2eff'0000, "pcie-mmio"},
     {0x80'0000'0000, 0x80'0000'0000, "pcie-mmio-high"},
 };

@@ -160,6 +160,8 @@ void check_partition_name(const Node& node, const std::string& name, Diagnostics
             break;
         }
     }
+    // The console marks the kernel's own lines "[bulkhead]"; a partition of that name could forge them.
+    if (name == "bulkhead") diagnostics.error(node.path(), "partition name 'bulkhead' is reserved for the kernel");
 }
 
 void parse_cpus(const Node& node, Partition& partition, Diagnostics& diagnostics) {

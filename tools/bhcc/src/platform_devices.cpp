@@ -10,13 +10,14 @@ namespace {
 namespace platform = bh::platform;
 
 // QEMU virt (virtualization=on, gic-version=3, iommu=smmuv3), as its dumped DTB lists them:
-// the debug console, the interrupt controller (GICD, ITS and the redistributor window up to the
+// virtio-mmio (its DMA bypasses the SMMU), the debug console, the interrupt controller (GICD, ITS and the redistributor window up to the
 // UART), fw_cfg (it has a DMA interface), the SMMU, and PCIe config space (through which a
 // partition could re-point devices behind the SMMU).
 constexpr PlatformDevice kKernelOwned[] = {
     {"uart0", platform::kUartBase, 0x1000, false},
     {"gic", platform::kGicdBase, 0x0100'0000, false},
     {"fw-cfg", 0x0902'0000, 0x1000, false},
+    {"virtio-mmio", 0x0a00'0000, 0x4000, false},
     {"smmu", platform::kSmmuBase, 0x2'0000, false},
     {"pcie-ecam", 0x40'1000'0000, 0x1000'0000, false},
 };
