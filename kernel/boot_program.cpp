@@ -1,4 +1,7 @@
 #include <boot_program.hpp>
+#ifdef BH_DEBUG_INVARIANTS
+#include <invariants.hpp>
+#endif
 
 namespace bh {
 
@@ -46,6 +49,17 @@ BootResult run_boot_program(System& system, const ManifestReader& reader) {
     for (u32 i = 0; i < reader.op_count(); ++i) {
         manifest::ManifestOp op = reader.op(i);
         Status s = execute(system, reader, op);
+#ifdef BH_DEBUG_INVARIANTS
+        // Debug kernels (cmake -DBH_DEBUG_INVARIANTS=ON): every op must leave a state that
+        // satisfies every checkable invariant; the first that does not stops the boot.
+        if (ok(s)) {
+            const InvariantReport report = check_invariants(system);
+            if (!report.ok()) {
+                log_invariant_report(report);
+                return BootResult{Status::Corrupt, "invariant violated after this op", static_cast<int>(i)};
+            }
+        }
+#endif
         if (!ok(s)) {
             const char* why = system.last_refusal();
             return BootResult{s, why[0] != '\0' ? why : status_name(s), static_cast<int>(i)};

@@ -28,8 +28,8 @@ Vcpu* vcpu_by_mpidr(Partition& p, u64 mpidr) {
 i64 cpu_on(Partition& p, u64 target, u64 entry, u64 context) {
     Vcpu* v = vcpu_by_mpidr(p, target);
     if (v == nullptr) return hvc::psci::kInvalidParameters;
-    // A stop in progress settles every vCPU to Off and waits for Starting to resolve, so a
-    // CPU_ON that passes this check while a stop begins is cancelled by it, never lost in it.
+    // A stop in progress settles every vCPU to Off, pass after pass until none is left on, so
+    // a CPU_ON that passes this check while a stop begins is cancelled by it, never lost in it.
     if (p.load_state() != PartitionState::Running) return hvc::psci::kDenied;
     if (!v->transition(VcpuState::Off, VcpuState::Starting)) return hvc::psci::kAlreadyOn;
     v->prepare_start(entry, context);

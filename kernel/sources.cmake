@@ -13,6 +13,11 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/guest_exit.cpp
   ${CMAKE_CURRENT_LIST_DIR}/hypercall.cpp
   ${CMAKE_CURRENT_LIST_DIR}/psci_emulation.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/invariants.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/caps/cdt.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/caps/cnode.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/caps/untyped.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/caps/cspace.cpp
 )
 set(BH_HOST_ARCH_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/arch_host.cpp

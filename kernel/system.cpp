@@ -242,10 +242,19 @@ void System::stop(Vcpu& current, StopReason reason) {
         other.transition(VcpuState::Runnable, VcpuState::Off);
         if (other.load_state() == VcpuState::Running) arch::kick_core(other.core);
     }
-    // Their cores leave the guest on the kick and see the partition is no longer running. Only
-    // when every vCPU is off can nothing of the old run (say, a CPU_ON that raced with this
-    // stop) reach the restarted partition.
-    for (u32 v = 0; v < p.vcpu_count; ++v) settle_off(p.vcpus[v]);
+    // Their cores leave the guest on the kick and see the partition is no longer running. A
+    // vCPU still running may issue a CPU_ON for one this pass already found off, so passes
+    // repeat until one finds every vCPU off at first look: by then no vCPU of the old run
+    // executes guest code (a runnable one only reaches its core's check of the partition's
+    // state, which is no longer Running), so nothing of it can reach a restarted partition.
+    for (bool settled = false; !settled;) {
+        settled = true;
+        for (u32 v = 0; v < p.vcpu_count; ++v) {
+            if (p.vcpus[v].load_state() == VcpuState::Off) continue;
+            settled = false;
+            settle_off(p.vcpus[v]);
+        }
+    }
 
     bool restart = reason == StopReason::SystemReset ||
                    (reason == StopReason::Fault && p.restart_policy == manifest::RestartPolicy::Restart);

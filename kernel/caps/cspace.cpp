@@ -1,0 +1,136 @@
+#include "caps/cspace.hpp"
+
+#include "arch/arch.hpp"
+
+namespace bh {
+
+Status ObjectHooks::create(ObjectType, PhysAddr, unsigned) { return Status::Ok; }
+void ObjectHooks::destroy(const Capability&) {}
+void ObjectHooks::unmap(const Capability&) {}
+
+namespace caps {
+namespace {
+
+// The last cap to a CNode whose slots hold caps other than this one: deleting it would leave
+// those caps in freed memory.
+bool blocks_delete(const CapSlot& slot) {
+    return slot.cap.type == ObjectType::CNode && cdt_is_final(slot) && !cnode_empty_except(slot.cap, &slot);
+}
+
+// The invoke half of delete: no checks left to make.
+void delete_now(CapSlot& slot, ObjectHooks& hooks) {
+    const bool final = cdt_is_final(slot);
+    if (slot.cap.mapped()) hooks.unmap(slot.cap);
+    cdt_unlink(slot);
+    const Capability old = slot.cap;
+    slot.cap = Capability{};
+    if (final) hooks.destroy(old);
+}
+
+Status derive(CapSlot& src, CapSlot& dest, Rights rights, u64 badge) {
+    dest.cap = src.cap;
+    dest.cap.rights = rights;
+    dest.cap.badge = badge;
+    if (mappable(dest.cap.type)) dest.cap.set_mapping(0, 0);  // a mapping belongs to one cap
+    cdt_insert_child(src, dest);
+    return Status::Ok;
+}
+
+Status check_derivable(const CapSlot& src, const CapSlot& dest) {
+    if (src.empty()) return Status::NotFound;
+    if (!dest.empty()) return Status::Exists;
+    if (src.cap.type == ObjectType::Untyped) return Status::InvalidArgument;
+    if (!src.cap.rights.has(Rights::grant())) return Status::Denied;
+    return Status::Ok;
+}
+
+}  // namespace
+
+Status create_root(CapSlot& dest, const Capability& cap) {
+    if (!dest.empty()) return Status::Exists;
+    if (cap.type == ObjectType::Null || !object_type_valid(static_cast<u8>(cap.type)))
+        return Status::InvalidArgument;
+    const unsigned bits = object_bits(cap.type, cap.size_bits);
+    if (bits != 0 && !is_aligned(cap.object, 1ull << bits)) return Status::Misaligned;
+    if (!well_formed(cap) || cap.mapped() || (cap.type == ObjectType::Untyped && cap.watermark() != 0))
+        return Status::InvalidArgument;
+    const bool ram = bits != 0 && cap.type != ObjectType::DeviceMmio && !cap.device();
+    if (ram && (arch::phys_to_virt(PhysAddr(cap.object)) == nullptr ||
+                arch::phys_to_virt(PhysAddr(cap.object + (cap.object_size() - 1))) == nullptr))
+        return Status::OutOfRange;
+    dest = CapSlot{};
+    dest.cap = cap;
+    return Status::Ok;
+}
+
+Status copy(CapSlot& src, CapSlot& dest) {
+    if (const Status s = check_derivable(src, dest); s != Status::Ok) return s;
+    return derive(src, dest, src.cap.rights, src.cap.badge);
+}
+
+Status mint(CapSlot& src, CapSlot& dest, Rights mask, u64 badge) {
+    if (const Status s = check_derivable(src, dest); s != Status::Ok) return s;
+    if (badge != 0) {
+        if (!badgeable(src.cap.type)) return Status::InvalidArgument;
+        if (src.cap.badge != 0) return Status::Denied;  // re-badging would let a holder pose as another sender
+    }
+    return derive(src, dest, src.cap.rights & mask, badge != 0 ? badge : src.cap.badge);
+}
+
+Status move(CapSlot& src, CapSlot& dest) {
+    if (src.empty()) return Status::NotFound;
+    if (!dest.empty()) return Status::Exists;
+    cdt_relocate(src, dest);
+    return Status::Ok;
+}
+
+Status delete_cap(CapSlot& slot, ObjectHooks& hooks) {
+    if (slot.empty()) return Status::NotFound;
+    if (blocks_delete(slot)) return Status::Busy;
+    delete_now(slot, hooks);
+    return Status::Ok;
+}
+
+namespace {
+
+// The next cap revoke may delete to make progress on `victim` (a leaf of the revoked subtree):
+// the victim itself, or, when it is the last cap to a CNode that still holds caps, one of those
+// caps (one that can be deleted now in preference, else the chain goes one CNode deeper).
+Result<CapSlot*> next_deletable(CapSlot& victim, const CapSlot& root) {
+    CapSlot* cur = &victim;
+    for (unsigned depth = 0; depth < kMaxCNodeChain; ++depth) {
+        if (!blocks_delete(*cur)) return cur;
+        CapSlot* const slots = cnode_slots(cur->cap);
+        const u64 n = cnode_slot_count(cur->cap);
+        CapSlot* deeper = nullptr;
+        for (u64 i = 0; i < n; ++i) {
+            CapSlot& s = slots[i];
+            if (&s == cur || s.empty()) continue;
+            if (&s == &root) return Status::Busy;  // would delete the cap being revoked
+            if (!blocks_delete(s)) return &s;
+            if (deeper == nullptr) deeper = &s;
+        }
+        cur = deeper;  // non-null: blocks_delete(*cur) said a slot other than cur is occupied
+    }
+    return Status::Busy;
+}
+
+}  // namespace
+
+RevokeProgress revoke(CapSlot& slot, u32 budget, ObjectHooks& hooks) {
+    if (slot.empty()) return RevokeProgress{Status::NotFound, 0, false};
+    if (budget == 0) return RevokeProgress{Status::InvalidArgument, 0, slot.first_child == nullptr};
+    u32 deleted = 0;
+    while (deleted < budget && slot.first_child != nullptr) {
+        CapSlot* leaf = slot.first_child;
+        while (leaf->first_child != nullptr) leaf = leaf->first_child;
+        const Result<CapSlot*> next = next_deletable(*leaf, slot);
+        if (!next.ok()) return RevokeProgress{next.status(), deleted, false};
+        delete_now(*next.value(), hooks);
+        ++deleted;
+    }
+    return RevokeProgress{Status::Ok, deleted, slot.first_child == nullptr};
+}
+
+}  // namespace caps
+}  // namespace bh
