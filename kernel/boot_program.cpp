@@ -7,8 +7,11 @@ namespace bh {
 
 const char* op_name(manifest::OpKind kind) {
     switch (kind) {
+        case manifest::OpKind::CreateUntyped: return "create-untyped";
+        case manifest::OpKind::Retype: return "retype";
         case manifest::OpKind::CreatePartition: return "create-partition";
-        case manifest::OpKind::MapMemory: return "map-memory";
+        case manifest::OpKind::MapFrame: return "map-frame";
+        case manifest::OpKind::GrantCap: return "grant-cap";
         case manifest::OpKind::LoadImage: return "load-image";
         case manifest::OpKind::BindCore: return "bind-core";
         case manifest::OpKind::StartVcpu: return "start-vcpu";
@@ -21,23 +24,35 @@ namespace {
 
 Status execute(System& system, const ManifestReader& reader, const manifest::ManifestOp& op) {
     using manifest::OpKind;
-    if (op.kind == OpKind::CreatePartition) {
-        auto created = system.create_partition(op.name, static_cast<manifest::RestartPolicy>(op.arg[0]),
-                                               static_cast<u32>(op.arg[1]));
-        if (!created.ok()) return created.status();
-        // The reader checked that creation order gives this index; the kernel checks it again
-        // because later ops name partitions by it.
-        return created.value()->index == op.partition ? Status::Ok : Status::Corrupt;
+    switch (op.kind) {
+        case OpKind::CreateUntyped:
+            return system.create_untyped(op.slot, PhysAddr(op.arg[0]), static_cast<unsigned>(op.arg[1]),
+                                         op.arg[2] == manifest::kUntypedDevice);
+        case OpKind::Retype:
+            return system.retype(op.slot, static_cast<ObjectType>(op.arg[0]), static_cast<unsigned>(op.arg[1]),
+                                 static_cast<u32>(op.arg[2]), static_cast<u32>(op.arg[3]));
+        case OpKind::CreatePartition:
+            return system.create_partition(op.slot, static_cast<u32>(op.arg[0]), op.name,
+                                           static_cast<manifest::RestartPolicy>(op.arg[1]),
+                                           static_cast<u32>(op.arg[2]));
+        case OpKind::Seal: return system.seal();
+        default: break;
     }
-    if (op.kind == OpKind::Seal) return system.seal();
-
-    Partition* p = system.partition(op.partition);
+    // The remaining ops act on a partition named by the boot slot of its cap.
+    const u64 partition_slot = op.arg[0];
+    Partition* p = partition_slot < manifest::kBootSlots ? system.partition_in_slot(static_cast<u32>(partition_slot))
+                                                         : nullptr;
     if (p == nullptr) return Status::NotFound;
     switch (op.kind) {
-        case OpKind::MapMemory: return system.map_memory(*p, Ipa(op.arg[0]), PhysAddr(op.arg[1]), op.arg[2], op.arg[3]);
-        case OpKind::LoadImage: return system.load_image(*p, Ipa(op.arg[0]), reader.image(op), op.arg[2]);
-        case OpKind::BindCore: return system.bind_core(*p, static_cast<u32>(op.arg[0]), static_cast<u32>(op.arg[1]));
-        case OpKind::StartVcpu: return system.set_entry(*p, static_cast<u32>(op.arg[0]), op.arg[1], op.arg[2]);
+        case OpKind::MapFrame: {
+            CapSlot* frame = system.boot_slot(op.slot);
+            if (frame == nullptr) return Status::OutOfRange;
+            return system.map_frame(*p, *frame, Ipa(op.arg[1]), op.arg[2]);
+        }
+        case OpKind::GrantCap: return system.grant_cap(op.slot, *p, op.arg[1], Rights::from_bits(op.arg[2]));
+        case OpKind::LoadImage: return system.load_image(*p, Ipa(op.arg[1]), reader.image(op), op.arg[3]);
+        case OpKind::BindCore: return system.bind_core(*p, static_cast<u32>(op.arg[1]), static_cast<u32>(op.arg[2]));
+        case OpKind::StartVcpu: return system.set_entry(*p, static_cast<u32>(op.arg[1]), op.arg[2], op.arg[3]);
         default: return Status::InvalidArgument;
     }
 }
@@ -62,6 +77,7 @@ BootResult run_boot_program(System& system, const ManifestReader& reader) {
 #endif
         if (!ok(s)) {
             const char* why = system.last_refusal();
+            if (s == Status::NotFound && why[0] == '\0') why = "no partition in that boot slot";
             return BootResult{s, why[0] != '\0' ? why : status_name(s), static_cast<int>(i)};
         }
     }

@@ -28,5 +28,8 @@ constexpr u64 fault_ipa(const ExitSyndrome& s) { return ((s.hpfar & 0x0000'0fff'
 [[nodiscard]] bool handle_hypercall(System& system, Vcpu& vcpu);
 [[nodiscard]] bool handle_psci(System& system, Vcpu& vcpu);
 bool is_psci_function(u64 function_id);
+// Capability invocations (kernel/cap_calls.cpp).
+bool is_cap_call(u64 function_id);
+[[nodiscard]] bool handle_cap_call(System& system, Vcpu& vcpu);
 
 }  // namespace bh

@@ -40,14 +40,20 @@ void console_write(Partition& p, const char* bytes, u64 length) {
 
 }  // namespace
 
-bool handle_hypercall(System&, Vcpu& vcpu) {
+bool handle_hypercall(System& system, Vcpu& vcpu) {
     GuestRegs& r = vcpu.regs;
     Partition& p = *vcpu.partition;
-    if (r.x[1] != 0) {  // the capability address: reserved until capabilities are invoked
+    if (is_cap_call(r.x[0])) return handle_cap_call(system, vcpu);
+    const auto fn = static_cast<hvc::Function>(r.x[0]);
+    if (fn != hvc::Function::AbiVersion && fn != hvc::Function::ConsoleWrite && fn != hvc::Function::PartitionInfo) {
+        set_status(vcpu, Status::NotSupported);
+        return true;
+    }
+    if (r.x[1] != 0) {  // these calls invoke no capability: x1 must be 0
         set_status(vcpu, Status::InvalidArgument);
         return true;
     }
-    switch (static_cast<hvc::Function>(r.x[0])) {
+    switch (fn) {
         case hvc::Function::AbiVersion:
             set_status(vcpu, Status::Ok);
             r.x[1] = hvc::kAbiVersion;
@@ -69,7 +75,9 @@ bool handle_hypercall(System&, Vcpu& vcpu) {
             r.x[2] = vcpu.index;
             r.x[3] = p.vcpu_count;
             r.x[4] = p.restarts;
+            r.x[5] = p.cspace_root.type == ObjectType::CNode ? p.cspace_root.size_bits : 0;
             return true;
+        default: break;  // the capability calls were dispatched above
     }
     set_status(vcpu, Status::NotSupported);
     return true;

@@ -40,12 +40,12 @@ InvariantCoverage invariant_coverage(InvariantId id) {
     switch (id) {
         case InvariantId::MemoryExclusivity:
         case InvariantId::TablesMatchRegions:
-        case InvariantId::PartitionIdentity: return InvariantCoverage::Checked;
+        case InvariantId::PartitionIdentity:
+        case InvariantId::CapabilitySoundness: return InvariantCoverage::Checked;
         case InvariantId::KernelIntegrity:
         case InvariantId::InformationFlow:
         case InvariantId::TemporalIsolation: return InvariantCoverage::Partial;
         case InvariantId::DmaContainment:
-        case InvariantId::CapabilitySoundness:
         case InvariantId::InterruptOwnership: return InvariantCoverage::NotChecked;
     }
     return InvariantCoverage::NotChecked;
@@ -61,7 +61,11 @@ const char* invariant_scope(InvariantId id) {
                    "memory; MMIO only from the assignable windows (no device capabilities yet); no "
                    "executable device leaf; stage-2 tables and partition objects in object memory";
         case InvariantId::DmaContainment: return "not checked: the kernel builds no SMMU stream tables yet";
-        case InvariantId::CapabilitySoundness: return "not checked: the capability model (kernel/caps/) does not exist yet";
+        case InvariantId::CapabilitySoundness:
+            return "the derivation tree from every root cap of the boot CNode: caps well formed, links "
+                   "symmetric, no cycle, derived rights within their parent's, retyped objects inside "
+                   "their untyped's allocated range and nested or disjoint, every cap of the boot CNode "
+                   "and of each partition's CSpace reachable; every mapped cap's mapping recorded";
         case InvariantId::InterruptOwnership: return "not checked: no SPI is routed to a partition yet";
         case InvariantId::InformationFlow:
             return "memory part: no physical page (RAM or MMIO) is shared by two partitions, the only graph "
@@ -162,17 +166,110 @@ public:
         for (u32 i = 0; i < count_; ++i)
             if (live_[i]) tables_match_regions(i);
         cores();
-        // TODO(capability model, kernel/caps/): INV-5 — once IRQ capabilities route SPIs to
-        // partitions, check that each SPI is routed to at most one partition and that it is the
-        // holder of its IRQ capability; INV-6 — once channel and notification capabilities
-        // exist, build the live "who can write / signal whom" graph from the CSpaces and
-        // compare it with the graph declared in the manifest (today that graph has no edges,
-        // which shared_leaves/shared_regions check). INV-3 follows the SMMU stream tables,
-        // INV-4 the CDT. Until then invariant_coverage() says "not checked", never "ok".
+        capabilities();
+        // TODO: INV-5 — once IRQ capabilities route SPIs to partitions, check that each SPI is
+        // routed to at most one partition and that it is the holder of its IRQ capability;
+        // INV-6 — once channel and notification objects exist, build the live "who can write /
+        // signal whom" graph from the CSpaces and compare it with the graph declared in the
+        // manifest (today that graph has no edges, which shared_leaves/shared_regions check).
+        // INV-3 follows the SMMU stream tables. Until then invariant_coverage() says "not
+        // checked", never "ok".
         return report_;
     }
 
 private:
+    // ---- INV-4: the derivation tree, over every CNode the kernel and the partitions hold
+    void capabilities() {
+        const CapSlot* boot = caps::cnode_slots(s_.boot_cnode().cap);
+        if (boot == nullptr) {
+            add(InvariantId::CapabilitySoundness, "boot CNode unreachable");
+            return;
+        }
+        const u64 boot_slots = caps::cnode_slot_count(s_.boot_cnode().cap);
+        const CapSlot* roots[kMaxRoots];
+        usize root_count = 0;
+        for (u64 i = 0; i < boot_slots; ++i) {
+            const CapSlot& slot = boot[i];
+            if (slot.empty() || slot.parent != nullptr) continue;
+            if (root_count == kMaxRoots) {
+                add(InvariantId::CapabilitySoundness, "more root caps than the checker can hold");
+                return;
+            }
+            roots[root_count++] = &slot;
+        }
+        check_cdt(roots, root_count, boot, boot_slots);
+        for (u32 i = 0; i < count_; ++i) {
+            if (!live_[i]) continue;
+            const Partition& p = part(i);
+            if (p.cspace_root.type != ObjectType::CNode) continue;
+            check_cdt(roots, root_count, caps::cnode_slots(p.cspace_root), caps::cnode_slot_count(p.cspace_root));
+        }
+        // Every mapped cap's mapping is one the partition records (the tables are compared with
+        // the records by STATE-1).
+        for (u64 i = 0; i < boot_slots; ++i) mapped_cap(boot[i]);
+        for (u32 i = 0; i < count_; ++i) {
+            if (!live_[i] || part(i).cspace_root.type != ObjectType::CNode) continue;
+            const CapSlot* slots = caps::cnode_slots(part(i).cspace_root);
+            for (u64 k = 0; slots != nullptr && k < caps::cnode_slot_count(part(i).cspace_root); ++k) mapped_cap(slots[k]);
+        }
+    }
+    // validate_cdt walks every root's subtree before it looks at `slots`, so a violation in the
+    // tree comes back from every call: it is reported once, located by the CNode that holds the
+    // slot (the boot CNode or a partition's CSpace), not by the CNode being checked.
+    void check_cdt(const CapSlot* const* roots, usize root_count, const CapSlot* slots, u64 count) {
+        if (slots == nullptr) return;
+        const caps::CdtReport r = caps::validate_cdt(roots, root_count, slots, count);
+        if (r.ok()) return;
+        for (u32 k = 0; k < cdt_reported_; ++k)
+            if (cdt_seen_[k].slot == r.slot && cdt_seen_[k].violation == r.violation) return;
+        if (cdt_reported_ < kMaxCdtReports) cdt_seen_[cdt_reported_++] = r;
+        locate(add(InvariantId::CapabilitySoundness, r.violation), r.slot);
+    }
+    // Names the partition whose CSpace holds `slot` (none for the boot CNode) and its index.
+    void locate(InvariantViolation& v, const CapSlot* slot) {
+        if (slot == nullptr) return;
+        const auto index_in = [slot](const CapSlot* base, u64 count, u64& index) {
+            const usize at = reinterpret_cast<usize>(slot), lo = reinterpret_cast<usize>(base);
+            if (base == nullptr || at < lo || (at - lo) / sizeof(CapSlot) >= count) return false;
+            index = (at - lo) / sizeof(CapSlot);
+            return true;
+        };
+        u64 index = 0;
+        if (index_in(caps::cnode_slots(s_.boot_cnode().cap), caps::cnode_slot_count(s_.boot_cnode().cap), index)) {
+            value(v, index);
+            return;
+        }
+        for (u32 i = 0; i < count_; ++i) {
+            if (!live_[i] || part(i).cspace_root.type != ObjectType::CNode) continue;
+            const Partition& p = part(i);
+            if (index_in(caps::cnode_slots(p.cspace_root), caps::cnode_slot_count(p.cspace_root), index)) {
+                value(about(v, p), index);
+                return;
+            }
+        }
+    }
+    void mapped_cap(const CapSlot& slot) {
+        const Capability& c = slot.cap;
+        if (!caps::mappable(c.type) || !c.mapped()) return;
+        const u32 owner = c.mapped_partition_plus1() - 1;
+        if (owner >= count_ || !live_[owner]) {
+            value(add(InvariantId::CapabilitySoundness, "a cap is mapped into no live partition"), owner);
+            return;
+        }
+        const Partition& p = part(owner);
+        const u64 size = 1ull << c.size_bits;
+        for (u32 k = 0; k < region_count(p); ++k) {
+            const MemoryRegion& r = p.regions[k];
+            if (r.ipa.raw() == c.mapped_ipa() && r.pa.raw() == c.object && r.size == size) return;
+        }
+        at(about(add(InvariantId::CapabilitySoundness, "a cap's mapping is not recorded by its partition"), p),
+           Ipa(c.mapped_ipa()), PhysAddr(c.object), size);
+    }
+    static constexpr usize kMaxRoots = System::kMaxRootUntypeds + 2;
+    static constexpr u32 kMaxCdtReports = manifest::kMaxPartitions + 1;  // one validate_cdt per CNode
+    caps::CdtReport cdt_seen_[kMaxCdtReports] = {};
+    u32 cdt_reported_ = 0;
+
     // ---- recording
     InvariantViolation& add(InvariantId id, const char* message) {
         ++report_.total;
@@ -217,7 +314,7 @@ private:
     }
     // Allocated object memory: where partition objects and table pages must be.
     bool in_objects(u64 pa, u64 size) const {
-        const ObjectMemory& m = s_.object_memory();
+        const System::ObjectMemoryView m = s_.object_memory();
         return range_valid(pa, size) && range_inside(pa, size, m.base().raw(), m.used());
     }
     bool region_sane(const MemoryRegion& r) const {
@@ -232,7 +329,7 @@ private:
             value(add(InvariantId::PartitionIdentity, "partition count beyond the system's capacity"), count_);
             count_ = manifest::kMaxPartitions;
         }
-        const ObjectMemory& m = s_.object_memory();
+        const System::ObjectMemoryView m = s_.object_memory();
         const u8* lo = static_cast<const u8*>(arch::phys_to_virt(m.base()));
         for (u32 i = 0; i < count_; ++i) {
             const Partition* p = s_.partition(i);
@@ -354,7 +451,7 @@ private:
 
     void placement(const Partition& p, Ipa ipa, PhysAddr pa, u64 size, u64 attrs, const char* in_kernel,
                    const char* in_objects_msg, const char* bad_mmio, const char* exec_device, const char* outside_ram) {
-        const ObjectMemory& m = s_.object_memory();
+        const System::ObjectMemoryView m = s_.object_memory();
         if (ranges_overlap(pa.raw(), size, platform::kKernelRegionBase, platform::kKernelRegionSize))
             at(about(add(InvariantId::KernelIntegrity, in_kernel), p), ipa, pa, size);
         else if (ranges_overlap(pa.raw(), size, m.base().raw(), m.size()))

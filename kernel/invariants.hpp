@@ -13,7 +13,7 @@
 //                                 from the assignable windows; device never executable; stage-2
 //                                 tables and partition objects live in object memory
 //   INV-3  DMA containment        not checked: no SMMU stream tables exist yet
-//   INV-4  capability soundness   not checked: no capability model yet (kernel/caps/)
+//   INV-4  capability soundness   checked: the derivation tree over the boot CNode and every CSpace
 //   INV-5  interrupt ownership    not checked: no interrupt is routed to a partition yet
 //   INV-6  information flow       memory part only: no physical page (RAM or MMIO) is shared by
 //                                 two partitions, since no channel exists to declare a sharing

@@ -2,11 +2,26 @@
 
 #include <bulkhead/platform.hpp>
 
+#include "caps/capability.hpp"
 #include "lib/crc32.hpp"
 
 namespace bh {
 
 using namespace manifest;
+
+namespace {
+
+// Boot slots an op may name as its `slot` (destination or source): everything but slot 0
+// (never used) and kKernelUntypedSlot (installed by the kernel, never overwritten or granted).
+constexpr bool program_slot(u64 slot) { return slot >= kFirstFreeBootSlot && slot < kBootSlots; }
+// A partition argument: any boot slot but 0. Whether it holds a Partition cap (slot 1 never
+// does) is the kernel's check when it executes the op.
+constexpr bool partition_slot(u64 slot) { return slot >= 1 && slot < kBootSlots; }
+
+constexpr u64 kPhysLimit = 1ull << caps::kMaxUntypedBits;
+constexpr u64 kCSpaceIndexLimit = 1ull << caps::kMaxCNodeRadix;
+
+}  // namespace
 
 Status ManifestReader::fail(Status status, const char* reason, int op_index) {
     error_ = ManifestError{status, reason, op_index};
@@ -19,7 +34,7 @@ Status ManifestReader::open(const void* data, usize available) {
     candidate_ = static_cast<const u8*>(data);
     header_ = ManifestHeader{};
     partition_count_ = 0;
-    for (unsigned i = 0; i < kMaxPartitions; ++i) vcpu_count_[i] = bound_[i] = started_[i] = 0;
+    for (unsigned i = 0; i < kMaxPartitions; ++i) vcpu_count_[i] = 0;
     sealed_ = false;
 
     if (data == nullptr) return fail(Status::InvalidArgument, "no manifest buffer", -1);
@@ -74,86 +89,101 @@ Status ManifestReader::check_op(const ManifestOp& op, u32 index) {
     const int at = static_cast<int>(index);
 
     switch (op.kind) {
+        case OpKind::CreateUntyped: {
+            if (!program_slot(op.slot)) return fail(Status::OutOfRange, "boot slot out of range", at);
+            const u64 pa = op.arg[0];
+            const u64 bits = op.arg[1];
+            if (bits < caps::kMinObjectBits || bits > caps::kMaxUntypedBits)
+                return fail(Status::OutOfRange, "untyped size out of range", at);
+            if (!is_aligned(pa, 1ull << bits)) return fail(Status::Misaligned, "untyped not aligned to its size", at);
+            // Aligned to its size and below 2^48: the whole range is below 2^48.
+            if (pa >= kPhysLimit) return fail(Status::OutOfRange, "untyped beyond the physical address space", at);
+            if (op.arg[2] != 0 && op.arg[2] != kUntypedDevice)
+                return fail(Status::InvalidArgument, "unknown untyped flags", at);
+            return Status::Ok;
+        }
+        case OpKind::Retype: {
+            // The source may be the kernel's own untyped (partition objects and CNodes).
+            if (op.slot != kKernelUntypedSlot && !program_slot(op.slot))
+                return fail(Status::OutOfRange, "boot slot out of range", at);
+            const u64 type = op.arg[0];
+            if (type < static_cast<u64>(ObjectType::Untyped) || type >= kObjectTypeCount)
+                return fail(Status::InvalidArgument, "unknown object type", at);
+            const u64 first = op.arg[2];
+            const u64 count = op.arg[3];
+            if (count < 1 || count > caps::kMaxRetypeCount)
+                return fail(Status::OutOfRange, "retype count out of range", at);
+            // count <= 256: first + count cannot wrap once first is known to be a boot slot.
+            if (!program_slot(first) || first + count > kBootSlots)
+                return fail(Status::OutOfRange, "retype destination out of range", at);
+            return Status::Ok;
+        }
         case OpKind::CreatePartition: {
+            if (!program_slot(op.slot)) return fail(Status::OutOfRange, "boot slot out of range", at);
+            if (!program_slot(op.arg[0])) return fail(Status::OutOfRange, "CNode slot out of range", at);
             if (partition_count_ >= kMaxPartitions) return fail(Status::OutOfRange, "too many partitions", at);
-            if (op.partition != partition_count_)
-                return fail(Status::Corrupt, "partition index out of creation order", at);
             unsigned length = 0;
             while (length < kNameLength && op.name[length] != '\0') ++length;
             if (length == kNameLength) return fail(Status::Corrupt, "partition name not NUL-terminated", at);
             if (length == 0) return fail(Status::InvalidArgument, "empty partition name", at);
-            if (op.arg[0] != static_cast<u64>(RestartPolicy::Stop) &&
-                op.arg[0] != static_cast<u64>(RestartPolicy::Restart))
+            if (op.arg[1] != static_cast<u64>(RestartPolicy::Stop) &&
+                op.arg[1] != static_cast<u64>(RestartPolicy::Restart))
                 return fail(Status::InvalidArgument, "unknown restart policy", at);
-            if (op.arg[1] < 1 || op.arg[1] > kMaxVcpusPerPartition)
+            if (op.arg[2] < 1 || op.arg[2] > kMaxVcpusPerPartition)
                 return fail(Status::OutOfRange, "vcpu count out of range", at);
-            vcpu_count_[partition_count_] = static_cast<u8>(op.arg[1]);
+            vcpu_count_[partition_count_] = static_cast<u8>(op.arg[2]);
             ++partition_count_;
             return Status::Ok;
         }
+        case OpKind::MapFrame: {
+            if (!program_slot(op.slot)) return fail(Status::OutOfRange, "boot slot out of range", at);
+            if (!partition_slot(op.arg[0])) return fail(Status::OutOfRange, "partition slot out of range", at);
+            const u64 attrs = op.arg[2];
+            if (attrs & attr::kDevice)
+                return fail(Status::InvalidArgument, "device attribute in the manifest (the kernel sets it)", at);
+            if ((attrs & ~(attr::kRead | attr::kWrite | attr::kExecute)) != 0)
+                return fail(Status::InvalidArgument, "unknown memory attribute bits", at);
+            if (attrs == 0) return fail(Status::InvalidArgument, "mapping without access", at);
+            return Status::Ok;
+        }
+        case OpKind::GrantCap: {
+            if (!program_slot(op.slot)) return fail(Status::OutOfRange, "boot slot out of range", at);
+            if (!partition_slot(op.arg[0])) return fail(Status::OutOfRange, "partition slot out of range", at);
+            if (op.arg[1] == 0 || op.arg[1] >= kCSpaceIndexLimit)
+                return fail(Status::OutOfRange, "CSpace index out of range", at);
+            if ((op.arg[2] & ~static_cast<u64>(Rights::kAllBits)) != 0)
+                return fail(Status::InvalidArgument, "unknown rights bits", at);
+            return Status::Ok;
+        }
+        case OpKind::LoadImage: {
+            if (!partition_slot(op.arg[0])) return fail(Status::OutOfRange, "partition slot out of range", at);
+            const u64 ops_end = static_cast<u64>(header_.ops_offset) +
+                                static_cast<u64>(header_.op_count) * sizeof(ManifestOp);
+            const u64 offset = op.arg[2];
+            const u64 size = op.arg[3];
+            if (size == 0) return fail(Status::InvalidArgument, "empty image", at);
+            if (!range_inside(offset, size, ops_end, header_.total_size - ops_end))
+                return fail(Status::OutOfRange, "image outside the manifest's image area", at);
+            if (!range_valid(op.arg[1], size))
+                return fail(Status::OutOfRange, "image destination wraps", at);
+            return Status::Ok;
+        }
+        case OpKind::BindCore:
+            if (!partition_slot(op.arg[0])) return fail(Status::OutOfRange, "partition slot out of range", at);
+            if (op.arg[1] >= kMaxVcpusPerPartition) return fail(Status::OutOfRange, "vcpu index out of range", at);
+            if (op.arg[2] >= platform::kMaxCores) return fail(Status::OutOfRange, "physical core out of range", at);
+            return Status::Ok;
+        case OpKind::StartVcpu:
+            if (!partition_slot(op.arg[0])) return fail(Status::OutOfRange, "partition slot out of range", at);
+            if (op.arg[1] >= kMaxVcpusPerPartition) return fail(Status::OutOfRange, "vcpu index out of range", at);
+            return Status::Ok;
         case OpKind::Seal:
             // Nothing can follow the seal, so "exactly once" and "last" are one check.
             if (index + 1 != header_.op_count) return fail(Status::Corrupt, "seal is not the last op", at);
             sealed_ = true;
             return Status::Ok;
-        case OpKind::MapMemory:
-        case OpKind::LoadImage:
-        case OpKind::BindCore:
-        case OpKind::StartVcpu:
-            break;
-        default:
-            return fail(Status::NotSupported, "unknown op kind", at);
     }
-
-    if (op.partition >= partition_count_)
-        return fail(Status::NotFound, "op refers to a partition not yet created", at);
-    const u32 p = op.partition;
-
-    switch (op.kind) {
-        case OpKind::MapMemory: {
-            const u64 attrs = op.arg[3];
-            if ((attrs & ~attr::kAll) != 0) return fail(Status::InvalidArgument, "unknown memory attribute bits", at);
-            if ((attrs & (attr::kRead | attr::kWrite)) == 0)
-                return fail(Status::InvalidArgument, "mapping neither readable nor writable", at);
-            if ((attrs & attr::kDevice) && (attrs & attr::kExecute))
-                return fail(Status::InvalidArgument, "executable device mapping", at);
-            if (!is_aligned(op.arg[0] | op.arg[1] | op.arg[2], kPageSize))
-                return fail(Status::Misaligned, "mapping not page aligned", at);
-            if (!range_valid(op.arg[0], op.arg[2]) || !range_valid(op.arg[1], op.arg[2]))
-                return fail(Status::OutOfRange, "mapping size zero or wrapping", at);
-            return Status::Ok;
-        }
-        case OpKind::LoadImage: {
-            const u64 ops_end = static_cast<u64>(header_.ops_offset) +
-                                static_cast<u64>(header_.op_count) * sizeof(ManifestOp);
-            const u64 offset = op.arg[1];
-            const u64 size = op.arg[2];
-            if (size == 0) return fail(Status::InvalidArgument, "empty image", at);
-            if (!range_inside(offset, size, ops_end, header_.total_size - ops_end))
-                return fail(Status::OutOfRange, "image outside the manifest's image area", at);
-            if (!range_valid(op.arg[0], size))
-                return fail(Status::OutOfRange, "image destination wraps", at);
-            return Status::Ok;
-        }
-        case OpKind::BindCore: {
-            if (op.arg[0] >= vcpu_count_[p]) return fail(Status::OutOfRange, "vcpu index out of range", at);
-            if (op.arg[1] >= platform::kMaxCores) return fail(Status::OutOfRange, "physical core out of range", at);
-            const u8 bit = static_cast<u8>(1u << op.arg[0]);
-            if (bound_[p] & bit) return fail(Status::Exists, "vcpu bound twice", at);
-            bound_[p] |= bit;
-            return Status::Ok;
-        }
-        case OpKind::StartVcpu: {
-            if (op.arg[0] >= vcpu_count_[p]) return fail(Status::OutOfRange, "vcpu index out of range", at);
-            const u8 bit = static_cast<u8>(1u << op.arg[0]);
-            if (!(bound_[p] & bit)) return fail(Status::InvalidArgument, "vcpu started before it is bound to a core", at);
-            if (started_[p] & bit) return fail(Status::Exists, "vcpu started twice", at);
-            started_[p] |= bit;
-            return Status::Ok;
-        }
-        default:
-            return fail(Status::NotSupported, "unknown op kind", at);
-    }
+    return fail(Status::NotSupported, "unknown op kind", at);
 }
 
 ManifestOp ManifestReader::op(u32 index) const {
@@ -168,9 +198,9 @@ const u8* ManifestReader::image(const ManifestOp& op) const {
     if (data_ == nullptr || op.kind != OpKind::LoadImage) return nullptr;
     const u64 ops_end = static_cast<u64>(header_.ops_offset) +
                         static_cast<u64>(header_.op_count) * sizeof(ManifestOp);
-    if (op.arg[2] == 0 || !range_inside(op.arg[1], op.arg[2], ops_end, header_.total_size - ops_end))
+    if (op.arg[3] == 0 || !range_inside(op.arg[2], op.arg[3], ops_end, header_.total_size - ops_end))
         return nullptr;  // not an op this reader validated
-    return data_ + op.arg[1];
+    return data_ + op.arg[2];
 }
 
 }  // namespace bh

@@ -10,4 +10,10 @@ const MemoryRegion* Partition::ram_region_containing(Ipa ipa, u64 size) const {
     return nullptr;
 }
 
+MemoryRegion* Partition::region_at(Ipa ipa, u64 size) {
+    for (u32 i = 0; i < region_count; ++i)
+        if (regions[i].ipa == ipa && regions[i].size == size) return &regions[i];
+    return nullptr;
+}
+
 }  // namespace bh

@@ -1,14 +1,21 @@
-// A partition: one stage-2 address space, its memory regions, its vCPUs and its life cycle.
+// A partition: one stage-2 address space, its CSpace, its mappings, its vCPUs and its life
+// cycle. The object lives in memory retyped from untyped (caps::ObjectType::Partition); the
+// part of that memory after the object is the pool its stage-2 tables come from, so what a
+// partition's mappings cost the kernel is bounded by the object its owner paid for.
 #pragma once
 
 #include <bulkhead/manifest.hpp>
 #include <bulkhead/types.hpp>
+#include <caps/capability.hpp>
 #include <lib/spinlock.hpp>
+#include <object_memory.hpp>
 #include <stage2_table.hpp>
 #include <vcpu.hpp>
 
 namespace bh {
 
+// One mapping made through a Frame or DeviceMmio capability (the cap records the same
+// mapping; the invariant checker compares both with the stage-2 tables).
 struct MemoryRegion {
     Ipa ipa;
     PhysAddr pa;
@@ -24,13 +31,14 @@ struct ImageSegment {
     u64 size = 0;
 };
 
-// Running: its vCPUs may run. Stopping: one core is taking it down (and maybe restarting it).
-// Stopped: for good. Built: constructed, not yet launched.
-enum class PartitionState : u32 { Built = 0, Running = 1, Stopping = 2, Stopped = 3 };
+// Unconfigured: retyped, not yet made a partition by CreatePartition. Built: configured, not yet
+// launched. Running: its vCPUs may run. Stopping: one core is taking it down (and maybe
+// restarting it). Stopped: for good.
+enum class PartitionState : u32 { Unconfigured = 0, Built = 1, Running = 2, Stopping = 3, Stopped = 4 };
 
 class Partition {
 public:
-    static constexpr unsigned kMaxRegions = 16;
+    static constexpr unsigned kMaxRegions = 64;
     static constexpr unsigned kMaxImages = 8;
 
     char name[manifest::kNameLength] = {};
@@ -41,6 +49,10 @@ public:
     u64 counter_offset = 0;  // CNTVOFF: the guest's virtual counter starts at 0 when it starts
 
     Stage2Table stage2;
+    ObjectMemory table_pool;  // the rest of the partition object: its stage-2 tables
+    // Its CSpace root: a reference to the CNode (not a slot of the derivation tree); cleared by
+    // the kernel when that CNode is destroyed.
+    Capability cspace_root{};
     MemoryRegion regions[kMaxRegions];
     u32 region_count = 0;
     ImageSegment images[kMaxImages];
@@ -70,8 +82,11 @@ public:
     // The region of normal memory that holds all of [ipa, ipa + size), or nullptr.
     const MemoryRegion* ram_region_containing(Ipa ipa, u64 size) const;
 
+    // The mapping record for [ipa, ipa + size), or nullptr.
+    MemoryRegion* region_at(Ipa ipa, u64 size);
+
 private:
-    u32 state_ = static_cast<u32>(PartitionState::Built);
+    u32 state_ = static_cast<u32>(PartitionState::Unconfigured);
 };
 
 }  // namespace bh

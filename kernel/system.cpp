@@ -1,4 +1,5 @@
 #include <arch/arch.hpp>
+#include <caps/untyped.hpp>
 #include <lib/format.hpp>
 #include <new>
 #include <system.hpp>
@@ -34,7 +35,7 @@ void copy_name(char* dst, const char* src) {
 }
 
 void zero(void* p, u64 size) {
-    // Word stores: partitions' memory is page aligned, and this runs over megabytes at boot.
+    // Word stores: partitions' memory is page aligned, and this runs over megabytes.
     u64* w = static_cast<u64*>(p);
     for (u64 i = 0; i < size / 8; ++i) w[i] = 0;
 }
@@ -55,12 +56,45 @@ void settle_off(Vcpu& v) {
     }
 }
 
+u64 frame_size(const Capability& c) { return 1ull << c.size_bits; }
+
+// The attribute bits a cap's rights allow a mapping to have.
+bool rights_cover(const Capability& c, u64 attrs) {
+    using namespace manifest::attr;
+    if ((attrs & kRead) != 0 && !c.rights.has(Rights::read())) return false;
+    if ((attrs & kWrite) != 0 && !c.rights.has(Rights::write())) return false;
+    if ((attrs & kExecute) != 0 && !c.rights.has(Rights::execute())) return false;
+    return true;
+}
+
+// The first cap of an object's group in the derivation tree: caps to one object (its original
+// and every copy or mint of it) form a connected subtree whose root's parent is another object.
+const CapSlot& object_group_root(const CapSlot& slot) {
+    const CapSlot* s = &slot;
+    while (s->parent != nullptr && caps::same_object(s->parent->cap, slot.cap)) s = s->parent;
+    return *s;
+}
+
 }  // namespace
 
-Status System::init(PhysAddr object_base, u64 object_size, u64 ram_base, u64 ram_size, unsigned cores) {
+Status System::init(u64 ram_base, u64 ram_size, unsigned cores) {
     if (cores == 0 || cores > platform::kMaxCores) return refuse(Status::InvalidArgument, "core count");
     if (!range_valid(ram_base, ram_size)) return refuse(Status::OutOfRange, "RAM range");
-    Status s = objects_.init(object_base, object_size);
+    void* slots = arch::phys_to_virt(PhysAddr(platform::kBootCNodeBase));
+    if (slots == nullptr) return refuse(Status::OutOfRange, "boot CNode not reachable");
+    zero(slots, u64{manifest::kBootSlots} << caps::kCapSlotBits);
+    boot_cnode_ = CapSlot{};
+    boot_cnode_.cap.type = ObjectType::CNode;
+    boot_cnode_.cap.rights = caps::full_rights(ObjectType::CNode);
+    boot_cnode_.cap.size_bits = manifest::kBootCNodeRadix;
+    boot_cnode_.cap.object = platform::kBootCNodeBase;
+
+    Capability objects{};
+    objects.type = ObjectType::Untyped;
+    objects.rights = caps::full_rights(ObjectType::Untyped);
+    objects.size_bits = platform::kObjectMemoryBits;
+    objects.object = platform::kObjectMemoryBase;
+    Status s = caps::create_root(*boot_slot(manifest::kKernelUntypedSlot), objects);
     if (!ok(s)) return refuse(s, "object memory");
     ram_base_ = ram_base;
     ram_size_ = ram_size;
@@ -68,7 +102,125 @@ Status System::init(PhysAddr object_base, u64 object_size, u64 ram_base, u64 ram
     return Status::Ok;
 }
 
-Result<Partition*> System::create_partition(const char* name, manifest::RestartPolicy policy, u32 vcpu_count) {
+System::ObjectMemoryView System::object_memory() const {
+    const CapSlot* slots = caps::cnode_slots(boot_cnode_.cap);
+    const u64 used = slots != nullptr && slots[manifest::kKernelUntypedSlot].cap.type == ObjectType::Untyped
+                         ? slots[manifest::kKernelUntypedSlot].cap.watermark()
+                         : 0;
+    return ObjectMemoryView{PhysAddr(platform::kObjectMemoryBase), platform::kObjectMemorySize, used};
+}
+
+CapSlot* System::boot_slot(u32 slot) {
+    if (slot == 0 || slot >= manifest::kBootSlots) return nullptr;
+    return caps::cnode_slots(boot_cnode_.cap) + slot;
+}
+
+Partition* System::partition_in_slot(u32 slot) {
+    CapSlot* s = boot_slot(slot);
+    if (s == nullptr || s->cap.type != ObjectType::Partition) return nullptr;
+    auto* p = static_cast<Partition*>(arch::phys_to_virt(PhysAddr(s->cap.object)));
+    return p != nullptr && p->load_state() != PartitionState::Unconfigured ? p : nullptr;
+}
+
+// --- object hooks ---------------------------------------------------------------------------
+
+Status System::create(ObjectType type, PhysAddr base, unsigned size_bits) {
+    switch (type) {
+        case ObjectType::Partition: {
+            u64 header = align_up(sizeof(Partition), kPageSize);
+            if (header + stage2::kRootSize + kPageSize > (1ull << size_bits)) return Status::InvalidArgument;
+            auto* p = new (arch::phys_to_virt(base)) Partition();
+            return p->table_pool.init(base + header, (1ull << size_bits) - header);
+        }
+        case ObjectType::Vcpu:  // vCPUs are part of their partition (manifest::kMaxVcpusPerPartition)
+        case ObjectType::Notification:
+        case ObjectType::Channel: return Status::NotSupported;  // not yet implemented
+        default: return Status::Ok;  // memory, CNodes (zeroed = empty slots), untyped
+    }
+}
+
+void System::destroy(const Capability& cap) {
+    if (cap.type == ObjectType::CNode) {
+        // A partition whose CSpace root is gone keeps running, but finds no capability.
+        for (u32 i = 0; i < partition_count_; ++i)
+            if (partitions_[i]->cspace_root.object == cap.object) partitions_[i]->cspace_root = Capability{};
+    }
+    // A Partition object's last cap lives in the boot CNode, which only the kernel holds, and the
+    // kernel never deletes it: destroying a partition comes with managing partitions.
+}
+
+void System::unmap(const Capability& cap) {
+    if (!cap.mapped() || cap.mapped_partition_plus1() > partition_count_) return;
+    Partition& p = *partitions_[cap.mapped_partition_plus1() - 1];
+    const u64 size = frame_size(cap);
+    // The cap recorded exactly this mapping when it was made, so unmap cannot be refused.
+    if (!ok(p.stage2.unmap(Ipa(cap.mapped_ipa()), size))) {
+        log("PANIC: mapping record of partition '", p.name, "' does not match its stage-2 tables");
+        return;
+    }
+    MemoryRegion* r = p.region_at(Ipa(cap.mapped_ipa()), size);
+    if (r != nullptr) *r = p.regions[--p.region_count];
+}
+
+// --- construction ---------------------------------------------------------------------------
+
+Status System::check_root_untyped(PhysAddr pa, u64 size, bool device) const {
+    if (device) {
+        bool inside = false;
+        for (const platform::MmioWindow& w : platform::kAssignableMmio)
+            inside = inside || range_inside(pa.raw(), size, w.base, w.size);
+        if (!inside) return Status::Denied;
+    } else {
+        if (!range_inside(pa.raw(), size, ram_base_, ram_size_)) return Status::OutOfRange;
+        if (ranges_overlap(pa.raw(), size, platform::kKernelRegionBase, platform::kKernelRegionSize))
+            return Status::Denied;
+    }
+    for (u32 i = 0; i < root_count_; ++i)
+        if (ranges_overlap(pa.raw(), size, roots_[i].base, roots_[i].size)) return Status::Overlap;
+    return Status::Ok;
+}
+
+Status System::create_untyped(u32 slot, PhysAddr pa, unsigned size_bits, bool device) {
+    if (sealed_) return refuse(Status::Denied, "system is sealed");
+    CapSlot* dest = boot_slot(slot);
+    if (dest == nullptr) return refuse(Status::OutOfRange, "no such boot slot");
+    if (root_count_ >= kMaxRootUntypeds) return refuse(Status::NoMemory, "too many untyped regions");
+    if (size_bits < caps::kMinObjectBits || size_bits >= caps::kMaxUntypedBits)
+        return refuse(Status::InvalidArgument, "untyped size out of range");
+    const u64 size = 1ull << size_bits;
+    if (!pa.aligned(size)) return refuse(Status::Misaligned, "untyped not aligned to its size");
+    // Memory exclusivity starts here: every frame a partition can ever get comes from one of
+    // these regions, and no two of them overlap.
+    switch (check_root_untyped(pa, size, device)) {
+        case Status::Ok: break;
+        case Status::OutOfRange: return refuse(Status::OutOfRange, "memory outside RAM");
+        case Status::Overlap: return refuse(Status::Overlap, "memory already given to a partition");
+        default:
+            return refuse(Status::Denied, device ? "MMIO not assignable to partitions"
+                                                 : "memory overlaps the kernel region");
+    }
+    Capability cap{};
+    cap.type = ObjectType::Untyped;
+    cap.rights = caps::full_rights(ObjectType::Untyped);
+    cap.size_bits = static_cast<u8>(size_bits);
+    cap.flags = device ? Capability::kFlagDevice : 0;
+    cap.object = pa.raw();
+    Status s = caps::create_root(*dest, cap);
+    if (!ok(s)) return refuse(s, "cannot install the untyped cap");
+    roots_[root_count_++] = RootUntyped{pa.raw(), size};
+    return Status::Ok;
+}
+
+Status System::retype(u32 untyped_slot, ObjectType type, unsigned size_bits, u32 first, u32 count) {
+    if (sealed_) return refuse(Status::Denied, "system is sealed");
+    CapSlot* source = boot_slot(untyped_slot);
+    if (source == nullptr) return refuse(Status::OutOfRange, "no such boot slot");
+    Status s = caps::retype(*source, type, size_bits, boot_cnode_, first, count, *this);
+    return ok(s) ? s : refuse(s, "retype refused");
+}
+
+Status System::create_partition(u32 slot, u32 cnode_slot, const char* name, manifest::RestartPolicy policy,
+                                u32 vcpu_count) {
     if (sealed_) return refuse(Status::Denied, "system is sealed");
     if (partition_count_ >= manifest::kMaxPartitions) return refuse(Status::NoMemory, "too many partitions");
     if (!valid_name(name)) return refuse(Status::InvalidArgument, "invalid partition name");
@@ -78,84 +230,118 @@ Result<Partition*> System::create_partition(const char* name, manifest::RestartP
         return refuse(Status::InvalidArgument, "vCPU count out of range");
     for (u32 i = 0; i < partition_count_; ++i)
         if (same_name(partitions_[i]->name, name)) return refuse(Status::Exists, "duplicate partition name");
-    // The partition object and its stage-2 root come from object memory: reserve both or none.
-    constexpr u64 kRootBytes = 2 * kPageSize;
-    u64 object_bytes = align_up(sizeof(Partition), kPageSize);
-    if (objects_.available() < object_bytes + kRootBytes + kRootBytes)  // alignment slack for the root
-        return refuse(Status::NoMemory, "object memory exhausted");
+    CapSlot* object = boot_slot(slot);
+    CapSlot* cnode = boot_slot(cnode_slot);
+    if (object == nullptr || cnode == nullptr) return refuse(Status::OutOfRange, "no such boot slot");
+    if (object->cap.type != ObjectType::Partition) return refuse(Status::InvalidArgument, "not a Partition cap");
+    if (cnode->cap.type != ObjectType::CNode) return refuse(Status::InvalidArgument, "not a CNode cap");
+    auto* p = static_cast<Partition*>(arch::phys_to_virt(PhysAddr(object->cap.object)));
+    if (p == nullptr || p->load_state() != PartitionState::Unconfigured)
+        return refuse(Status::Exists, "partition already created");
+    for (u32 i = 0; i < partition_count_; ++i)
+        if (partitions_[i]->cspace_root.object == cnode->cap.object)
+            return refuse(Status::Exists, "CNode is already a partition's CSpace");
 
-    Result<PhysAddr> where = objects_.allocate(object_bytes, kPageSize);
-    if (!where.ok()) return refuse(where.status(), "object memory exhausted");
-    auto* p = new (arch::phys_to_virt(where.value())) Partition();
+    const u16 vmid = static_cast<u16>(partition_count_ + 1);  // VMID 0 is never a partition's
+    Status s = p->stage2.init(p->table_pool, vmid);
+    if (!ok(s)) return refuse(s, "no memory for the stage-2 root");
     p->index = partition_count_;
-    p->vmid = static_cast<u16>(partition_count_ + 1);  // VMID 0 is never given to a partition
-    Status s = p->stage2.init(objects_, p->vmid);
-    if (!ok(s)) return refuse(s, "object memory exhausted");
+    p->vmid = vmid;
     copy_name(p->name, name);
     p->restart_policy = policy;
     p->vcpu_count = vcpu_count;
+    p->cspace_root = cnode->cap;
+    p->cspace_root.rights = Rights::read() | Rights::write();
     for (u32 i = 0; i < vcpu_count; ++i) {
         p->vcpus[i].partition = p;
         p->vcpus[i].index = i;
     }
+    p->store_state(PartitionState::Built);
     partitions_[partition_count_++] = p;
-    return p;
-}
-
-bool System::overlaps_given(PhysAddr pa, u64 size, bool device) const {
-    for (u32 i = 0; i < partition_count_; ++i) {
-        const Partition& q = *partitions_[i];
-        for (u32 r = 0; r < q.region_count; ++r) {
-            const MemoryRegion& m = q.regions[r];
-            if (m.is_device() == device && ranges_overlap(pa.raw(), size, m.pa.raw(), m.size)) return true;
-        }
-    }
-    return false;
-}
-
-Status System::check_device_window(PhysAddr pa, u64 size) const {
-    for (const platform::MmioWindow& w : platform::kAssignableMmio)
-        if (range_inside(pa.raw(), size, w.base, w.size)) return Status::Ok;
-    return Status::Denied;
-}
-
-Status System::map_memory(Partition& p, Ipa ipa, PhysAddr pa, u64 size, u64 attrs) {
-    using namespace manifest::attr;
-    if (sealed_) return refuse(Status::Denied, "system is sealed");
-    if (p.region_count >= Partition::kMaxRegions) return refuse(Status::NoMemory, "too many memory regions");
-    if ((attrs & ~kAll) != 0 || (attrs & (kRead | kWrite)) == 0)
-        return refuse(Status::InvalidArgument, "invalid access attributes");
-    if (!range_valid(pa.raw(), size) || !range_valid(ipa.raw(), size))
-        return refuse(Status::OutOfRange, "empty or wrapping range");
-    if (!pa.aligned(kPageSize) || !ipa.aligned(kPageSize) || !is_aligned(size, kPageSize))
-        return refuse(Status::Misaligned, "region not page aligned");
-    bool device = (attrs & kDevice) != 0;
-    if (device) {
-        if ((attrs & kExecute) != 0) return refuse(Status::InvalidArgument, "device memory cannot be executable");
-        if (!ok(check_device_window(pa, size))) return refuse(Status::Denied, "MMIO not assignable to partitions");
-        if (overlaps_given(pa, size, true)) return refuse(Status::Overlap, "MMIO already given to a partition");
-    } else {
-        if (!range_inside(pa.raw(), size, ram_base_, ram_size_)) return refuse(Status::OutOfRange, "memory outside RAM");
-        if (ranges_overlap(pa.raw(), size, platform::kKernelRegionBase, platform::kKernelRegionSize))
-            return refuse(Status::Denied, "memory overlaps the kernel region");
-        if (overlaps_given(pa, size, false)) return refuse(Status::Overlap, "memory already given to a partition");
-    }
-    for (u32 r = 0; r < p.region_count; ++r)
-        if (ranges_overlap(ipa.raw(), size, p.regions[r].ipa.raw(), p.regions[r].size))
-            return refuse(Status::Overlap, "IPA range overlaps another region of the partition");
-
-    Status s = p.stage2.map(ipa, pa, size, attrs);
-    if (!ok(s)) return refuse(s, "stage-2 mapping refused");
-    p.regions[p.region_count++] = MemoryRegion{ipa, pa, size, attrs};
     return Status::Ok;
+}
+
+Status System::check_other_mappings(const CapSlot& frame, const Partition& p) const {
+    // Memory exclusivity: one frame, one partition. Copies of a frame cap may map it again, but
+    // only into the partition that already has it.
+    struct Walker {
+        const Capability& object;
+        u32 owner;
+        bool conflict = false;
+        void visit(const CapSlot& s) {
+            if (caps::same_object(s.cap, object) && s.cap.mapped() && s.cap.mapped_partition_plus1() != owner)
+                conflict = true;
+            for (const CapSlot* c = s.first_child; c != nullptr && !conflict; c = c->next_sibling) visit(*c);
+        }
+    } walker{frame.cap, p.index + 1};
+    const CapSlot& root = object_group_root(frame);
+    // The group's siblings under the same parent may be caps to the same object too.
+    if (root.parent != nullptr) {
+        for (const CapSlot* c = root.parent->first_child; c != nullptr && !walker.conflict; c = c->next_sibling)
+            if (caps::same_object(c->cap, frame.cap)) walker.visit(*c);
+    } else {
+        walker.visit(root);
+    }
+    return walker.conflict ? Status::Overlap : Status::Ok;
+}
+
+Status System::map_frame(Partition& p, CapSlot& frame, Ipa ipa, u64 attrs) {
+    using namespace manifest::attr;
+    const Capability& c = frame.cap;
+    if (c.type != ObjectType::Frame && c.type != ObjectType::DeviceMmio)
+        return refuse(Status::InvalidArgument, "not a Frame or DeviceMmio cap");
+    if (attrs == 0 || (attrs & ~(kRead | kWrite | kExecute)) != 0)
+        return refuse(Status::InvalidArgument, "invalid access attributes");
+    if ((attrs & (kRead | kWrite)) == 0) return refuse(Status::InvalidArgument, "execute-only mapping");
+    if (c.type == ObjectType::DeviceMmio && (attrs & kExecute) != 0)
+        return refuse(Status::InvalidArgument, "device memory cannot be executable");
+    if (!rights_cover(c, attrs)) return refuse(Status::Denied, "access exceeds the capability's rights");
+    if (c.mapped()) return refuse(Status::Exists, "capability already mapped");
+    if (p.region_count >= Partition::kMaxRegions) return refuse(Status::NoMemory, "too many mappings");
+    const u64 size = frame_size(c);
+    if (!ipa.aligned(size)) return refuse(Status::Misaligned, "IPA not aligned to the frame");
+    if (!ok(check_other_mappings(frame, p))) return refuse(Status::Overlap, "frame mapped by another partition");
+    const u64 mapping = attrs | (c.type == ObjectType::DeviceMmio ? kDevice : 0);
+    Status s = p.stage2.map(ipa, PhysAddr(c.object), size, mapping);
+    if (!ok(s)) return refuse(s == Status::Overlap ? Status::Exists : s, "IPA range refused by stage 2");
+    frame.cap.set_mapping(p.index + 1, ipa.raw());
+    p.regions[p.region_count++] = MemoryRegion{ipa, PhysAddr(c.object), size, mapping};
+    return Status::Ok;
+}
+
+Status System::unmap_frame(Partition& p, CapSlot& frame) {
+    const Capability& c = frame.cap;
+    if (c.type != ObjectType::Frame && c.type != ObjectType::DeviceMmio)
+        return refuse(Status::InvalidArgument, "not a Frame or DeviceMmio cap");
+    if (!c.mapped() || c.mapped_partition_plus1() != p.index + 1)
+        return refuse(Status::NotFound, "not mapped in this partition");
+    unmap(c);
+    frame.cap.set_mapping(0, 0);
+    return Status::Ok;
+}
+
+Status System::grant_cap(u32 source_slot, Partition& p, u64 index, Rights mask) {
+    if (sealed_) return refuse(Status::Denied, "system is sealed");
+    CapSlot* source = boot_slot(source_slot);
+    if (source == nullptr) return refuse(Status::OutOfRange, "no such boot slot");
+    if (p.cspace_root.type != ObjectType::CNode || index == 0 || index >= caps::cnode_slot_count(p.cspace_root))
+        return refuse(Status::OutOfRange, "no such slot in the partition's CSpace");
+    CapSlot& dest = caps::cnode_slots(p.cspace_root)[index];
+    // Grant of the boot program's full caps: a mint, so the partition never gets more than the
+    // mask and the kernel keeps the original (which may hold the boot mapping).
+    Status s = caps::mint(*source, dest, mask, 0);
+    return ok(s) ? s : refuse(s, "grant refused");
 }
 
 Status System::load_image(Partition& p, Ipa ipa, const u8* bytes, u64 size) {
     if (sealed_) return refuse(Status::Denied, "system is sealed");
     if (p.image_count >= Partition::kMaxImages) return refuse(Status::NoMemory, "too many image segments");
     if (bytes == nullptr || !range_valid(ipa.raw(), size)) return refuse(Status::OutOfRange, "empty image segment");
-    if (p.ram_region_containing(ipa, size) == nullptr)
-        return refuse(Status::OutOfRange, "image segment outside the partition's memory");
+    for (u64 page = align_down(ipa.raw(), kPageSize); page < ipa.raw() + size; page += kPageSize) {
+        auto t = p.stage2.translate(Ipa(page));
+        if (!t.ok() || (t.value().attrs & manifest::attr::kDevice) != 0)
+            return refuse(Status::OutOfRange, "image segment outside the partition's memory");
+    }
     p.images[p.image_count++] = ImageSegment{ipa, bytes, size};
     return Status::Ok;
 }
@@ -176,8 +362,8 @@ Status System::set_entry(Partition& p, u32 vcpu, u64 entry, u64 arg) {
     if (vcpu != 0) return refuse(Status::InvalidArgument, "only vCPU 0 starts at boot");
     if (p.has_entry) return refuse(Status::Exists, "entry already set");
     if (!is_aligned(entry, 4)) return refuse(Status::Misaligned, "entry point not 4-byte aligned");
-    const MemoryRegion* r = p.ram_region_containing(Ipa(entry), 4);
-    if (r == nullptr || (r->attrs & manifest::attr::kExecute) == 0)
+    auto t = p.stage2.translate(Ipa(entry));
+    if (!t.ok() || (t.value().attrs & manifest::attr::kExecute) == 0)
         return refuse(Status::OutOfRange, "entry point not in executable memory");
     p.entry = entry;
     p.boot_arg = arg;
@@ -201,22 +387,42 @@ Status System::seal() {
     return Status::Ok;
 }
 
-void System::reload_memory(Partition& p) {
+// --- life cycle -----------------------------------------------------------------------------
+
+bool System::reload_memory(Partition& p) {
     for (u32 r = 0; r < p.region_count; ++r) {
         const MemoryRegion& m = p.regions[r];
         if (!m.is_device()) zero(arch::phys_to_virt(m.pa), m.size);
     }
     for (u32 i = 0; i < p.image_count; ++i) {
         const ImageSegment& img = p.images[i];
-        const MemoryRegion* m = p.ram_region_containing(img.ipa, img.size);  // checked by load_image
-        copy(arch::phys_to_virt(m->pa + (img.ipa - m->ipa)), img.bytes, img.size);
+        // Page by page through the partition's own tables: what it maps now is what it gets.
+        for (u64 done = 0; done < img.size;) {
+            const u64 ipa = img.ipa.raw() + done;
+            const u64 chunk = kPageSize - (ipa & (kPageSize - 1)) < img.size - done ? kPageSize - (ipa & (kPageSize - 1))
+                                                                                    : img.size - done;
+            auto t = p.stage2.translate(Ipa(ipa));
+            if (!t.ok() || (t.value().attrs & manifest::attr::kDevice) != 0) return false;
+            copy(arch::phys_to_virt(t.value().pa), img.bytes + done, chunk);
+            done += chunk;
+        }
     }
     for (u32 r = 0; r < p.region_count; ++r)
         if (!p.regions[r].is_device()) arch::clean_to_poc(p.regions[r].pa, p.regions[r].size);
+    return true;
 }
 
 void System::launch(Partition& p) {
-    reload_memory(p);
+    if (!reload_memory(p)) {
+        // Its image no longer lies in memory it maps (it unmapped it before a restart).
+        log("partition '", p.name, "' cannot be loaded: image outside its mapped memory");
+        p.store_state(PartitionState::Stopped);
+        if (__atomic_sub_fetch(&running_, 1, __ATOMIC_ACQ_REL) == 0) {
+            log("all partitions stopped; powering off");
+            arch::system_off();
+        }
+        return;
+    }
     // A restarted guest must not find TLB entries of its previous run (its own stage 1).
     arch::stage2_tlb_invalidate_vmid(p.vmid);
     p.counter_offset = arch::counter_now();

@@ -1,32 +1,51 @@
-// The system: every partition, the binding of vCPUs to physical cores, and the memory kernel
-// objects are made from. Its operations are small and each validates all of its arguments
-// before changing anything, so that the boot manifest (and later capability invocations) can
-// drive them directly; a refusal leaves the state as it was and says why in last_refusal().
+// The system: every partition, the binding of vCPUs to physical cores, and the boot CNode in
+// which the boot program builds everything through capability operations. Each operation
+// validates all of its arguments before changing anything, so that the boot manifest and
+// capability invocations from partitions drive the same code; a refusal leaves the state as it
+// was and says why in last_refusal(). The System is also the owner of kernel objects that the
+// capability core reports to (caps::ObjectHooks): it constructs partitions, removes mappings
+// and forgets destroyed objects.
 #pragma once
 
 #include <bulkhead/manifest.hpp>
 #include <bulkhead/platform.hpp>
 #include <bulkhead/status.hpp>
-#include <object_memory.hpp>
+#include <caps/cspace.hpp>
 #include <partition.hpp>
 
 namespace bh {
 
 enum class StopReason { Fault, SystemOff, SystemReset, AllVcpusOff };
 
-class System {
+class System final : public ObjectHooks {
 public:
-    // `ram_*` is the machine's RAM; `kernel_*` the part of it no partition may ever map.
-    Status init(PhysAddr object_base, u64 object_size, u64 ram_base, u64 ram_size, unsigned cores);
+    static constexpr unsigned kMaxRootUntypeds = 256;
+    static constexpr unsigned kCSpaceRadix = 8;  // what partitions' CSpace roots are retyped with
 
-    // --- construction (boot manifest ops; later capability invocations)
-    Result<Partition*> create_partition(const char* name, manifest::RestartPolicy policy, u32 vcpu_count);
-    Status map_memory(Partition& p, Ipa ipa, PhysAddr pa, u64 size, u64 attrs);
+    // Sets up the boot CNode (platform::kBootCNodeBase) and installs the Untyped cap of the
+    // kernel's object memory in boot slot manifest::kKernelUntypedSlot.
+    Status init(u64 ram_base, u64 ram_size, unsigned cores);
+
+    // --- boot program operations (manifest v2); slots are boot CNode indices
+    Status create_untyped(u32 slot, PhysAddr pa, unsigned size_bits, bool device);
+    Status retype(u32 untyped_slot, ObjectType type, unsigned size_bits, u32 first, u32 count);
+    Status create_partition(u32 slot, u32 cnode_slot, const char* name, manifest::RestartPolicy policy,
+                            u32 vcpu_count);
+    Status grant_cap(u32 source_slot, Partition& p, u64 index, Rights mask);
     Status load_image(Partition& p, Ipa ipa, const u8* bytes, u64 size);
     Status bind_core(Partition& p, u32 vcpu, u32 core);
     Status set_entry(Partition& p, u32 vcpu, u64 entry, u64 arg);
     // Checks that every partition is complete, then starts them all. Nothing can be built after.
     Status seal();
+
+    // --- shared by the boot program and capability invocations
+    // Maps the Frame or DeviceMmio cap in `frame` into `p` at `ipa` with `attrs` (kRead, kWrite,
+    // kExecute), which the cap's rights must cover.
+    Status map_frame(Partition& p, CapSlot& frame, Ipa ipa, u64 attrs);
+    Status unmap_frame(Partition& p, CapSlot& frame);
+    // The Partition a boot slot's cap names, or nullptr.
+    Partition* partition_in_slot(u32 slot);
+    CapSlot* boot_slot(u32 slot);
 
     // --- life cycle
     // Takes `current`'s partition down for `reason`; restarts it when the reason or its policy
@@ -41,24 +60,44 @@ public:
     }
     bool sealed() const { return sealed_; }
     const char* last_refusal() const { return refusal_; }
-    const ObjectMemory& object_memory() const { return objects_; }
     // Read-only views for the invariant checker (kernel/invariants.hpp).
     u64 ram_base() const { return ram_base_; }
     u64 ram_size() const { return ram_size_; }
     unsigned core_count() const { return cores_; }
+    const CapSlot& boot_cnode() const { return boot_cnode_; }
+    // The kernel's object memory and how much of it has been retyped (its Untyped's watermark).
+    struct ObjectMemoryView {
+        PhysAddr base_;
+        u64 size_;
+        u64 used_;
+        PhysAddr base() const { return base_; }
+        u64 size() const { return size_; }
+        u64 used() const { return used_; }
+    };
+    ObjectMemoryView object_memory() const;
+
+    // --- caps::ObjectHooks
+    Status create(ObjectType type, PhysAddr base, unsigned size_bits) override;
+    void destroy(const Capability& final_cap) override;
+    void unmap(const Capability& cap) override;
 
 private:
     Status refuse(Status status, const char* why) {
         refusal_ = why;
         return status;
     }
-    Status check_device_window(PhysAddr pa, u64 size) const;
-    // True when [pa, pa + size) overlaps memory (or MMIO) already given to any partition.
-    bool overlaps_given(PhysAddr pa, u64 size, bool device) const;
+    Status check_root_untyped(PhysAddr pa, u64 size, bool device) const;
+    Status check_other_mappings(const CapSlot& frame, const Partition& p) const;
     void launch(Partition& p);
-    void reload_memory(Partition& p);
+    [[nodiscard]] bool reload_memory(Partition& p);
 
-    ObjectMemory objects_;
+    CapSlot boot_cnode_{};  // the boot CNode's cap: a root held by the kernel itself
+    struct RootUntyped {
+        u64 base;
+        u64 size;
+    };
+    RootUntyped roots_[kMaxRootUntypeds] = {};
+    u32 root_count_ = 0;
     Partition* partitions_[manifest::kMaxPartitions] = {};
     u32 partition_count_ = 0;
     Vcpu* core_vcpu_[platform::kMaxCores] = {};

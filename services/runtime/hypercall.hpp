@@ -5,6 +5,7 @@
 #pragma once
 
 #include <bulkhead/hypercall.hpp>
+#include <bulkhead/status.hpp>
 #include <bulkhead/types.hpp>
 
 namespace bh::rt {
@@ -35,7 +36,8 @@ inline SmcResult smccc(u64 x0, u64 x1 = 0, u64 x2 = 0, u64 x3 = 0, u64 x4 = 0, u
     return SmcResult{static_cast<i64>(r0), r1, r2, r3, r4, r5, r6, r7};
 }
 
-// A Bulkhead hypercall: x1 is the capability address (0 until capabilities are used).
+// A Bulkhead hypercall: x1 is the address (cptr) of the invoked capability in the caller's CSpace,
+// 0 for the calls that invoke none (AbiVersion, ConsoleWrite, PartitionInfo).
 inline SmcResult hypercall(hvc::Function fn, u64 cap = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0,
                            u64 a5 = 0, u64 a6 = 0, u64 a7 = 0) {
     return smccc(static_cast<u64>(fn), cap, a2, a3, a4, a5, a6, a7);
@@ -76,12 +78,121 @@ struct PartitionInfo {
     u64 vcpu;          // index of the calling vCPU within its partition
     u64 vcpus;         // number of vCPUs the partition has
     u64 restarts;      // how many times the partition has been restarted
+    u64 cspace_radix;  // radix of the partition's CSpace root: cptrs are 0 .. 2^radix - 1
 };
 
 inline PartitionInfo partition_info() {
     SmcResult r = hypercall(hvc::Function::PartitionInfo);
-    return PartitionInfo{r.status, r.r1, r.r2, r.r3, r.r4};
+    return PartitionInfo{r.status, r.r1, r.r2, r.r3, r.r4, r.r5};
 }
+
+// ---------------------------------------------------------------- capabilities
+// A cptr is a slot index of the partition's CSpace root CNode (one level: the kernel resolves it
+// with depth = the root's radix, so any bit at or above the radix is InvalidArgument). Each call
+// invokes the cap at x1; the results are x0 (status) and the registers listed per call, and the
+// kernel preserves every other register. docs/abi.md lists every error status and its cause.
+
+// Object types (kernel/caps/capability.hpp, ObjectType; ABI numbers, append only).
+namespace cap_type {
+inline constexpr u64 kNull = 0;  // an empty slot
+inline constexpr u64 kUntyped = 1;
+inline constexpr u64 kCNode = 2;
+inline constexpr u64 kPartition = 3;
+inline constexpr u64 kVcpu = 4;
+inline constexpr u64 kFrame = 5;
+inline constexpr u64 kDeviceMmio = 6;
+inline constexpr u64 kIrqHandler = 7;
+inline constexpr u64 kNotification = 8;
+inline constexpr u64 kChannel = 9;
+inline constexpr u64 kDmaStream = 10;
+}  // namespace cap_type
+
+// Rights bits (kernel/caps/rights.hpp, Rights; ABI, never renumbered): CapMint's mask and
+// CapIdentify's rights.
+namespace rights {
+inline constexpr u64 kRead = 1;
+inline constexpr u64 kWrite = 2;
+inline constexpr u64 kExecute = 4;
+inline constexpr u64 kGrant = 8;    // may copy/mint this cap
+inline constexpr u64 kControl = 16;
+inline constexpr u64 kAll = kRead | kWrite | kExecute | kGrant | kControl;
+}  // namespace rights
+
+// FrameMap attributes (x3). Each needs the matching right on the cap: R Read, W Write, X Execute.
+namespace map_attr {
+inline constexpr u64 kRead = 1;
+inline constexpr u64 kWrite = 2;
+inline constexpr u64 kExecute = 4;
+}  // namespace map_attr
+
+inline constexpr i64 status_value(Status s) { return static_cast<i64>(s); }
+
+// CapIdentify: what the cap in slot `cptr` is. An empty slot is status 0 with type kNull and
+// every other field 0.
+struct CapInfo {
+    i64 status;     // 0 when the fields below are valid
+    u64 type;       // cap_type::*
+    u64 rights;     // rights::* bits
+    u64 badge;      // Notification/Channel: 0 = unbadged
+    u64 size_bits;  // log2 bytes (Frame: 12 or 21); CNode: the radix
+    bool mapped;    // Frame/DeviceMmio/Channel: the cap maps its object somewhere
+    u64 ipa;        // where, when mapped (0 otherwise)
+};
+
+inline CapInfo cap_identify(u64 cptr) {
+    SmcResult r = hypercall(hvc::Function::CapIdentify, cptr);
+    if (!r.ok()) return CapInfo{r.status, 0, 0, 0, 0, false, 0};
+    return CapInfo{r.status, r.r1, r.r2, r.r3, r.r4, r.r5 != 0, r.r6};
+}
+
+// dest := src with the same rights and badge, unmapped, derived from src (needs Grant on src).
+inline i64 cap_copy(u64 src, u64 dest) { return hypercall(hvc::Function::CapCopy, src, dest).status; }
+
+// dest := src with rights src & rights_mask (never more), unmapped, derived from src (needs
+// Grant on src). A non-zero badge may be set only on an unbadged Notification/Channel cap; 0
+// keeps src's badge.
+inline i64 cap_mint(u64 src, u64 dest, u64 rights_mask, u64 badge) {
+    return hypercall(hvc::Function::CapMint, src, dest, rights_mask, badge).status;
+}
+
+// dest := src, src emptied; the cap keeps its derivation and its mapping.
+inline i64 cap_move(u64 src, u64 dest) { return hypercall(hvc::Function::CapMove, src, dest).status; }
+
+// Empties the slot (unmapping the cap first if it is mapped).
+inline i64 cap_delete(u64 cptr) { return hypercall(hvc::Function::CapDelete, cptr).status; }
+
+struct RevokeResult {
+    i64 status;   // 0: no descendants left; Busy: call again (or, with deleted 0, stuck)
+    u64 deleted;  // caps deleted (by this call, or by all of revoke_all's calls)
+};
+
+// One CapRevoke call: deletes at most hvc::kRevokeBudget descendants of the cap (not the cap).
+inline RevokeResult cap_revoke(u64 cptr) {
+    SmcResult r = hypercall(hvc::Function::CapRevoke, cptr);
+    return RevokeResult{r.status, r.r1};
+}
+
+// Calls CapRevoke until it stops returning Busy, summing the deletions. A Busy call that deleted
+// nothing made no progress (the revoke cannot finish: see docs/capabilities.md, revoke) and ends
+// the loop with status Busy instead of spinning forever.
+inline RevokeResult revoke_all(u64 cptr) {
+    RevokeResult total{0, 0};
+    for (;;) {
+        RevokeResult r = cap_revoke(cptr);
+        total.status = r.status;
+        if (r.status == 0 || r.status == status_value(Status::Busy)) total.deleted += r.deleted;
+        if (r.status != status_value(Status::Busy) || r.deleted == 0) return total;
+    }
+}
+
+// Maps the Frame/DeviceMmio cap's object at `ipa` in the caller's partition with `attrs`
+// (map_attr::* bits, each needing the matching right). A cap maps at most one place.
+inline i64 frame_map(u64 cptr, u64 ipa, u64 attrs) {
+    return hypercall(hvc::Function::FrameMap, cptr, ipa, attrs).status;
+}
+
+// Removes the cap's mapping from the caller's partition.
+inline i64 frame_unmap(u64 cptr) { return hypercall(hvc::Function::FrameUnmap, cptr).status; }
 
 // ---------------------------------------------------------------- PSCI (emulated by the kernel)
 

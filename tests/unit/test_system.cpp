@@ -21,20 +21,38 @@ constexpr u64 kRwx = attr::kRead | attr::kWrite | attr::kExecute;
 constexpr u64 kGuestRam = platform::kGuestRamIpa;
 constexpr u64 kPartitionPa = 0x4800'0000;
 constexpr u64 kMiB = 1ull << 20;
+constexpr u64 kFrame = 2 * kMiB;  // the fixture's partitions get one 2 MiB frame of RAM
+constexpr u32 kKernelUntyped = manifest::kKernelUntypedSlot;
 
 struct Fixture {
     System system;
+    u32 next_slot = manifest::kFirstFreeBootSlot;
     Fixture() {
         host::reset_all();
-        REQUIRE(ok(system.init(PhysAddr(platform::kObjectMemoryBase), platform::kObjectMemorySize,
-                               platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores)));
+        REQUIRE(ok(system.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores)));
+    }
+    u32 slot() { return next_slot++; }
+    CapSlot& at(u32 s) { return *system.boot_slot(s); }
+    // A configured partition without memory; returns its boot slot.
+    u32 partition(const char* name, u32 vcpus = 1, manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
+        u32 ps = slot(), cs = slot();
+        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1)));
+        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::CNode, System::kCSpaceRadix, cs, 1)));
+        REQUIRE(ok(system.create_partition(ps, cs, name, policy, vcpus)));
+        return ps;
+    }
+    // A RAM frame of `bits` at `pa` (its own root untyped); returns the frame's boot slot.
+    u32 frame(u64 pa, unsigned bits = 21) {
+        u32 us = slot(), fs = slot();
+        REQUIRE(ok(system.create_untyped(us, PhysAddr(pa), bits, false)));
+        REQUIRE(ok(system.retype(us, ObjectType::Frame, bits, fs, 1)));
+        return fs;
     }
     Partition& make(const char* name, u64 pa, u32 core, u32 vcpus = 1,
                     manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
-        auto created = system.create_partition(name, policy, vcpus);
-        REQUIRE(created.ok());
-        Partition& p = *created.value();
-        REQUIRE(ok(system.map_memory(p, Ipa(kGuestRam), PhysAddr(pa), kMiB, kRwx)));
+        u32 ps = partition(name, vcpus, policy);
+        Partition& p = *system.partition_in_slot(ps);
+        REQUIRE(ok(system.map_frame(p, at(frame(pa)), Ipa(kGuestRam), kRwx)));
         for (u32 v = 0; v < vcpus; ++v) REQUIRE(ok(system.bind_core(p, v, core + v)));
         REQUIRE(ok(system.set_entry(p, 0, kGuestRam, 7)));
         return p;
@@ -66,67 +84,136 @@ i64 status_of(const Vcpu& v) { return static_cast<i64>(v.regs.x[0]); }
 
 }  // namespace
 
-TEST_CASE("partition construction validates before it changes state", "[system]") {
+TEST_CASE("root untyped regions are exclusive, inside RAM and outside the kernel", "[system]") {
     Fixture f;
-    auto created = f.system.create_partition("alpha", manifest::RestartPolicy::Stop, 1);
-    REQUIRE(created.ok());
-    Partition& p = *created.value();
+    const u32 s = f.slot();
+    CHECK(f.system.create_untyped(s, PhysAddr(kPartitionPa + 0x1000), 21, false) == Status::Misaligned);
+    CHECK(f.system.create_untyped(s, PhysAddr(platform::kKernelRegionBase), 21, false) == Status::Denied);
+    CHECK(std::string(f.system.last_refusal()) == "memory overlaps the kernel region");
+    CHECK(f.system.create_untyped(s, PhysAddr(platform::kPayloadBase), 21, false) == Status::Denied);
+    CHECK(f.system.create_untyped(s, PhysAddr(0xC000'0000), 21, false) == Status::OutOfRange);
+    CHECK(f.system.create_untyped(s, PhysAddr(kPartitionPa), 11, false) == Status::InvalidArgument);
+    CHECK(f.system.create_untyped(0, PhysAddr(kPartitionPa), 21, false) == Status::OutOfRange);
+    CHECK(f.system.create_untyped(manifest::kBootSlots, PhysAddr(kPartitionPa), 21, false) == Status::OutOfRange);
+    // MMIO is default deny: the GIC, the UART, fw_cfg and virtio-mmio are never assignable.
+    for (u64 mmio : {0x0800'0000ull, 0x0900'0000ull, 0x0902'0000ull, 0x0a00'0000ull})
+        CHECK(f.system.create_untyped(s, PhysAddr(mmio), 12, true) == Status::Denied);
+    CHECK(f.at(s).empty());
 
-    CHECK(f.system.create_partition("alpha", manifest::RestartPolicy::Stop, 1).status() == Status::Exists);
-    CHECK(f.system.create_partition("Bad Name", manifest::RestartPolicy::Stop, 1).status() == Status::InvalidArgument);
-    CHECK(f.system.create_partition("v", manifest::RestartPolicy::Stop, 5).status() == Status::InvalidArgument);
-    CHECK(f.system.create_partition("v", static_cast<manifest::RestartPolicy>(9), 1).status() == Status::InvalidArgument);
+    REQUIRE(ok(f.system.create_untyped(s, PhysAddr(kPartitionPa), 22, false)));
+    // Memory exclusivity starts here: no second region over the same memory, whatever its size.
+    CHECK(f.system.create_untyped(f.slot(), PhysAddr(kPartitionPa + 2 * kMiB), 21, false) == Status::Overlap);
+    CHECK(std::string(f.system.last_refusal()) == "memory already given to a partition");
+    CHECK(f.system.create_untyped(f.slot(), PhysAddr(kPartitionPa), 25, false) == Status::Overlap);
+    const u32 rtc = f.slot();
+    REQUIRE(ok(f.system.create_untyped(rtc, PhysAddr(0x0901'0000), 12, true)));
+    CHECK(f.system.create_untyped(f.slot(), PhysAddr(0x0901'0000), 12, true) == Status::Overlap);
+    CHECK(f.at(s).cap.type == ObjectType::Untyped);
+    CHECK(f.at(rtc).cap.device());
+}
+
+TEST_CASE("partitions are created from retyped objects", "[system]") {
+    Fixture f;
+    const u32 ps = f.slot(), cs = f.slot();
+    REQUIRE(ok(f.system.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1)));
+    REQUIRE(ok(f.system.retype(kKernelUntyped, ObjectType::CNode, System::kCSpaceRadix, cs, 1)));
+    CHECK(f.system.partition_in_slot(ps) == nullptr);  // retyped, not yet a partition
+    CHECK(f.system.create_partition(cs, cs, "alpha", manifest::RestartPolicy::Stop, 1) == Status::InvalidArgument);
+    CHECK(f.system.create_partition(ps, ps, "alpha", manifest::RestartPolicy::Stop, 1) == Status::InvalidArgument);
+    CHECK(f.system.create_partition(ps, cs, "Bad Name", manifest::RestartPolicy::Stop, 1) == Status::InvalidArgument);
+    CHECK(f.system.create_partition(ps, cs, "v", manifest::RestartPolicy::Stop, 5) == Status::InvalidArgument);
+    CHECK(f.system.create_partition(ps, cs, "v", static_cast<manifest::RestartPolicy>(9), 1) == Status::InvalidArgument);
     // The console marks the kernel's lines "[bulkhead]": a partition of that name could forge them.
-    CHECK(f.system.create_partition("bulkhead", manifest::RestartPolicy::Stop, 1).status() == Status::InvalidArgument);
-    CHECK(f.system.partition_count() == 1);
+    CHECK(f.system.create_partition(ps, cs, "bulkhead", manifest::RestartPolicy::Stop, 1) == Status::InvalidArgument);
+    CHECK(f.system.partition_count() == 0);
+    REQUIRE(ok(f.system.create_partition(ps, cs, "alpha", manifest::RestartPolicy::Stop, 1)));
+    Partition& p = *f.system.partition_in_slot(ps);
+    CHECK(p.vmid == 1);
+    CHECK(p.cspace_root.type == ObjectType::CNode);
+    CHECK(f.system.create_partition(ps, cs, "again", manifest::RestartPolicy::Stop, 1) == Status::Exists);
+    // Its stage-2 tables come from its own object, not from the kernel's shared memory.
+    const u64 object = f.at(ps).cap.object;
+    CHECK(p.stage2.root().raw() > object);
+    CHECK(p.stage2.root().raw() < object + (1u << 16));
+    // Two partitions cannot share a CSpace, nor a name.
+    const u32 ps2 = f.slot();
+    REQUIRE(ok(f.system.retype(kKernelUntyped, ObjectType::Partition, 16, ps2, 1)));
+    CHECK(f.system.create_partition(ps2, cs, "beta", manifest::RestartPolicy::Stop, 1) == Status::Exists);
+    // Objects that are not implemented yet are refused at retype, with nothing created.
+    CHECK(f.system.retype(kKernelUntyped, ObjectType::Notification, 0, f.slot(), 1) == Status::NotSupported);
+}
 
-    CHECK(f.system.map_memory(p, Ipa(kGuestRam), PhysAddr(kPartitionPa + 1), kMiB, kRwx) == Status::Misaligned);
-    CHECK(f.system.map_memory(p, Ipa(kGuestRam), PhysAddr(platform::kKernelRegionBase), kMiB, kRwx) == Status::Denied);
-    CHECK(f.system.map_memory(p, Ipa(kGuestRam), PhysAddr(platform::kPayloadBase), kMiB, kRwx) == Status::Denied);
-    CHECK(f.system.map_memory(p, Ipa(kGuestRam), PhysAddr(0xC000'0000), kMiB, kRwx) == Status::OutOfRange);
-    CHECK(f.system.map_memory(p, Ipa(kGuestRam), PhysAddr(kPartitionPa), 0, kRwx) == Status::OutOfRange);
-    CHECK(f.system.map_memory(p, Ipa(kGuestRam), PhysAddr(kPartitionPa), kMiB, attr::kExecute) == Status::InvalidArgument);
-    // MMIO is default deny: the GIC, the UART and fw_cfg are never assignable.
-    u64 dev = attr::kRead | attr::kWrite | attr::kDevice;
-    CHECK(f.system.map_memory(p, Ipa(0x0800'0000), PhysAddr(0x0800'0000), 0x1'0000, dev) == Status::Denied);
-    CHECK(f.system.map_memory(p, Ipa(0x0900'0000), PhysAddr(0x0900'0000), 0x1000, dev) == Status::Denied);
-    CHECK(f.system.map_memory(p, Ipa(0x0902'0000), PhysAddr(0x0902'0000), 0x1000, dev) == Status::Denied);
-    CHECK(f.system.map_memory(p, Ipa(0x0901'0000), PhysAddr(0x0901'0000), 0x1000, dev | attr::kExecute) ==
-          Status::InvalidArgument);
+TEST_CASE("frames are mapped within their capability's rights, into one partition only", "[system]") {
+    Fixture f;
+    Partition& p = *f.system.partition_in_slot(f.partition("alpha"));
+    Partition& q = *f.system.partition_in_slot(f.partition("beta"));
+    const u32 fr = f.frame(kPartitionPa);
+    const u64 dev = attr::kRead | attr::kWrite;
+
+    CHECK(f.system.map_frame(p, f.at(fr), Ipa(kGuestRam + 0x1000), kRwx) == Status::Misaligned);
+    CHECK(f.system.map_frame(p, f.at(fr), Ipa(kGuestRam), attr::kExecute) == Status::InvalidArgument);
+    CHECK(f.system.map_frame(p, f.at(fr), Ipa(kGuestRam), attr::kDevice | attr::kRead) == Status::InvalidArgument);
+    CHECK(f.system.map_frame(p, f.at(manifest::kKernelUntypedSlot), Ipa(kGuestRam), kRwx) == Status::InvalidArgument);
     CHECK(p.region_count == 0);
     CHECK_FALSE(p.stage2.translate(Ipa(kGuestRam)).ok());
 
-    REQUIRE(ok(f.system.map_memory(p, Ipa(kGuestRam), PhysAddr(kPartitionPa), kMiB, kRwx)));
-    REQUIRE(ok(f.system.map_memory(p, Ipa(0x0901'0000), PhysAddr(0x0901'0000), 0x1000, dev)));
-    CHECK(f.system.map_memory(p, Ipa(kGuestRam + kMiB / 2), PhysAddr(kPartitionPa + 4 * kMiB), kMiB, kRwx) ==
-          Status::Overlap);
+    REQUIRE(ok(f.system.map_frame(p, f.at(fr), Ipa(kGuestRam), kRwx)));
+    CHECK(f.at(fr).cap.mapped());
+    CHECK(f.system.map_frame(p, f.at(fr), Ipa(kGuestRam + kFrame), kRwx) == Status::Exists);  // one mapping per cap
+    // A copy may map the frame again in the same partition, never in another one.
+    const u32 copy1 = f.slot(), copy2 = f.slot();
+    REQUIRE(ok(caps::copy(f.at(fr), f.at(copy1))));
+    REQUIRE(ok(caps::copy(f.at(fr), f.at(copy2))));
+    CHECK(f.system.map_frame(q, f.at(copy1), Ipa(kGuestRam), kRwx) == Status::Overlap);
+    CHECK(std::string(f.system.last_refusal()) == "frame mapped by another partition");
+    REQUIRE(ok(f.system.map_frame(p, f.at(copy1), Ipa(kGuestRam + kFrame), attr::kRead)));
+    CHECK(f.system.map_frame(q, f.at(copy2), Ipa(kGuestRam), kRwx) == Status::Overlap);
+    // The IPA range must be free.
+    const u32 other = f.frame(kPartitionPa + 4 * kMiB);
+    CHECK(f.system.map_frame(p, f.at(other), Ipa(kGuestRam), kRwx) == Status::Exists);
 
-    // Memory exclusivity: no frame goes to two partitions.
-    auto other = f.system.create_partition("beta", manifest::RestartPolicy::Stop, 1);
-    REQUIRE(other.ok());
-    CHECK(f.system.map_memory(*other.value(), Ipa(kGuestRam), PhysAddr(kPartitionPa + 0x1000), 0x1000, kRwx) ==
-          Status::Overlap);
-    CHECK(std::string(f.system.last_refusal()) == "memory already given to a partition");
-    // A device belongs to one partition too.
-    CHECK(f.system.map_memory(*other.value(), Ipa(0x0901'0000), PhysAddr(0x0901'0000), 0x1000, dev) == Status::Overlap);
-    CHECK(std::string(f.system.last_refusal()) == "MMIO already given to a partition");
-    // virtio-mmio is not behind the SMMU: never assignable.
-    CHECK(f.system.map_memory(*other.value(), Ipa(0x0a00'0000), PhysAddr(0x0a00'0000), 0x1000, dev) == Status::Denied);
-    CHECK(other.value()->region_count == 0);
+    // Rights: a read-only mint cannot be mapped writable.
+    const u32 ro = f.slot();
+    REQUIRE(ok(caps::mint(f.at(other), f.at(ro), Rights::read() | Rights::grant(), 0)));
+    CHECK(f.system.map_frame(q, f.at(ro), Ipa(kGuestRam), attr::kRead | attr::kWrite) == Status::Denied);
+    REQUIRE(ok(f.system.map_frame(q, f.at(ro), Ipa(kGuestRam), attr::kRead)));
+    CHECK(q.stage2.translate(Ipa(kGuestRam)).value().attrs == attr::kRead);
+
+    // Device pages: from device untyped only, never executable.
+    const u32 du = f.slot(), dp = f.slot();
+    REQUIRE(ok(f.system.create_untyped(du, PhysAddr(0x0901'0000), 12, true)));
+    CHECK(f.system.retype(du, ObjectType::Frame, 12, dp, 1) != Status::Ok);
+    REQUIRE(ok(f.system.retype(du, ObjectType::DeviceMmio, 12, dp, 1)));
+    CHECK(f.system.map_frame(p, f.at(dp), Ipa(0x0901'0000), dev | attr::kExecute) == Status::InvalidArgument);
+    REQUIRE(ok(f.system.map_frame(p, f.at(dp), Ipa(0x0901'0000), dev)));
+    CHECK(p.stage2.translate(Ipa(0x0901'0000)).value().attrs == (dev | attr::kDevice));
+
+    // Deleting a mapped cap removes its mapping (and only its own).
+    REQUIRE(ok(caps::delete_cap(f.at(copy1), f.system)));
+    CHECK_FALSE(p.stage2.translate(Ipa(kGuestRam + kFrame)).ok());
+    CHECK(p.stage2.translate(Ipa(kGuestRam)).ok());
+    CHECK(host::tlb_invalidations(p.vmid) >= 1);
+    // Revoking the frame's original removes every mapping made through its copies.
+    REQUIRE(ok(f.system.map_frame(p, f.at(copy2), Ipa(kGuestRam + kFrame), attr::kRead)));
+    caps::RevokeProgress r = caps::revoke(f.at(fr), 16, f.system);
+    CHECK(r.done);
+    CHECK(r.deleted == 1);
+    CHECK_FALSE(p.stage2.translate(Ipa(kGuestRam + kFrame)).ok());
+    CHECK(f.at(copy2).empty());
 
     CHECK(f.system.bind_core(p, 1, 0) == Status::InvalidArgument);
     CHECK(f.system.bind_core(p, 0, 4) == Status::OutOfRange);
     REQUIRE(ok(f.system.bind_core(p, 0, 2)));
-    CHECK(f.system.bind_core(*other.value(), 0, 2) == Status::Exists);
+    CHECK(f.system.bind_core(q, 0, 2) == Status::Exists);
     CHECK(f.system.set_entry(p, 0, kGuestRam + 2, 0) == Status::Misaligned);
     CHECK(f.system.set_entry(p, 0, 0x1000, 0) == Status::OutOfRange);
-    CHECK(f.system.load_image(p, Ipa(kGuestRam + kMiB - 4), ram(platform::kPayloadBase), 8) == Status::OutOfRange);
+    CHECK(f.system.set_entry(p, 0, 0x0901'0000, 0) == Status::OutOfRange);  // device memory
+    CHECK(f.system.load_image(p, Ipa(kGuestRam + kFrame - 4), ram(platform::kPayloadBase), 8) == Status::OutOfRange);
 }
 
 TEST_CASE("seal refuses incomplete partitions and launches complete ones", "[system]") {
     Fixture f;
-    auto created = f.system.create_partition("alpha", manifest::RestartPolicy::Stop, 1);
-    REQUIRE(created.ok());
+    f.partition("alpha");
     CHECK(f.system.seal() == Status::NotFound);  // no memory
     CHECK_FALSE(f.system.sealed());
 
@@ -144,7 +231,8 @@ TEST_CASE("seal refuses incomplete partitions and launches complete ones", "[sys
     CHECK(p.vcpus[0].regs.x[0] == 7);
     CHECK(p.vcpus[0].reset_on_entry);
     CHECK(host::console_output().find("partition 'alpha' started on core 1") != std::string::npos);
-    CHECK(g.system.create_partition("late", manifest::RestartPolicy::Stop, 1).status() == Status::Denied);
+    CHECK(g.system.retype(kKernelUntyped, ObjectType::Partition, 16, g.slot(), 1) == Status::Denied);
+    CHECK(g.system.create_untyped(g.slot(), PhysAddr(0x5000'0000), 21, false) == Status::Denied);
 }
 
 TEST_CASE("a stage-2 fault stops only the faulting partition", "[system][containment]") {
@@ -301,6 +389,82 @@ TEST_CASE("PSCI is emulated per partition", "[system][psci]") {
     CHECK(host::system_off_requests() == 0);
 }
 
+TEST_CASE("capability invocations from a partition: mint, rights, map, revoke", "[system][hypercall][caps]") {
+    Fixture f;
+    const u32 ps = f.partition("capuser");
+    Partition& p = *f.system.partition_in_slot(ps);
+    const u32 fr = f.frame(kPartitionPa);
+    REQUIRE(ok(f.system.map_frame(p, f.at(fr), Ipa(kGuestRam), kRwx)));
+    const u32 scratch = f.frame(kPartitionPa + 4 * kMiB, 12);
+    const Rights rwg = Rights::read() | Rights::write() | Rights::grant();
+    REQUIRE(ok(f.system.grant_cap(ps + 1, p, 1, rwg)));  // its own CNode
+    REQUIRE(ok(f.system.grant_cap(scratch, p, 4, rwg)));
+    REQUIRE(ok(f.system.bind_core(p, 0, 1)));
+    REQUIRE(ok(f.system.set_entry(p, 0, kGuestRam, 0)));
+    REQUIRE(ok(f.system.seal()));
+    Vcpu& v = p.vcpus[0];
+    auto call = [&](hvc::Function fn, std::initializer_list<u64> args) {
+        CHECK(hypercall(f.system, v, static_cast<u64>(fn), args));
+        return status_of(v);
+    };
+    using F = hvc::Function;
+    constexpr u64 kScratchIpa = 0x5000'0000;
+
+    CHECK(call(F::PartitionInfo, {}) == 0);
+    CHECK(v.regs.x[5] == System::kCSpaceRadix);
+    CHECK(call(F::CapIdentify, {4}) == 0);
+    CHECK(v.regs.x[1] == static_cast<u64>(ObjectType::Frame));
+    CHECK(v.regs.x[2] == rwg.bits());
+    CHECK(v.regs.x[5] == 0);  // unmapped
+    CHECK(call(F::CapIdentify, {9999}) == static_cast<i64>(Status::InvalidArgument));
+    CHECK(call(F::CapIdentify, {200}) == 0);
+    CHECK(v.regs.x[1] == 0);  // an empty slot
+
+    // Mint a read-only copy; mapping it writable exceeds its rights.
+    CHECK(call(F::CapMint, {4, 10, Rights::kRead, 0}) == 0);
+    CHECK(call(F::CapIdentify, {10}) == 0);
+    CHECK(v.regs.x[2] == Rights::kRead);
+    CHECK(call(F::FrameMap, {10, kScratchIpa, attr::kRead | attr::kWrite}) == static_cast<i64>(Status::Denied));
+    CHECK(call(F::CapCopy, {10, 11}) == static_cast<i64>(Status::Denied));  // no Grant
+    CHECK(call(F::CapMint, {4, 12, Rights::kAllBits, 0}) == 0);             // rights never grow
+    CHECK(call(F::CapIdentify, {12}) == 0);
+    CHECK(v.regs.x[2] == rwg.bits());
+    CHECK(call(F::CapMint, {4, 1, Rights::kRead, 0}) == static_cast<i64>(Status::Exists));
+    CHECK(call(F::CapMint, {4, 13, 0x100, 0}) == static_cast<i64>(Status::InvalidArgument));
+    CHECK(call(F::CapMove, {12, 13}) == 0);
+    CHECK(call(F::CapDelete, {13}) == 0);
+    CHECK(call(F::CapDelete, {13}) == static_cast<i64>(Status::NotFound));
+
+    CHECK(call(F::FrameMap, {10, kScratchIpa + 1, attr::kRead}) == static_cast<i64>(Status::Misaligned));
+    CHECK(call(F::FrameMap, {10, 1ull << 40, attr::kRead}) == static_cast<i64>(Status::OutOfRange));
+    CHECK(call(F::FrameMap, {10, kGuestRam, attr::kRead}) == static_cast<i64>(Status::Exists));  // IPA in use
+    CHECK(call(F::FrameMap, {10, kScratchIpa, attr::kRead}) == 0);
+    CHECK(call(F::FrameMap, {10, kScratchIpa + 0x1000, attr::kRead}) == static_cast<i64>(Status::Exists));
+    CHECK(call(F::FrameMap, {4, kScratchIpa + 0x1000, attr::kRead | attr::kWrite}) == 0);
+    auto t = p.stage2.translate(Ipa(kScratchIpa));
+    REQUIRE(t.ok());
+    CHECK(t.value().pa == PhysAddr(kPartitionPa + 4 * kMiB));
+    CHECK(t.value().attrs == attr::kRead);
+    CHECK(call(F::CapIdentify, {10}) == 0);
+    CHECK(v.regs.x[5] == 1);
+    CHECK(v.regs.x[6] == kScratchIpa);
+
+    // Revoke: the minted copy goes, and its mapping with it; the original's own mapping stays.
+    CHECK(call(F::CapRevoke, {4}) == 0);
+    CHECK(v.regs.x[1] == 1);
+    CHECK(call(F::CapIdentify, {10}) == 0);
+    CHECK(v.regs.x[1] == 0);
+    CHECK_FALSE(p.stage2.translate(Ipa(kScratchIpa)).ok());
+    CHECK(p.stage2.translate(Ipa(kScratchIpa + 0x1000)).ok());
+    CHECK(call(F::FrameUnmap, {4}) == 0);
+    CHECK_FALSE(p.stage2.translate(Ipa(kScratchIpa + 0x1000)).ok());
+    CHECK(call(F::FrameUnmap, {4}) == static_cast<i64>(Status::NotFound));
+    // The partition's boot mapping belongs to the kernel's cap: nothing it holds can remove it.
+    CHECK(call(F::FrameUnmap, {1}) == static_cast<i64>(Status::InvalidArgument));
+    CHECK(p.stage2.translate(Ipa(kGuestRam)).ok());
+    CHECK(p.load_state() == PartitionState::Running);
+}
+
 TEST_CASE("an interrupt exit resumes a running vCPU and parks a stopped one", "[system]") {
     Fixture f;
     Partition& p = f.make("guest", kPartitionPa, 1, 2);
@@ -315,48 +479,74 @@ TEST_CASE("an interrupt exit resumes a running vCPU and parks a stopped one", "[
 }
 
 TEST_CASE("the boot program runs a manifest through the system operations", "[system][boot]") {
-    Fixture f;
-    std::vector<u8> blob(sizeof(manifest::ManifestHeader) + 4 * sizeof(manifest::ManifestOp) + 16, 0);
-    manifest::ManifestHeader h{};
-    h.magic = manifest::kMagic;
-    h.version = manifest::kVersion;
-    h.op_size = sizeof(manifest::ManifestOp);
-    h.op_count = 5;
-    h.ops_offset = sizeof h;
-    h.ram_base = platform::kRamBase;
-    h.ram_size = platform::kDefaultRamSize;
-    blob.resize(sizeof h + 5 * sizeof(manifest::ManifestOp));
-    std::memcpy(blob.data(), &h, sizeof h);
-    auto op = [&](u32 i, manifest::OpKind kind, std::initializer_list<u64> args, const char* name = "") {
+    using manifest::OpKind;
+    std::vector<manifest::ManifestOp> ops;
+    auto op = [&](OpKind kind, u32 slot, std::initializer_list<u64> args, const char* name = "") {
         manifest::ManifestOp o{};
         o.kind = kind;
-        o.partition = 0;
+        o.slot = slot;
         unsigned k = 0;
         for (u64 a : args) o.arg[k++] = a;
         std::strncpy(o.name, name, sizeof o.name - 1);
-        std::memcpy(blob.data() + sizeof h + i * sizeof o, &o, sizeof o);
+        ops.push_back(o);
     };
-    op(0, manifest::OpKind::CreatePartition, {0, 1}, "solo");
-    op(1, manifest::OpKind::MapMemory, {kGuestRam, platform::kKernelImageBase, kMiB, kRwx});  // over the kernel
-    op(2, manifest::OpKind::BindCore, {0, 1});
-    op(3, manifest::OpKind::StartVcpu, {0, kGuestRam, 0});
-    op(4, manifest::OpKind::Seal, {});
-    REQUIRE(manifest_finalize(blob.data(), blob.size()) == blob.size());
+    const u64 part = static_cast<u64>(ObjectType::Partition), cnode = static_cast<u64>(ObjectType::CNode),
+              frame = static_cast<u64>(ObjectType::Frame);
+    auto program = [&](u64 ram_pa) {
+        ops.clear();
+        op(OpKind::Retype, kKernelUntyped, {part, 16, 2, 1});
+        op(OpKind::Retype, kKernelUntyped, {cnode, System::kCSpaceRadix, 3, 1});
+        op(OpKind::CreatePartition, 2, {3, 0, 1}, "solo");
+        op(OpKind::GrantCap, 3, {2, 1, Rights::kRead | Rights::kWrite | Rights::kGrant});
+        op(OpKind::CreateUntyped, 4, {ram_pa, 21, 0});
+        op(OpKind::Retype, 4, {frame, 21, 5, 1});
+        op(OpKind::MapFrame, 5, {2, kGuestRam, kRwx});
+        op(OpKind::GrantCap, 5, {2, 2, Rights::kRead | Rights::kWrite | Rights::kGrant});
+        op(OpKind::BindCore, 0, {2, 0, 1});
+        op(OpKind::StartVcpu, 0, {2, 0, kGuestRam, 0});
+        op(OpKind::Seal, 0, {});
+    };
+    auto blob_of = [&]() {
+        manifest::ManifestHeader h{};
+        h.magic = manifest::kMagic;
+        h.version = manifest::kVersion;
+        h.op_size = sizeof(manifest::ManifestOp);
+        h.op_count = static_cast<u32>(ops.size());
+        h.ops_offset = sizeof h;
+        h.ram_base = platform::kRamBase;
+        h.ram_size = platform::kDefaultRamSize;
+        std::vector<u8> blob(sizeof h + ops.size() * sizeof(manifest::ManifestOp));
+        std::memcpy(blob.data(), &h, sizeof h);
+        std::memcpy(blob.data() + sizeof h, ops.data(), ops.size() * sizeof(manifest::ManifestOp));
+        REQUIRE(manifest_finalize(blob.data(), blob.size()) == blob.size());
+        return blob;
+    };
 
+    Fixture f;
+    program(platform::kKernelImageBase & ~(kFrame - 1));  // over the kernel
+    std::vector<u8> blob = blob_of();
     ManifestReader reader;
     REQUIRE(ok(reader.open(blob.data(), blob.size())));
     BootResult r = run_boot_program(f.system, reader);
     CHECK(r.status == Status::Denied);
-    CHECK(r.op_index == 1);
+    CHECK(r.op_index == 4);
     CHECK(std::string(r.reason) == "memory overlaps the kernel region");
     CHECK_FALSE(f.system.sealed());
 
     Fixture g;
-    op(1, manifest::OpKind::MapMemory, {kGuestRam, kPartitionPa, kMiB, kRwx});
-    REQUIRE(manifest_finalize(blob.data(), blob.size()) == blob.size());
+    program(kPartitionPa);
+    blob = blob_of();
     REQUIRE(ok(reader.open(blob.data(), blob.size())));
     r = run_boot_program(g.system, reader);
     CHECK(r.status == Status::Ok);
     CHECK(g.system.sealed());
-    CHECK(g.system.vcpu_on_core(1) == &g.system.partition(0)->vcpus[0]);
+    Partition& p = *g.system.partition(0);
+    CHECK(g.system.vcpu_on_core(1) == &p.vcpus[0]);
+    // The partition holds what it was granted, with the rights it was granted.
+    const CapSlot* cspace = caps::cnode_slots(p.cspace_root);
+    CHECK(cspace[1].cap.type == ObjectType::CNode);
+    CHECK(cspace[2].cap.type == ObjectType::Frame);
+    CHECK(cspace[2].cap.rights == (Rights::read() | Rights::write() | Rights::grant()));
+    CHECK_FALSE(cspace[2].cap.mapped());  // the boot program's cap holds the mapping
+    CHECK(p.stage2.translate(Ipa(kGuestRam)).value().pa == PhysAddr(kPartitionPa));
 }

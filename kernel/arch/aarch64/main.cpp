@@ -73,8 +73,7 @@ extern "C" [[noreturn]] void bh_boot_primary() {
 
     unsigned cores = start_secondary_cores();
     log("cores online: ", cores, " of ", platform::kMaxCores);
-    if (!ok(g_system.init(PhysAddr(platform::kObjectMemoryBase), platform::kObjectMemorySize, platform::kRamBase,
-                          platform::kDefaultRamSize, cores))) {
+    if (!ok(g_system.init(platform::kRamBase, platform::kDefaultRamSize, cores))) {
         log("PANIC: cannot initialise the system: ", g_system.last_refusal());
         psci_system_off();
     }

@@ -1,7 +1,10 @@
 // Hypercall ABI shared by the kernel and guests (docs/abi.md is the reference).
-// HVC #0, SMC Calling Convention: x0 = function ID, x1 = capability address (reserved, 0 until
-// capabilities land), x2..x7 = arguments. On return x0 = Status (0 or a negative error),
-// x1..x7 = results.
+// HVC #0, SMC Calling Convention: x0 = function ID, x1 = address of the invoked capability in
+// the caller's CSpace (0 for calls that invoke none), x2..x7 = arguments. On return x0 = Status
+// (0 or a negative error), x1..x7 = results.
+//
+// Capability addresses (cptr) are resolved in the caller's CSpace root with a depth equal to
+// the root's radix: one level, so a cptr is a slot index of the root CNode.
 #pragma once
 
 #include <bulkhead/types.hpp>
@@ -14,11 +17,23 @@ inline constexpr u64 kVendorBase = 0xC600'0000;
 enum class Function : u64 {
     AbiVersion = kVendorBase | 0x00,     // -> x1 = kAbiVersion
     ConsoleWrite = kVendorBase | 0x01,   // x2 = length (<= kConsoleChunk), x3..x7 = bytes
-    PartitionInfo = kVendorBase | 0x02,  // -> x1 = partition, x2 = vcpu index, x3 = vcpus, x4 = restarts
+    PartitionInfo = kVendorBase | 0x02,  // -> x1 = partition, x2 = vcpu index, x3 = vcpus,
+                                         //    x4 = restarts, x5 = CSpace radix
+    CapIdentify = kVendorBase | 0x10,    // x1 = cptr -> x1 = object type, x2 = rights, x3 = badge,
+                                         //    x4 = size_bits, x5 = 1 if mapped, x6 = mapped IPA
+    CapCopy = kVendorBase | 0x11,        // x1 = source, x2 = destination
+    CapMint = kVendorBase | 0x12,        // x1 = source, x2 = destination, x3 = rights mask, x4 = badge
+    CapMove = kVendorBase | 0x13,        // x1 = source, x2 = destination
+    CapDelete = kVendorBase | 0x14,      // x1 = slot
+    CapRevoke = kVendorBase | 0x15,      // x1 = slot -> x1 = caps deleted by this call; Busy while
+                                         //    descendants remain: call again
+    FrameMap = kVendorBase | 0x20,       // x1 = Frame/DeviceMmio cap, x2 = IPA, x3 = attrs (R 1, W 2, X 4)
+    FrameUnmap = kVendorBase | 0x21,     // x1 = Frame/DeviceMmio cap
 };
 
-inline constexpr u64 kAbiVersion = 1;
+inline constexpr u64 kAbiVersion = 2;
 inline constexpr unsigned kConsoleChunk = 40;  // 5 registers of 8 bytes
+inline constexpr unsigned kRevokeBudget = 64;  // deletions per CapRevoke call
 
 // PSCI 1.1 function IDs that partitions may call (SMC or HVC); the kernel emulates them per
 // partition: SYSTEM_OFF stops the calling partition, SYSTEM_RESET restarts it.

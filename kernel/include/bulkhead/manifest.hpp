@@ -1,10 +1,18 @@
 // The boot manifest: the binary contract between the offline config compiler (tools/bhcc) and
-// the kernel. It is a program of small kernel-object operations that the kernel validates as a
-// whole and then executes in order through the same code paths as run-time operations.
+// the kernel. It is a program of capability operations that the kernel validates as a whole and
+// then executes in order through the same operations that capability invocations use.
+//
 // Layout (little endian), placed by the packer at platform::kPayloadBase:
 //   ManifestHeader | ManifestOp[op_count] | image bytes ...
 // The checksum is CRC-32 (IEEE 802.3) over bytes [kChecksumStart, total_size), which covers
 // every header field after `checksum` as well as the ops and images.
+//
+// The program works in the boot CNode, a kernel-owned CNode of 2^kBootCNodeRadix slots that
+// exists only while the boot program runs. Ops name caps by their index in it ("boot slot").
+// Before the first op the kernel installs, in boot slot kKernelUntypedSlot, the Untyped cap of
+// its object memory (platform::kObjectMemoryBase), from which partition objects and CNodes are
+// retyped. Every other cap is made by the program. Partitions receive caps in their own CSpace
+// only through GrantCap.
 #pragma once
 
 #include <bulkhead/types.hpp>
@@ -12,11 +20,15 @@
 namespace bh::manifest {
 
 inline constexpr u32 kMagic = 0x464d'4842;  // "BHMF"
-inline constexpr u16 kVersion = 1;
+inline constexpr u16 kVersion = 2;
 inline constexpr unsigned kNameLength = 24;  // including the terminating NUL
 inline constexpr unsigned kMaxPartitions = 16;
 inline constexpr unsigned kMaxVcpusPerPartition = 4;
-inline constexpr unsigned kMaxOps = 512;
+inline constexpr unsigned kMaxOps = 4096;
+inline constexpr unsigned kBootCNodeRadix = 12;
+inline constexpr u32 kBootSlots = 1u << kBootCNodeRadix;
+inline constexpr u32 kKernelUntypedSlot = 1;
+inline constexpr u32 kFirstFreeBootSlot = 2;
 
 struct ManifestHeader {
     u32 magic;
@@ -32,14 +44,27 @@ struct ManifestHeader {
 static_assert(sizeof(ManifestHeader) == 40);
 inline constexpr u32 kChecksumStart = 16;  // offsetof(ManifestHeader, op_count)
 
+// `slot` is always a boot slot; arguments that name partitions name the boot slot holding the
+// Partition cap. Object type numbers are caps::ObjectType's.
 enum class OpKind : u32 {
-    CreatePartition = 1,  // name; arg0 = RestartPolicy, arg1 = vcpu count
-    MapMemory = 2,        // arg0 = IPA, arg1 = PA, arg2 = size, arg3 = MapAttr bits
-    LoadImage = 3,        // arg0 = destination IPA, arg1 = payload offset, arg2 = size
-    BindCore = 4,         // arg0 = vcpu index, arg1 = physical core
-    StartVcpu = 5,        // arg0 = vcpu index, arg1 = entry IPA, arg2 = x0 at entry
-    Seal = 6,             // last op: no further construction after this
+    CreateUntyped = 1,    // slot := Untyped cap over [arg0 = PA, + 2^arg1); arg2 = kUntypedDevice or 0
+    Retype = 2,           // slot = Untyped; arg0 = object type, arg1 = size_bits, arg2 = first
+                          // destination boot slot, arg3 = count
+    CreatePartition = 3,  // slot = Partition object (retyped); arg0 = boot slot of the CNode that
+                          // becomes its CSpace root; arg1 = RestartPolicy; arg2 = vCPU count; name
+    MapFrame = 4,         // slot = Frame or DeviceMmio cap; arg0 = partition slot, arg1 = IPA,
+                          // arg2 = attr bits (kRead/kWrite/kExecute)
+    GrantCap = 5,         // slot = source cap; arg0 = partition slot, arg1 = index in that
+                          // partition's CSpace root, arg2 = rights mask (caps::Rights bits)
+    LoadImage = 6,        // arg0 = partition slot, arg1 = destination IPA, arg2 = payload
+                          // offset, arg3 = size
+    BindCore = 7,         // arg0 = partition slot, arg1 = vCPU index, arg2 = physical core
+    StartVcpu = 8,        // arg0 = partition slot, arg1 = vCPU index, arg2 = entry IPA, arg3 = x0
+    Seal = 9,             // last op: every partition is complete; they start; the boot CNode's
+                          // caps stay with the kernel
 };
+
+inline constexpr u64 kUntypedDevice = 1;
 
 enum class RestartPolicy : u64 { Stop = 0, Restart = 1 };
 
@@ -47,15 +72,13 @@ namespace attr {
 inline constexpr u64 kRead = 1u << 0;
 inline constexpr u64 kWrite = 1u << 1;
 inline constexpr u64 kExecute = 1u << 2;
-inline constexpr u64 kDevice = 1u << 8;  // device MMIO passthrough (Device-nGnRE, never executable)
+inline constexpr u64 kDevice = 1u << 8;  // set by the kernel for DeviceMmio, never by the manifest
 inline constexpr u64 kAll = kRead | kWrite | kExecute | kDevice;
 }  // namespace attr
 
-// One operation. `partition` is the index given by the CreatePartition op that made it
-// (partitions are numbered 0, 1, ... in creation order).
 struct ManifestOp {
     OpKind kind;
-    u32 partition;
+    u32 slot;
     u64 arg[4];
     char name[kNameLength];
 };

@@ -12,19 +12,25 @@ inline constexpr unsigned kMaxCores = 4;
 
 // The first 64 MiB of RAM belong to the kernel and are never mapped into a partition:
 //   [0x4000_0000, 0x4010_0000)  left to QEMU (it places its DTB at the start of RAM)
-//   [0x4010_0000, 0x4100_0000)  kernel image: text, rodata, data, bss, stacks, EL2 tables
-//   [0x4100_0000, 0x4200_0000)  kernel object memory (stage-2 tables), handed out by retype
+//   [0x4010_0000, 0x40f0_0000)  kernel image: text, rodata, data, bss, stacks, EL2 tables
+//   [0x40f0_0000, 0x4100_0000)  the boot CNode (4096 capability slots)
+//   [0x4100_0000, 0x4200_0000)  kernel object memory: the Untyped that partitions, their CSpace
+//                               CNodes and their stage-2 tables are retyped from
 //   [0x4200_0000, 0x4400_0000)  boot payload: the manifest and the partitions' images
 inline constexpr u64 kKernelRegionBase = kRamBase;
 inline constexpr u64 kKernelRegionSize = 64ull << 20;
 inline constexpr u64 kKernelImageBase = 0x4010'0000;
-inline constexpr u64 kKernelImageLimit = 0x4100'0000;
+inline constexpr u64 kKernelImageLimit = 0x40f0'0000;
+inline constexpr u64 kBootCNodeBase = 0x40f0'0000;
+inline constexpr u64 kBootCNodeSize = 1ull << 20;
 inline constexpr u64 kObjectMemoryBase = 0x4100'0000;
 inline constexpr u64 kObjectMemorySize = 16ull << 20;
 inline constexpr u64 kPayloadBase = 0x4200'0000;
 inline constexpr u64 kPayloadMaxSize = 32ull << 20;
 
-static_assert(kKernelImageLimit <= kObjectMemoryBase);
+static_assert(kKernelImageLimit <= kBootCNodeBase && kBootCNodeBase + kBootCNodeSize <= kObjectMemoryBase);
+inline constexpr unsigned kObjectMemoryBits = 24;
+static_assert(kObjectMemorySize == 1ull << kObjectMemoryBits && kObjectMemoryBase % kObjectMemorySize == 0);
 static_assert(kObjectMemoryBase + kObjectMemorySize <= kPayloadBase);
 static_assert(kPayloadBase + kPayloadMaxSize == kKernelRegionBase + kKernelRegionSize);
 

@@ -127,7 +127,17 @@ private:
     MemoryRegion region;
     region.node = node.path();
     const std::size_t before = diagnostics.count();
-    auto ipa = required_u64(node, "ipa", diagnostics);
+    // `unmapped;` is a boolean property: present (empty) or absent.
+    if (auto flag = node.raw("unmapped")) {
+        region.mapped = false;
+        if (!flag->empty()) diagnostics.error(node.path(), "unmapped is a boolean property and takes no value");
+    }
+    std::optional<bh::u64> ipa;
+    if (region.mapped) {
+        ipa = required_u64(node, "ipa", diagnostics);
+    } else if (node.has("ipa")) {
+        diagnostics.error(node.path(), "an unmapped region must not have an ipa");
+    }
     auto phys = required_u64(node, "phys", diagnostics);
     auto size = required_u64(node, "size", diagnostics);
     auto access = node.strings("access");

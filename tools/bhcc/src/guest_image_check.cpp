@@ -8,9 +8,10 @@ namespace {
 
 namespace attr = bh::manifest::attr;
 
+// Only mapped regions hold image bytes or an entry point: an unmapped region has no IPA at boot.
 [[nodiscard]] const MemoryRegion* region_holding(const Partition& partition, u64 ipa, u64 size) {
     for (const MemoryRegion& region : partition.regions) {
-        if (bh::range_inside(ipa, size, region.ipa, region.size)) return &region;
+        if (region.mapped && bh::range_inside(ipa, size, region.ipa, region.size)) return &region;
     }
     return nullptr;
 }

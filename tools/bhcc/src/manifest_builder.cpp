@@ -1,9 +1,13 @@
 #include <bhcc/manifest_builder.hpp>
 
+#include <bhcc/cap_layout.hpp>
 #include <bhcc/platform_devices.hpp>
 
 #include <manifest_writer.hpp>
 
+#include "caps/capability.hpp"
+
+#include <algorithm>
 #include <cstring>
 
 namespace bhcc {
@@ -13,18 +17,32 @@ namespace manifest = bh::manifest;
 using manifest::ManifestHeader;
 using manifest::ManifestOp;
 using manifest::OpKind;
+using bh::ObjectType;
+using bh::Rights;
 
 constexpr u64 kImageAlignment = 8;
 
-[[nodiscard]] ManifestOp make_op(OpKind kind, u32 partition, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0) {
+[[nodiscard]] ManifestOp make_op(OpKind kind, u32 slot, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0) {
     ManifestOp op{};  // zeroes the name and padding: the checksum covers every byte
     op.kind = kind;
-    op.partition = partition;
+    op.slot = slot;
     op.arg[0] = a0;
     op.arg[1] = a1;
     op.arg[2] = a2;
     op.arg[3] = a3;
     return op;
+}
+
+[[nodiscard]] u64 type_arg(ObjectType type) { return static_cast<u64>(type); }
+
+// The rights a frame cap carries in the partition's CSpace: what `access` allows, plus Grant so
+// the partition may derive copies (e.g. to share through a channel later).
+[[nodiscard]] u64 frame_rights(u64 attrs) {
+    u64 rights = Rights::kGrant;
+    if (attrs & manifest::attr::kRead) rights |= Rights::kRead;
+    if (attrs & manifest::attr::kWrite) rights |= Rights::kWrite;
+    if (attrs & manifest::attr::kExecute) rights |= Rights::kExecute;
+    return rights;
 }
 
 // Segment bytes waiting for their payload offset, which is known only once the op count is.
@@ -33,33 +51,104 @@ struct PendingImage {
     std::vector<u8> data;
 };
 
-void emit_partition(u32 index, const Partition& partition, const ElfImage& image, std::vector<ManifestOp>& ops,
-                    std::vector<PendingImage>& pending) {
-    ManifestOp create = make_op(OpKind::CreatePartition, index, static_cast<u64>(partition.restart),
-                                partition.cpus.size());
-    std::memcpy(create.name, partition.name.data(), partition.name.size());  // validated < kNameLength
-    ops.push_back(create);
-    for (const MemoryRegion& region : partition.regions) {
-        ops.push_back(make_op(OpKind::MapMemory, index, region.ipa, region.phys, region.size, region.attrs));
+// One frame (or device page) made by the program, in address order.
+struct MadeFrame {
+    u32 slot;
+    u64 ipa;
+};
+
+class Emitter {
+public:
+    Emitter(std::vector<ManifestOp>& ops, std::vector<PendingImage>& pending) : ops_(ops), pending_(pending) {}
+
+    void partition(const Partition& partition, const ElfImage& image) {
+        const u32 p = allocate(1);
+        const u32 cnode = allocate(1);
+        emit(make_op(OpKind::Retype, manifest::kKernelUntypedSlot, type_arg(ObjectType::Partition),
+                     kPartitionObjectBits, p, 1));
+        emit(make_op(OpKind::Retype, manifest::kKernelUntypedSlot, type_arg(ObjectType::CNode), kCSpaceRadix,
+                     cnode, 1));
+        ManifestOp create = make_op(OpKind::CreatePartition, p, cnode, static_cast<u64>(partition.restart),
+                                    partition.cpus.size());
+        std::memcpy(create.name, partition.name.data(), partition.name.size());  // validated < kNameLength
+        emit(create);
+        next_index_ = kCSpaceFirstFrameIndex;
+        emit(make_op(OpKind::GrantCap, cnode, p, kCSpaceOwnCNodeIndex,
+                     Rights::kRead | Rights::kWrite | Rights::kGrant));
+
+        for (const MemoryRegion& region : partition.regions) {
+            const std::vector<MadeFrame> frames = make_frames(region_blocks(region), ObjectType::Frame, 0);
+            for (const MadeFrame& frame : frames) {
+                if (region.mapped) emit(make_op(OpKind::MapFrame, frame.slot, p, frame.ipa, region.attrs));
+                emit(make_op(OpKind::GrantCap, frame.slot, p, next_index_++, frame_rights(region.attrs)));
+            }
+        }
+        // Devices: IPA == PA, read/write; the kernel adds the device memory type itself.
+        for (const std::string& name : partition.devices) {
+            const PlatformDevice* device = find_platform_device(name);
+            const std::vector<MadeFrame> pages =
+                make_frames(device_blocks(device->base, device->size), ObjectType::DeviceMmio, manifest::kUntypedDevice);
+            for (const MadeFrame& page : pages) {
+                emit(make_op(OpKind::MapFrame, page.slot, p, page.ipa, manifest::attr::kRead | manifest::attr::kWrite));
+                emit(make_op(OpKind::GrantCap, page.slot, p, next_index_++, Rights::kRead | Rights::kWrite));
+            }
+        }
+
+        // Only the file-backed part is carried; the tail up to p_memsz (bss) is already zero
+        // because retype zeroes every RAM frame it makes.
+        for (const ElfSegment& segment : image.loads) {
+            if (segment.filesz == 0) continue;
+            pending_.push_back({ops_.size(), image.segment_data(segment)});
+            emit(make_op(OpKind::LoadImage, 0, p, segment.paddr, 0, segment.filesz));
+        }
+        for (std::size_t vcpu = 0; vcpu < partition.cpus.size(); ++vcpu) {
+            emit(make_op(OpKind::BindCore, 0, p, vcpu, partition.cpus[vcpu]));
+        }
+        // Secondary vcpus are started by the guest itself through (emulated) PSCI CPU_ON.
+        emit(make_op(OpKind::StartVcpu, 0, p, 0, image.entry, partition.boot_arg));
     }
-    for (const std::string& name : partition.devices) {
-        const PlatformDevice* device = find_platform_device(name);
-        ops.push_back(make_op(OpKind::MapMemory, index, device->base, device->base, device->size,
-                              manifest::attr::kRead | manifest::attr::kWrite | manifest::attr::kDevice));
+
+    [[nodiscard]] u64 slots_needed() const { return next_slot_; }
+
+private:
+    void emit(const ManifestOp& op) { ops_.push_back(op); }
+
+    // Slots are handed out in emission order and never reused. Past the boot CNode the numbers
+    // keep counting (the reader would refuse them); check_manifest_limits reports the total.
+    u32 allocate(u64 count) {
+        const u64 first = next_slot_;
+        next_slot_ += count;
+        return static_cast<u32>(first);
     }
-    // Only the file-backed part is carried; the tail up to p_memsz (bss) is already zero because
-    // the kernel scrubs partition memory before mapping it.
-    for (const ElfSegment& segment : image.loads) {
-        if (segment.filesz == 0) continue;
-        pending.push_back({ops.size(), image.segment_data(segment)});
-        ops.push_back(make_op(OpKind::LoadImage, index, segment.paddr, 0, segment.filesz));
+
+    // CreateUntyped + Retype per block; the frames, in address order.
+    std::vector<MadeFrame> make_frames(const std::vector<UntypedBlock>& blocks, ObjectType type, u64 flags) {
+        std::vector<MadeFrame> frames;
+        for (const UntypedBlock& block : blocks) {
+            const u32 untyped = allocate(1);
+            emit(make_op(OpKind::CreateUntyped, untyped, block.pa, block.bits, flags));
+            const u64 frame_size = 1ull << block.frame_bits;
+            u64 done = 0;
+            const u64 total = block.frame_count();
+            while (done < total) {
+                // A retype makes at most 256 objects; the untyped's watermark carries on.
+                const u64 count = std::min<u64>(total - done, bh::caps::kMaxRetypeCount);
+                const u32 first = allocate(count);
+                emit(make_op(OpKind::Retype, untyped, type_arg(type), block.frame_bits, first, count));
+                for (u64 i = 0; i < count; ++i) {
+                    frames.push_back({static_cast<u32>(first + i), block.ipa + (done + i) * frame_size});
+                }
+                done += count;
+            }
+        }
+        return frames;
     }
-    for (std::size_t vcpu = 0; vcpu < partition.cpus.size(); ++vcpu) {
-        ops.push_back(make_op(OpKind::BindCore, index, vcpu, partition.cpus[vcpu]));
-    }
-    // Secondary vcpus are started by the guest itself through (emulated) PSCI CPU_ON.
-    ops.push_back(make_op(OpKind::StartVcpu, index, 0, image.entry, partition.boot_arg));
-}
+
+    std::vector<ManifestOp>& ops_;
+    std::vector<PendingImage>& pending_;
+    u64 next_slot_ = manifest::kFirstFreeBootSlot;
+    u64 next_index_ = kCSpaceFirstFrameIndex;
+};
 
 template <typename T>
 void put(std::vector<u8>& bytes, std::size_t offset, const T& value) {
@@ -71,15 +160,15 @@ void put(std::vector<u8>& bytes, std::size_t offset, const T& value) {
 PackedManifest build_manifest(const SystemDescription& system, const std::vector<ElfImage>& images) {
     PackedManifest packed;
     std::vector<PendingImage> pending;
-    for (std::size_t i = 0; i < system.partitions.size(); ++i) {
-        emit_partition(static_cast<u32>(i), system.partitions[i], images[i], packed.ops, pending);
-    }
+    Emitter emitter(packed.ops, pending);
+    for (std::size_t i = 0; i < system.partitions.size(); ++i) emitter.partition(system.partitions[i], images[i]);
     packed.ops.push_back(make_op(OpKind::Seal, 0));
+    packed.boot_slots_needed = emitter.slots_needed();
 
     u64 offset = sizeof(ManifestHeader) + packed.ops.size() * sizeof(ManifestOp);
     for (PendingImage& image : pending) {
         offset = bh::align_up(offset, kImageAlignment);
-        packed.ops[image.op_index].arg[1] = offset;
+        packed.ops[image.op_index].arg[2] = offset;
         offset += image.data.size();
     }
     const u64 total = bh::align_up(offset, kImageAlignment);
@@ -101,7 +190,7 @@ PackedManifest build_manifest(const SystemDescription& system, const std::vector
         put(packed.bytes, sizeof(ManifestHeader) + i * sizeof(ManifestOp), packed.ops[i]);
     }
     for (const PendingImage& image : pending) {
-        std::memcpy(packed.bytes.data() + packed.ops[image.op_index].arg[1], image.data.data(), image.data.size());
+        std::memcpy(packed.bytes.data() + packed.ops[image.op_index].arg[2], image.data.data(), image.data.size());
     }
     (void)bh::manifest_finalize(packed.bytes.data(), packed.bytes.size());
     return packed;

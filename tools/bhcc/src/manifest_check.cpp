@@ -12,6 +12,9 @@ void check_manifest_limits(const PackedManifest& packed, Diagnostics& diagnostic
         diagnostics.error("/", "the manifest needs " + std::to_string(packed.ops.size()) + " operations, at most " +
                                    std::to_string(manifest::kMaxOps));
     }
+    if (packed.boot_slots_needed > manifest::kBootSlots) {
+        diagnostics.error("/", "system needs more than " + std::to_string(manifest::kBootSlots) + " boot slots");
+    }
     if (packed.bytes.size() > bh::platform::kPayloadMaxSize) {
         diagnostics.error("/", "the payload (manifest and images) is " + std::to_string(packed.bytes.size()) +
                                    " bytes, at most " + std::to_string(bh::platform::kPayloadMaxSize));

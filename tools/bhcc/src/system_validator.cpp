@@ -1,5 +1,6 @@
 #include <bhcc/system_validator.hpp>
 
+#include <bhcc/cap_layout.hpp>
 #include <bhcc/hex.hpp>
 #include <bhcc/kernel_limits.hpp>
 #include <bhcc/platform_devices.hpp>
@@ -84,7 +85,7 @@ void check_cores(const Partition& partition, Claims& claims, Diagnostics& diagno
 
 void check_region_placement(const SystemDescription& system, const MemoryRegion& region,
                             Diagnostics& diagnostics) {
-    if (region.ipa + region.size > kIpaLimit) {
+    if (region.mapped && region.ipa + region.size > kIpaLimit) {
         diagnostics.error(region.node, "IPA range " + hex_range(region.ipa, region.size) + " exceeds the " +
                                            std::to_string(platform::kIpaBits) + "-bit IPA space");
     }
@@ -117,7 +118,8 @@ void check_memory(const SystemDescription& system, const Partition& partition, C
             }
         }
         for (const MemoryRegion* other : own) {
-            if (bh::ranges_overlap(region.ipa, region.size, other->ipa, other->size)) {
+            // An unmapped region has no IPA range: it overlaps no other region's.
+            if (region.mapped && other->mapped && bh::ranges_overlap(region.ipa, region.size, other->ipa, other->size)) {
                 diagnostics.error(region.node, "IPA range overlaps " + other->node);
             }
         }
@@ -126,11 +128,14 @@ void check_memory(const SystemDescription& system, const Partition& partition, C
     }
 }
 
+// Every mapped frame and device page is one MapFrame at boot, and one of the kernel's mapping
+// records (Partition::kMaxRegions) for as long as it stays mapped. Counted only when the
+// partition's regions and devices are otherwise right (a broken one would be counted wrong).
 void check_mapping_count(const Partition& partition, Diagnostics& diagnostics) {
-    const std::size_t mappings = partition.regions.size() + partition.devices.size();
+    const u64 mappings = boot_mappings(partition);
     if (mappings > kMaxMappingsPerPartition) {
-        diagnostics.error(partition.node, "partition has " + std::to_string(mappings) +
-                                              " memory regions and devices, at most " +
+        diagnostics.error(partition.node, "partition maps " + std::to_string(mappings) +
+                                              " frames and device pages at boot, at most " +
                                               std::to_string(kMaxMappingsPerPartition));
     }
 }
@@ -150,7 +155,7 @@ void check_devices(const Partition& partition, Claims& claims, Diagnostics& diag
         } else {
             // Devices are mapped at IPA == PA, so they must not land inside the guest's RAM.
             for (const MemoryRegion& region : partition.regions) {
-                if (region.well_formed && bh::ranges_overlap(device->base, device->size, region.ipa, region.size)) {
+                if (region.well_formed && region.mapped && bh::ranges_overlap(device->base, device->size, region.ipa, region.size)) {
                     diagnostics.error(partition.node, "device \"" + name + "\" at " +
                                                           hex_range(device->base, device->size) +
                                                           " overlaps the IPA range of " + region.node);
@@ -160,16 +165,28 @@ void check_devices(const Partition& partition, Claims& claims, Diagnostics& diag
     }
 }
 
+// Every frame and device page is granted into the partition's CSpace root (radix 8): index 0
+// stays empty and index 1 is the CNode itself, so 254 frames and pages at most. Checked only
+// for a partition without other findings: its regions and devices must be right to count.
+void check_capacity(const Partition& partition, Diagnostics& diagnostics) {
+    if (capabilities_needed(partition) > kCSpaceLastIndex) {
+        diagnostics.error(partition.node,
+                          "partition needs more than " + std::to_string(kCSpaceLastIndex) + " capabilities");
+    }
+}
+
 }  // namespace
 
 void validate_system(const SystemDescription& system, Diagnostics& diagnostics) {
     check_ram(system, diagnostics);
     Claims claims;
     for (const Partition& partition : system.partitions) {
+        const std::size_t before = diagnostics.count();
         check_cores(partition, claims, diagnostics);
         check_memory(system, partition, claims, diagnostics);
         check_devices(partition, claims, diagnostics);
-        check_mapping_count(partition, diagnostics);
+        if (diagnostics.count() == before) check_mapping_count(partition, diagnostics);
+        if (diagnostics.count() == before) check_capacity(partition, diagnostics);
     }
 }
 

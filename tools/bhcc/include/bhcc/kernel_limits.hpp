@@ -7,7 +7,7 @@
 
 namespace bhcc {
 
-// MapMemory ops per partition: memory regions plus devices.
+// Mappings per partition: MapFrame ops (mapped frames plus device pages), rule M14.
 inline constexpr unsigned kMaxMappingsPerPartition = bh::Partition::kMaxRegions;
 // LoadImage ops per partition: PT_LOAD segments with file data.
 inline constexpr unsigned kMaxImageSegmentsPerPartition = bh::Partition::kMaxImages;

@@ -19,6 +19,9 @@ struct MemoryRegion {
     u64 phys = 0;
     u64 size = 0;
     u64 attrs = 0;  // manifest::attr bits derived from `access`
+    // False for an `unmapped` region: its frames are made and granted to the partition but not
+    // mapped at boot; it then has no `ipa` (ipa stays 0 and is never used).
+    bool mapped = true;
     // False when a property was missing or malformed; such a region is reported once by the
     // parser and then left out of every cross-region rule, so one mistake gives one message.
     bool well_formed = true;

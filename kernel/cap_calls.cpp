@@ -1,0 +1,112 @@
+// Capability invocations from partitions (docs/abi.md). Each call resolves its capability
+// addresses in the caller's own CSpace, then hands the slots to the same operations the boot
+// program uses. One lock serialises every capability operation: the derivation tree links caps
+// of different partitions (all descend from the boot CNode's), and the calls are short
+// (revoke does a bounded amount of work per call).
+#include <bulkhead/hypercall.hpp>
+#include <caps/cspace.hpp>
+#include <guest_exit.hpp>
+#include <lib/spinlock.hpp>
+
+namespace bh {
+
+namespace {
+
+SpinLock cap_lock;
+
+void set_status(Vcpu& vcpu, Status s) { vcpu.regs.x[0] = static_cast<u64>(static_cast<i64>(s)); }
+
+// The slot `cptr` names in `p`'s CSpace, with `need` on the CNode (Read to use a cap,
+// Read|Write to change the slot).
+Result<CapSlot*> resolve(const Partition& p, u64 cptr, Rights need) {
+    if (p.cspace_root.type != ObjectType::CNode) return Status::NotFound;
+    CapSlot root{};
+    root.cap = p.cspace_root;
+    return caps::lookup(root, cptr, p.cspace_root.size_bits, need);
+}
+
+Status identify(const Partition& p, GuestRegs& r) {
+    auto slot = resolve(p, r.x[1], Rights::read());
+    if (!slot.ok()) return slot.status();
+    const Capability& c = slot.value()->cap;
+    r.x[1] = static_cast<u64>(c.type);
+    r.x[2] = c.rights.bits();
+    r.x[3] = c.badge;
+    r.x[4] = c.size_bits;
+    // The physical address is not revealed: a partition has no use for the machine's layout.
+    r.x[5] = caps::mappable(c.type) && c.mapped() && c.mapped_partition_plus1() == p.index + 1 ? 1 : 0;
+    r.x[6] = r.x[5] != 0 ? c.mapped_ipa() : 0;
+    return Status::Ok;
+}
+
+Status two_slots(const Partition& p, u64 src, u64 dest, Rights src_need, CapSlot*& s, CapSlot*& d) {
+    auto a = resolve(p, src, src_need);
+    if (!a.ok()) return a.status();
+    auto b = resolve(p, dest, Rights::read() | Rights::write());
+    if (!b.ok()) return b.status();
+    s = a.value();
+    d = b.value();
+    return Status::Ok;
+}
+
+Status invoke(System& system, Vcpu& vcpu) {
+    GuestRegs& r = vcpu.regs;
+    Partition& p = *vcpu.partition;
+    CapSlot* src = nullptr;
+    CapSlot* dest = nullptr;
+    switch (static_cast<hvc::Function>(r.x[0])) {
+        case hvc::Function::CapIdentify: return identify(p, r);
+        case hvc::Function::CapCopy: {
+            Status s = two_slots(p, r.x[1], r.x[2], Rights::read(), src, dest);
+            return ok(s) ? caps::copy(*src, *dest) : s;
+        }
+        case hvc::Function::CapMint: {
+            Status s = two_slots(p, r.x[1], r.x[2], Rights::read(), src, dest);
+            if (!ok(s)) return s;
+            if ((r.x[3] & ~static_cast<u64>(Rights::kAllBits)) != 0) return Status::InvalidArgument;
+            return caps::mint(*src, *dest, Rights::from_bits(r.x[3]), r.x[4]);
+        }
+        case hvc::Function::CapMove: {
+            Status s = two_slots(p, r.x[1], r.x[2], Rights::read() | Rights::write(), src, dest);
+            return ok(s) ? caps::move(*src, *dest) : s;
+        }
+        case hvc::Function::CapDelete: {
+            auto slot = resolve(p, r.x[1], Rights::read() | Rights::write());
+            return slot.ok() ? caps::delete_cap(*slot.value(), system) : slot.status();
+        }
+        case hvc::Function::CapRevoke: {
+            auto slot = resolve(p, r.x[1], Rights::read() | Rights::write());
+            if (!slot.ok()) return slot.status();
+            caps::RevokeProgress progress = caps::revoke(*slot.value(), hvc::kRevokeBudget, system);
+            r.x[1] = progress.deleted;
+            if (!ok(progress.status)) return progress.status;
+            return progress.done ? Status::Ok : Status::Busy;
+        }
+        case hvc::Function::FrameMap: {
+            auto slot = resolve(p, r.x[1], Rights::read());
+            if (!slot.ok()) return slot.status();
+            if (!range_inside(r.x[2], 1, 0, 1ull << platform::kIpaBits)) return Status::OutOfRange;
+            return system.map_frame(p, *slot.value(), Ipa(r.x[2]), r.x[3]);
+        }
+        case hvc::Function::FrameUnmap: {
+            auto slot = resolve(p, r.x[1], Rights::read());
+            return slot.ok() ? system.unmap_frame(p, *slot.value()) : slot.status();
+        }
+        default: return Status::NotSupported;
+    }
+}
+
+}  // namespace
+
+bool is_cap_call(u64 function_id) {
+    return function_id >= static_cast<u64>(hvc::Function::CapIdentify) &&
+           function_id <= static_cast<u64>(hvc::Function::FrameUnmap);
+}
+
+bool handle_cap_call(System& system, Vcpu& vcpu) {
+    LockGuard guard(cap_lock);
+    set_status(vcpu, invoke(system, vcpu));
+    return true;
+}
+
+}  // namespace bh

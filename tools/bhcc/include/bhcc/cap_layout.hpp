@@ -1,0 +1,57 @@
+// How bhcc turns a partition's memory regions and devices into capabilities: the untyped
+// blocks it creates, the frames it retypes from them, and where each frame lands in the
+// partition's CSpace. Shared by the validator (CSpace capacity) and the manifest builder, so
+// the rule and the program can never disagree. docs/system-description.md describes the layout.
+#pragma once
+
+#include <bhcc/system_description.hpp>
+
+#include <bulkhead/types.hpp>
+
+#include <vector>
+
+namespace bhcc {
+
+using bh::u32;
+using bh::u64;
+
+// The partition's CSpace root: a CNode of 2^kCSpaceRadix slots. Index 0 stays empty, index 1
+// is the partition's own CNode cap, frames and device pages follow from index 2.
+inline constexpr unsigned kCSpaceRadix = 8;
+inline constexpr u32 kCSpaceOwnCNodeIndex = 1;
+inline constexpr u32 kCSpaceFirstFrameIndex = 2;
+inline constexpr u32 kCSpaceLastIndex = (1u << kCSpaceRadix) - 1;  // 255
+// The Partition object retyped from the kernel's untyped (it embeds the stage-2 table pool).
+inline constexpr unsigned kPartitionObjectBits = 16;
+
+inline constexpr unsigned kSmallFrameBits = 12;  // 4 KiB
+inline constexpr unsigned kLargeFrameBits = 21;  // 2 MiB
+
+// One naturally aligned power-of-two piece of a region: one untyped, retyped into frames of
+// 2^frame_bits bytes. `ipa` is the IPA of `pa` (meaningful only when the range is mapped).
+struct UntypedBlock {
+    u64 pa = 0;
+    unsigned bits = 0;
+    unsigned frame_bits = 0;
+    u64 ipa = 0;
+
+    [[nodiscard]] u64 frame_count() const { return 1ull << (bits - frame_bits); }
+};
+
+// Splits [phys, phys + size) (4 KiB aligned, size > 0) greedily, lowest address first, into
+// the largest naturally aligned power-of-two blocks. A block of 2 MiB or more is cut into
+// 2 MiB frames when the range is unmapped or the block's IPA is 2 MiB aligned, else 4 KiB.
+[[nodiscard]] std::vector<UntypedBlock> split_into_blocks(u64 phys, u64 size, u64 ipa, bool mapped);
+
+[[nodiscard]] std::vector<UntypedBlock> region_blocks(const MemoryRegion& region);
+// A device window is mapped at IPA == PA.
+[[nodiscard]] std::vector<UntypedBlock> device_blocks(u64 base, u64 size);
+
+// CSpace indices the partition needs: its CNode plus one per frame and device page. Counting
+// only (no enumeration), so a 512 GiB window costs nothing. Regions that are not well formed
+// and unknown devices are skipped (they are reported elsewhere).
+[[nodiscard]] u64 capabilities_needed(const Partition& partition);
+// MapFrame ops the partition gets at boot: frames of mapped regions plus device pages.
+[[nodiscard]] u64 boot_mappings(const Partition& partition);
+
+}  // namespace bhcc
