@@ -49,7 +49,7 @@ Status two_slots(const Partition& p, u64 src, u64 dest, Rights src_need, CapSlot
     return Status::Ok;
 }
 
-Status invoke(System& system, Vcpu& vcpu) {
+Status invoke(System& system, Vcpu& vcpu, Partition** target_out, int* restart_out) {
     GuestRegs& r = vcpu.regs;
     Partition& p = *vcpu.partition;
     CapSlot* src = nullptr;
@@ -92,6 +92,19 @@ Status invoke(System& system, Vcpu& vcpu) {
             auto slot = resolve(p, r.x[1], Rights::read());
             return slot.ok() ? system.unmap_frame(p, *slot.value()) : slot.status();
         }
+        case hvc::Function::PartitionStop:
+        case hvc::Function::PartitionRestart: {
+            auto slot = resolve(p, r.x[1], Rights::read());
+            if (!slot.ok()) return slot.status();
+            const Capability& c = slot.value()->cap;
+            if (c.type != ObjectType::Partition) return Status::InvalidArgument;
+            if (!c.rights.has(Rights::control())) return Status::Denied;
+            Partition* target = system.partition_at(PhysAddr(c.object));
+            if (target == nullptr) return Status::NotFound;
+            *restart_out = static_cast<hvc::Function>(r.x[0]) == hvc::Function::PartitionRestart ? 1 : 0;
+            *target_out = target;
+            return Status::Ok;  // acted on by handle_cap_call, after the capability lock
+        }
         default: return Status::NotSupported;
     }
 }
@@ -100,12 +113,26 @@ Status invoke(System& system, Vcpu& vcpu) {
 
 bool is_cap_call(u64 function_id) {
     return function_id >= static_cast<u64>(hvc::Function::CapIdentify) &&
-           function_id <= static_cast<u64>(hvc::Function::FrameUnmap);
+           function_id <= static_cast<u64>(hvc::Function::PartitionRestart);
 }
 
 bool handle_cap_call(System& system, Vcpu& vcpu) {
-    LockGuard guard(cap_lock);
-    set_status(vcpu, invoke(system, vcpu));
+    Partition* target = nullptr;
+    int restart = 0;
+    Status s;
+    {
+        LockGuard guard(cap_lock);
+        s = invoke(system, vcpu, &target, &restart);
+    }
+    if (ok(s) && target != nullptr) {
+        // Taking a partition down waits for its cores; that must not hold up every other
+        // partition's capability calls.
+        s = system.control(*target, restart != 0, vcpu);
+        set_status(vcpu, s);
+        // The caller may have stopped or restarted its own partition: then it does not resume.
+        return vcpu.load_state() == VcpuState::Running;
+    }
+    set_status(vcpu, s);
     return true;
 }
 

@@ -110,6 +110,12 @@ System::ObjectMemoryView System::object_memory() const {
     return ObjectMemoryView{PhysAddr(platform::kObjectMemoryBase), platform::kObjectMemorySize, used};
 }
 
+Partition* System::partition_at(PhysAddr object) const {
+    for (u32 i = 0; i < partition_count_; ++i)
+        if (arch::phys_to_virt(object) == partitions_[i]) return partitions_[i];
+    return nullptr;
+}
+
 CapSlot* System::boot_slot(u32 slot) {
     if (slot == 0 || slot >= manifest::kBootSlots) return nullptr;
     return caps::cnode_slots(boot_cnode_.cap) + slot;
@@ -371,6 +377,38 @@ Status System::set_entry(Partition& p, u32 vcpu, u64 entry, u64 arg) {
     return Status::Ok;
 }
 
+bool System::control_graph_has_cycle() const {
+    // Edge p -> q: p holds a Partition cap with Control for q. Taking q down waits for q's
+    // vCPUs, so a cycle of such waits (p controls q controls p) could hold both partitions'
+    // cores forever. Capabilities move only within a CSpace after boot, so the graph the boot
+    // program leaves is the graph for good.
+    bool edge[manifest::kMaxPartitions][manifest::kMaxPartitions] = {};
+    for (u32 i = 0; i < partition_count_; ++i) {
+        const Partition& p = *partitions_[i];
+        const CapSlot* slots = caps::cnode_slots(p.cspace_root);
+        for (u64 k = 0; slots != nullptr && k < caps::cnode_slot_count(p.cspace_root); ++k) {
+            const Capability& c = slots[k].cap;
+            if (c.type != ObjectType::Partition || !c.rights.has(Rights::control())) continue;
+            const Partition* q = partition_at(PhysAddr(c.object));
+            if (q != nullptr && q != &p) edge[i][q->index] = true;
+        }
+    }
+    // Kahn's algorithm: the graph is acyclic exactly when every node can be removed.
+    u32 indegree[manifest::kMaxPartitions] = {};
+    for (u32 i = 0; i < partition_count_; ++i)
+        for (u32 j = 0; j < partition_count_; ++j) indegree[j] += edge[i][j] ? 1 : 0;
+    bool removed[manifest::kMaxPartitions] = {};
+    for (u32 round = 0; round < partition_count_; ++round) {
+        u32 next = partition_count_;
+        for (u32 j = 0; j < partition_count_ && next == partition_count_; ++j)
+            if (!removed[j] && indegree[j] == 0) next = j;
+        if (next == partition_count_) return true;
+        removed[next] = true;
+        for (u32 j = 0; j < partition_count_; ++j) indegree[j] -= edge[next][j] ? 1 : 0;
+    }
+    return false;
+}
+
 Status System::seal() {
     if (sealed_) return refuse(Status::Denied, "system is sealed");
     if (partition_count_ == 0) return refuse(Status::NotFound, "no partitions");
@@ -381,6 +419,7 @@ Status System::seal() {
         for (u32 v = 0; v < p.vcpu_count; ++v)
             if (p.vcpus[v].core == ~0u) return refuse(Status::NotFound, "a vCPU is not bound to a core");
     }
+    if (control_graph_has_cycle()) return refuse(Status::Denied, "partitions control each other in a cycle");
     sealed_ = true;
     running_ = partition_count_;
     for (u32 i = 0; i < partition_count_; ++i) launch(*partitions_[i]);
@@ -417,10 +456,7 @@ void System::launch(Partition& p) {
         // Its image no longer lies in memory it maps (it unmapped it before a restart).
         log("partition '", p.name, "' cannot be loaded: image outside its mapped memory");
         p.store_state(PartitionState::Stopped);
-        if (__atomic_sub_fetch(&running_, 1, __ATOMIC_ACQ_REL) == 0) {
-            log("all partitions stopped; powering off");
-            arch::system_off();
-        }
+        stopped_for_good();
         return;
     }
     // A restarted guest must not find TLB entries of its previous run (its own stage 1).
@@ -435,16 +471,18 @@ void System::launch(Partition& p) {
     arch::wake_cores();
 }
 
-void System::stop(Vcpu& current, StopReason reason) {
-    Partition& p = *current.partition;
-    if (!p.transition(PartitionState::Running, PartitionState::Stopping)) {
-        current.store_state(VcpuState::Off);  // another core is already taking it down
-        return;
+void System::stopped_for_good() {
+    if (__atomic_sub_fetch(&running_, 1, __ATOMIC_ACQ_REL) == 0) {
+        log("all partitions stopped; powering off");
+        arch::system_off();
     }
-    current.store_state(VcpuState::Off);
+}
+
+void System::take_down(Partition& p, Vcpu* current, bool restart, StopReason reason, const char* by) {
+    if (current != nullptr) current->store_state(VcpuState::Off);
     for (u32 v = 0; v < p.vcpu_count; ++v) {
         Vcpu& other = p.vcpus[v];
-        if (&other == &current) continue;
+        if (&other == current) continue;
         other.transition(VcpuState::Runnable, VcpuState::Off);
         if (other.load_state() == VcpuState::Running) arch::kick_core(other.core);
     }
@@ -461,12 +499,13 @@ void System::stop(Vcpu& current, StopReason reason) {
             settle_off(p.vcpus[v]);
         }
     }
-
-    bool restart = reason == StopReason::SystemReset ||
-                   (reason == StopReason::Fault && p.restart_policy == manifest::RestartPolicy::Restart);
     if (restart) {
         ++p.restarts;
-        log("partition '", p.name, "' restarting (restart ", p.restarts, ")");
+        if (by != nullptr) {
+            log("partition '", p.name, "' restarting (restart ", p.restarts, ", by '", by, "')");
+        } else {
+            log("partition '", p.name, "' restarting (restart ", p.restarts, ")");
+        }
         launch(p);
         return;
     }
@@ -474,12 +513,35 @@ void System::stop(Vcpu& current, StopReason reason) {
     switch (reason) {
         case StopReason::SystemOff: log("partition '", p.name, "' stopped (system off)"); break;
         case StopReason::AllVcpusOff: log("partition '", p.name, "' stopped (all vCPUs off)"); break;
+        case StopReason::Controller: log("partition '", p.name, "' stopped (by '", by, "')"); break;
         default: log("partition '", p.name, "' stopped"); break;
     }
-    if (__atomic_sub_fetch(&running_, 1, __ATOMIC_ACQ_REL) == 0) {
-        log("all partitions stopped; powering off");
-        arch::system_off();
+    stopped_for_good();
+}
+
+void System::stop(Vcpu& current, StopReason reason) {
+    Partition& p = *current.partition;
+    if (!p.transition(PartitionState::Running, PartitionState::Stopping)) {
+        current.store_state(VcpuState::Off);  // another core is already taking it down
+        return;
     }
+    bool restart = reason == StopReason::SystemReset ||
+                   (reason == StopReason::Fault && p.restart_policy == manifest::RestartPolicy::Restart);
+    take_down(p, &current, restart, reason, nullptr);
+}
+
+Status System::control(Partition& target, bool restart, Vcpu& caller) {
+    Vcpu* current = caller.partition == &target ? &caller : nullptr;
+    if (target.transition(PartitionState::Running, PartitionState::Stopping)) {
+        take_down(target, current, restart, StopReason::Controller, caller.partition->name);
+        return Status::Ok;
+    }
+    if (!restart) return target.load_state() == PartitionState::Stopped ? Status::NotFound : Status::Busy;
+    // Restarting a partition that stopped for good brings it back.
+    if (!target.transition(PartitionState::Stopped, PartitionState::Stopping)) return Status::Busy;
+    __atomic_add_fetch(&running_, 1, __ATOMIC_ACQ_REL);
+    take_down(target, nullptr, true, StopReason::Controller, caller.partition->name);
+    return Status::Ok;
 }
 
 }  // namespace bh

@@ -15,7 +15,7 @@
 
 namespace bh {
 
-enum class StopReason { Fault, SystemOff, SystemReset, AllVcpusOff };
+enum class StopReason { Fault, SystemOff, SystemReset, AllVcpusOff, Controller };
 
 class System final : public ObjectHooks {
 public:
@@ -45,12 +45,18 @@ public:
     Status unmap_frame(Partition& p, CapSlot& frame);
     // The Partition a boot slot's cap names, or nullptr.
     Partition* partition_in_slot(u32 slot);
+    // The configured partition whose object is at `object`, or nullptr.
+    Partition* partition_at(PhysAddr object) const;
     CapSlot* boot_slot(u32 slot);
 
     // --- life cycle
     // Takes `current`'s partition down for `reason`; restarts it when the reason or its policy
     // says so. Waits until none of its other vCPUs is running. Called on the faulting core.
     void stop(Vcpu& current, StopReason reason);
+    // A partition holding a Partition cap with the Control right stops or restarts another
+    // partition (or itself). Busy while another core is already taking `target` down;
+    // NotFound when stopping a partition that is already stopped.
+    Status control(Partition& target, bool restart, Vcpu& caller);
 
     u32 partition_count() const { return partition_count_; }
     Partition* partition(u32 index) const { return index < partition_count_ ? partitions_[index] : nullptr; }
@@ -89,6 +95,11 @@ private:
     Status check_root_untyped(PhysAddr pa, u64 size, bool device) const;
     Status check_other_mappings(const CapSlot& frame, const Partition& p) const;
     void launch(Partition& p);
+    // Stops every vCPU of `p` (which the caller moved to Stopping), then relaunches it or stops
+    // it for good. `current` is the calling vCPU when it belongs to `p`.
+    void take_down(Partition& p, Vcpu* current, bool restart, StopReason reason, const char* by);
+    void stopped_for_good();
+    bool control_graph_has_cycle() const;
     [[nodiscard]] bool reload_memory(Partition& p);
 
     CapSlot boot_cnode_{};  // the boot CNode's cap: a root held by the kernel itself

@@ -465,6 +465,63 @@ TEST_CASE("capability invocations from a partition: mint, rights, map, revoke", 
     CHECK(p.load_state() == PartitionState::Running);
 }
 
+TEST_CASE("a partition with a control capability stops and restarts another", "[system][hypercall][control]") {
+    Fixture f;
+    Partition& manager = f.make("manager", kPartitionPa, 1);
+    Partition& victim = f.make("victim", kPartitionPa + 4 * kMiB, 2);
+    // Boot slots: each make() takes four (Partition, CNode, untyped, frame).
+    const u32 victim_slot = manifest::kFirstFreeBootSlot + 4;
+    REQUIRE(f.system.partition_in_slot(victim_slot) == &victim);
+    REQUIRE(ok(f.system.grant_cap(victim_slot, manager, 1, Rights::control())));
+    REQUIRE(ok(f.system.grant_cap(victim_slot, manager, 2, Rights::grant())));  // no Control
+    REQUIRE(ok(f.system.grant_cap(manifest::kFirstFreeBootSlot + 3, manager, 3, Rights::read())));  // a frame
+    REQUIRE(ok(f.system.seal()));
+    Vcpu& m = manager.vcpus[0];
+    using F = hvc::Function;
+    auto call = [&](F fn, u64 cptr) {
+        bool resume = hypercall(f.system, m, static_cast<u64>(fn), {cptr});
+        return std::pair<i64, bool>{status_of(m), resume};
+    };
+
+    CHECK(call(F::PartitionStop, 2).first == static_cast<i64>(Status::Denied));
+    CHECK(call(F::PartitionStop, 3).first == static_cast<i64>(Status::InvalidArgument));
+    CHECK(call(F::PartitionStop, 9).first == static_cast<i64>(Status::InvalidArgument));  // empty slot
+    CHECK(victim.load_state() == PartitionState::Running);
+
+    ram(kPartitionPa + 4 * kMiB + 0x100)[0] = 0x77;  // the victim's state before the restart
+    auto r = call(F::PartitionRestart, 1);
+    CHECK(r.first == 0);
+    CHECK(r.second);  // the manager resumes
+    CHECK(victim.restarts == 1);
+    CHECK(victim.load_state() == PartitionState::Running);
+    CHECK(ram(kPartitionPa + 4 * kMiB + 0x100)[0] == 0);  // scrubbed
+    CHECK(host::console_output().find("partition 'victim' restarting (restart 1, by 'manager')") != std::string::npos);
+
+    CHECK(call(F::PartitionStop, 1).first == 0);
+    CHECK(victim.load_state() == PartitionState::Stopped);
+    CHECK(host::console_output().find("partition 'victim' stopped (by 'manager')") != std::string::npos);
+    CHECK(call(F::PartitionStop, 1).first == static_cast<i64>(Status::NotFound));
+    // A partition stopped for good can be brought back.
+    CHECK(call(F::PartitionRestart, 1).first == 0);
+    CHECK(victim.load_state() == PartitionState::Running);
+    CHECK(victim.restarts == 2);
+    CHECK(host::system_off_requests() == 0);
+    CHECK(manager.load_state() == PartitionState::Running);
+}
+
+TEST_CASE("partitions that control each other in a cycle are refused at seal", "[system][control]") {
+    Fixture f;
+    Partition& a = f.make("a", kPartitionPa, 1);
+    Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
+    const u32 a_slot = manifest::kFirstFreeBootSlot, b_slot = manifest::kFirstFreeBootSlot + 4;
+    REQUIRE(ok(f.system.grant_cap(b_slot, a, 1, Rights::control())));
+    REQUIRE(ok(f.system.grant_cap(a_slot, a, 2, Rights::control())));  // itself: no cycle
+    REQUIRE(ok(f.system.grant_cap(a_slot, b, 1, Rights::control())));
+    CHECK(f.system.seal() == Status::Denied);
+    CHECK(std::string(f.system.last_refusal()) == "partitions control each other in a cycle");
+    CHECK_FALSE(f.system.sealed());
+}
+
 TEST_CASE("an interrupt exit resumes a running vCPU and parks a stopped one", "[system]") {
     Fixture f;
     Partition& p = f.make("guest", kPartitionPa, 1, 2);

@@ -29,6 +29,14 @@ enum class Function : u64 {
                                          //    descendants remain: call again
     FrameMap = kVendorBase | 0x20,       // x1 = Frame/DeviceMmio cap, x2 = IPA, x3 = attrs (R 1, W 2, X 4)
     FrameUnmap = kVendorBase | 0x21,     // x1 = Frame/DeviceMmio cap
+    NotificationSignal = kVendorBase | 0x30,  // x1 = Notification cap (Write): OR its badge (1 if
+                                              //    unbadged) into the word, wake the waiter
+    NotificationWait = kVendorBase | 0x31,    // x1 = Notification cap (Read) -> x1 = the word,
+                                              //    cleared; blocks the vCPU while it is 0
+    NotificationPoll = kVendorBase | 0x32,    // x1 = Notification cap (Read) -> x1 = the word,
+                                              //    cleared; never blocks
+    PartitionStop = kVendorBase | 0x40,       // x1 = Partition cap (Control): stop it for good
+    PartitionRestart = kVendorBase | 0x41,    // x1 = Partition cap (Control): restart it clean
 };
 
 inline constexpr u64 kAbiVersion = 2;
