@@ -7,12 +7,13 @@
 #include <caps/cspace.hpp>
 #include <guest_exit.hpp>
 #include <lib/spinlock.hpp>
+#include <notification.hpp>
 
 namespace bh {
 
-namespace {
+SpinLock cap_lock;  // also guards notifications' waiters (notification.hpp)
 
-SpinLock cap_lock;
+namespace {
 
 void set_status(Vcpu& vcpu, Status s) { vcpu.regs.x[0] = static_cast<u64>(static_cast<i64>(s)); }
 
@@ -105,6 +106,19 @@ Status invoke(System& system, Vcpu& vcpu, Partition** target_out, int* restart_o
             *target_out = target;
             return Status::Ok;  // acted on by handle_cap_call, after the capability lock
         }
+        // --- notifications (kernel/notification.cpp)
+        case hvc::Function::NotificationSignal: {
+            auto slot = resolve(p, r.x[1], Rights::read());
+            return slot.ok() ? notification_signal(slot.value()->cap) : slot.status();
+        }
+        case hvc::Function::NotificationWait: {
+            auto slot = resolve(p, r.x[1], Rights::read());
+            return slot.ok() ? notification_wait(slot.value()->cap, vcpu) : slot.status();
+        }
+        case hvc::Function::NotificationPoll: {
+            auto slot = resolve(p, r.x[1], Rights::read());
+            return slot.ok() ? notification_poll(slot.value()->cap, vcpu) : slot.status();
+        }
         default: return Status::NotSupported;
     }
 }
@@ -123,6 +137,8 @@ bool handle_cap_call(System& system, Vcpu& vcpu) {
     {
         LockGuard guard(cap_lock);
         s = invoke(system, vcpu, &target, &restart);
+        // NotificationWait blocked the caller: it parks; whoever wakes it writes x0 and x1.
+        if (notification_waiting(vcpu)) return false;
     }
     if (ok(s) && target != nullptr) {
         // Taking a partition down waits for its cores; that must not hold up every other

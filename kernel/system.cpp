@@ -2,6 +2,7 @@
 #include <caps/untyped.hpp>
 #include <lib/format.hpp>
 #include <new>
+#include <notification.hpp>
 #include <system.hpp>
 
 namespace bh {
@@ -48,11 +49,14 @@ void copy(void* dst, const void* src, u64 size) {
 
 // Brings `v` to Off: cancels it if it is only runnable, waits while a CPU_ON is filling it in
 // (Starting) or while its core runs it (that core was kicked and sees the partition stopping).
+// A vCPU blocked in NotificationWait is cancelled too, and its wait forgotten before it can be
+// relaunched (a signal must not reach the next run).
 void settle_off(Vcpu& v) {
     for (;;) {
         VcpuState s = v.load_state();
         if (s == VcpuState::Off) return;
         if (s == VcpuState::Runnable) v.transition(VcpuState::Runnable, VcpuState::Off);
+        if (s == VcpuState::Blocked && v.transition(VcpuState::Blocked, VcpuState::Off)) notification_cancel_wait(v);
     }
 }
 
@@ -138,14 +142,15 @@ Status System::create(ObjectType type, PhysAddr base, unsigned size_bits) {
             auto* p = new (arch::phys_to_virt(base)) Partition();
             return p->table_pool.init(base + header, (1ull << size_bits) - header);
         }
+        case ObjectType::Notification: return notification_create(base);
         case ObjectType::Vcpu:  // vCPUs are part of their partition (manifest::kMaxVcpusPerPartition)
-        case ObjectType::Notification:
         case ObjectType::Channel: return Status::NotSupported;  // not yet implemented
         default: return Status::Ok;  // memory, CNodes (zeroed = empty slots), untyped
     }
 }
 
 void System::destroy(const Capability& cap) {
+    if (cap.type == ObjectType::Notification) notification_destroyed(cap);  // its waiter resumes
     if (cap.type == ObjectType::CNode) {
         // A partition whose CSpace root is gone keeps running, but finds no capability.
         for (u32 i = 0; i < partition_count_; ++i)

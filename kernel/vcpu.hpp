@@ -6,6 +6,7 @@
 namespace bh {
 
 class Partition;
+struct Notification;
 
 // Saved by the exception vectors on every exit from a guest and restored on entry; the offsets
 // are used by kernel/arch/aarch64/vectors.S.
@@ -24,7 +25,10 @@ inline constexpr u64 kGuestInitialSpsr = 0x3c5;
 // Off -> Starting -> Runnable -> Running -> Off. Only the core a vCPU is bound to moves it from
 // Runnable to Running and from Running to Off; other cores request a stop through the
 // partition's state and a kick.
-enum class VcpuState : u32 { Off = 0, Starting = 1, Runnable = 2, Running = 3 };
+// Running -> Blocked: NotificationWait on its own core, which then parks (kernel/notification.hpp).
+// Blocked -> Starting -> Runnable: a signal (or the notification's destruction) hands it its
+// results; Blocked -> Off: a stop of its partition (settle_off), which also clears waiting_on.
+enum class VcpuState : u32 { Off = 0, Starting = 1, Runnable = 2, Running = 3, Blocked = 4 };
 
 struct Vcpu {
     GuestRegs regs;
@@ -35,6 +39,8 @@ struct Vcpu {
     // Set when the vCPU (re)starts: its EL1 system registers and FP/SIMD state are reset on
     // the next entry so that nothing from a previous run or from EL2 leaks into the guest.
     bool reset_on_entry = false;
+    // The notification this vCPU waits on while Blocked; guarded by the capability lock.
+    Notification* waiting_on = nullptr;
 
     VcpuState load_state() const { return static_cast<VcpuState>(__atomic_load_n(&state, __ATOMIC_ACQUIRE)); }
     void store_state(VcpuState s) { __atomic_store_n(&state, static_cast<u32>(s), __ATOMIC_RELEASE); }

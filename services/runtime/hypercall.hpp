@@ -194,6 +194,19 @@ inline i64 frame_map(u64 cptr, u64 ipa, u64 attrs) {
 // Removes the cap's mapping from the caller's partition.
 inline i64 frame_unmap(u64 cptr) { return hypercall(hvc::Function::FrameUnmap, cptr).status; }
 
+// ---------------------------------------------------------------- partition control
+// `cptr` names a Partition cap with the Control right (bhcc grants one per entry of the
+// partition's `controls` property). Errors: InvalidArgument when the slot is empty or holds no
+// Partition cap, Denied without Control, Busy while another core is taking the partition down.
+// Either call may name the caller's own partition: then it does not return.
+
+// Stops the partition for good (until a restart). NotFound when it is already stopped.
+inline i64 partition_stop(u64 cptr) { return hypercall(hvc::Function::PartitionStop, cptr).status; }
+
+// Restarts the partition from a clean state (memory scrubbed, images reloaded, vCPU 0 at its
+// entry); a stopped partition comes back.
+inline i64 partition_restart(u64 cptr) { return hypercall(hvc::Function::PartitionRestart, cptr).status; }
+
 // ---------------------------------------------------------------- PSCI (emulated by the kernel)
 
 // PSCI version: major in bits [31:16], minor in [15:0]; negative if not supported.

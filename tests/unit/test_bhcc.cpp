@@ -10,6 +10,7 @@
 #include <bhcc/manifest_builder.hpp>
 #include <bhcc/manifest_check.hpp>
 #include <bhcc/manifest_dump.hpp>
+#include <bhcc/system_validator.hpp>
 
 #include <bulkhead/manifest.hpp>
 #include <bulkhead/platform.hpp>
@@ -365,6 +366,12 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         {"device-over-memory",
          "/partitions/alpha: device \"rtc\" at [0x9010000, 0x9011000) overlaps the IPA range of /partitions/alpha/ram"},
         {"bad-restart", "/partitions/alpha: restart must be \"stop\" or \"restart\""},
+        {"controls-not-strings", "/partitions/alpha: controls must be a list of partition names"},
+        {"controls-unknown", "/partitions/alpha: unknown partition \"gamma\" in controls"},
+        {"controls-duplicate", "/partitions/alpha: partition \"beta\" is listed twice in controls"},
+        {"controls-cycle", "/partitions/alpha: partitions control each other in a cycle: alpha -> beta -> alpha"},
+        {"controls-cycle-long",
+         "/partitions/alpha: partitions control each other in a cycle: alpha -> beta -> gamma -> alpha"},
         {"image-property-missing", "/partitions/alpha: missing image"},
         {"image-not-found", "/partitions/alpha: image \"nonexistent.elf\" not found in "},
         {"image-not-aarch64",
@@ -731,6 +738,173 @@ TEST_CASE("caps.dts: capuser's CSpace matches the indices its guest uses", "[bhc
     CHECK(b.at(2).pa == 0x4880'0000);
 }
 
+TEST_CASE("controls: Control-only Partition caps after every partition, at the next free index", "[bhcc]") {
+    Workspace workspace;
+    const fs::path path = workspace.file("controls.dts");
+    // `first` controls a later partition, then another, then itself; `third` controls `second`.
+    write_text(path, R"(/dts-v1/;
+/ {
+    compatible = "bulkhead,system-v1";
+    partitions {
+        first {
+            compatible = "bulkhead,partition";
+            cpus = <0>;
+            image = "heartbeat.elf";
+            devices = "rtc";
+            controls = "third", "second", "first";
+            ram { compatible = "bulkhead,memory"; ipa = <0x0 0x40000000>; phys = <0x0 0x48000000>;
+                  size = <0x0 0x1000000>; access = "rwx"; };
+        };
+        second {
+            compatible = "bulkhead,partition";
+            cpus = <1>;
+            image = "heartbeat.elf";
+            ram { compatible = "bulkhead,memory"; ipa = <0x0 0x40000000>; phys = <0x0 0x49000000>;
+                  size = <0x0 0x1000000>; access = "rwx"; };
+        };
+        third {
+            compatible = "bulkhead,partition";
+            cpus = <2>;
+            image = "heartbeat.elf";
+            controls = "second";
+            ram { compatible = "bulkhead,memory"; ipa = <0x0 0x40000000>; phys = <0x0 0x4a000000>;
+                  size = <0x0 0x400000>; access = "rwx"; };
+            spare { compatible = "bulkhead,memory"; unmapped; phys = <0x0 0x4a400000>;
+                    size = <0x0 0x1000>; access = "rw"; };
+        };
+    };
+};
+)");
+    const bhcc::CompileResult result = workspace.compile(path);
+    INFO(result.errors);
+    REQUIRE(result.status == bhcc::ExitStatus::Ok);  // the kernel's reader accepted it too
+    const std::vector<ManifestOp> ops = ops_of(result.manifest.bytes);
+    Model model = run_model(ops);
+    const u64 first = model.partition_slot.at("first");
+    const u64 second = model.partition_slot.at("second");
+    const u64 third = model.partition_slot.at("third");
+    constexpr u64 kC = bh::Rights::kControl;
+
+    // The last four ops before Seal, after the last partition's StartVcpu, in document and
+    // `controls` order: first's after its 8 frames (2..9) and the rtc page (10); third's after
+    // its two frames (2, 3) and the unmapped one (4).
+    REQUIRE(ops.size() >= 6);
+    CHECK(ops.back().kind == OpKind::Seal);
+    const std::size_t n = ops.size();
+    CHECK(ops[n - 6].kind == OpKind::StartVcpu);
+    CHECK(ops[n - 6].arg[0] == third);
+    const std::vector<Expect> grants = {
+        {OpKind::GrantCap, static_cast<u32>(third), {first, 11, kC, 0}},
+        {OpKind::GrantCap, static_cast<u32>(second), {first, 12, kC, 0}},
+        {OpKind::GrantCap, static_cast<u32>(first), {first, 13, kC, 0}},
+        {OpKind::GrantCap, static_cast<u32>(second), {third, 5, kC, 0}},
+        {OpKind::Seal, 0, {0, 0, 0, 0}},
+    };
+    check_program(std::vector<ManifestOp>(ops.end() - 5, ops.end()), grants);
+    // No other op grants a Partition cap.
+    for (std::size_t i = 0; i + 5 < n; ++i) {
+        if (ops[i].kind == OpKind::GrantCap) CHECK(model.boot.at(ops[i].slot).type != kType(bh::ObjectType::Partition));
+    }
+
+    // What the CSpaces hold: Partition caps (rights Control only) right after the memory caps.
+    const std::map<u64, Cap>& f = model.of("first");
+    REQUIRE(f.size() == 13);
+    CHECK(f.at(10).type == kType(bh::ObjectType::DeviceMmio));
+    const std::pair<u64, u64> want_first[] = {{11, third}, {12, second}, {13, first}};
+    for (auto [index, slot] : want_first) {
+        INFO("index " << index);
+        CHECK(f.at(index).type == kType(bh::ObjectType::Partition));
+        CHECK(f.at(index).boot_slot == slot);
+        CHECK(f.at(index).rights == kC);
+    }
+    const std::map<u64, Cap>& t = model.of("third");
+    REQUIRE(t.size() == 5);
+    CHECK((t.at(5).type == kType(bh::ObjectType::Partition) && t.at(5).boot_slot == second && t.at(5).rights == kC));
+    CHECK(model.of("second").size() == 9);  // controls nothing
+
+    // The layout helper agrees with the program.
+    bhcc::Partition controller;
+    controller.regions.push_back({"/ram", 0x4000'0000, 0x4a00'0000, 0x40'0000, kRwx, true, true});
+    CHECK(bhcc::first_control_index(controller) == 4);
+    controller.controls = {"a", "b"};
+    CHECK(bhcc::first_control_index(controller) == 4);
+    CHECK(bhcc::capabilities_needed(controller) == 5);  // CNode, 2 frames, 2 Partition caps
+
+    // The dump names the controlled partition and the index.
+    const std::string dump = bhcc::dump_manifest(result.manifest.bytes);
+    INFO(dump);
+    CHECK(dump.find("GrantCap        slot " + std::to_string(third) + " (Partition \"third\") -> first@" +
+                    std::to_string(first) + " cspace[11] rights=C\n") != std::string::npos);
+    CHECK(dump.find("GrantCap        slot " + std::to_string(second) + " (Partition \"second\") -> third@" +
+                    std::to_string(third) + " cspace[5] rights=C\n") != std::string::npos);
+}
+
+namespace {
+
+// The control-graph findings of validate_system for partitions p0, p1, ... with these
+// `controls` (other rules' findings, e.g. missing memory, are left out).
+std::vector<std::string> control_findings(const std::vector<std::vector<std::string>>& controls) {
+    bhcc::SystemDescription system;
+    for (std::size_t i = 0; i < controls.size(); ++i) {
+        bhcc::Partition partition;
+        partition.name = "p" + std::to_string(i);
+        partition.node = "/partitions/" + partition.name;
+        partition.controls = controls[i];
+        system.partitions.push_back(partition);
+    }
+    bhcc::Diagnostics diagnostics;
+    bhcc::validate_system(system, diagnostics);
+    std::vector<std::string> findings;
+    for (const bhcc::Diagnostic& d : diagnostics.all()) {
+        if (d.message.find("control") != std::string::npos) findings.push_back(d.node + ": " + d.message);
+    }
+    return findings;
+}
+
+}  // namespace
+
+TEST_CASE("controls: cycles between different partitions are found, one message per cycle", "[bhcc]") {
+    using V = std::vector<std::string>;
+    const std::string cycle = ": partitions control each other in a cycle: ";
+    // No cycle: itself, a chain, a diamond, a partition controlled by several.
+    CHECK(control_findings({{"p0"}}).empty());
+    CHECK(control_findings({{"p1"}, {"p2"}, {}}).empty());
+    CHECK(control_findings({{"p1", "p2"}, {"p3"}, {"p3"}, {}}).empty());
+    CHECK(control_findings({{"p2"}, {"p2", "p1"}, {"p2"}}).empty());
+    // Two partitions, either order in the document.
+    CHECK(control_findings({{"p1"}, {"p0"}}) == V{"/partitions/p0" + cycle + "p0 -> p1 -> p0"});
+    CHECK(control_findings({{}, {"p2"}, {"p1"}}) == V{"/partitions/p1" + cycle + "p1 -> p2 -> p1"});
+    // Longer, through partitions later and earlier in the document, self edges ignored.
+    CHECK(control_findings({{"p0", "p2"}, {"p0"}, {"p3"}, {"p1"}}) ==
+          V{"/partitions/p0" + cycle + "p0 -> p2 -> p3 -> p1 -> p0"});
+    // One group with several cycles: one message, the shortest cycle through its first partition.
+    CHECK(control_findings({{"p1", "p2"}, {"p2"}, {"p0", "p1"}}) == V{"/partitions/p0" + cycle + "p0 -> p2 -> p0"});
+    // Two separate groups: one message each.
+    CHECK(control_findings({{"p1"}, {"p0"}, {"p3"}, {"p2"}}) ==
+          V{"/partitions/p0" + cycle + "p0 -> p1 -> p0", "/partitions/p2" + cycle + "p2 -> p3 -> p2"});
+    // Unknown names and repeats are reported as such, and take no part in the cycle search.
+    CHECK(control_findings({{"p1", "nobody", "p1"}, {}}) ==
+          V{"/partitions/p0: unknown partition \"nobody\" in controls",
+            "/partitions/p0: partition \"p1\" is listed twice in controls"});
+}
+
+TEST_CASE("control.dts: the manager holds victim's Partition cap at the index its guest uses", "[bhcc]") {
+    Workspace workspace;
+    write_file(workspace.images() / "manager.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
+    const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/tests/control.dts", false);
+    INFO(result.errors);
+    REQUIRE(result.status == bhcc::ExitStatus::Ok);
+    Model model = run_model(ops_of(result.manifest.bytes));
+    // The table at the top of config/tests/control.dts (guests/manager: kVictim = 4).
+    const std::map<u64, Cap>& m = model.of("manager");
+    REQUIRE(m.size() == 4);
+    CHECK((m.at(2).type == kType(bh::ObjectType::Frame) && m.at(3).type == kType(bh::ObjectType::Frame)));
+    CHECK(m.at(4).type == kType(bh::ObjectType::Partition));
+    CHECK(m.at(4).boot_slot == model.partition_slot.at("victim"));
+    CHECK(m.at(4).rights == bh::Rights::kControl);
+    CHECK(model.of("victim").size() == 3);  // controls nothing
+}
+
 TEST_CASE("quad.dts gives each of four partitions its own core", "[bhcc]") {
     Workspace workspace;
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/quad.dts", false);
@@ -751,8 +925,9 @@ TEST_CASE("quad.dts gives each of four partitions its own core", "[bhcc]") {
 TEST_CASE("every shipped description compiles and passes the kernel's reader", "[bhcc]") {
     Workspace workspace;
     write_file(workspace.images() / "faulter.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
+    write_file(workspace.images() / "manager.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
     for (const char* name : {"config/demo.dts", "config/quad.dts", "config/tests/caps.dts", "config/tests/faults.dts",
-                             "config/tests/restart.dts", "config/tests/traps.dts"}) {
+                             "config/tests/restart.dts", "config/tests/traps.dts", "config/tests/control.dts"}) {
         INFO(name);
         const bhcc::CompileResult result = workspace.compile(kSourceDir / name, false);
         INFO(result.errors);

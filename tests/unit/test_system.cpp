@@ -140,7 +140,7 @@ TEST_CASE("partitions are created from retyped objects", "[system]") {
     REQUIRE(ok(f.system.retype(kKernelUntyped, ObjectType::Partition, 16, ps2, 1)));
     CHECK(f.system.create_partition(ps2, cs, "beta", manifest::RestartPolicy::Stop, 1) == Status::Exists);
     // Objects that are not implemented yet are refused at retype, with nothing created.
-    CHECK(f.system.retype(kKernelUntyped, ObjectType::Notification, 0, f.slot(), 1) == Status::NotSupported);
+    CHECK(f.system.retype(kKernelUntyped, ObjectType::Vcpu, 0, f.slot(), 1) == Status::NotSupported);
 }
 
 TEST_CASE("frames are mapped within their capability's rights, into one partition only", "[system]") {

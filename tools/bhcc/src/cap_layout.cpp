@@ -57,12 +57,25 @@ namespace {
 
 }  // namespace
 
-u64 capabilities_needed(const Partition& partition) {
+namespace {
+
+// Index 1 (its CNode), then frames and device pages.
+[[nodiscard]] u64 memory_capabilities(const Partition& partition) {
     u64 count = 1;  // its own CNode
     for (const MemoryRegion& region : partition.regions) {
         if (countable(region)) count += frames(region_blocks(region));
     }
     return count + device_pages(partition);
+}
+
+}  // namespace
+
+u64 capabilities_needed(const Partition& partition) {
+    return memory_capabilities(partition) + partition.controls.size();
+}
+
+u64 first_control_index(const Partition& partition) {
+    return kCSpaceOwnCNodeIndex + memory_capabilities(partition);
 }
 
 u64 boot_mappings(const Partition& partition) {

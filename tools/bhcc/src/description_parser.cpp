@@ -217,6 +217,14 @@ void parse_optional_properties(const Node& node, Partition& partition, Diagnosti
             diagnostics.error(node.path(), "devices must be a list of strings");
         }
     }
+    if (node.has("controls")) {
+        auto controls = node.strings("controls");
+        if (controls) {
+            partition.controls = *controls;
+        } else {
+            diagnostics.error(node.path(), "controls must be a list of partition names");
+        }
+    }
 }
 
 [[nodiscard]] Partition parse_partition(const Node& node, Diagnostics& diagnostics) {

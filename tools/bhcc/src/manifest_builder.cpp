@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace bhcc {
 namespace {
@@ -106,11 +107,41 @@ public:
         }
         // Secondary vcpus are started by the guest itself through (emulated) PSCI CPU_ON.
         emit(make_op(OpKind::StartVcpu, 0, p, 0, image.entry, partition.boot_arg));
+        made_.push_back({partition.name, p, next_index_});
+    }
+
+    // Once every partition exists (a partition may control one later in the document): per
+    // partition in document order, per `controls` entry in order, the controlled partition's
+    // Partition cap with the Control right only, at the controller's next free CSpace index.
+    void controls(const SystemDescription& system) {
+        for (std::size_t i = 0; i < system.partitions.size(); ++i) {
+            Made& controller = made_[i];
+            for (const std::string& name : system.partitions[i].controls) {
+                const Made* target = find(name);
+                if (target == nullptr) continue;  // refused by the validator
+                emit(make_op(OpKind::GrantCap, target->slot, controller.slot, controller.next_index++,
+                             Rights::kControl));
+            }
+        }
     }
 
     [[nodiscard]] u64 slots_needed() const { return next_slot_; }
 
 private:
+    // A partition made so far: its Partition boot slot and its next free CSpace index.
+    struct Made {
+        std::string name;
+        u32 slot;
+        u64 next_index;
+    };
+
+    [[nodiscard]] const Made* find(const std::string& name) const {
+        for (const Made& made : made_) {
+            if (made.name == name) return &made;
+        }
+        return nullptr;
+    }
+
     void emit(const ManifestOp& op) { ops_.push_back(op); }
 
     // Slots are handed out in emission order and never reused. Past the boot CNode the numbers
@@ -148,6 +179,7 @@ private:
     std::vector<PendingImage>& pending_;
     u64 next_slot_ = manifest::kFirstFreeBootSlot;
     u64 next_index_ = kCSpaceFirstFrameIndex;
+    std::vector<Made> made_;
 };
 
 template <typename T>
@@ -162,6 +194,7 @@ PackedManifest build_manifest(const SystemDescription& system, const std::vector
     std::vector<PendingImage> pending;
     Emitter emitter(packed.ops, pending);
     for (std::size_t i = 0; i < system.partitions.size(); ++i) emitter.partition(system.partitions[i], images[i]);
+    emitter.controls(system);
     packed.ops.push_back(make_op(OpKind::Seal, 0));
     packed.boot_slots_needed = emitter.slots_needed();
 

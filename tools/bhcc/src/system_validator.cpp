@@ -175,6 +175,75 @@ void check_capacity(const Partition& partition, Diagnostics& diagnostics) {
     }
 }
 
+// `controls` names partitions of this description (later ones and itself included), each once.
+void check_controls(const SystemDescription& system, const Partition& partition, Diagnostics& diagnostics) {
+    std::set<std::string> seen;
+    for (const std::string& name : partition.controls) {
+        bool known = false;
+        for (const Partition& other : system.partitions) known |= other.name == name;
+        if (!seen.insert(name).second) {
+            diagnostics.error(partition.node, "partition \"" + name + "\" is listed twice in controls");
+        } else if (!known) {
+            diagnostics.error(partition.node, "unknown partition \"" + name + "\" in controls");
+        }
+    }
+}
+
+// Stopping a partition waits for its vCPUs; partitions that control each other in a cycle could
+// wait for each other for ever, so the kernel refuses such a system at Seal. bhcc refuses it
+// first: one message per strongly connected group of partitions, at its first partition in
+// document order, naming one shortest cycle through it. A partition controlling itself is no
+// cycle (it takes down only itself).
+void check_control_cycles(const SystemDescription& system, Diagnostics& diagnostics) {
+    const std::size_t n = system.partitions.size();
+    std::map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < n; ++i) index.emplace(system.partitions[i].name, i);
+    // Edges in `controls` order, without self edges, unknown names or repeats.
+    std::vector<std::vector<std::size_t>> edges(n);
+    std::vector<std::vector<bool>> reach(n, std::vector<bool>(n, false));
+    for (std::size_t i = 0; i < n; ++i) {
+        for (const std::string& name : system.partitions[i].controls) {
+            auto found = index.find(name);
+            if (found == index.end() || found->second == i || reach[i][found->second]) continue;
+            reach[i][found->second] = true;
+            edges[i].push_back(found->second);
+        }
+    }
+    for (std::size_t k = 0; k < n; ++k)
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < n; ++j)
+                if (reach[i][k] && reach[k][j]) reach[i][j] = true;
+
+    std::vector<bool> reported(n, false);
+    for (std::size_t start = 0; start < n; ++start) {
+        if (!reach[start][start] || reported[start]) continue;
+        // Its group: the partitions it reaches and that reach it.
+        for (std::size_t j = 0; j < n; ++j) reported[j] = reported[j] || (reach[start][j] && reach[j][start]);
+        // Breadth first from `start` inside the group, until an edge leads back to it.
+        std::vector<std::size_t> parent(n, n);
+        std::vector<std::size_t> queue{start};
+        std::size_t last = n;
+        for (std::size_t head = 0; head < queue.size() && last == n; ++head) {
+            const std::size_t at = queue[head];
+            for (std::size_t next : edges[at]) {
+                if (next == start) {
+                    last = at;
+                    break;
+                }
+                if (parent[next] != n || !reach[next][start]) continue;
+                parent[next] = at;
+                queue.push_back(next);
+            }
+        }
+        std::vector<std::size_t> path;
+        for (std::size_t at = last; at != start; at = parent[at]) path.push_back(at);
+        std::string cycle = system.partitions[start].name;
+        for (auto it = path.rbegin(); it != path.rend(); ++it) cycle += " -> " + system.partitions[*it].name;
+        cycle += " -> " + system.partitions[start].name;
+        diagnostics.error(system.partitions[start].node, "partitions control each other in a cycle: " + cycle);
+    }
+}
+
 }  // namespace
 
 void validate_system(const SystemDescription& system, Diagnostics& diagnostics) {
@@ -185,9 +254,11 @@ void validate_system(const SystemDescription& system, Diagnostics& diagnostics) 
         check_cores(partition, claims, diagnostics);
         check_memory(system, partition, claims, diagnostics);
         check_devices(partition, claims, diagnostics);
+        check_controls(system, partition, diagnostics);
         if (diagnostics.count() == before) check_mapping_count(partition, diagnostics);
         if (diagnostics.count() == before) check_capacity(partition, diagnostics);
     }
+    check_control_cycles(system, diagnostics);
 }
 
 }  // namespace bhcc

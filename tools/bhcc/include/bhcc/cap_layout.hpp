@@ -16,7 +16,8 @@ using bh::u32;
 using bh::u64;
 
 // The partition's CSpace root: a CNode of 2^kCSpaceRadix slots. Index 0 stays empty, index 1
-// is the partition's own CNode cap, frames and device pages follow from index 2.
+// is the partition's own CNode cap, frames and device pages follow from index 2, then one
+// Partition cap (rights Control only) per `controls` entry, in `controls` order.
 inline constexpr unsigned kCSpaceRadix = 8;
 inline constexpr u32 kCSpaceOwnCNodeIndex = 1;
 inline constexpr u32 kCSpaceFirstFrameIndex = 2;
@@ -47,10 +48,13 @@ struct UntypedBlock {
 // A device window is mapped at IPA == PA.
 [[nodiscard]] std::vector<UntypedBlock> device_blocks(u64 base, u64 size);
 
-// CSpace indices the partition needs: its CNode plus one per frame and device page. Counting
-// only (no enumeration), so a 512 GiB window costs nothing. Regions that are not well formed
-// and unknown devices are skipped (they are reported elsewhere).
+// CSpace indices the partition needs: its CNode plus one per frame and device page, plus one
+// per `controls` entry. Counting only (no enumeration), so a 512 GiB window costs nothing.
+// Regions that are not well formed and unknown devices are skipped (they are reported elsewhere).
 [[nodiscard]] u64 capabilities_needed(const Partition& partition);
+// The CSpace index of the Partition cap for `controls[0]`: the first index after the frames and
+// device pages (`controls[i]` is at this index + i).
+[[nodiscard]] u64 first_control_index(const Partition& partition);
 // MapFrame ops the partition gets at boot: frames of mapped regions plus device pages.
 [[nodiscard]] u64 boot_mappings(const Partition& partition);
 

@@ -36,6 +36,9 @@ struct Partition {
     u64 boot_arg = 0;
     bh::manifest::RestartPolicy restart = bh::manifest::RestartPolicy::Stop;
     std::vector<std::string> devices;
+    // Names of the partitions this one may stop and restart (`controls`): each gets a Partition
+    // cap with the Control right in this partition's CSpace, after its frames and device pages.
+    std::vector<std::string> controls;
     std::vector<MemoryRegion> regions;  // every memory child, well formed or not
 };
 

@@ -1,4 +1,5 @@
-// The semantic rules of a system description: cores, memory placement, overlaps and devices.
+// The semantic rules of a system description: cores, memory placement, overlaps, devices and
+// partition control (`controls`: known names, no repeats, no cycles).
 #pragma once
 
 #include <bhcc/diagnostics.hpp>

@@ -1,0 +1,343 @@
+// Notifications through the hypercall interface: signal ORs badges, poll and wait take the word,
+// wait parks the vCPU until a signal, and a stop or the object's destruction cancels the wait.
+#include <catch2/catch_test_macros.hpp>
+
+#include <arch/host/host_memory.hpp>
+#include <bulkhead/hypercall.hpp>
+#include <guest_exit.hpp>
+#include <invariants.hpp>
+#include <notification.hpp>
+#include <system.hpp>
+
+using namespace bh;
+namespace attr = bh::manifest::attr;
+
+namespace {
+
+constexpr u64 kRwx = attr::kRead | attr::kWrite | attr::kExecute;
+constexpr u64 kGuestRam = platform::kGuestRamIpa;
+constexpr u64 kPartitionPa = 0x4800'0000;
+constexpr u64 kMiB = 1ull << 20;
+constexpr u32 kKernelUntyped = manifest::kKernelUntypedSlot;
+constexpr u64 kBootArg = 7;
+
+// As in test_system.cpp.
+struct Fixture {
+    System system;
+    u32 next_slot = manifest::kFirstFreeBootSlot;
+    Fixture() {
+        host::reset_all();
+        REQUIRE(ok(system.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores)));
+    }
+    u32 slot() { return next_slot++; }
+    CapSlot& at(u32 s) { return *system.boot_slot(s); }
+    // A runnable-at-seal partition with one 2 MiB frame at `pa`; returns its boot slot.
+    u32 make(const char* name, u64 pa, u32 core, u32 vcpus = 1) {
+        u32 ps = slot(), cs = slot(), us = slot(), fs = slot();
+        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1)));
+        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::CNode, System::kCSpaceRadix, cs, 1)));
+        REQUIRE(ok(system.create_partition(ps, cs, name, manifest::RestartPolicy::Stop, vcpus)));
+        Partition& p = *system.partition_in_slot(ps);
+        REQUIRE(ok(system.create_untyped(us, PhysAddr(pa), 21, false)));
+        REQUIRE(ok(system.retype(us, ObjectType::Frame, 21, fs, 1)));
+        REQUIRE(ok(system.map_frame(p, at(fs), Ipa(kGuestRam), kRwx)));
+        for (u32 v = 0; v < vcpus; ++v) REQUIRE(ok(system.bind_core(p, v, core + v)));
+        REQUIRE(ok(system.set_entry(p, 0, kGuestRam, kBootArg)));
+        return ps;
+    }
+    Partition& partition(u32 s) { return *system.partition_in_slot(s); }
+    // The object a Notification cap in boot slot `s` names.
+    Notification& notification(u32 s) {
+        return *static_cast<Notification*>(arch::phys_to_virt(PhysAddr(at(s).cap.object)));
+    }
+};
+
+// Runs vCPU `v` through one exit of `kind` with syndrome `esr`; true when it would resume.
+bool exit_with(System& s, Vcpu& v, ExitKind kind, u64 esr = 0, u64 far = 0, u64 hpfar = 0) {
+    if (v.load_state() == VcpuState::Runnable) v.store_state(VcpuState::Running);
+    return handle_guest_exit(s, v, kind, ExitSyndrome{esr, far, hpfar});
+}
+
+constexpr u64 kEsrHvc0 = (0x16ull << 26) | (1ull << 25);
+
+bool hypercall(System& s, Vcpu& v, u64 fid, std::initializer_list<u64> args = {}) {
+    v.regs.x[0] = fid;
+    for (unsigned k = 1; k < 8; ++k) v.regs.x[k] = 0;
+    unsigned i = 1;
+    for (u64 a : args) v.regs.x[i++] = a;
+    return exit_with(s, v, ExitKind::Sync, kEsrHvc0);
+}
+
+i64 status_of(const Vcpu& v) { return static_cast<i64>(v.regs.x[0]); }
+constexpr i64 st(Status s) { return static_cast<i64>(s); }
+
+using F = hvc::Function;
+constexpr u64 fid(F f) { return static_cast<u64>(f); }
+
+constexpr u64 kBadgeA = 0x4, kBadgeB = 0x10;
+// A parked waiter's x0 still holds the function ID: its results come with the signal.
+constexpr i64 kParked = static_cast<i64>(fid(F::NotificationWait));
+
+// Two partitions and one notification from the kernel's untyped. "signaller" holds, in its
+// CSpace: 1 = Write badged kBadgeA, 2 = Write badged kBadgeB, 3 = Write unbadged, 4 = Read,
+// 5 = Control of "waiter". "waiter" (two vCPUs) holds: 1 = Read, 2 = Write badged kBadgeA.
+struct World : Fixture {
+    u32 signaller_slot, waiter_slot, ntfn;
+    Partition* a = nullptr;
+    Partition* b = nullptr;
+    World() {
+        signaller_slot = make("signaller", kPartitionPa, 1);
+        waiter_slot = make("waiter", kPartitionPa + 4 * kMiB, 2, 2);
+        a = &partition(signaller_slot);
+        b = &partition(waiter_slot);
+        ntfn = slot();
+        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::Notification, 0, ntfn, 1)));
+        const u32 badged_a = slot(), badged_b = slot();
+        REQUIRE(ok(caps::mint(at(ntfn), at(badged_a), Rights::write() | Rights::grant(), kBadgeA)));
+        REQUIRE(ok(caps::mint(at(ntfn), at(badged_b), Rights::write() | Rights::grant(), kBadgeB)));
+        REQUIRE(ok(system.grant_cap(badged_a, *a, 1, Rights::write())));
+        REQUIRE(ok(system.grant_cap(badged_b, *a, 2, Rights::write())));
+        REQUIRE(ok(system.grant_cap(ntfn, *a, 3, Rights::write())));
+        REQUIRE(ok(system.grant_cap(ntfn, *a, 4, Rights::read())));
+        REQUIRE(ok(system.grant_cap(waiter_slot, *a, 5, Rights::control())));
+        REQUIRE(ok(system.grant_cap(ntfn, *b, 1, Rights::read())));
+        REQUIRE(ok(system.grant_cap(badged_a, *b, 2, Rights::write())));
+        REQUIRE(ok(system.seal()));
+    }
+    Vcpu& sig() { return a->vcpus[0]; }
+    Vcpu& waiter() { return b->vcpus[0]; }
+    Notification& object() { return notification(ntfn); }
+    // Issues `fn` on `v` with x1 = cptr; returns the status, `resumed` says whether v resumes.
+    i64 call(Vcpu& v, F fn, u64 cptr, bool* resumed = nullptr) {
+        bool r = hypercall(system, v, fid(fn), {cptr});
+        if (resumed != nullptr) *resumed = r;
+        return status_of(v);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("notification objects are retyped from RAM untyped and fit their memory", "[notification]") {
+    STATIC_REQUIRE(sizeof(Notification) <= (1u << caps::kNotificationBits));
+    Fixture f;
+    const u32 us = f.slot(), ns = f.slot();
+    REQUIRE(ok(f.system.create_untyped(us, PhysAddr(kPartitionPa), 14, false)));
+    REQUIRE(ok(f.system.retype(us, ObjectType::Notification, 0, ns, 2)));
+    CHECK(f.at(ns).cap.size_bits == caps::kNotificationBits);
+    CHECK(f.at(ns).cap.rights == (Rights::read() | Rights::write() | Rights::grant()));
+    CHECK(f.at(ns + 1).cap.object == f.at(ns).cap.object + (1u << caps::kNotificationBits));
+    CHECK(f.notification(ns).word == 0);
+    CHECK(f.notification(ns).waiter == nullptr);
+    // Not from device memory, and the fixed size is asked for with 0.
+    f.slot();  // ns + 1
+    const u32 du = f.slot();
+    REQUIRE(ok(f.system.create_untyped(du, PhysAddr(0x0901'0000), 12, true)));
+    CHECK(f.system.retype(du, ObjectType::Notification, 0, f.slot(), 1) == Status::InvalidArgument);
+    CHECK(f.system.retype(us, ObjectType::Notification, 12, f.slot(), 1) == Status::InvalidArgument);
+}
+
+TEST_CASE("signal ORs badges, poll and wait take the word, wait parks until a signal", "[notification]") {
+    World w;
+    Vcpu& a = w.sig();
+    Vcpu& b = w.waiter();
+    Notification& n = w.object();
+    bool resumed = false;
+
+    // Poll of an empty word: 0, never blocks.
+    CHECK(w.call(b, F::NotificationPoll, 1, &resumed) == 0);
+    CHECK(resumed);
+    CHECK(b.regs.x[1] == 0);
+
+    // Two signals with different badges: the poll returns their OR and clears the word.
+    CHECK(w.call(a, F::NotificationSignal, 1) == 0);
+    CHECK(w.call(a, F::NotificationSignal, 2) == 0);
+    CHECK(n.word == (kBadgeA | kBadgeB));
+    CHECK(w.call(b, F::NotificationPoll, 1) == 0);
+    CHECK(b.regs.x[1] == (kBadgeA | kBadgeB));
+    CHECK(n.word == 0);
+    CHECK(w.call(b, F::NotificationPoll, 1) == 0);
+    CHECK(b.regs.x[1] == 0);
+
+    // An unbadged cap signals 1; a wait with the word set returns at once, like a poll.
+    CHECK(w.call(a, F::NotificationSignal, 3) == 0);
+    CHECK(n.word == 1);
+    CHECK(w.call(b, F::NotificationWait, 1, &resumed) == 0);
+    CHECK(resumed);
+    CHECK(b.regs.x[1] == 1);
+    CHECK(b.load_state() == VcpuState::Running);
+    CHECK(n.word == 0);
+
+    // Rights: Write signals, Read waits and polls. A refusal changes nothing, x1 included.
+    CHECK(w.call(b, F::NotificationSignal, 1) == st(Status::Denied));
+    CHECK(n.word == 0);
+    CHECK(w.call(a, F::NotificationWait, 1, &resumed) == st(Status::Denied));
+    CHECK(resumed);
+    CHECK(a.regs.x[1] == 1);
+    CHECK(a.load_state() == VcpuState::Running);
+    CHECK(w.call(a, F::NotificationPoll, 2) == st(Status::Denied));
+    CHECK(a.regs.x[1] == 2);
+    // Not a notification: an empty slot, a Partition cap; a cptr outside the CSpace.
+    CHECK(w.call(a, F::NotificationSignal, 9) == st(Status::InvalidArgument));
+    CHECK(w.call(a, F::NotificationSignal, 5) == st(Status::InvalidArgument));
+    CHECK(w.call(a, F::NotificationWait, 5) == st(Status::InvalidArgument));
+    CHECK(w.call(a, F::NotificationPoll, 1ull << 20) == st(Status::InvalidArgument));
+    CHECK(n.word == 0);
+
+    // Wait with the word 0 parks the vCPU: the exit handler says "do not resume".
+    CHECK(w.call(b, F::NotificationWait, 1, &resumed) == kParked);  // x0 untouched
+    CHECK_FALSE(resumed);
+    CHECK(b.load_state() == VcpuState::Blocked);
+    CHECK(n.waiter == &b);
+    // Its core finds nothing to run meanwhile (bh_core_loop takes Runnable vCPUs only).
+    CHECK_FALSE(b.transition(VcpuState::Runnable, VcpuState::Running));
+    // Another vCPU cannot wait on it at the same time; a poll meanwhile sees 0.
+    CHECK(w.call(a, F::NotificationWait, 4, &resumed) == st(Status::Busy));
+    CHECK(resumed);
+    CHECK(a.load_state() == VcpuState::Running);
+    CHECK(w.call(a, F::NotificationPoll, 4) == 0);
+    CHECK(a.regs.x[1] == 0);
+    CHECK(b.load_state() == VcpuState::Blocked);
+
+    // A signal hands the word to the waiter, clears it and makes the waiter runnable.
+    const u64 wakes = host::wake_count();
+    CHECK(w.call(a, F::NotificationSignal, 2, &resumed) == 0);
+    CHECK(resumed);
+    CHECK(b.load_state() == VcpuState::Runnable);
+    CHECK(status_of(b) == 0);
+    CHECK(b.regs.x[1] == kBadgeB);
+    CHECK(n.word == 0);
+    CHECK(n.waiter == nullptr);
+    CHECK(b.waiting_on == nullptr);
+    CHECK(host::wake_count() > wakes);
+    // Its core enters it again; the next signal is only recorded.
+    CHECK(exit_with(w.system, b, ExitKind::Irq));
+    CHECK(b.load_state() == VcpuState::Running);
+    CHECK(w.call(b, F::NotificationSignal, 2) == 0);  // its own badged Write cap
+    CHECK(n.word == kBadgeA);
+    CHECK(w.call(a, F::NotificationWait, 4) == 0);
+    CHECK(a.regs.x[1] == kBadgeA);
+
+    // Another round: wait, then a signal wakes it with that signal's badge only.
+    CHECK(w.call(b, F::NotificationWait, 1, &resumed) == kParked);
+    CHECK_FALSE(resumed);
+    CHECK(w.call(a, F::NotificationSignal, 1) == 0);
+    CHECK(b.regs.x[1] == kBadgeA);
+    CHECK(w.a->load_state() == PartitionState::Running);
+    CHECK(w.b->load_state() == PartitionState::Running);
+    CHECK(check_invariants(w.system).ok());
+}
+
+TEST_CASE("a stop of the waiter's partition cancels its wait", "[notification]") {
+    World w;
+    Vcpu& a = w.sig();
+    Vcpu& b = w.waiter();
+    Notification& n = w.object();
+    bool resumed = true;
+
+    SECTION("stopped for good: a later signal does not touch it") {
+        CHECK(w.call(b, F::NotificationWait, 1, &resumed) == kParked);
+        CHECK_FALSE(resumed);
+        REQUIRE(b.load_state() == VcpuState::Blocked);
+        CHECK(w.call(a, F::PartitionStop, 5) == 0);
+        CHECK(w.b->load_state() == PartitionState::Stopped);
+        CHECK(b.load_state() == VcpuState::Off);
+        CHECK(b.waiting_on == nullptr);
+        CHECK(n.waiter == nullptr);
+        const GuestRegs before = b.regs;
+        CHECK(w.call(a, F::NotificationSignal, 1) == 0);
+        CHECK(b.load_state() == VcpuState::Off);
+        CHECK(b.regs.x[0] == before.x[0]);
+        CHECK(b.regs.x[1] == before.x[1]);
+        CHECK(n.word == kBadgeA);  // kept for the next wait or poll
+        // Someone else may wait on it now.
+        CHECK(w.call(a, F::NotificationWait, 4) == 0);
+        CHECK(a.regs.x[1] == kBadgeA);
+    }
+
+    SECTION("restarted: the new run does not get the old wait's signal") {
+        CHECK(w.call(b, F::NotificationWait, 1, &resumed) == kParked);
+        CHECK_FALSE(resumed);
+        CHECK(w.call(a, F::PartitionRestart, 5) == 0);
+        CHECK(w.b->load_state() == PartitionState::Running);
+        CHECK(w.b->restarts == 1);
+        CHECK(b.load_state() == VcpuState::Runnable);
+        CHECK(b.regs.x[0] == kBootArg);
+        CHECK(n.waiter == nullptr);
+        CHECK(w.call(a, F::NotificationSignal, 1) == 0);
+        CHECK(b.regs.x[0] == kBootArg);  // its fresh registers are its own
+        CHECK(b.regs.x[1] == 0);
+        CHECK(b.regs.elr == kGuestRam);
+        CHECK(n.word == kBadgeA);
+        // The restarted vCPU waits afresh and gets what is pending.
+        CHECK(w.call(b, F::NotificationWait, 1, &resumed) == 0);
+        CHECK(resumed);
+        CHECK(b.regs.x[1] == kBadgeA);
+    }
+
+    SECTION("its own sibling's SYSTEM_OFF stops it") {
+        Vcpu& b1 = w.b->vcpus[1];
+        CHECK(hypercall(w.system, b, hvc::psci::kCpuOn, {1, kGuestRam, 0}));
+        CHECK(w.call(b, F::NotificationWait, 1, &resumed) == kParked);
+        CHECK_FALSE(resumed);
+        CHECK_FALSE(hypercall(w.system, b1, hvc::psci::kSystemOff));
+        CHECK(w.b->load_state() == PartitionState::Stopped);
+        CHECK(b.load_state() == VcpuState::Off);
+        CHECK(b1.load_state() == VcpuState::Off);
+        CHECK(n.waiter == nullptr);
+    }
+    CHECK(w.a->load_state() == PartitionState::Running);
+}
+
+TEST_CASE("deleting a notification's last cap resumes its waiter with NotFound", "[notification]") {
+    World w;
+    Vcpu& a = w.sig();
+    Vcpu& b = w.waiter();
+    Vcpu& b1 = w.b->vcpus[1];
+    Notification& n = w.object();
+    bool resumed = true;
+    // The kernel's own caps go first: the partitions' copies are then all that is left.
+    for (u32 s = w.ntfn + 2; s >= w.ntfn; --s) REQUIRE(ok(caps::delete_cap(w.at(s), w.system)));
+    CHECK(hypercall(w.system, b, hvc::psci::kCpuOn, {1, kGuestRam, 0}));
+    CHECK(exit_with(w.system, b1, ExitKind::Irq));  // vCPU 1 runs
+
+    CHECK(w.call(b, F::NotificationWait, 1, &resumed) == kParked);
+    CHECK_FALSE(resumed);
+    for (u64 c = 1; c <= 4; ++c) CHECK(w.call(a, F::CapDelete, c) == 0);
+    CHECK(b.load_state() == VcpuState::Blocked);  // caps remain: not destroyed
+    CHECK(w.call(b1, F::CapDelete, 2) == 0);
+    CHECK(b.load_state() == VcpuState::Blocked);
+    // The last cap, deleted by the waiter's sibling (under the capability lock).
+    CHECK(w.call(b1, F::CapDelete, 1, &resumed) == 0);
+    CHECK(resumed);
+    CHECK(b.load_state() == VcpuState::Runnable);
+    CHECK(status_of(b) == st(Status::NotFound));
+    CHECK(b.regs.x[1] == 0);
+    CHECK(n.waiter == nullptr);
+    CHECK(b.waiting_on == nullptr);
+    CHECK(check_invariants(w.system).ok());
+}
+
+TEST_CASE("revoking the untyped a notification came from resumes its waiter", "[notification]") {
+    Fixture f;
+    const u32 ws = f.make("waiter", kPartitionPa, 1);
+    Partition& p = f.partition(ws);
+    const u32 us = f.slot(), ns = f.slot();
+    REQUIRE(ok(f.system.create_untyped(us, PhysAddr(kPartitionPa + 4 * kMiB), 12, false)));
+    REQUIRE(ok(f.system.retype(us, ObjectType::Notification, 0, ns, 1)));
+    REQUIRE(ok(f.system.grant_cap(ns, p, 1, Rights::read())));
+    REQUIRE(ok(f.system.seal()));
+    Vcpu& v = p.vcpus[0];
+    Notification& n = f.notification(ns);
+    CHECK_FALSE(hypercall(f.system, v, fid(F::NotificationWait), {1}));
+    CHECK(v.load_state() == VcpuState::Blocked);
+    caps::RevokeProgress r = caps::revoke(f.at(us), 16, f.system);
+    CHECK(r.done);
+    CHECK(r.deleted == 2);
+    CHECK(v.load_state() == VcpuState::Runnable);
+    CHECK(status_of(v) == st(Status::NotFound));
+    CHECK(n.waiter == nullptr);
+    CHECK(v.waiting_on == nullptr);
+    CHECK(exit_with(f.system, v, ExitKind::Irq));
+    CHECK(hypercall(f.system, v, fid(F::NotificationPoll), {1}));
+    CHECK(status_of(v) == st(Status::InvalidArgument));  // the slot is empty now
+}
