@@ -52,9 +52,10 @@ coverage: bootstrap
 	@gcovr --root . -a $(COVERAGE_BUILD)/coverage/coverage.json --txt
 	@echo "== branch coverage per file"
 	@gcovr --root . -a $(COVERAGE_BUILD)/coverage/coverage.json --txt --branches
+	@# gcovr replaces its --txt target with a new file: never give it a device such as /dev/null.
 	@for dir in kernel/ kernel/caps/ tools/bhcc/; do \
-	  summary=$$(gcovr --root . -a $(COVERAGE_BUILD)/coverage/coverage.json --filter $$dir --txt /dev/null \
-	    --print-summary | grep -E '^(lines|branches):'); \
+	  summary=$$(gcovr --root . -a $(COVERAGE_BUILD)/coverage/coverage.json --filter $$dir \
+	    --txt $(COVERAGE_BUILD)/coverage/summary.txt --print-summary | grep -E '^(lines|branches):'); \
 	  case "$$summary" in \
 	    *"(0 out of 0)"*"(0 out of 0)"*|"") echo "total $$dir: no instrumented code (not built into bh_generic yet)" ;; \
 	    *) echo "total $$dir:" $$summary ;; \
