@@ -16,6 +16,7 @@ const char* op_name(manifest::OpKind kind) {
         case manifest::OpKind::BindCore: return "bind-core";
         case manifest::OpKind::StartVcpu: return "start-vcpu";
         case manifest::OpKind::Seal: return "seal";
+        case manifest::OpKind::DeclareFlow: return "declare-flow";
     }
     return "unknown";
 }
@@ -49,7 +50,14 @@ Status execute(System& system, const ManifestReader& reader, const manifest::Man
             if (frame == nullptr) return Status::OutOfRange;
             return system.map_frame(*p, *frame, Ipa(op.arg[1]), op.arg[2]);
         }
-        case OpKind::GrantCap: return system.grant_cap(op.slot, *p, op.arg[1], Rights::from_bits(op.arg[2]));
+        case OpKind::GrantCap:
+            return system.grant_cap(op.slot, *p, op.arg[1], Rights::from_bits(op.arg[2]), op.arg[3]);
+        case OpKind::DeclareFlow: {
+            Partition* destination =
+                op.arg[1] < manifest::kBootSlots ? system.partition_in_slot(static_cast<u32>(op.arg[1])) : nullptr;
+            if (destination == nullptr) return Status::NotFound;
+            return system.declare_flow(*p, *destination, static_cast<manifest::FlowKind>(op.arg[2]));
+        }
         case OpKind::LoadImage: return system.load_image(*p, Ipa(op.arg[1]), reader.image(op), op.arg[3]);
         case OpKind::BindCore: return system.bind_core(*p, static_cast<u32>(op.arg[1]), static_cast<u32>(op.arg[2]));
         case OpKind::StartVcpu: return system.set_entry(*p, static_cast<u32>(op.arg[1]), op.arg[2], op.arg[3]);

@@ -41,12 +41,12 @@ InvariantCoverage invariant_coverage(InvariantId id) {
         case InvariantId::MemoryExclusivity:
         case InvariantId::TablesMatchRegions:
         case InvariantId::PartitionIdentity:
-        case InvariantId::CapabilitySoundness: return InvariantCoverage::Checked;
+        case InvariantId::CapabilitySoundness:
+        case InvariantId::InterruptOwnership:
+        case InvariantId::InformationFlow: return InvariantCoverage::Checked;
         case InvariantId::KernelIntegrity:
-        case InvariantId::InformationFlow:
         case InvariantId::TemporalIsolation: return InvariantCoverage::Partial;
-        case InvariantId::DmaContainment:
-        case InvariantId::InterruptOwnership: return InvariantCoverage::NotChecked;
+        case InvariantId::DmaContainment: return InvariantCoverage::NotChecked;
     }
     return InvariantCoverage::NotChecked;
 }
@@ -55,7 +55,9 @@ const char* invariant_scope(InvariantId id) {
     switch (id) {
         case InvariantId::MemoryExclusivity:
             return "every RAM frame in a stage-2 leaf or recorded region is in RAM and in at most one "
-                   "partition (no shared-region objects exist yet, so none may be shared)";
+                   "partition, unless it belongs to a Channel object that every partition sharing it maps "
+                   "through a Channel cap recorded as a channel mapping (its own or the boot program's); "
+                   "channel mappings never executable; every mapping recorded with its cap's kind";
         case InvariantId::KernelIntegrity:
             return "CPU stage 2 only (no SMMU tables yet): no leaf reaches the kernel region or object "
                    "memory; MMIO only from the assignable windows (no device capabilities yet); no "
@@ -66,10 +68,15 @@ const char* invariant_scope(InvariantId id) {
                    "symmetric, no cycle, derived rights within their parent's, retyped objects inside "
                    "their untyped's allocated range and nested or disjoint, every cap of the boot CNode "
                    "and of each partition's CSpace reachable; every mapped cap's mapping recorded";
-        case InvariantId::InterruptOwnership: return "not checked: no SPI is routed to a partition yet";
+        case InvariantId::InterruptOwnership:
+            return "checked: no interrupt is routed (no IrqHandler capability exists); any IrqHandler cap in "
+                   "the boot CNode or a CSpace is a violation until IRQ routing exists; cross-partition "
+                   "signals are notifications, covered by INV-6";
         case InvariantId::InformationFlow:
-            return "memory part: no physical page (RAM or MMIO) is shared by two partitions, the only graph "
-                   "declarable today; signalling edges (notifications, channels) do not exist yet";
+            return "after seal, every memory and signal edge the CSpaces and mappings allow (System::live_flows: "
+                   "Write cap or writable mapping -> Read cap or readable mapping of the same memory; Write -> "
+                   "Read cap of one Notification) is declared (seal refuses unless live == declared; after it "
+                   "edges only disappear); no MMIO page is shared by two partitions";
         case InvariantId::TemporalIsolation:
             return "core part: each core runs at most one vCPU and each vCPU sits on at most one core, "
                    "consistently both ways; no schedule windows exist yet";
@@ -161,19 +168,20 @@ public:
             if (live_[i]) leaves_of(i);
         for (u32 i = 0; i < count_; ++i)
             if (live_[i]) regions_of(i);
+        for (u32 i = 0; i < count_; ++i)
+            if (live_[i]) channel_regions(i);
         shared_regions();
         shared_leaves();
         for (u32 i = 0; i < count_; ++i)
             if (live_[i]) tables_match_regions(i);
         cores();
         capabilities();
+        interrupts();
+        flows();
         // TODO: INV-5 — once IRQ capabilities route SPIs to partitions, check that each SPI is
-        // routed to at most one partition and that it is the holder of its IRQ capability;
-        // INV-6 — once channel and notification objects exist, build the live "who can write /
-        // signal whom" graph from the CSpaces and compare it with the graph declared in the
-        // manifest (today that graph has no edges, which shared_leaves/shared_regions check).
-        // INV-3 follows the SMMU stream tables. Until then invariant_coverage() says "not
-        // checked", never "ok".
+        // routed to at most one partition and that it is the holder of its IRQ capability (today:
+        // no IrqHandler cap may exist). INV-3 follows the SMMU stream tables. Until then
+        // invariant_coverage() says "not checked", never "ok".
         return report_;
     }
 
@@ -260,7 +268,18 @@ private:
         const u64 size = 1ull << c.size_bits;
         for (u32 k = 0; k < region_count(p); ++k) {
             const MemoryRegion& r = p.regions[k];
-            if (r.ipa.raw() == c.mapped_ipa() && r.pa.raw() == c.object && r.size == size) return;
+            if (r.ipa.raw() == c.mapped_ipa() && r.pa.raw() == c.object && r.size == size) {
+                // A Channel mapping recorded as private RAM would be scrubbed by a restart of
+                // this partition (erasing what the others see); a Frame recorded as a channel
+                // would escape the exclusivity check.
+                if (r.channel != (c.type == ObjectType::Channel))
+                    at(about(add(InvariantId::MemoryExclusivity,
+                                 r.channel ? "a private frame's mapping is recorded as a channel mapping"
+                                           : "a channel's mapping is recorded as private memory"),
+                             p),
+                       r.ipa, r.pa, r.size);
+                return;
+            }
         }
         at(about(add(InvariantId::CapabilitySoundness, "a cap's mapping is not recorded by its partition"), p),
            Ipa(c.mapped_ipa()), PhysAddr(c.object), size);
@@ -269,6 +288,86 @@ private:
     static constexpr u32 kMaxCdtReports = manifest::kMaxPartitions + 1;  // one validate_cdt per CNode
     caps::CdtReport cdt_seen_[kMaxCdtReports] = {};
     u32 cdt_reported_ = 0;
+
+    // ---- INV-5: no interrupt is routed yet, so no IrqHandler capability may exist
+    void interrupts() {
+        const auto scan = [&](const CapSlot* slots, u64 count) {
+            for (u64 k = 0; slots != nullptr && k < count; ++k)
+                if (slots[k].cap.type == ObjectType::IrqHandler)
+                    locate(value(add(InvariantId::InterruptOwnership,
+                                     "an IrqHandler capability exists, but the kernel routes no interrupt"),
+                                 slots[k].cap.irq()),
+                           &slots[k]);
+        };
+        scan(caps::cnode_slots(s_.boot_cnode().cap), caps::cnode_slot_count(s_.boot_cnode().cap));
+        for (u32 i = 0; i < count_; ++i)
+            if (live_[i] && part(i).cspace_root.type == ObjectType::CNode)
+                scan(caps::cnode_slots(part(i).cspace_root), caps::cnode_slot_count(part(i).cspace_root));
+    }
+
+    // ---- INV-6: every flow the capabilities allow is declared. Before seal the boot program is
+    // still granting and declaring (in any order), and nothing runs; seal refuses a system whose
+    // live graph differs from the declared one. After seal caps move only within a CSpace, so
+    // edges can only disappear (a holder deletes its own cap): live must stay within declared.
+    void flows() {
+        const FlowGraph& declared = s_.declared_flows();
+        for (u32 a = 0; a < manifest::kMaxPartitions; ++a)
+            for (u32 b = 0; b < manifest::kMaxPartitions; ++b)
+                for (unsigned k = 0; k < FlowGraph::kKinds; ++k)
+                    if (declared.edge[a][b][k] && (a == b || a >= count_ || b >= count_))
+                        value(add(InvariantId::InformationFlow, "a declared flow names no partition, or one partition twice"),
+                              a * manifest::kMaxPartitions + b);
+        if (!s_.sealed()) return;
+        for (u32 i = 0; i < count_; ++i)
+            if (!live_[i]) return;  // reported (STATE-2/INV-2): the graph would read a bad object
+        FlowGraph live;
+        s_.live_flows(live);
+        for (u32 a = 0; a < count_; ++a)
+            for (u32 b = 0; b < count_; ++b)
+                for (unsigned k = 0; k < FlowGraph::kKinds; ++k)
+                    if (live.edge[a][b][k] && !declared.edge[a][b][k])
+                        value(other(about(add(InvariantId::InformationFlow,
+                                              FlowGraph::kind(k) == manifest::FlowKind::Memory
+                                                  ? "undeclared memory flow: it can write memory the other can read"
+                                                  : "undeclared signal flow: it can signal a notification the other waits on"),
+                                          part(a)),
+                                    part(b)),
+                              static_cast<u64>(FlowGraph::kind(k)));
+    }
+
+    // ---- INV-1 (shared-region exception): each channel mapping is made through a Channel cap
+    // that records exactly this mapping — one in the partition's own CSpace, or the boot
+    // program's in the boot CNode — and is never executable or device memory.
+    void channel_regions(u32 i) {
+        const Partition& p = part(i);
+        for (u32 k = 0; k < region_count(p); ++k) {
+            const MemoryRegion& r = p.regions[k];
+            if (!r.channel || !region_sane(r)) continue;
+            if ((r.attrs & (kExecute | kDevice)) != 0)
+                value(at(about(add(InvariantId::MemoryExclusivity, "channel mapping executable or device memory"), p), r.ipa,
+                         r.pa, r.size),
+                      r.attrs);
+            if (!channel_cap_maps(caps::cnode_slots(s_.boot_cnode().cap), caps::cnode_slot_count(s_.boot_cnode().cap),
+                                  p, r) &&
+                !(p.cspace_root.type == ObjectType::CNode &&
+                  channel_cap_maps(caps::cnode_slots(p.cspace_root), caps::cnode_slot_count(p.cspace_root), p, r)))
+                at(about(add(InvariantId::MemoryExclusivity, "channel mapping without a Channel cap that records it"), p),
+                   r.ipa, r.pa, r.size);
+        }
+    }
+    static bool channel_cap_maps(const CapSlot* slots, u64 count, const Partition& p, const MemoryRegion& r) {
+        for (u64 k = 0; slots != nullptr && k < count; ++k) {
+            const Capability& c = slots[k].cap;
+            if (c.type == ObjectType::Channel && c.mapped() && c.mapped_partition_plus1() == p.index + 1 &&
+                c.mapped_ipa() == r.ipa.raw() && c.object == r.pa.raw() && c.object_size() == r.size)
+                return true;
+        }
+        return false;
+    }
+    // Both records are channel mappings of one Channel object (each checked by channel_regions).
+    static bool same_channel(const MemoryRegion* x, const MemoryRegion* y) {
+        return x != nullptr && y != nullptr && x->channel && y->channel && x->pa == y->pa && x->size == y->size;
+    }
 
     // ---- recording
     InvariantViolation& add(InvariantId id, const char* message) {
@@ -494,6 +593,7 @@ private:
                     for (u32 ra = 0; ra < region_count(a); ++ra) {
                         const MemoryRegion& y = a.regions[ra];
                         if (!region_sane(y)) continue;
+                        if (same_channel(&x, &y)) continue;  // INV-1's shared-region exception
                         shared(b, x.ipa, x.pa, x.size, a, y.ipa, y.pa, y.size,
                                "recorded RAM region overlaps another partition's",
                                "recorded MMIO region shared with another partition");
@@ -501,6 +601,25 @@ private:
                 }
             }
         }
+    }
+
+    // Two runs (one per partition) share physical memory: allowed exactly where, page by page,
+    // both map it through channel mappings of the same Channel object; the rest is reported.
+    void shared_runs(const Partition& b, const Run& x, const Partition& a, const Run& y) {
+        if (!ranges_overlap(x.pa.raw(), x.size, y.pa.raw(), y.size)) return;
+        const u64 lo = x.pa.raw() > y.pa.raw() ? x.pa.raw() : y.pa.raw();
+        const u64 hi = x.pa.raw() + x.size < y.pa.raw() + y.size ? x.pa.raw() + x.size : y.pa.raw() + y.size;
+        u64 cur = lo;
+        while (cur < hi) {
+            const MemoryRegion* rb = region_at(b, x.ipa.raw() + (cur - x.pa.raw()));
+            const MemoryRegion* ra = region_at(a, y.ipa.raw() + (cur - y.pa.raw()));
+            // The PA must lie in the records too (STATE-1 reports tables that disagree with them).
+            if (!same_channel(rb, ra) || cur < rb->pa.raw() || cur - rb->pa.raw() >= rb->size) break;
+            cur = rb->pa.raw() + rb->size;
+        }
+        if (cur >= hi) return;
+        shared(b, x.ipa + (cur - x.pa.raw()), PhysAddr(cur), hi - cur, a, y.ipa + (cur - y.pa.raw()), PhysAddr(cur),
+               hi - cur, "RAM frame mapped by another partition too", "MMIO page mapped by another partition too");
     }
 
     void shared_leaves() {
@@ -517,10 +636,7 @@ private:
                         return;
                     }
                     const Partition& a = part(i);
-                    for_each_run(a.stage2, budget_used, [&](const Run& y) {
-                        shared(b, x.ipa, x.pa, x.size, a, y.ipa, y.pa, y.size, "RAM frame mapped by another partition too",
-                               "MMIO page mapped by another partition too");
-                    });
+                    for_each_run(a.stage2, budget_used, [&](const Run& y) { shared_runs(b, x, a, y); });
                 }
             });
         }

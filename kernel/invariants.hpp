@@ -8,15 +8,19 @@
 //
 // IDs are stable. INV-n are design.md's invariants (numbered as there); STATE-n are the kernel's
 // own consistency rules that the INV checks rest on:
-//   INV-1  memory exclusivity     RAM frame in at most one partition; normal memory only in RAM
+//   INV-1  memory exclusivity     RAM frame in at most one partition, except a Channel's pages,
+//                                 mapped through Channel caps recorded as channel mappings;
+//                                 normal memory only in RAM
 //   INV-2  kernel integrity       nothing reaches the kernel region or object memory; MMIO only
 //                                 from the assignable windows; device never executable; stage-2
 //                                 tables and partition objects live in object memory
 //   INV-3  DMA containment        not checked: no SMMU stream tables exist yet
 //   INV-4  capability soundness   checked: the derivation tree over the boot CNode and every CSpace
-//   INV-5  interrupt ownership    not checked: no interrupt is routed to a partition yet
-//   INV-6  information flow       memory part only: no physical page (RAM or MMIO) is shared by
-//                                 two partitions, since no channel exists to declare a sharing
+//   INV-5  interrupt ownership    checked vacuously: no interrupt is routed, so no IrqHandler
+//                                 cap may exist anywhere (one found is a violation)
+//   INV-6  information flow       after seal, every memory/signal edge the CSpaces and mappings
+//                                 allow (System::live_flows) is declared (seal demands equality);
+//                                 no MMIO page is shared by two partitions
 //   INV-7  temporal isolation     core part only: vCPU <-> core bindings are consistent
 //                                 (a core runs at most one vCPU, a vCPU is on at most one core)
 //   STATE-1  stage-2 tables == recorded regions, both ways; descriptors exactly as the kernel
@@ -120,8 +124,9 @@ struct InvariantReport {
 inline constexpr u64 kPairwiseLeafBudget = 1ull << 22;
 
 // Every check above, in this order: partition identity (STATE-2), table placement (INV-2),
-// each partition's leaves (INV-2, INV-1), recorded regions (INV-2, INV-1), cross-partition
-// sharing (INV-1, INV-6), tables against regions (STATE-1), vCPU/core bindings (INV-7).
+// each partition's leaves (INV-2, INV-1), recorded regions (INV-2, INV-1), channel mappings
+// (INV-1), cross-partition sharing (INV-1, INV-6), tables against regions (STATE-1), vCPU/core
+// bindings (INV-7), the derivation tree (INV-4), IrqHandler caps (INV-5), the flow graph (INV-6).
 InvariantReport check_invariants(const System& system);
 
 // "INV-1 memory exclusivity: partition 'beta' IPA 0x40000000 PA 0x48000000 size 0x1000: <message>

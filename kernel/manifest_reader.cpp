@@ -153,8 +153,16 @@ Status ManifestReader::check_op(const ManifestOp& op, u32 index) {
                 return fail(Status::OutOfRange, "CSpace index out of range", at);
             if ((op.arg[2] & ~static_cast<u64>(Rights::kAllBits)) != 0)
                 return fail(Status::InvalidArgument, "unknown rights bits", at);
+            // arg3 is the badge: any value; whether the cap may carry it is the kernel's check.
             return Status::Ok;
         }
+        case OpKind::DeclareFlow:
+            if (!partition_slot(op.arg[0])) return fail(Status::OutOfRange, "partition slot out of range", at);
+            if (!partition_slot(op.arg[1]))
+                return fail(Status::OutOfRange, "destination partition slot out of range", at);
+            if (op.arg[2] != static_cast<u64>(FlowKind::Memory) && op.arg[2] != static_cast<u64>(FlowKind::Signal))
+                return fail(Status::InvalidArgument, "unknown flow kind", at);
+            return Status::Ok;
         case OpKind::LoadImage: {
             if (!partition_slot(op.arg[0])) return fail(Status::OutOfRange, "partition slot out of range", at);
             const u64 ops_end = static_cast<u64>(header_.ops_offset) +

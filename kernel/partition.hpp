@@ -14,14 +14,19 @@
 
 namespace bh {
 
-// One mapping made through a Frame or DeviceMmio capability (the cap records the same
-// mapping; the invariant checker compares both with the stage-2 tables).
+// One mapping made through a Frame, DeviceMmio or Channel capability (the cap records the same
+// mapping; the invariant checker compares both with the stage-2 tables). `channel` marks the
+// mapping of a Channel object: memory shared with the channel's other mappers, which a restart
+// of this partition must neither scrub nor load an image into.
 struct MemoryRegion {
     Ipa ipa;
     PhysAddr pa;
     u64 size = 0;
     u64 attrs = 0;
+    bool channel = false;
     bool is_device() const { return (attrs & manifest::attr::kDevice) != 0; }
+    // RAM that belongs to this partition alone (a Frame mapping): scrubbed on every (re)start.
+    bool is_private_ram() const { return !is_device() && !channel; }
 };
 
 // An image the partition is (re)loaded with: bytes in the boot payload, copied to `ipa`.
@@ -79,7 +84,8 @@ public:
                                            __ATOMIC_ACQUIRE);
     }
 
-    // The region of normal memory that holds all of [ipa, ipa + size), or nullptr.
+    // The region of normal memory (private RAM or a channel) that holds all of [ipa, ipa + size),
+    // or nullptr.
     const MemoryRegion* ram_region_containing(Ipa ipa, u64 size) const;
 
     // The mapping record for [ipa, ipa + size), or nullptr.

@@ -79,7 +79,55 @@ const CapSlot& object_group_root(const CapSlot& slot) {
     return *s;
 }
 
+// What a partition can do to one piece of memory or one notification, through a cap in its
+// CSpace or (memory) through one of its recorded mappings.
+struct Access {
+    manifest::FlowKind kind;
+    u64 base;  // Memory: physical range; Signal: the Notification object
+    u64 size;
+    bool read;
+    bool write;
+};
+
+template <class F>
+void for_each_access(const Partition& p, F&& f) {
+    const CapSlot* slots = caps::cnode_slots(p.cspace_root);
+    const u64 count = slots != nullptr ? caps::cnode_slot_count(p.cspace_root) : 0;
+    for (u64 k = 0; k < count; ++k) {
+        const Capability& c = slots[k].cap;
+        const bool r = c.rights.has(Rights::read()), w = c.rights.has(Rights::write());
+        switch (c.type) {
+            case ObjectType::Frame:
+            case ObjectType::DeviceMmio:
+            case ObjectType::Channel: f(Access{manifest::FlowKind::Memory, c.object, c.object_size(), r, w}); break;
+            case ObjectType::Notification: f(Access{manifest::FlowKind::Signal, c.object, c.object_size(), r, w}); break;
+            default: break;
+        }
+    }
+    // Mappings made through caps the partition does not hold (the boot program's).
+    const u32 regions = p.region_count <= Partition::kMaxRegions ? p.region_count : Partition::kMaxRegions;
+    for (u32 i = 0; i < regions; ++i) {
+        const MemoryRegion& m = p.regions[i];
+        f(Access{manifest::FlowKind::Memory, m.pa.raw(), m.size, (m.attrs & manifest::attr::kRead) != 0,
+                 (m.attrs & manifest::attr::kWrite) != 0});
+    }
+}
+
+bool reaches(const Access& writer, const Access& reader) {
+    if (!writer.write || !reader.read || writer.kind != reader.kind) return false;
+    if (writer.kind == manifest::FlowKind::Signal) return writer.base == reader.base;
+    return writer.size != 0 && reader.size != 0 && ranges_overlap(writer.base, writer.size, reader.base, reader.size);
+}
+
 }  // namespace
+
+const char* flow_kind_name(manifest::FlowKind kind) {
+    switch (kind) {
+        case manifest::FlowKind::Memory: return "memory";
+        case manifest::FlowKind::Signal: return "signal";
+    }
+    return "unknown";
+}
 
 Status System::init(u64 ram_base, u64 ram_size, unsigned cores) {
     if (cores == 0 || cores > platform::kMaxCores) return refuse(Status::InvalidArgument, "core count");
@@ -143,8 +191,9 @@ Status System::create(ObjectType type, PhysAddr base, unsigned size_bits) {
             return p->table_pool.init(base + header, (1ull << size_bits) - header);
         }
         case ObjectType::Notification: return notification_create(base);
-        case ObjectType::Vcpu:  // vCPUs are part of their partition (manifest::kMaxVcpusPerPartition)
-        case ObjectType::Channel: return Status::NotSupported;  // not yet implemented
+        // A Channel has no header: the object is the shared region itself, zeroed by retype.
+        case ObjectType::Channel: return Status::Ok;
+        case ObjectType::Vcpu: return Status::NotSupported;  // part of their partition (kMaxVcpusPerPartition)
         default: return Status::Ok;  // memory, CNodes (zeroed = empty slots), untyped
     }
 }
@@ -299,31 +348,37 @@ Status System::check_other_mappings(const CapSlot& frame, const Partition& p) co
 Status System::map_frame(Partition& p, CapSlot& frame, Ipa ipa, u64 attrs) {
     using namespace manifest::attr;
     const Capability& c = frame.cap;
-    if (c.type != ObjectType::Frame && c.type != ObjectType::DeviceMmio)
-        return refuse(Status::InvalidArgument, "not a Frame or DeviceMmio cap");
+    const bool channel = c.type == ObjectType::Channel;
+    if (c.type != ObjectType::Frame && c.type != ObjectType::DeviceMmio && !channel)
+        return refuse(Status::InvalidArgument, "not a Frame, DeviceMmio or Channel cap");
     if (attrs == 0 || (attrs & ~(kRead | kWrite | kExecute)) != 0)
         return refuse(Status::InvalidArgument, "invalid access attributes");
     if ((attrs & (kRead | kWrite)) == 0) return refuse(Status::InvalidArgument, "execute-only mapping");
     if (c.type == ObjectType::DeviceMmio && (attrs & kExecute) != 0)
         return refuse(Status::InvalidArgument, "device memory cannot be executable");
+    // Code another partition can write is code injection: a channel is data only.
+    if (channel && (attrs & kExecute) != 0) return refuse(Status::InvalidArgument, "channel memory cannot be executable");
     if (!rights_cover(c, attrs)) return refuse(Status::Denied, "access exceeds the capability's rights");
     if (c.mapped()) return refuse(Status::Exists, "capability already mapped");
     if (p.region_count >= Partition::kMaxRegions) return refuse(Status::NoMemory, "too many mappings");
     const u64 size = frame_size(c);
     if (!ipa.aligned(size)) return refuse(Status::Misaligned, "IPA not aligned to the frame");
-    if (!ok(check_other_mappings(frame, p))) return refuse(Status::Overlap, "frame mapped by another partition");
+    // A Channel is the one object several partitions may map (INV-1's shared-region exception):
+    // each of them holds its own cap to it, and each cap maps once.
+    if (!channel && !ok(check_other_mappings(frame, p)))
+        return refuse(Status::Overlap, "frame mapped by another partition");
     const u64 mapping = attrs | (c.type == ObjectType::DeviceMmio ? kDevice : 0);
     Status s = p.stage2.map(ipa, PhysAddr(c.object), size, mapping);
     if (!ok(s)) return refuse(s == Status::Overlap ? Status::Exists : s, "IPA range refused by stage 2");
     frame.cap.set_mapping(p.index + 1, ipa.raw());
-    p.regions[p.region_count++] = MemoryRegion{ipa, PhysAddr(c.object), size, mapping};
+    p.regions[p.region_count++] = MemoryRegion{ipa, PhysAddr(c.object), size, mapping, channel};
     return Status::Ok;
 }
 
 Status System::unmap_frame(Partition& p, CapSlot& frame) {
     const Capability& c = frame.cap;
-    if (c.type != ObjectType::Frame && c.type != ObjectType::DeviceMmio)
-        return refuse(Status::InvalidArgument, "not a Frame or DeviceMmio cap");
+    if (c.type != ObjectType::Frame && c.type != ObjectType::DeviceMmio && c.type != ObjectType::Channel)
+        return refuse(Status::InvalidArgument, "not a Frame, DeviceMmio or Channel cap");
     if (!c.mapped() || c.mapped_partition_plus1() != p.index + 1)
         return refuse(Status::NotFound, "not mapped in this partition");
     unmap(c);
@@ -331,7 +386,7 @@ Status System::unmap_frame(Partition& p, CapSlot& frame) {
     return Status::Ok;
 }
 
-Status System::grant_cap(u32 source_slot, Partition& p, u64 index, Rights mask) {
+Status System::grant_cap(u32 source_slot, Partition& p, u64 index, Rights mask, u64 badge) {
     if (sealed_) return refuse(Status::Denied, "system is sealed");
     CapSlot* source = boot_slot(source_slot);
     if (source == nullptr) return refuse(Status::OutOfRange, "no such boot slot");
@@ -339,9 +394,40 @@ Status System::grant_cap(u32 source_slot, Partition& p, u64 index, Rights mask) 
         return refuse(Status::OutOfRange, "no such slot in the partition's CSpace");
     CapSlot& dest = caps::cnode_slots(p.cspace_root)[index];
     // Grant of the boot program's full caps: a mint, so the partition never gets more than the
-    // mask and the kernel keeps the original (which may hold the boot mapping).
-    Status s = caps::mint(*source, dest, mask, 0);
+    // mask and the kernel keeps the original (which may hold the boot mapping). The badge, if
+    // any, is the mint's: only on an unbadged Notification or Channel cap.
+    if (badge != 0 && !caps::badgeable(source->cap.type))
+        return refuse(Status::InvalidArgument, "badge on a cap that is not a Notification or Channel");
+    Status s = caps::mint(*source, dest, mask, badge);
     return ok(s) ? s : refuse(s, "grant refused");
+}
+
+Status System::declare_flow(Partition& source, Partition& destination, manifest::FlowKind kind) {
+    if (sealed_) return refuse(Status::Denied, "system is sealed");
+    if (!FlowGraph::kind_valid(kind)) return refuse(Status::InvalidArgument, "unknown flow kind");
+    if (&source == &destination) return refuse(Status::InvalidArgument, "a flow from a partition to itself");
+    if (source.index >= partition_count_ ||
+        partitions_[source.index] != &source || destination.index >= partition_count_ ||
+        partitions_[destination.index] != &destination)
+        return refuse(Status::NotFound, "not a configured partition");
+    declared_.edge[source.index][destination.index][FlowGraph::index(kind)] = true;
+    return Status::Ok;
+}
+
+void System::live_flows(FlowGraph& out) const {
+    out = FlowGraph{};
+    for (u32 s = 0; s < partition_count_; ++s) {
+        for_each_access(*partitions_[s], [&](const Access& w) {
+            if (!w.write) return;
+            const unsigned k = FlowGraph::index(w.kind);
+            for (u32 d = 0; d < partition_count_; ++d) {
+                if (d == s || out.edge[s][d][k]) continue;
+                for_each_access(*partitions_[d], [&](const Access& r) {
+                    if (reaches(w, r)) out.edge[s][d][k] = true;
+                });
+            }
+        });
+    }
 }
 
 Status System::load_image(Partition& p, Ipa ipa, const u8* bytes, u64 size) {
@@ -352,6 +438,9 @@ Status System::load_image(Partition& p, Ipa ipa, const u8* bytes, u64 size) {
         auto t = p.stage2.translate(Ipa(page));
         if (!t.ok() || (t.value().attrs & manifest::attr::kDevice) != 0)
             return refuse(Status::OutOfRange, "image segment outside the partition's memory");
+        const MemoryRegion* r = p.ram_region_containing(Ipa(page), kPageSize);
+        if (r == nullptr || r->channel)
+            return refuse(Status::OutOfRange, "image segment in channel memory (shared, never loaded)");
     }
     p.images[p.image_count++] = ImageSegment{ipa, bytes, size};
     return Status::Ok;
@@ -425,6 +514,31 @@ Status System::seal() {
             if (p.vcpus[v].core == ~0u) return refuse(Status::NotFound, "a vCPU is not bound to a core");
     }
     if (control_graph_has_cycle()) return refuse(Status::Denied, "partitions control each other in a cycle");
+    // Invariant 6: the flows the capabilities allow are exactly the declared ones. An undeclared
+    // flow is an isolation hole; a declared flow with no capability behind it means the
+    // description and the capabilities disagree (the audit evidence would list a flow that the
+    // system does not have), so both refuse the manifest.
+    FlowGraph live;
+    live_flows(live);
+    for (int pass = 0; pass < 2; ++pass) {
+        for (u32 a = 0; a < partition_count_; ++a) {
+            for (u32 b = 0; b < partition_count_; ++b) {
+                for (unsigned k = 0; k < FlowGraph::kKinds; ++k) {
+                    const bool in_live = live.edge[a][b][k], in_declared = declared_.edge[a][b][k];
+                    if (pass == 0 && in_live && !in_declared) {
+                        log("seal: undeclared ", flow_kind_name(FlowGraph::kind(k)), " flow from '", partitions_[a]->name,
+                            "' to '", partitions_[b]->name, "'");
+                        return refuse(Status::Denied, "capabilities allow an undeclared information flow");
+                    }
+                    if (pass == 1 && in_declared && !in_live) {
+                        log("seal: declared ", flow_kind_name(FlowGraph::kind(k)), " flow from '", partitions_[a]->name,
+                            "' to '", partitions_[b]->name, "' has no capability behind it");
+                        return refuse(Status::Denied, "a declared flow has no capability behind it");
+                    }
+                }
+            }
+        }
+    }
     sealed_ = true;
     running_ = partition_count_;
     for (u32 i = 0; i < partition_count_; ++i) launch(*partitions_[i]);
@@ -434,9 +548,11 @@ Status System::seal() {
 // --- life cycle -----------------------------------------------------------------------------
 
 bool System::reload_memory(Partition& p) {
+    // Only private RAM: a channel's memory belongs to all its mappers, and a restart of one of
+    // them must not erase (or write) what the others see.
     for (u32 r = 0; r < p.region_count; ++r) {
         const MemoryRegion& m = p.regions[r];
-        if (!m.is_device()) zero(arch::phys_to_virt(m.pa), m.size);
+        if (m.is_private_ram()) zero(arch::phys_to_virt(m.pa), m.size);
     }
     for (u32 i = 0; i < p.image_count; ++i) {
         const ImageSegment& img = p.images[i];
@@ -447,19 +563,23 @@ bool System::reload_memory(Partition& p) {
                                                                                     : img.size - done;
             auto t = p.stage2.translate(Ipa(ipa));
             if (!t.ok() || (t.value().attrs & manifest::attr::kDevice) != 0) return false;
+            // It may have mapped a channel where its image was: the kernel would write into
+            // memory other partitions read, on behalf of a partition that may only read it.
+            const MemoryRegion* m = p.ram_region_containing(Ipa(ipa), chunk);
+            if (m == nullptr || !m->is_private_ram()) return false;
             copy(arch::phys_to_virt(t.value().pa), img.bytes + done, chunk);
             done += chunk;
         }
     }
     for (u32 r = 0; r < p.region_count; ++r)
-        if (!p.regions[r].is_device()) arch::clean_to_poc(p.regions[r].pa, p.regions[r].size);
+        if (p.regions[r].is_private_ram()) arch::clean_to_poc(p.regions[r].pa, p.regions[r].size);
     return true;
 }
 
 void System::launch(Partition& p) {
     if (!reload_memory(p)) {
         // Its image no longer lies in memory it maps (it unmapped it before a restart).
-        log("partition '", p.name, "' cannot be loaded: image outside its mapped memory");
+        log("partition '", p.name, "' cannot be loaded: image outside its private mapped memory");
         p.store_state(PartitionState::Stopped);
         stopped_for_good();
         return;

@@ -17,6 +17,26 @@ namespace bh {
 
 enum class StopReason { Fault, SystemOff, SystemReset, AllVcpusOff, Controller };
 
+// A graph of information flows between partitions (design.md invariant 6), indexed by partition
+// index: edge[s][d][kind - 1] when partition s can pass information to partition d by `kind`.
+// The System keeps the graph the boot program declared and computes the graph the partitions'
+// capabilities make possible (System::live_flows); seal requires the two to be equal.
+struct FlowGraph {
+    static constexpr unsigned kKinds = 2;  // manifest::FlowKind::Memory, ::Signal
+    bool edge[manifest::kMaxPartitions][manifest::kMaxPartitions][kKinds] = {};
+
+    static constexpr bool kind_valid(manifest::FlowKind k) {
+        return k == manifest::FlowKind::Memory || k == manifest::FlowKind::Signal;
+    }
+    static constexpr unsigned index(manifest::FlowKind k) { return static_cast<unsigned>(k) - 1; }
+    static constexpr manifest::FlowKind kind(unsigned index) { return static_cast<manifest::FlowKind>(index + 1); }
+    bool has(u32 source, u32 destination, manifest::FlowKind k) const {
+        return source < manifest::kMaxPartitions && destination < manifest::kMaxPartitions && kind_valid(k) &&
+               edge[source][destination][index(k)];
+    }
+};
+const char* flow_kind_name(manifest::FlowKind kind);  // "memory", "signal"
+
 class System final : public ObjectHooks {
 public:
     static constexpr unsigned kMaxRootUntypeds = 256;
@@ -31,16 +51,25 @@ public:
     Status retype(u32 untyped_slot, ObjectType type, unsigned size_bits, u32 first, u32 count);
     Status create_partition(u32 slot, u32 cnode_slot, const char* name, manifest::RestartPolicy policy,
                             u32 vcpu_count);
-    Status grant_cap(u32 source_slot, Partition& p, u64 index, Rights mask);
+    // A mint of the boot cap into `p`'s CSpace root at `index`, with `mask` and `badge` (0 keeps
+    // the source's; a badge only on an unbadged Notification or Channel cap, caps::mint's rules).
+    Status grant_cap(u32 source_slot, Partition& p, u64 index, Rights mask, u64 badge = 0);
+    // Declares that `source` may pass information to `destination` by `kind` (manifest op
+    // DeclareFlow). Declaring an edge twice is accepted (the graph is a set).
+    Status declare_flow(Partition& source, Partition& destination, manifest::FlowKind kind);
     Status load_image(Partition& p, Ipa ipa, const u8* bytes, u64 size);
     Status bind_core(Partition& p, u32 vcpu, u32 core);
     Status set_entry(Partition& p, u32 vcpu, u64 entry, u64 arg);
-    // Checks that every partition is complete, then starts them all. Nothing can be built after.
+    // Checks that every partition is complete, that no partitions control each other in a cycle
+    // and that the live flow graph equals the declared one, then starts them all. Nothing can be
+    // built after.
     Status seal();
 
     // --- shared by the boot program and capability invocations
-    // Maps the Frame or DeviceMmio cap in `frame` into `p` at `ipa` with `attrs` (kRead, kWrite,
-    // kExecute), which the cap's rights must cover.
+    // Maps the Frame, DeviceMmio or Channel cap in `frame` into `p` at `ipa` with `attrs` (kRead,
+    // kWrite, kExecute), which the cap's rights must cover. A Frame or DeviceMmio page is mapped
+    // into one partition only; a Channel may be mapped by every partition that holds a cap to it
+    // (each cap maps once), never executable.
     Status map_frame(Partition& p, CapSlot& frame, Ipa ipa, u64 attrs);
     Status unmap_frame(Partition& p, CapSlot& frame);
     // The Partition a boot slot's cap names, or nullptr.
@@ -71,6 +100,13 @@ public:
     u64 ram_size() const { return ram_size_; }
     unsigned core_count() const { return cores_; }
     const CapSlot& boot_cnode() const { return boot_cnode_; }
+    // The flows the boot program declared (complete once sealed).
+    const FlowGraph& declared_flows() const { return declared_; }
+    // The flows the partitions' capabilities and mappings make possible now. Memory: s can write
+    // memory (a Write cap in its CSpace to a Frame, DeviceMmio or Channel, or a writable mapping)
+    // that d can read (a Read cap or a readable mapping) — overlapping physical ranges. Signal: s
+    // holds a Write cap to a Notification that d holds a Read cap to. Never s == d.
+    void live_flows(FlowGraph& out) const;
     // The kernel's object memory and how much of it has been retyped (its Untyped's watermark).
     struct ObjectMemoryView {
         PhysAddr base_;
@@ -116,6 +152,7 @@ private:
     u64 ram_base_ = 0;
     u64 ram_size_ = 0;
     bool sealed_ = false;
+    FlowGraph declared_{};
     u32 running_ = 0;  // partitions not yet stopped for good; the machine powers off at zero
     const char* refusal_ = "";
 };

@@ -185,14 +185,46 @@ inline RevokeResult revoke_all(u64 cptr) {
     }
 }
 
-// Maps the Frame/DeviceMmio cap's object at `ipa` in the caller's partition with `attrs`
-// (map_attr::* bits, each needing the matching right). A cap maps at most one place.
+// Maps the Frame/DeviceMmio/Channel cap's object at `ipa` in the caller's partition with `attrs`
+// (map_attr::* bits, each needing the matching right). A cap maps at most one place. A channel
+// (bhcc grants its writers Read|Write, its readers Read) is mapped like a frame of its size.
 inline i64 frame_map(u64 cptr, u64 ipa, u64 attrs) {
     return hypercall(hvc::Function::FrameMap, cptr, ipa, attrs).status;
 }
 
 // Removes the cap's mapping from the caller's partition.
 inline i64 frame_unmap(u64 cptr) { return hypercall(hvc::Function::FrameUnmap, cptr).status; }
+
+// ---------------------------------------------------------------- notifications
+// `cptr` names a Notification cap. bhcc grants each signaller of a `/notifications` entry a
+// Write cap badged with its own bit (1 << its position in `signallers`) and the waiter a Read
+// cap (docs/system-description.md). Errors: InvalidArgument when the slot holds no Notification
+// cap, Denied without the right.
+
+// ORs the cap's badge (1 if unbadged) into the notification's word and wakes its waiter, if
+// any. Needs Write. Returns Ok whatever the receiver's state (the signaller learns nothing).
+inline i64 notification_signal(u64 cptr) {
+    return hypercall(hvc::Function::NotificationSignal, cptr).status;
+}
+
+struct NotificationWord {
+    i64 status;  // 0 when `word` is valid
+    u64 word;    // the OR of the badges signalled since the last wait or poll (0: none)
+};
+
+// Blocks the calling vCPU until the word is non-zero, then returns it and clears it. Needs
+// Read. Busy when another vCPU already waits on it; NotFound when the object is destroyed
+// while waiting.
+inline NotificationWord notification_wait(u64 cptr) {
+    SmcResult r = hypercall(hvc::Function::NotificationWait, cptr);
+    return NotificationWord{r.status, r.ok() ? r.r1 : 0};
+}
+
+// Returns the word and clears it, without blocking (word 0: nothing was signalled). Needs Read.
+inline NotificationWord notification_poll(u64 cptr) {
+    SmcResult r = hypercall(hvc::Function::NotificationPoll, cptr);
+    return NotificationWord{r.status, r.ok() ? r.r1 : 0};
+}
 
 // ---------------------------------------------------------------- partition control
 // `cptr` names a Partition cap with the Control right (bhcc grants one per entry of the

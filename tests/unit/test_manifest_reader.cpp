@@ -199,6 +199,14 @@ TEST_CASE("manifest: the structural checks leave types and semantics to the kern
         [](Builder& b) { b.ops[6].arg[2] = attr::kExecute; },  // execute-only
         [](Builder& b) { std::swap(b.ops[13], b.ops[15]); },   // started before bound
         [](Builder& b) { b.ops.insert(b.ops.begin() + 15, b.ops[15]); },  // started twice
+        [](Builder& b) { b.ops[7].arg[3] = ~0ull; },        // a badge on a Frame grant
+        [](Builder& b) {                                    // flows: declared, to itself, twice, to no partition
+            b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, u64(FlowKind::Memory)));
+            b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 8, 2, u64(FlowKind::Signal)));
+            b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 2, u64(FlowKind::Signal)));
+            b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 8, 2, u64(FlowKind::Signal)));
+            b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 1, kBootSlots - 1, u64(FlowKind::Memory)));
+        },
         [](Builder& b) {  // the largest and smallest values at every bound
             b.ops[4].arg[0] = 0;
             b.ops[4].arg[1] = caps::kMaxUntypedBits;
@@ -354,9 +362,9 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
          [](Builder& b) { b.ops.push_back(make_op(OpKind::Seal, 0)); }},
         {"seal is not the last op", Status::Corrupt, 0,
          [](Builder& b) { b.ops.insert(b.ops.begin(), make_op(OpKind::Seal, 0)); }},
-        // Kinds: 1..9 only (the v1 numbers 1..6 meant other ops; 0 and 10 never existed).
+        // Kinds: 1..10 only (the v1 numbers 1..6 meant other ops; 0 and 11 never existed).
         {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{0}; }},
-        {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{10}; }},
+        {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{11}; }},
         {"unknown op kind", Status::NotSupported, 0, [](Builder& b) { b.ops[0].kind = OpKind{0xFFFF'FFFF}; }},
         // Boot slots named by `slot`: [kFirstFreeBootSlot, kBootSlots); Retype's untyped may be slot 1.
         {"boot slot out of range", Status::OutOfRange, 4, [](Builder& b) { b.ops[4].slot = 0; }},
@@ -439,6 +447,21 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
         {"unknown rights bits", Status::InvalidArgument, 7, [](Builder& b) { b.ops[7].arg[2] = 1u << 5; }},
         {"unknown rights bits", Status::InvalidArgument, 11,
          [](Builder& b) { b.ops[11].arg[2] = kTooBig | Rights::kRead; }},
+        // DeclareFlow: both partitions by boot slot (not 0, below kBootSlots), kind Memory or Signal.
+        {"partition slot out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 0, 8, 1)); }},
+        {"partition slot out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, kBootSlots, 8, 1)); }},
+        {"destination partition slot out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 0, 2)); }},
+        {"destination partition slot out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, kTooBig, 2)); }},
+        {"unknown flow kind", Status::InvalidArgument, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, 0)); }},
+        {"unknown flow kind", Status::InvalidArgument, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, 3)); }},
+        {"unknown flow kind", Status::InvalidArgument, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, kTooBig | 1)); }},
         // LoadImage.
         {"empty image", Status::InvalidArgument, 12, [](Builder& b) { b.ops[12].arg[3] = 0; }},
         {"image outside the manifest's image area", Status::OutOfRange, 19,

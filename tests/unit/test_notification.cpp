@@ -102,6 +102,10 @@ struct World : Fixture {
         REQUIRE(ok(system.grant_cap(waiter_slot, *a, 5, Rights::control())));
         REQUIRE(ok(system.grant_cap(ntfn, *b, 1, Rights::read())));
         REQUIRE(ok(system.grant_cap(badged_a, *b, 2, Rights::write())));
+        // Each can signal the other (Write caps to an object the other holds Read to): invariant 6
+        // wants both flows declared, or seal refuses.
+        REQUIRE(ok(system.declare_flow(*a, *b, manifest::FlowKind::Signal)));
+        REQUIRE(ok(system.declare_flow(*b, *a, manifest::FlowKind::Signal)));
         REQUIRE(ok(system.seal()));
     }
     Vcpu& sig() { return a->vcpus[0]; }

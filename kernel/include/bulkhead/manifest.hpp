@@ -55,13 +55,23 @@ enum class OpKind : u32 {
     MapFrame = 4,         // slot = Frame or DeviceMmio cap; arg0 = partition slot, arg1 = IPA,
                           // arg2 = attr bits (kRead/kWrite/kExecute)
     GrantCap = 5,         // slot = source cap; arg0 = partition slot, arg1 = index in that
-                          // partition's CSpace root, arg2 = rights mask (caps::Rights bits)
+                          // partition's CSpace root, arg2 = rights mask (caps::Rights bits),
+                          // arg3 = badge (0: none; Notification and Channel caps only)
     LoadImage = 6,        // arg0 = partition slot, arg1 = destination IPA, arg2 = payload
                           // offset, arg3 = size
     BindCore = 7,         // arg0 = partition slot, arg1 = vCPU index, arg2 = physical core
     StartVcpu = 8,        // arg0 = partition slot, arg1 = vCPU index, arg2 = entry IPA, arg3 = x0
     Seal = 9,             // last op: every partition is complete; they start; the boot CNode's
                           // caps stay with the kernel
+    DeclareFlow = 10,     // arg0 = source partition slot, arg1 = destination partition slot,
+                          // arg2 = FlowKind: an information flow the description allows. The
+                          // flows the partitions' capabilities make possible must be exactly
+                          // the declared ones (invariant 6, checked at seal and by the checker)
+};
+
+enum class FlowKind : u64 {
+    Memory = 1,  // the source can write memory the destination can read (a Channel)
+    Signal = 2,  // the source can signal a Notification the destination can wait on
 };
 
 inline constexpr u64 kUntypedDevice = 1;

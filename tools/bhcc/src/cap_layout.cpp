@@ -4,7 +4,10 @@
 
 #include "caps/capability.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <set>
+#include <tuple>
 
 namespace bhcc {
 
@@ -70,12 +73,87 @@ namespace {
 
 }  // namespace
 
-u64 capabilities_needed(const Partition& partition) {
-    return memory_capabilities(partition) + partition.controls.size();
+namespace {
+
+[[nodiscard]] bool listed(const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-u64 first_control_index(const Partition& partition) {
-    return kCSpaceOwnCNodeIndex + memory_capabilities(partition);
+[[nodiscard]] std::size_t position(const std::vector<std::string>& names, const std::string& name) {
+    return static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin());
+}
+
+}  // namespace
+
+std::vector<IpcGrant> ipc_grants(const SystemDescription& system) {
+    std::vector<IpcGrant> grants;
+    for (std::size_t c = 0; c < system.channels.size(); ++c) {
+        const Channel& channel = system.channels[c];
+        for (std::size_t p = 0; p < system.partitions.size(); ++p) {
+            const std::string& name = system.partitions[p].name;
+            if (listed(channel.writers, name)) {
+                grants.push_back({IpcKind::Channel, c, p, bh::Rights::kRead | bh::Rights::kWrite, 0});
+            } else if (listed(channel.readers, name)) {
+                grants.push_back({IpcKind::Channel, c, p, bh::Rights::kRead, 0});
+            }
+        }
+    }
+    for (std::size_t n = 0; n < system.notifications.size(); ++n) {
+        const Notification& notification = system.notifications[n];
+        for (std::size_t p = 0; p < system.partitions.size(); ++p) {
+            const std::string& name = system.partitions[p].name;
+            if (listed(notification.signallers, name)) {
+                // Its own bit: Signal ORs the badge into the word, so bits tell signallers apart
+                // (rule N7 keeps the position below 64).
+                const std::size_t bit = position(notification.signallers, name);
+                grants.push_back({IpcKind::Notification, n, p, bh::Rights::kWrite, bit < 64 ? 1ull << bit : 0});
+            } else if (listed(notification.waiters, name)) {
+                grants.push_back({IpcKind::Notification, n, p, bh::Rights::kRead, 0});
+            }
+        }
+    }
+    return grants;
+}
+
+std::vector<Flow> flows_of(const std::vector<IpcGrant>& grants) {
+    std::set<std::tuple<u64, std::size_t, std::size_t>> edges;  // (kind, source, destination)
+    for (const IpcGrant& from : grants) {
+        if ((from.rights & bh::Rights::kWrite) == 0) continue;
+        for (const IpcGrant& to : grants) {
+            if (to.kind != from.kind || to.object != from.object || to.partition == from.partition ||
+                (to.rights & bh::Rights::kRead) == 0)
+                continue;
+            const auto kind = from.kind == IpcKind::Channel ? bh::manifest::FlowKind::Memory
+                                                            : bh::manifest::FlowKind::Signal;
+            edges.emplace(static_cast<u64>(kind), from.partition, to.partition);
+        }
+    }
+    std::vector<Flow> flows;
+    for (const auto& [kind, source, destination] : edges) {
+        flows.push_back({source, destination, static_cast<bh::manifest::FlowKind>(kind)});
+    }
+    return flows;
+}
+
+u64 ipc_capabilities(const SystemDescription& system, const std::string& name) {
+    u64 count = 0;
+    for (const Channel& channel : system.channels) {
+        if (listed(channel.writers, name) || listed(channel.readers, name)) ++count;
+    }
+    for (const Notification& notification : system.notifications) {
+        if (listed(notification.signallers, name) || listed(notification.waiters, name)) ++count;
+    }
+    return count;
+}
+
+u64 capabilities_needed(const SystemDescription& system, const Partition& partition) {
+    return memory_capabilities(partition) + ipc_capabilities(system, partition.name) + partition.controls.size();
+}
+
+u64 first_ipc_index(const Partition& partition) { return kCSpaceOwnCNodeIndex + memory_capabilities(partition); }
+
+u64 first_control_index(const SystemDescription& system, const Partition& partition) {
+    return first_ipc_index(partition) + ipc_capabilities(system, partition.name);
 }
 
 u64 boot_mappings(const Partition& partition) {

@@ -18,6 +18,8 @@ namespace attr = bh::manifest::attr;
 constexpr std::string_view kSystemCompatible = "bulkhead,system-v1";
 constexpr std::string_view kPartitionCompatible = "bulkhead,partition";
 constexpr std::string_view kMemoryCompatible = "bulkhead,memory";
+constexpr std::string_view kChannelCompatible = "bulkhead,channel";
+constexpr std::string_view kNotificationCompatible = "bulkhead,notification";
 
 // libfdt's view of one node, with the property readers this binding needs.
 class Node {
@@ -255,6 +257,69 @@ void parse_optional_properties(const Node& node, Partition& partition, Diagnosti
     return partition;
 }
 
+// An optional list of partition names (`writers`, `readers`, `signallers`, `waiters`): absent is
+// empty; anything but a list of strings is reported.
+[[nodiscard]] std::vector<std::string> partition_list(const Node& node, const char* property,
+                                                      Diagnostics& diagnostics) {
+    if (!node.has(property)) return {};
+    auto names = node.strings(property);
+    if (!names) {
+        diagnostics.error(node.path(), std::string(property) + " must be a list of partition names");
+        return {};
+    }
+    return *names;
+}
+
+[[nodiscard]] Channel parse_channel(const Node& node, Diagnostics& diagnostics) {
+    Channel channel;
+    channel.node = node.path();
+    const std::size_t before = diagnostics.count();
+    auto phys = required_u64(node, "phys", diagnostics);
+    auto size = required_u64(node, "size", diagnostics);
+    channel.phys = phys.value_or(0);
+    channel.size = size.value_or(0);
+    channel.well_formed = diagnostics.count() == before;
+    const std::size_t members_before = diagnostics.count();
+    channel.writers = partition_list(node, "writers", diagnostics);
+    channel.readers = partition_list(node, "readers", diagnostics);
+    channel.members_well_formed = diagnostics.count() == members_before;
+    return channel;
+}
+
+[[nodiscard]] Notification parse_notification(const Node& node, Diagnostics& diagnostics) {
+    Notification notification;
+    notification.node = node.path();
+    const std::size_t before = diagnostics.count();
+    notification.signallers = partition_list(node, "signallers", diagnostics);
+    notification.waiters = partition_list(node, "waiters", diagnostics);
+    notification.members_well_formed = diagnostics.count() == before;
+    return notification;
+}
+
+// `/channels` and `/notifications` are optional; every child must carry its compatible.
+void parse_ipc(const void* blob, SystemDescription& system, Diagnostics& diagnostics) {
+    if (const int offset = fdt_subnode_offset(blob, 0, "channels"); offset >= 0) {
+        Node(blob, offset, "/channels").for_each_child([&](const Node& child) {
+            if (child.compatible_with(kChannelCompatible)) {
+                system.channels.push_back(parse_channel(child, diagnostics));
+            } else {
+                diagnostics.error(child.path(),
+                                  "unexpected node: children of /channels must have compatible = \"bulkhead,channel\"");
+            }
+        });
+    }
+    if (const int offset = fdt_subnode_offset(blob, 0, "notifications"); offset >= 0) {
+        Node(blob, offset, "/notifications").for_each_child([&](const Node& child) {
+            if (child.compatible_with(kNotificationCompatible)) {
+                system.notifications.push_back(parse_notification(child, diagnostics));
+            } else {
+                diagnostics.error(child.path(), "unexpected node: children of /notifications must have compatible = "
+                                                "\"bulkhead,notification\"");
+            }
+        });
+    }
+}
+
 [[nodiscard]] bool is_memory_node(const Node& node) {
     auto type = node.strings("device_type");
     return (type && type->size() == 1 && type->front() == "memory") || node.name() == "memory" ||
@@ -322,6 +387,7 @@ std::optional<SystemDescription> parse_description(std::span<const bh::u8> blob,
         return std::nullopt;
     }
     for (const Node& node : partition_nodes) system.partitions.push_back(parse_partition(node, diagnostics));
+    parse_ipc(blob.data(), system, diagnostics);
     return system;
 }
 

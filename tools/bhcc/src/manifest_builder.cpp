@@ -8,6 +8,7 @@
 #include "caps/capability.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <string>
 
@@ -110,6 +111,41 @@ public:
         made_.push_back({partition.name, p, next_index_});
     }
 
+    // Once every partition exists, before the control caps: each channel (an untyped over its
+    // region, retyped into one Channel object) and each notification (retyped from the kernel's
+    // untyped), each followed by its grants at the members' next free CSpace indices; then one
+    // DeclareFlow per flow those grants make possible (cap_layout.hpp: ipc_grants, flows_of), so
+    // the declared graph is exactly the capability graph the kernel checks at Seal.
+    void ipc(const SystemDescription& system) {
+        const std::vector<IpcGrant> grants = ipc_grants(system);
+        auto grant = [&](IpcKind kind, std::size_t object, u32 slot) {
+            for (const IpcGrant& g : grants) {
+                if (g.kind != kind || g.object != object) continue;
+                Made& member = made_[g.partition];
+                emit(make_op(OpKind::GrantCap, slot, member.slot, member.next_index++, g.rights, g.badge));
+            }
+        };
+        for (std::size_t c = 0; c < system.channels.size(); ++c) {
+            const Channel& channel = system.channels[c];
+            const u64 bits = static_cast<u64>(std::countr_zero(channel.size));  // validated power of two
+            const u32 untyped = allocate(1);
+            emit(make_op(OpKind::CreateUntyped, untyped, channel.phys, bits, 0));
+            const u32 slot = allocate(1);
+            emit(make_op(OpKind::Retype, untyped, type_arg(ObjectType::Channel), bits, slot, 1));
+            grant(IpcKind::Channel, c, slot);
+        }
+        for (std::size_t n = 0; n < system.notifications.size(); ++n) {
+            const u32 slot = allocate(1);
+            // size_bits 0: the fixed size (one page), from the kernel's object memory.
+            emit(make_op(OpKind::Retype, manifest::kKernelUntypedSlot, type_arg(ObjectType::Notification), 0, slot, 1));
+            grant(IpcKind::Notification, n, slot);
+        }
+        for (const Flow& flow : flows_of(grants)) {
+            emit(make_op(OpKind::DeclareFlow, 0, made_[flow.source].slot, made_[flow.destination].slot,
+                         static_cast<u64>(flow.kind)));
+        }
+    }
+
     // Once every partition exists (a partition may control one later in the document): per
     // partition in document order, per `controls` entry in order, the controlled partition's
     // Partition cap with the Control right only, at the controller's next free CSpace index.
@@ -194,6 +230,7 @@ PackedManifest build_manifest(const SystemDescription& system, const std::vector
     std::vector<PendingImage> pending;
     Emitter emitter(packed.ops, pending);
     for (std::size_t i = 0; i < system.partitions.size(); ++i) emitter.partition(system.partitions[i], images[i]);
+    emitter.ipc(system);
     emitter.controls(system);
     packed.ops.push_back(make_op(OpKind::Seal, 0));
     packed.boot_slots_needed = emitter.slots_needed();

@@ -127,7 +127,8 @@ public:
                        " ipa=" + hex(op.arg[1]) + " " + access_letters(op.arg[2]);
             case OpKind::GrantCap:
                 return "GrantCap        " + slot + " (" + what(op.slot) + ") -> " + partition(op.arg[0]) +
-                       " cspace[" + std::to_string(op.arg[1]) + "] rights=" + rights_letters(op.arg[2]);
+                       " cspace[" + std::to_string(op.arg[1]) + "] rights=" + rights_letters(op.arg[2]) +
+                       (op.arg[3] != 0 ? " badge=" + hex(op.arg[3]) : "");
             case OpKind::LoadImage:
                 return "LoadImage       " + partition(op.arg[0]) + " ipa=" + hex(op.arg[1]) + " payload+" +
                        hex(op.arg[2]) + " size=" + hex(op.arg[3]);
@@ -137,6 +138,11 @@ public:
             case OpKind::StartVcpu:
                 return "StartVcpu       " + partition(op.arg[0]) + " vcpu=" + std::to_string(op.arg[1]) +
                        " entry=" + hex(op.arg[2]) + " x0=" + hex(op.arg[3]);
+            case OpKind::DeclareFlow:
+                return "DeclareFlow     " + partition(op.arg[0]) + " -> " + partition(op.arg[1]) + " " +
+                       (op.arg[2] == static_cast<u64>(manifest::FlowKind::Memory)   ? "memory"
+                        : op.arg[2] == static_cast<u64>(manifest::FlowKind::Signal) ? "signal"
+                                                                                     : "kind " + std::to_string(op.arg[2]));
             case OpKind::Seal: return "Seal";
         }
         return "unknown op kind " + std::to_string(static_cast<u32>(op.kind));
@@ -175,7 +181,8 @@ private:
         for (u64 i = 0; i < count && i < manifest::kBootSlots; ++i) {
             SlotInfo info;
             info.type = type;
-            info.bits = bits;
+            // A Notification is asked for with size_bits 0 and is one page (as retype_cap_bits).
+            info.bits = type == static_cast<u64>(ObjectType::Notification) ? bh::caps::kNotificationBits : bits;
             if (untyped != nullptr && untyped->address_known && object_bits != 0 && object_bits < 64) {
                 const u64 size = 1ull << object_bits;
                 const u64 offset = bh::align_up(untyped->watermark, size);

@@ -5,6 +5,9 @@
 #include <bhcc/kernel_limits.hpp>
 #include <bhcc/platform_devices.hpp>
 
+#include "caps/capability.hpp"
+
+#include <bit>
 #include <map>
 #include <set>
 
@@ -168,8 +171,8 @@ void check_devices(const Partition& partition, Claims& claims, Diagnostics& diag
 // Every frame and device page is granted into the partition's CSpace root (radix 8): index 0
 // stays empty and index 1 is the CNode itself, so 254 frames and pages at most. Checked only
 // for a partition without other findings: its regions and devices must be right to count.
-void check_capacity(const Partition& partition, Diagnostics& diagnostics) {
-    if (capabilities_needed(partition) > kCSpaceLastIndex) {
+void check_capacity(const SystemDescription& system, const Partition& partition, Diagnostics& diagnostics) {
+    if (capabilities_needed(system, partition) > kCSpaceLastIndex) {
         diagnostics.error(partition.node,
                           "partition needs more than " + std::to_string(kCSpaceLastIndex) + " capabilities");
     }
@@ -244,6 +247,108 @@ void check_control_cycles(const SystemDescription& system, Diagnostics& diagnost
     }
 }
 
+// A list of partition names in a channel or notification (`property` names it in messages):
+// each name a partition of this description, each once. False when a name was reported.
+bool check_members(const SystemDescription& system, const std::string& node, const char* property,
+                   const std::vector<std::string>& names, Diagnostics& diagnostics) {
+    bool fine = true;
+    std::set<std::string> seen;
+    for (const std::string& name : names) {
+        bool known = false;
+        for (const Partition& partition : system.partitions) known |= partition.name == name;
+        if (!seen.insert(name).second) {
+            diagnostics.error(node, "partition \"" + name + "\" is listed twice in " + property);
+            fine = false;
+        } else if (!known) {
+            diagnostics.error(node, "unknown partition \"" + name + "\" in " + property);
+            fine = false;
+        }
+    }
+    return fine;
+}
+
+// A channel's shared region is one Channel object: a naturally aligned power of two of 4 KiB
+// to 2 MiB (what retype and a stage-2 leaf allow), in RAM, outside the kernel region, and apart
+// from every partition region and every other channel (invariant 1: its frames belong to the
+// channel object alone, reached only through channel caps).
+void check_channel_region(const SystemDescription& system, const Channel& channel, Claims& claims,
+                          std::vector<const Channel*>& placed, Diagnostics& diagnostics) {
+    const u64 min_size = 1ull << bh::caps::kMinChannelBits;
+    const u64 max_size = 1ull << bh::caps::kMaxChannelBits;
+    if (!std::has_single_bit(channel.size) || channel.size < min_size || channel.size > max_size) {
+        diagnostics.error(channel.node, "size " + hex(channel.size) + " must be a power of two from 4 KiB to 2 MiB");
+        return;
+    }
+    if (!bh::is_aligned(channel.phys, channel.size)) {
+        diagnostics.error(channel.node,
+                          "phys " + hex(channel.phys) + " is not aligned to the channel size " + hex(channel.size));
+        return;
+    }
+    if (!bh::range_inside(channel.phys, channel.size, system.ram_base, system.ram_size)) {
+        diagnostics.error(channel.node, "physical range " + hex_range(channel.phys, channel.size) +
+                                            " is outside RAM " + hex_range(system.ram_base, system.ram_size));
+        return;
+    }
+    if (bh::ranges_overlap(channel.phys, channel.size, platform::kKernelRegionBase, platform::kKernelRegionSize)) {
+        diagnostics.error(channel.node, "physical range " + hex_range(channel.phys, channel.size) +
+                                            " overlaps the kernel region " +
+                                            hex_range(platform::kKernelRegionBase, platform::kKernelRegionSize));
+        return;
+    }
+    for (const MemoryRegion* region : claims.memory) {
+        if (bh::ranges_overlap(channel.phys, channel.size, region->phys, region->size)) {
+            diagnostics.error(channel.node, "physical memory overlaps " + region->node);
+        }
+    }
+    for (const Channel* other : placed) {
+        if (bh::ranges_overlap(channel.phys, channel.size, other->phys, other->size)) {
+            diagnostics.error(channel.node, "physical memory overlaps " + other->node);
+        }
+    }
+    placed.push_back(&channel);
+}
+
+void check_channels(const SystemDescription& system, Claims& claims, Diagnostics& diagnostics) {
+    std::vector<const Channel*> placed;
+    for (const Channel& channel : system.channels) {
+        if (channel.well_formed) check_channel_region(system, channel, claims, placed, diagnostics);
+        if (!channel.members_well_formed) continue;
+        const bool writers_fine = check_members(system, channel.node, "writers", channel.writers, diagnostics);
+        const bool readers_fine = check_members(system, channel.node, "readers", channel.readers, diagnostics);
+        if (channel.writers.empty()) {
+            diagnostics.error(channel.node, "channel has no writers");
+        } else if (writers_fine && readers_fine) {
+            std::set<std::string> members(channel.writers.begin(), channel.writers.end());
+            members.insert(channel.readers.begin(), channel.readers.end());
+            if (members.size() < 2) diagnostics.error(channel.node, "channel must connect at least two partitions");
+        }
+    }
+}
+
+void check_notifications(const SystemDescription& system, Diagnostics& diagnostics) {
+    for (const Notification& notification : system.notifications) {
+        if (!notification.members_well_formed) continue;
+        const bool signallers_fine =
+            check_members(system, notification.node, "signallers", notification.signallers, diagnostics);
+        const bool waiters_fine = check_members(system, notification.node, "waiters", notification.waiters, diagnostics);
+        if (notification.signallers.empty()) diagnostics.error(notification.node, "notification has no signallers");
+        // One waiter: the kernel lets one vCPU wait at a time, and two Read holders observe each
+        // other (one takes the word the other would have seen), a flow no DeclareFlow can express.
+        if (notification.waiters.size() != 1) {
+            diagnostics.error(notification.node, "waiters must name exactly one partition (" +
+                                                     std::to_string(notification.waiters.size()) + " named)");
+        } else if (signallers_fine && waiters_fine) {
+            const std::string& waiter = notification.waiters.front();
+            for (const std::string& signaller : notification.signallers) {
+                if (signaller == waiter) {
+                    diagnostics.error(notification.node,
+                                      "partition \"" + waiter + "\" is both a signaller and the waiter");
+                }
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void validate_system(const SystemDescription& system, Diagnostics& diagnostics) {
@@ -256,9 +361,11 @@ void validate_system(const SystemDescription& system, Diagnostics& diagnostics) 
         check_devices(partition, claims, diagnostics);
         check_controls(system, partition, diagnostics);
         if (diagnostics.count() == before) check_mapping_count(partition, diagnostics);
-        if (diagnostics.count() == before) check_capacity(partition, diagnostics);
+        if (diagnostics.count() == before) check_capacity(system, partition, diagnostics);
     }
     check_control_cycles(system, diagnostics);
+    check_channels(system, claims, diagnostics);
+    check_notifications(system, diagnostics);
 }
 
 }  // namespace bhcc

@@ -8,6 +8,7 @@
 
 #include <bulkhead/types.hpp>
 
+#include <string>
 #include <vector>
 
 namespace bhcc {
@@ -16,8 +17,9 @@ using bh::u32;
 using bh::u64;
 
 // The partition's CSpace root: a CNode of 2^kCSpaceRadix slots. Index 0 stays empty, index 1
-// is the partition's own CNode cap, frames and device pages follow from index 2, then one
-// Partition cap (rights Control only) per `controls` entry, in `controls` order.
+// is the partition's own CNode cap, frames and device pages follow from index 2, then its
+// Channel caps (channels in document order) and Notification caps (notifications in document
+// order), then one Partition cap (rights Control only) per `controls` entry, in `controls` order.
 inline constexpr unsigned kCSpaceRadix = 8;
 inline constexpr u32 kCSpaceOwnCNodeIndex = 1;
 inline constexpr u32 kCSpaceFirstFrameIndex = 2;
@@ -48,13 +50,54 @@ struct UntypedBlock {
 // A device window is mapped at IPA == PA.
 [[nodiscard]] std::vector<UntypedBlock> device_blocks(u64 base, u64 size);
 
-// CSpace indices the partition needs: its CNode plus one per frame and device page, plus one
-// per `controls` entry. Counting only (no enumeration), so a 512 GiB window costs nothing.
-// Regions that are not well formed and unknown devices are skipped (they are reported elsewhere).
-[[nodiscard]] u64 capabilities_needed(const Partition& partition);
-// The CSpace index of the Partition cap for `controls[0]`: the first index after the frames and
-// device pages (`controls[i]` is at this index + i).
-[[nodiscard]] u64 first_control_index(const Partition& partition);
+// One Channel or Notification cap granted to a partition (docs/system-description.md,
+// "Channels and notifications"). A partition gets at most one cap per object: a channel's
+// writers get Read|Write (a writer can read what others wrote), its other members Read; a
+// notification's signallers get Write badged 1 << (position in `signallers`), its waiter Read,
+// badge 0. No Grant: a partition cannot pass the cap on.
+enum class IpcKind { Channel, Notification };
+struct IpcGrant {
+    IpcKind kind;
+    std::size_t object;     // index into system.channels or system.notifications
+    std::size_t partition;  // index into system.partitions
+    u64 rights;             // Rights bits
+    u64 badge;
+};
+
+// Every IPC grant, in the order the program makes them, which is also each partition's CSpace
+// order: channels in document order, then notifications in document order; per object, its
+// partitions in document order. Names that are not partitions are skipped (rule CH8/N3).
+[[nodiscard]] std::vector<IpcGrant> ipc_grants(const SystemDescription& system);
+
+// An information flow (invariant 6) between partitions (indices into system.partitions).
+struct Flow {
+    std::size_t source;
+    std::size_t destination;
+    bh::manifest::FlowKind kind;
+    bool operator==(const Flow&) const = default;
+};
+
+// The flows the grants make possible, computed as the kernel computes them from capabilities:
+// Memory A -> B iff A holds a Channel cap with Write and B a cap with Read to the same channel;
+// Signal A -> B iff A holds a Notification cap with Write and B one with Read; A != B. Each
+// flow once: Memory flows first, then Signal, each ordered by source, then destination index.
+[[nodiscard]] std::vector<Flow> flows_of(const std::vector<IpcGrant>& grants);
+
+// The IPC caps partition `name` receives (channels it writes or reads, notifications it
+// signals or waits on: one each).
+[[nodiscard]] u64 ipc_capabilities(const SystemDescription& system, const std::string& name);
+
+// CSpace indices the partition needs: its CNode plus one per frame and device page, per channel
+// and notification cap, and per `controls` entry. Counting only (no enumeration), so a 512 GiB
+// window costs nothing. Regions that are not well formed and unknown devices are skipped (they
+// are reported elsewhere).
+[[nodiscard]] u64 capabilities_needed(const SystemDescription& system, const Partition& partition);
+// The CSpace index of the partition's first Channel/Notification cap: the first index after
+// its frames and device pages.
+[[nodiscard]] u64 first_ipc_index(const Partition& partition);
+// The CSpace index of the Partition cap for `controls[0]`: the first index after the frames,
+// device pages and IPC caps (`controls[i]` is at this index + i).
+[[nodiscard]] u64 first_control_index(const SystemDescription& system, const Partition& partition);
 // MapFrame ops the partition gets at boot: frames of mapped regions plus device pages.
 [[nodiscard]] u64 boot_mappings(const Partition& partition);
 

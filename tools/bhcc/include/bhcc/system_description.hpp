@@ -42,11 +42,38 @@ struct Partition {
     std::vector<MemoryRegion> regions;  // every memory child, well formed or not
 };
 
+// A `/channels` child: a shared region of RAM (one Channel object) and who may write and read it.
+// Writers get a cap with Read|Write (writing implies reading), readers-only a cap with Read.
+struct Channel {
+    std::string node;  // full path, used in messages
+    u64 phys = 0;
+    u64 size = 0;
+    std::vector<std::string> writers;  // partition names, as written
+    std::vector<std::string> readers;
+    // False when phys or size was missing or malformed (reported once by the parser); such a
+    // channel takes part in no placement rule.
+    bool well_formed = true;
+    // False when `writers` or `readers` was not a list of strings (reported by the parser); the
+    // rules about who is a member are then skipped.
+    bool members_well_formed = true;
+};
+
+// A `/notifications` child: one Notification object. Each signaller gets a Write cap badged with
+// its own bit (1 << its position in `signallers`), the waiter a Read cap.
+struct Notification {
+    std::string node;
+    std::vector<std::string> signallers;
+    std::vector<std::string> waiters;  // exactly one when valid (rule N5)
+    bool members_well_formed = true;   // as Channel's
+};
+
 struct SystemDescription {
     std::string ram_node = "/";  // where the RAM range came from, for messages
     u64 ram_base = bh::platform::kRamBase;
     u64 ram_size = bh::platform::kDefaultRamSize;
     std::vector<Partition> partitions;
+    std::vector<Channel> channels;            // `/channels` children, in document order
+    std::vector<Notification> notifications;  // `/notifications` children, in document order
 };
 
 }  // namespace bhcc

@@ -1,5 +1,6 @@
-// The semantic rules of a system description: cores, memory placement, overlaps, devices and
-// partition control (`controls`: known names, no repeats, no cycles).
+// The semantic rules of a system description: cores, memory placement, overlaps, devices,
+// partition control (`controls`: known names, no repeats, no cycles), channels (placement,
+// members) and notifications (members, one waiter).
 #pragma once
 
 #include <bhcc/diagnostics.hpp>

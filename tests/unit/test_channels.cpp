@@ -1,0 +1,465 @@
+// Channels (docs/capabilities.md "Channels"): shared-memory objects retyped from RAM untyped that
+// every partition holding a cap to them may map (INV-1's shared-region exception), never
+// executable, never scrubbed by one mapper's restart; and the information-flow graph
+// (design.md invariant 6) that seal requires to equal the declared one.
+#include <catch2/catch_test_macros.hpp>
+
+#include <arch/host/host_memory.hpp>
+#include <boot_program.hpp>
+#include <bulkhead/hypercall.hpp>
+#include <cstring>
+#include <guest_exit.hpp>
+#include <invariants.hpp>
+#include <manifest_writer.hpp>
+#include <string>
+#include <system.hpp>
+#include <vector>
+
+using namespace bh;
+namespace attr = bh::manifest::attr;
+using manifest::FlowKind;
+
+namespace {
+
+constexpr u64 kRw = attr::kRead | attr::kWrite;
+constexpr u64 kRwx = kRw | attr::kExecute;
+constexpr u64 kGuestRam = platform::kGuestRamIpa;
+constexpr u64 kPartitionPa = 0x4800'0000;
+constexpr u64 kMiB = 1ull << 20;
+constexpr u64 kChannelPa = kPartitionPa + 16 * kMiB;
+constexpr unsigned kChannelBits = 16;  // 64 KiB
+constexpr u64 kChannelSize = 1ull << kChannelBits;
+constexpr u64 kChannelIpa = 0x6000'0000;
+constexpr u32 kKernelUntyped = manifest::kKernelUntypedSlot;
+constexpr u64 kEsrHvc0 = (0x16ull << 26) | (1ull << 25);
+constexpr u64 kEsrSysReg = (0x18ull << 26) | (1ull << 25);
+const Rights kR = Rights::read();
+const Rights kRW = Rights::read() | Rights::write();
+
+std::string describe(const InvariantReport& r) {
+    LineBuffer line;
+    format_report_summary(line, r);
+    std::string text(line.data(), line.size());
+    for (u32 i = 0; i < r.stored; ++i) {
+        line.clear();
+        format_violation(line, r.violations[i]);
+        text += "\n  " + std::string(line.data(), line.size());
+    }
+    return text;
+}
+
+#define REQUIRE_INVARIANTS(system)                          \
+    do {                                                    \
+        const InvariantReport report_ = check_invariants(system); \
+        INFO(describe(report_));                            \
+        REQUIRE(report_.ok());                              \
+    } while (0)
+
+// As in test_system.cpp.
+struct Fixture {
+    System system;
+    u32 next_slot = manifest::kFirstFreeBootSlot;
+    Fixture() {
+        host::reset_all();
+        REQUIRE(ok(system.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores)));
+    }
+    u32 slot() { return next_slot++; }
+    CapSlot& at(u32 s) { return *system.boot_slot(s); }
+    // A runnable-at-seal partition with one 2 MiB frame of RAM at `pa`, vCPU 0 on `core`.
+    Partition& make(const char* name, u64 pa, u32 core, manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
+        const u32 ps = slot(), cs = slot(), us = slot(), fs = slot();
+        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1)));
+        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::CNode, System::kCSpaceRadix, cs, 1)));
+        REQUIRE(ok(system.create_partition(ps, cs, name, policy, 1)));
+        Partition& p = *system.partition_in_slot(ps);
+        REQUIRE(ok(system.create_untyped(us, PhysAddr(pa), 21, false)));
+        REQUIRE(ok(system.retype(us, ObjectType::Frame, 21, fs, 1)));
+        REQUIRE(ok(system.map_frame(p, at(fs), Ipa(kGuestRam), kRwx)));
+        REQUIRE(ok(system.bind_core(p, 0, core)));
+        REQUIRE(ok(system.set_entry(p, 0, kGuestRam, 0)));
+        return p;
+    }
+    // A Channel of 2^bits from its own RAM untyped at `pa`; returns its boot slot.
+    u32 channel(u64 pa = kChannelPa, unsigned bits = kChannelBits) {
+        const u32 us = slot(), cs = slot();
+        REQUIRE(ok(system.create_untyped(us, PhysAddr(pa), bits, false)));
+        REQUIRE(ok(system.retype(us, ObjectType::Channel, bits, cs, 1)));
+        return cs;
+    }
+    u32 notification() {
+        const u32 ns = slot();
+        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::Notification, 0, ns, 1)));
+        return ns;
+    }
+    FlowGraph live() const {
+        FlowGraph g;
+        system.live_flows(g);
+        return g;
+    }
+};
+
+u8* ram(u64 pa) { return static_cast<u8*>(arch::phys_to_virt(PhysAddr(pa))); }
+CapSlot* cspace(const Partition& p) { return caps::cnode_slots(p.cspace_root); }
+
+// The host memory behind `ipa` in `p`'s stage 2: what the guest reads and writes there.
+u8* guest(const Partition& p, u64 ipa) {
+    auto t = p.stage2.translate(Ipa(ipa));
+    REQUIRE(t.ok());
+    return ram(t.value().pa.raw());
+}
+
+i64 hypercall(System& s, Vcpu& v, hvc::Function fn, std::initializer_list<u64> args = {}) {
+    if (v.load_state() == VcpuState::Runnable) v.store_state(VcpuState::Running);
+    v.regs.x[0] = static_cast<u64>(fn);
+    for (unsigned k = 1; k < 8; ++k) v.regs.x[k] = 0;
+    unsigned i = 1;
+    for (u64 a : args) v.regs.x[i++] = a;
+    (void)handle_guest_exit(s, v, ExitKind::Sync, ExitSyndrome{kEsrHvc0, 0, 0});
+    return static_cast<i64>(v.regs.x[0]);
+}
+constexpr i64 st(Status s) { return static_cast<i64>(s); }
+
+using F = hvc::Function;
+
+// A writer ("writer", restarts on a fault) and a reader; one channel: the writer holds Read|Write
+// in CSpace slot 1, the reader Read|Grant in slot 1; the flow writer -> reader is declared; sealed.
+struct Shared : Fixture {
+    Partition* w = nullptr;
+    Partition* r = nullptr;
+    u32 ch = 0;
+    Shared() {
+        w = &make("writer", kPartitionPa, 1, manifest::RestartPolicy::Restart);
+        r = &make("reader", kPartitionPa + 4 * kMiB, 2);
+        ch = channel();
+        REQUIRE(ok(system.grant_cap(ch, *w, 1, kRW)));
+        REQUIRE(ok(system.grant_cap(ch, *r, 1, kR | Rights::grant())));
+        REQUIRE(ok(system.declare_flow(*w, *r, FlowKind::Memory)));
+        REQUIRE(ok(system.seal()));
+        REQUIRE_INVARIANTS(system);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("channel objects are retyped from RAM untyped: zeroed, no header", "[channels]") {
+    Fixture f;
+    const u32 us = f.slot(), cs = f.slot();
+    REQUIRE(ok(f.system.create_untyped(us, PhysAddr(kChannelPa), 21, false)));
+    std::memset(ram(kChannelPa), 0xAA, 2 * kChannelSize);  // a previous owner's data
+    REQUIRE(ok(f.system.retype(us, ObjectType::Channel, kChannelBits, cs, 2)));
+    CHECK(f.at(cs).cap.type == ObjectType::Channel);
+    CHECK(f.at(cs).cap.size_bits == kChannelBits);
+    CHECK(f.at(cs).cap.rights == (Rights::read() | Rights::write() | Rights::grant()));
+    CHECK(f.at(cs + 1).cap.object == kChannelPa + kChannelSize);
+    for (u64 k = 0; k < 2 * kChannelSize; ++k) REQUIRE(ram(kChannelPa)[k] == 0);
+    // 4 KiB .. 2 MiB, from RAM only.
+    f.slot();  // cs + 1
+    CHECK(f.system.retype(us, ObjectType::Channel, 22, f.slot(), 1) == Status::InvalidArgument);
+    CHECK(f.system.retype(us, ObjectType::Channel, 11, f.slot(), 1) == Status::InvalidArgument);
+    const u32 du = f.slot();
+    REQUIRE(ok(f.system.create_untyped(du, PhysAddr(0x0901'0000), 12, true)));
+    CHECK(f.system.retype(du, ObjectType::Channel, 12, f.slot(), 1) == Status::InvalidArgument);
+    REQUIRE_INVARIANTS(f.system);
+}
+
+TEST_CASE("a channel is mapped by every holder, never executable, and data crosses it", "[channels]") {
+    Shared s;
+    Vcpu& wv = s.w->vcpus[0];
+    Vcpu& rv = s.r->vcpus[0];
+    // Never executable, never beyond the cap's rights.
+    CHECK(hypercall(s.system, wv, F::FrameMap, {1, kChannelIpa, kRwx}) == st(Status::InvalidArgument));
+    CHECK(hypercall(s.system, rv, F::FrameMap, {1, kChannelIpa, kRw}) == st(Status::Denied));
+    CHECK(hypercall(s.system, rv, F::FrameMap, {1, kChannelIpa + 0x1000, attr::kRead}) == st(Status::Misaligned));
+    // Both map it: the "one frame, one partition" rule is not a channel's.
+    CHECK(hypercall(s.system, wv, F::FrameMap, {1, kChannelIpa, kRw}) == 0);
+    CHECK(hypercall(s.system, rv, F::FrameMap, {1, kChannelIpa + kChannelSize, attr::kRead}) == 0);
+    CHECK(hypercall(s.system, rv, F::FrameMap, {1, kChannelIpa, attr::kRead}) == st(Status::Exists));  // each cap maps once
+    REQUIRE_INVARIANTS(s.system);
+    CHECK(s.r->stage2.translate(Ipa(kChannelIpa + kChannelSize)).value().attrs == attr::kRead);
+    CHECK(s.r->stage2.translate(Ipa(kChannelIpa + kChannelSize)).value().pa == PhysAddr(kChannelPa));
+    CHECK(s.w->regions[s.w->region_count - 1].channel);
+    CHECK(s.r->regions[s.r->region_count - 1].channel);
+    CHECK_FALSE(s.w->regions[0].channel);
+    CHECK(hypercall(s.system, rv, F::CapIdentify, {1}) == 0);
+    CHECK(rv.regs.x[1] == static_cast<u64>(ObjectType::Channel));
+    CHECK(rv.regs.x[5] == 1);
+    CHECK(rv.regs.x[6] == kChannelIpa + kChannelSize);
+
+    // What the writer stores, the reader loads.
+    const char message[] = "across the bulkhead";
+    std::memcpy(guest(*s.w, kChannelIpa + 0x2010), message, sizeof message);
+    CHECK(std::memcmp(guest(*s.r, kChannelIpa + kChannelSize + 0x2010), message, sizeof message) == 0);
+
+    // A restart of the writer scrubs its private RAM and keeps the channel (and its mapping).
+    std::memset(guest(*s.w, kGuestRam + 0x3000), 0x77, 16);
+    wv.store_state(VcpuState::Running);
+    CHECK_FALSE(handle_guest_exit(s.system, wv, ExitKind::Sync, ExitSyndrome{kEsrSysReg, 0, 0}));
+    CHECK(s.w->restarts == 1);
+    CHECK(s.w->load_state() == PartitionState::Running);
+    CHECK(guest(*s.w, kGuestRam + 0x3000)[0] == 0);
+    CHECK(std::memcmp(guest(*s.r, kChannelIpa + kChannelSize + 0x2010), message, sizeof message) == 0);
+    CHECK(std::memcmp(guest(*s.w, kChannelIpa + 0x2010), message, sizeof message) == 0);
+    REQUIRE_INVARIANTS(s.system);
+}
+
+TEST_CASE("the boot program maps a channel through its own cap; images never go into one", "[channels]") {
+    Fixture f;
+    Partition& w = f.make("writer", kPartitionPa, 1);
+    Partition& r = f.make("reader", kPartitionPa + 4 * kMiB, 2);
+    const u32 ch = f.channel();
+    CHECK(f.system.map_frame(w, f.at(ch), Ipa(kChannelIpa), kRwx) == Status::InvalidArgument);
+    CHECK(std::string(f.system.last_refusal()) == "channel memory cannot be executable");
+    REQUIRE(ok(f.system.map_frame(w, f.at(ch), Ipa(kChannelIpa), kRw)));  // the boot cap's one mapping
+    CHECK(f.system.map_frame(r, f.at(ch), Ipa(kChannelIpa), attr::kRead) == Status::Exists);
+    REQUIRE(ok(f.system.grant_cap(ch, r, 1, kR)));
+    REQUIRE(ok(f.system.map_frame(r, cspace(r)[1], Ipa(kChannelIpa), attr::kRead)));
+    REQUIRE_INVARIANTS(f.system);
+    // An image is the partition's own: never loaded into memory others see.
+    static const u8 image[] = {1, 2, 3, 4};
+    CHECK(f.system.load_image(w, Ipa(kChannelIpa), image, sizeof image) == Status::OutOfRange);
+    // The writer's boot mapping counts: writer -> reader must be declared.
+    CHECK(f.system.seal() == Status::Denied);
+    CHECK(std::string(f.system.last_refusal()) == "capabilities allow an undeclared information flow");
+    CHECK(host::console_output().find("seal: undeclared memory flow from 'writer' to 'reader'") != std::string::npos);
+    REQUIRE(ok(f.system.declare_flow(w, r, FlowKind::Memory)));
+    REQUIRE(ok(f.system.seal()));
+    REQUIRE_INVARIANTS(f.system);
+    // The reader cannot unmap the writer's mapping, and its own unmap leaves the writer's.
+    Vcpu& rv = r.vcpus[0];
+    CHECK(hypercall(f.system, rv, F::FrameUnmap, {1}) == 0);
+    CHECK_FALSE(r.stage2.translate(Ipa(kChannelIpa)).ok());
+    CHECK(w.stage2.translate(Ipa(kChannelIpa)).ok());
+    REQUIRE_INVARIANTS(f.system);
+}
+
+TEST_CASE("seal refuses a channel flow nobody declared, and a declared flow with no cap", "[channels][flow]") {
+    SECTION("a second writer") {
+        Fixture f;
+        Partition& a = f.make("a", kPartitionPa, 1);
+        Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
+        const u32 ch = f.channel();
+        REQUIRE(ok(f.system.grant_cap(ch, a, 1, kRW)));
+        REQUIRE(ok(f.system.grant_cap(ch, b, 1, kRW)));  // b can write too
+        REQUIRE(ok(f.system.declare_flow(a, b, FlowKind::Memory)));
+        FlowGraph live = f.live();
+        CHECK(live.has(a.index, b.index, FlowKind::Memory));
+        CHECK(live.has(b.index, a.index, FlowKind::Memory));
+        CHECK_FALSE(live.has(a.index, b.index, FlowKind::Signal));
+        CHECK(f.system.seal() == Status::Denied);
+        CHECK(std::string(f.system.last_refusal()) == "capabilities allow an undeclared information flow");
+        CHECK(host::console_output().find("undeclared memory flow from 'b' to 'a'") != std::string::npos);
+        CHECK_FALSE(f.system.sealed());
+        REQUIRE(ok(f.system.declare_flow(b, a, FlowKind::Memory)));
+        REQUIRE(ok(f.system.declare_flow(b, a, FlowKind::Memory)));  // a set: twice is once
+        REQUIRE(ok(f.system.seal()));
+        REQUIRE_INVARIANTS(f.system);
+        CHECK(f.system.declare_flow(a, b, FlowKind::Memory) == Status::Denied);  // sealed
+    }
+    SECTION("a declared flow the capabilities do not give") {
+        Fixture f;
+        Partition& a = f.make("a", kPartitionPa, 1);
+        Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
+        const u32 ch = f.channel();
+        REQUIRE(ok(f.system.grant_cap(ch, a, 1, kRW)));
+        REQUIRE(ok(f.system.declare_flow(a, b, FlowKind::Memory)));  // b holds nothing
+        CHECK(f.system.seal() == Status::Denied);
+        CHECK(std::string(f.system.last_refusal()) == "a declared flow has no capability behind it");
+        CHECK(host::console_output().find("declared memory flow from 'a' to 'b' has no capability behind it") !=
+              std::string::npos);
+        REQUIRE(ok(f.system.grant_cap(ch, b, 1, kR)));
+        REQUIRE(ok(f.system.seal()));
+    }
+    SECTION("declarations are checked") {
+        Fixture f;
+        Partition& a = f.make("a", kPartitionPa, 1);
+        CHECK(f.system.declare_flow(a, a, FlowKind::Memory) == Status::InvalidArgument);
+        Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
+        CHECK(f.system.declare_flow(a, b, static_cast<FlowKind>(0)) == Status::InvalidArgument);
+        CHECK(f.system.declare_flow(a, b, static_cast<FlowKind>(3)) == Status::InvalidArgument);
+        CHECK(f.system.seal() == Status::Ok);  // nothing declared, nothing shared
+    }
+    SECTION("two readers are no flow; a private frame held by two partitions is one") {
+        Fixture f;
+        Partition& a = f.make("a", kPartitionPa, 1);
+        Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
+        const u32 ch = f.channel();
+        REQUIRE(ok(f.system.grant_cap(ch, a, 1, kR)));
+        REQUIRE(ok(f.system.grant_cap(ch, b, 1, kR)));
+        CHECK(f.live().has(a.index, b.index, FlowKind::Memory) == false);
+        // A frame granted to two partitions: they can only take turns mapping it, which still
+        // passes data from one to the other.
+        const u32 us = f.slot(), fs = f.slot();
+        REQUIRE(ok(f.system.create_untyped(us, PhysAddr(kPartitionPa + 24 * kMiB), 12, false)));
+        REQUIRE(ok(f.system.retype(us, ObjectType::Frame, 12, fs, 1)));
+        REQUIRE(ok(f.system.grant_cap(fs, a, 2, kRW)));
+        REQUIRE(ok(f.system.grant_cap(fs, b, 2, kR)));
+        CHECK(f.live().has(a.index, b.index, FlowKind::Memory));
+        CHECK(f.system.seal() == Status::Denied);
+    }
+}
+
+TEST_CASE("notification flows: signal edges must be declared, badges come with the grant", "[channels][flow]") {
+    Fixture f;
+    Partition& a = f.make("a", kPartitionPa, 1);
+    Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
+    const u32 n = f.notification();
+    // GrantCap's badge: only Notification and Channel caps carry one, and only once.
+    REQUIRE(ok(f.system.grant_cap(n, a, 1, Rights::write(), 0x40)));
+    CHECK(cspace(a)[1].cap.badge == 0x40);
+    CHECK(f.system.grant_cap(manifest::kFirstFreeBootSlot + 3, a, 2, kR, 1) == Status::InvalidArgument);  // a's frame
+    CHECK(cspace(a)[2].empty());
+    const u32 badged = f.slot();
+    REQUIRE(ok(caps::mint(f.at(n), f.at(badged), Rights::write() | Rights::grant(), 0x8)));
+    CHECK(f.system.grant_cap(badged, a, 2, Rights::write(), 0x10) == Status::Denied);  // no re-badging
+    REQUIRE(ok(f.system.grant_cap(badged, a, 2, Rights::write())));                     // keeps 0x8
+    CHECK(cspace(a)[2].cap.badge == 0x8);
+    const u32 ch = f.channel();
+    REQUIRE(ok(f.system.grant_cap(ch, a, 3, kRW, 0x99)));  // channels may be badged too
+    CHECK(cspace(a)[3].cap.badge == 0x99);
+    REQUIRE(ok(caps::delete_cap(cspace(a)[3], f.system)));
+
+    REQUIRE(ok(f.system.grant_cap(n, b, 1, kR)));
+    FlowGraph live = f.live();
+    CHECK(live.has(a.index, b.index, FlowKind::Signal));
+    CHECK_FALSE(live.has(b.index, a.index, FlowKind::Signal));
+    CHECK_FALSE(live.has(a.index, b.index, FlowKind::Memory));
+    REQUIRE(ok(f.system.declare_flow(b, a, FlowKind::Signal)));  // the wrong direction
+    CHECK(f.system.seal() == Status::Denied);
+    CHECK(std::string(f.system.last_refusal()) == "capabilities allow an undeclared information flow");
+    CHECK(host::console_output().find("undeclared signal flow from 'a' to 'b'") != std::string::npos);
+    REQUIRE(ok(f.system.declare_flow(a, b, FlowKind::Signal)));
+    CHECK(f.system.seal() == Status::Denied);
+    CHECK(std::string(f.system.last_refusal()) == "a declared flow has no capability behind it");
+    // b -> a exists once b can signal and a can wait.
+    REQUIRE(ok(f.system.grant_cap(n, b, 2, Rights::write())));
+    REQUIRE(ok(f.system.grant_cap(n, a, 3, kR)));
+    REQUIRE(ok(f.system.seal()));
+    REQUIRE_INVARIANTS(f.system);
+    // The badge is what the receiver sees.
+    CHECK(hypercall(f.system, a.vcpus[0], F::NotificationSignal, {1}) == 0);
+    CHECK(hypercall(f.system, b.vcpus[0], F::NotificationPoll, {1}) == 0);
+    CHECK(b.vcpus[0].regs.x[1] == 0x40);
+}
+
+TEST_CASE("deleting or revoking one partition's channel cap unmaps it only there", "[channels]") {
+    Shared s;
+    Vcpu& wv = s.w->vcpus[0];
+    Vcpu& rv = s.r->vcpus[0];
+    REQUIRE(hypercall(s.system, wv, F::FrameMap, {1, kChannelIpa, kRw}) == 0);
+    REQUIRE(hypercall(s.system, rv, F::FrameMap, {1, kChannelIpa, attr::kRead}) == 0);
+    // The reader mints itself a second cap and maps the channel again: two mappings, one object.
+    REQUIRE(hypercall(s.system, rv, F::CapMint, {1, 2, Rights::kRead, 0}) == 0);
+    REQUIRE(hypercall(s.system, rv, F::FrameMap, {2, kChannelIpa + kChannelSize, attr::kRead}) == 0);
+    REQUIRE_INVARIANTS(s.system);
+    guest(*s.w, kChannelIpa)[5] = 0x5A;
+
+    // Revoke of its cap 1 takes the mint (and its mapping), not cap 1's own mapping.
+    CHECK(hypercall(s.system, rv, F::CapRevoke, {1}) == 0);
+    CHECK(rv.regs.x[1] == 1);
+    CHECK_FALSE(s.r->stage2.translate(Ipa(kChannelIpa + kChannelSize)).ok());
+    CHECK(s.r->stage2.translate(Ipa(kChannelIpa)).ok());
+    REQUIRE_INVARIANTS(s.system);
+    // Deleting the reader's cap unmaps the reader only; the writer keeps its mapping and data.
+    CHECK(hypercall(s.system, rv, F::CapDelete, {1}) == 0);
+    CHECK_FALSE(s.r->stage2.translate(Ipa(kChannelIpa)).ok());
+    REQUIRE(s.w->stage2.translate(Ipa(kChannelIpa)).ok());
+    CHECK(guest(*s.w, kChannelIpa)[5] == 0x5A);
+    // The declared edge has no cap behind it any more: after seal, the graph only shrinks.
+    CHECK_FALSE(s.live().has(s.w->index, s.r->index, FlowKind::Memory));
+    REQUIRE_INVARIANTS(s.system);
+    // The kernel's revoke of the boot cap takes every mapping made through its descendants.
+    CHECK(caps::revoke(s.at(s.ch), 16, s.system).done);
+    CHECK_FALSE(s.w->stage2.translate(Ipa(kChannelIpa)).ok());
+    REQUIRE_INVARIANTS(s.system);
+}
+
+TEST_CASE("the boot program grants badged caps and declares flows", "[channels][boot]") {
+    using manifest::OpKind;
+    std::vector<manifest::ManifestOp> ops;
+    auto op = [&](OpKind kind, u32 slot, std::initializer_list<u64> args, const char* name = "") {
+        manifest::ManifestOp o{};
+        o.kind = kind;
+        o.slot = slot;
+        unsigned k = 0;
+        for (u64 a : args) o.arg[k++] = a;
+        std::strncpy(o.name, name, sizeof o.name - 1);
+        ops.push_back(o);
+    };
+    const u64 part = static_cast<u64>(ObjectType::Partition), cnode = static_cast<u64>(ObjectType::CNode),
+              frame = static_cast<u64>(ObjectType::Frame), channel = static_cast<u64>(ObjectType::Channel),
+              ntfn = static_cast<u64>(ObjectType::Notification);
+    const u64 memory = static_cast<u64>(FlowKind::Memory), signal = static_cast<u64>(FlowKind::Signal);
+    // Partition p in boot slot 2 + 4p (its CNode +1, untyped +2, frame +3); the channel in 11,
+    // the notification in 12.
+    auto program = [&](bool declare_signal) {
+        ops.clear();
+        for (u32 i = 0; i < 2; ++i) {
+            const u32 base = 2 + 4 * i;
+            op(OpKind::Retype, kKernelUntyped, {part, 16, base, 1});
+            op(OpKind::Retype, kKernelUntyped, {cnode, System::kCSpaceRadix, base + 1, 1});
+            op(OpKind::CreatePartition, base, {base + 1, 0, 1}, i == 0 ? "producer" : "consumer");
+            op(OpKind::CreateUntyped, base + 2, {kPartitionPa + i * 4 * kMiB, 21, 0});
+            op(OpKind::Retype, base + 2, {frame, 21, base + 3, 1});
+            op(OpKind::MapFrame, base + 3, {base, kGuestRam, kRwx});
+            op(OpKind::BindCore, 0, {base, 0, 1 + i});
+            op(OpKind::StartVcpu, 0, {base, 0, kGuestRam, 0});
+        }
+        op(OpKind::CreateUntyped, 10, {kChannelPa, kChannelBits, 0});
+        op(OpKind::Retype, 10, {channel, kChannelBits, 11, 1});
+        op(OpKind::Retype, kKernelUntyped, {ntfn, 0, 12, 1});
+        op(OpKind::GrantCap, 11, {2, 1, Rights::kRead | Rights::kWrite, 0});
+        op(OpKind::GrantCap, 11, {6, 1, Rights::kRead, 0});
+        op(OpKind::GrantCap, 12, {2, 2, Rights::kWrite, 0x4});  // the producer's doorbell, badged
+        op(OpKind::GrantCap, 12, {6, 2, Rights::kRead, 0});
+        op(OpKind::DeclareFlow, 0, {2, 6, memory});
+        if (declare_signal) op(OpKind::DeclareFlow, 0, {2, 6, signal});
+        op(OpKind::Seal, 0, {});
+    };
+    auto run = [&](Fixture& f) {
+        manifest::ManifestHeader h{};
+        h.magic = manifest::kMagic;
+        h.version = manifest::kVersion;
+        h.op_size = sizeof(manifest::ManifestOp);
+        h.op_count = static_cast<u32>(ops.size());
+        h.ops_offset = sizeof h;
+        h.ram_base = platform::kRamBase;
+        h.ram_size = platform::kDefaultRamSize;
+        std::vector<u8> blob(sizeof h + ops.size() * sizeof(manifest::ManifestOp));
+        std::memcpy(blob.data(), &h, sizeof h);
+        std::memcpy(blob.data() + sizeof h, ops.data(), ops.size() * sizeof(manifest::ManifestOp));
+        REQUIRE(manifest_finalize(blob.data(), blob.size()) == blob.size());
+        ManifestReader reader;
+        REQUIRE(ok(reader.open(blob.data(), blob.size())));
+        return run_boot_program(f.system, reader);
+    };
+
+    Fixture f;
+    program(false);
+    BootResult r = run(f);
+    CHECK(r.status == Status::Denied);
+    CHECK(r.op_index == static_cast<int>(ops.size()) - 1);
+    CHECK(std::string(r.reason) == "capabilities allow an undeclared information flow");
+    CHECK(std::string(op_name(manifest::OpKind::DeclareFlow)) == "declare-flow");
+
+    Fixture g;
+    program(true);
+    r = run(g);
+    INFO(r.reason);
+    REQUIRE(r.status == Status::Ok);
+    Partition& producer = *g.system.partition(0);
+    CHECK(cspace(producer)[2].cap.badge == 0x4);
+    CHECK(g.system.declared_flows().has(0, 1, FlowKind::Memory));
+    CHECK(g.system.declared_flows().has(0, 1, FlowKind::Signal));
+    CHECK_FALSE(g.system.declared_flows().has(1, 0, FlowKind::Memory));
+    REQUIRE_INVARIANTS(g.system);
+
+    // A flow naming a slot with no partition in it.
+    Fixture h;
+    program(true);
+    manifest::ManifestOp bad = ops[ops.size() - 2];
+    bad.arg[1] = 11;  // the channel's slot
+    ops.insert(ops.end() - 1, bad);
+    r = run(h);
+    CHECK(r.status == Status::NotFound);
+    CHECK(std::string(r.reason) == "no partition in that boot slot");
+}
