@@ -2,7 +2,7 @@
 # Debian bookworm, as root: the first run installs what is missing (tools/bootstrap).
 BUILD ?= build
 
-.PHONY: all bootstrap configure build run test coverage clean
+.PHONY: all bootstrap configure build run test coverage fuzz fuzz-build clean
 
 all: build
 
@@ -62,6 +62,24 @@ coverage: bootstrap
 	  esac; \
 	done
 	@echo "HTML report: $(COVERAGE_BUILD)/coverage/index.html"
+
+# Fuzzing (docs/fuzzing.md): one campaign of one target, e.g.
+#   make fuzz TARGET=hypercall SECONDS=60 JOBS=2 [ENGINE=afl]
+# Its own builds in $(FUZZ_BUILD)/<engine> (clang-14 + libFuzzer/ASan/UBSan, or AFL++); status
+# lines while it runs; execs/s, coverage (with an llvm-cov line report) and findings with their
+# reproducers at the end. Targets: hypercall manifest stage2 bhcc.
+FUZZ_BUILD ?= build-fuzz
+TARGET ?= hypercall
+SECONDS ?= 60
+JOBS ?= 1
+ENGINE ?= libfuzzer
+
+fuzz: bootstrap
+	fuzz/tools/campaign --target $(TARGET) --seconds $(SECONDS) --jobs $(JOBS) --engine $(ENGINE) \
+	  --build-dir $(FUZZ_BUILD)
+
+fuzz-build: bootstrap
+	fuzz/tools/campaign --engine $(ENGINE) --build-dir $(FUZZ_BUILD) --build-only
 
 clean:
 	rm -rf $(BUILD)

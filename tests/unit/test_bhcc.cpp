@@ -6,6 +6,7 @@
 
 #include <bhcc/cap_layout.hpp>
 #include <bhcc/compiler.hpp>
+#include <bhcc/description_parser.hpp>
 #include <bhcc/hex.hpp>
 #include <bhcc/manifest_builder.hpp>
 #include <bhcc/manifest_check.hpp>
@@ -455,6 +456,18 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         CHECK(result.diagnostics.count() == 1);  // exactly one rule broken, exactly one message
         CHECK(result.boot_image.empty());
     }
+}
+
+TEST_CASE("bhcc refuses two partitions of one name in a .dtb (fuzz finding KNOWN-1)", "[bhcc]") {
+    // dtc refuses this in source; a .dtb given directly can hold it.
+    std::ifstream in(kSourceDir / "fuzz/regressions/bhcc/duplicate-partition-name.dtb", std::ios::binary);
+    REQUIRE(in);
+    std::vector<u8> blob((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    bhcc::Diagnostics diagnostics;
+    std::optional<bhcc::SystemDescription> system = bhcc::parse_description(blob, diagnostics);
+    if (system) bhcc::validate_system(*system, diagnostics);
+    REQUIRE_FALSE(diagnostics.empty());
+    CHECK(diagnostics.format("x.dtb").find("partition name already used by /partitions/") != std::string::npos);
 }
 
 TEST_CASE("bhcc refuses a payload larger than the kernel reserves for it", "[bhcc]") {

@@ -386,7 +386,13 @@ std::optional<SystemDescription> parse_description(std::span<const bh::u8> blob,
                                              ", at most " + std::to_string(bh::manifest::kMaxPartitions) + ")");
         return std::nullopt;
     }
-    for (const Node& node : partition_nodes) system.partitions.push_back(parse_partition(node, diagnostics));
+    for (const Node& node : partition_nodes) {
+        // dtc refuses two nodes of one name in source, but a .dtb given directly may hold them.
+        for (const Partition& earlier : system.partitions)
+            if (earlier.name == node.name())
+                diagnostics.error(node.path(), "partition name already used by " + earlier.node);
+        system.partitions.push_back(parse_partition(node, diagnostics));
+    }
     parse_ipc(blob.data(), system, diagnostics);
     return system;
 }

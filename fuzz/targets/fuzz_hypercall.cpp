@@ -1,0 +1,393 @@
+// Hypercall sequences against the host-built kernel, with the invariant checker as the oracle.
+//
+// The system under test is built once through the same System operations the boot program
+// uses: two partitions ("alpha", restart policy Restart, 2 vCPUs on cores 0-1; "beta", policy
+// Stop, 1 vCPU on core 2), each with a 4 KiB RAM frame, a CSpace holding its own CNode, spare
+// frames (one copy of a frame shared by both, which neither may map while the other does), a
+// notification both can signal/wait on, Partition caps with Control (alpha controls beta,
+// beta and itself, beta controls itself) and a device page (beta). Then it is snapshotted
+// (the System object and the simulated RAM it uses) and every input starts from a restored copy,
+// which costs a few memcpy instead of a rebuild.
+//
+// An input is a program (see docs/fuzzing.md "hypercall input format"): each step is one guest
+// exit of one vCPU — a hypercall with its function picked from the real ABI (vendor calls,
+// capability calls, PSCI), arguments drawn from biased pools (slot indices, IPAs near the mapped
+// ranges, rights, attributes, badges, MPIDRs) or raw, or an IRQ/FIQ/SError/AArch32 exit, a
+// stage-2 abort with a fuzzed syndrome, another trapped exception class, an HVC with a non-zero
+// immediate. After every step:
+//   * check_invariants(system) must report ok (INV-1/2/4/6/7, STATE-1/2);
+//   * a resumed hypercall's x0 must be a Status value (or SMCCC unknown, or a PSCI result);
+//   * a vCPU the kernel resumes must still be Running, one it parks must not be.
+// Any violation prints the report and traps.
+#include <arch/host/host_memory.hpp>
+#include <bulkhead/hypercall.hpp>
+#include <bulkhead/platform.hpp>
+#include <caps/cspace.hpp>
+#include <guest_exit.hpp>
+#include <invariants.hpp>
+#include <system.hpp>
+
+#include <cstdlib>
+#include <new>
+
+#include "fuzz_common.hpp"
+
+using namespace bh;
+namespace attr = bh::manifest::attr;
+
+namespace {
+
+constexpr u64 kKiB = 1024, kMiB = 1024 * kKiB;
+constexpr u64 kGuestRam = platform::kGuestRamIpa;
+constexpr u64 kRwx = attr::kRead | attr::kWrite | attr::kExecute;
+constexpr u64 kFramePa = 0x4800'0000;  // frames are carved from here upwards
+constexpr u64 kDevicePa = 0x0901'0000;  // the RTC page: the one assignable device on the board
+
+using F = hvc::Function;
+struct FunctionInfo {
+    u64 id;
+    unsigned args;  // x1.. that the step supplies (the rest are zero)
+};
+// Every function of the ABI (bulkhead/hypercall.hpp) and PSCI; keep in sync with docs/abi.md.
+constexpr FunctionInfo kFunctions[] = {
+    {static_cast<u64>(F::AbiVersion), 1},         {static_cast<u64>(F::ConsoleWrite), 7},
+    {static_cast<u64>(F::PartitionInfo), 1},      {static_cast<u64>(F::CapIdentify), 1},
+    {static_cast<u64>(F::CapCopy), 2},            {static_cast<u64>(F::CapMint), 4},
+    {static_cast<u64>(F::CapMove), 2},            {static_cast<u64>(F::CapDelete), 1},
+    {static_cast<u64>(F::CapRevoke), 1},          {static_cast<u64>(F::FrameMap), 3},
+    {static_cast<u64>(F::FrameUnmap), 1},         {static_cast<u64>(F::NotificationSignal), 1},
+    {static_cast<u64>(F::NotificationWait), 1},   {static_cast<u64>(F::NotificationPoll), 1},
+    {static_cast<u64>(F::PartitionStop), 1},      {static_cast<u64>(F::PartitionRestart), 1},
+    {hvc::psci::kVersion, 0},                     {hvc::psci::kCpuOff, 0},
+    {hvc::psci::kCpuOn, 3},                       {hvc::psci::kAffinityInfo, 2},
+    {hvc::psci::kSystemOff, 0},                   {hvc::psci::kSystemReset, 0},
+    {hvc::psci::kFeatures, 1},
+};
+constexpr unsigned kFunctionCount = sizeof kFunctions / sizeof kFunctions[0];
+
+// Value pools for arguments: what reaches deep paths rather than the first range check.
+constexpr u64 kSlots[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 16, 100, 254, 255, 256, 257, 1ull << 32, ~0ull};
+constexpr u64 kIpas[] = {kGuestRam,          kGuestRam + 0x1000,  kGuestRam + 2 * kMiB, 0x5000'0000,
+                         0x5000'1000,        0x5020'0000,         0x5000'0800,          kDevicePa,
+                         0,                  0x1000,              kGuestRam - 0x1000,   0x8000'0000,
+                         (1ull << 40) - 0x1000, 1ull << 40,       ~0ull & ~0xfffull,    platform::kObjectMemoryBase};
+constexpr u64 kSpecials[] = {0, 1, 2, 3, 0x10000, 0x8000'0000ull, 0x7fff'ffff'ffff'ffffull, 0x8000'0000'0000'0000ull,
+                             ~0ull, 0x100, 0xC600'0000ull, 0x8400'0000ull, kGuestRam + 0x80, kGuestRam + 2};
+constexpr u32 kEsrClasses[] = {0x00, 0x01, 0x07, 0x0e, 0x15, 0x16, 0x17, 0x18, 0x20,
+                               0x21, 0x22, 0x24, 0x25, 0x26, 0x2f, 0x30, 0x32, 0x34, 0x3c, 0x3f};
+
+// One argument: the top 3 bits of a byte pick the pool, the low 5 bits the element.
+u64 arg(fuzz::Bytes& in) {
+    const u8 b = in.u8();
+    const u8 low = b & 31;
+    switch (b >> 5) {
+        case 0: return low;  // small numbers: slots, counts, rights, attributes
+        case 1: return kSlots[low % (sizeof kSlots / sizeof kSlots[0])];
+        case 2: return kIpas[low % (sizeof kIpas / sizeof kIpas[0])];
+        case 3: return kIpas[low % (sizeof kIpas / sizeof kIpas[0])] + (static_cast<u64>(in.u8()) << 12);
+        case 4: return kSpecials[low % (sizeof kSpecials / sizeof kSpecials[0])];
+        case 5: return in.u64();
+        case 6: return static_cast<u64>(low) | (static_cast<u64>(in.u8()) << 5);  // 13-bit: past radix
+        default: return in.u32();
+    }
+}
+
+// ---- the system, built once and snapshotted ----------------------------------------------
+struct Range {
+    u64 pa;
+    u64 size;
+};
+
+struct World {
+    alignas(System) unsigned char storage[sizeof(System)];
+    alignas(System) unsigned char saved[sizeof(System)];
+    System* system = nullptr;
+    Partition* alpha = nullptr;
+    Partition* beta = nullptr;
+    u32 next_slot = manifest::kFirstFreeBootSlot;
+    Range ranges[16] = {};
+    unsigned range_count = 0;
+    unsigned char* ram_saved = nullptr;
+    u64 ram_saved_size = 0;
+};
+World world;
+
+[[noreturn]] void setup_failed(const char* what) {
+    std::fprintf(stderr, "fuzz_hypercall: setup: %s (%s)\n", what, world.system->last_refusal());
+    std::abort();
+}
+void must(Status s, const char* what) {
+    if (!ok(s)) setup_failed(what);
+}
+
+u32 slot() { return world.next_slot++; }
+
+u32 partition(const char* name, u32 vcpus, manifest::RestartPolicy policy) {
+    System& s = *world.system;
+    const u32 ps = slot(), cs = slot();
+    must(s.retype(manifest::kKernelUntypedSlot, ObjectType::Partition, 16, ps, 1), "retype partition");
+    must(s.retype(manifest::kKernelUntypedSlot, ObjectType::CNode, System::kCSpaceRadix, cs, 1), "retype cnode");
+    must(s.create_partition(ps, cs, name, policy, vcpus), "create partition");
+    return ps;
+}
+
+u64 next_frame_pa = kFramePa;
+u32 frame(unsigned bits, bool snapshot) {
+    System& s = *world.system;
+    const u64 size = 1ull << bits;
+    next_frame_pa = (next_frame_pa + size - 1) & ~(size - 1);
+    const u64 pa = next_frame_pa;
+    next_frame_pa += size;
+    const u32 us = slot(), fs = slot();
+    must(s.create_untyped(us, PhysAddr(pa), bits, false), "untyped");
+    must(s.retype(us, ObjectType::Frame, bits, fs, 1), "retype frame");
+    if (snapshot) world.ranges[world.range_count++] = {pa, size};
+    return fs;
+}
+
+CapSlot& at(u32 s) { return *world.system->boot_slot(s); }
+
+void* ram(u64 pa) { return static_cast<u8*>(host::ram_base_pointer()) + (pa - platform::kRamBase); }
+
+const u8 kImage[] = {0x1f, 0x20, 0x03, 0xd5, 0x00, 0x00, 0x00, 0x14};  // nop; b .
+
+void build() {
+    host::reset_all();
+    world.system = new (world.storage) System();
+    System& s = *world.system;
+    must(s.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores), "init");
+    const Rights rwg = Rights::read() | Rights::write() | Rights::grant();
+    const Rights all = Rights::from_bits(Rights::kAllBits);
+
+    const u32 a = partition("alpha", 2, manifest::RestartPolicy::Restart);
+    const u32 b = partition("beta", 1, manifest::RestartPolicy::Stop);
+    Partition& pa = *s.partition_in_slot(a);
+    Partition& pb = *s.partition_in_slot(b);
+    world.alpha = &pa;
+    world.beta = &pb;
+
+    // RAM: one 4 KiB frame each at the guest RAM IPA, with a tiny image.
+    must(s.map_frame(pa, at(frame(12, true)), Ipa(kGuestRam), kRwx), "map alpha ram");
+    must(s.map_frame(pb, at(frame(12, true)), Ipa(kGuestRam), kRwx), "map beta ram");
+    must(s.load_image(pa, Ipa(kGuestRam), kImage, sizeof kImage), "load alpha");
+    must(s.load_image(pb, Ipa(kGuestRam), kImage, sizeof kImage), "load beta");
+
+    // CSpaces. Slot 1: its own CNode. 2, 3, 4 (alpha): spare 4 KiB frames. 4 (beta): the
+    // device page (beta). 5: a frame shared by both (a copy each). 6: the notification.
+    // 7: a Partition cap with Control (alpha: beta; beta: itself). 8: alpha's own Partition cap.
+    must(s.grant_cap(a + 1, pa, 1, all), "grant alpha cnode");
+    must(s.grant_cap(b + 1, pb, 1, all), "grant beta cnode");
+    must(s.grant_cap(frame(12, true), pa, 2, all), "alpha frame 2");
+    must(s.grant_cap(frame(12, true), pa, 3, rwg), "alpha frame 3");
+    must(s.grant_cap(frame(12, true), pb, 2, all), "beta frame 2");
+    must(s.grant_cap(frame(12, true), pb, 3, Rights::read() | Rights::grant()), "beta frame 3");
+    must(s.grant_cap(frame(12, true), pa, 4, all), "alpha frame 4");
+    const u32 du = slot(), dp = slot();
+    must(s.create_untyped(du, PhysAddr(kDevicePa), 12, true), "device untyped");
+    must(s.retype(du, ObjectType::DeviceMmio, 12, dp, 1), "device page");
+    must(s.grant_cap(dp, pb, 4, rwg), "beta device");
+    const u32 shared = frame(12, true);
+    must(s.grant_cap(shared, pa, 5, all), "alpha shared");
+    must(s.grant_cap(shared, pb, 5, rwg), "beta shared");
+    const u32 ntfn = slot();
+    must(s.retype(manifest::kKernelUntypedSlot, ObjectType::Notification, 0, ntfn, 1), "notification");
+    must(s.grant_cap(ntfn, pa, 6, all), "alpha notification");
+    must(s.grant_cap(ntfn, pb, 6, rwg), "beta notification");
+    must(s.grant_cap(b, pa, 7, Rights::control() | Rights::grant()), "alpha controls beta");
+    must(s.grant_cap(b, pb, 7, Rights::control()), "beta controls itself");
+    must(s.grant_cap(a, pa, 8, Rights::control()), "alpha controls itself");
+
+    // Both may write the shared frame and signal the notification: declare those flows (INV-6),
+    // so that seal accepts them and the checker flags any flow beyond them.
+    for (Partition* from : {&pa, &pb}) {
+        Partition& to = from == &pa ? pb : pa;
+        must(s.declare_flow(*from, to, manifest::FlowKind::Memory), "declare memory flow");
+        must(s.declare_flow(*from, to, manifest::FlowKind::Signal), "declare signal flow");
+    }
+
+    must(s.bind_core(pa, 0, 0), "bind alpha 0");
+    must(s.bind_core(pa, 1, 1), "bind alpha 1");
+    must(s.bind_core(pb, 0, 2), "bind beta");
+    must(s.set_entry(pa, 0, kGuestRam, 1), "entry alpha");
+    must(s.set_entry(pb, 0, kGuestRam, 2), "entry beta");
+    must(s.seal(), "seal");
+    if (!check_invariants(s).ok()) setup_failed("invariants after seal");
+
+    // Snapshot: the boot CNode's used slots, the object memory handed out so far, the frames.
+    world.ranges[world.range_count++] = {platform::kBootCNodeBase,
+                                         static_cast<u64>(world.next_slot + 1) * sizeof(CapSlot)};
+    const System::ObjectMemoryView om = s.object_memory();
+    world.ranges[world.range_count++] = {om.base().raw(), om.used()};
+    for (unsigned i = 0; i < world.range_count; ++i) world.ram_saved_size += world.ranges[i].size;
+    world.ram_saved = static_cast<unsigned char*>(std::malloc(world.ram_saved_size));
+    u64 off = 0;
+    for (unsigned i = 0; i < world.range_count; ++i) {
+        std::memcpy(world.ram_saved + off, ram(world.ranges[i].pa), world.ranges[i].size);
+        off += world.ranges[i].size;
+    }
+    std::memcpy(static_cast<void*>(world.saved), static_cast<const void*>(world.storage), sizeof(System));
+}
+
+void restore() {
+    // Frames are all 4 KiB: a restart scrubs every mapped frame, and a 2 MiB scrub costs a
+    // millisecond instrumented. 2 MiB blocks are the stage2 target's business.
+    u64 off = 0;
+    for (unsigned i = 0; i < world.range_count; ++i) {
+        std::memcpy(ram(world.ranges[i].pa), world.ram_saved + off, world.ranges[i].size);
+        off += world.ranges[i].size;
+    }
+    std::memcpy(static_cast<void*>(world.storage), static_cast<const void*>(world.saved), sizeof(System));
+    host::reset_console();
+    // host::reset_counters() is left out on purpose: the kernel never reads the counters, and
+    // zeroing their 512 KiB per input would cost more than the rest of the restore.
+}
+
+// ---- the oracle ----------------------------------------------------------------------------
+void check(const System& s, const char* after) {
+    const InvariantReport report = check_invariants(s);
+    if (report.ok()) return;
+    LineBuffer line;
+    format_report_summary(line, report);
+    std::fprintf(stderr, "after %s: %.*s\n", after, static_cast<int>(line.size()), line.data());
+    for (u32 i = 0; i < report.stored; ++i) {
+        LineBuffer v;
+        format_violation(v, report.violations[i]);
+        std::fprintf(stderr, "  %.*s\n", static_cast<int>(v.size()), v.data());
+    }
+    fuzz::finding("invariant violated");
+}
+
+bool is_psci(u64 fid) { return (fid & 0xFFFF'FF00) == 0x8400'0000 || (fid & 0xFFFF'FF00) == 0xC400'0000; }
+
+void check_result(u64 fid, u64 x0, bool hvc_abi) {
+    const i64 v = static_cast<i64>(x0);
+    if (!hvc_abi) {
+        if (x0 != ~0ull) fuzz::finding("a call outside the ABI did not get SMCCC unknown");
+        return;
+    }
+    if ((fid & 0xFF00'0000) == 0xC600'0000) {
+        if (v < static_cast<i64>(Status::Busy) || v > 0) fuzz::finding("a hypercall returned a status outside Status");
+    } else if (is_psci(fid)) {
+        if (!(x0 == 0x10000 || (v >= -9 && v <= 2))) fuzz::finding("a PSCI call returned a value outside PSCI");
+    } else if (x0 != ~0ull) {
+        fuzz::finding("an unknown function did not get SMCCC unknown");
+    }
+}
+
+// When the invariant checker runs (BH_FUZZ_ORACLE): "step" after every step that may have
+// changed the state and at the end (the default), "end" once per input (campaign throughput:
+// the checker costs more than the steps; replay a finding with "step" to see which step broke
+// it), "off" never (to measure the rest; the status and vCPU-state oracles stay on).
+enum class Oracle { Step, End, Off };
+Oracle oracle = Oracle::Step;
+
+constexpr u64 kEsrIl = 1ull << 25;
+constexpr u64 esr_of(u32 ec, u32 iss) { return (static_cast<u64>(ec) << 26) | kEsrIl | (iss & 0x1FF'FFFF); }
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    if (const char* o = std::getenv("BH_FUZZ_ORACLE")) {
+        oracle = std::strcmp(o, "end") == 0 ? Oracle::End : std::strcmp(o, "off") == 0 ? Oracle::Off : Oracle::Step;
+    }
+    build();
+    return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    if (world.system == nullptr) build();
+    restore();
+    System& s = *world.system;
+    Vcpu* const vcpus[] = {&world.alpha->vcpus[0], &world.alpha->vcpus[1], &world.beta->vcpus[0]};
+    fuzz::Bytes in(data, size);
+
+    for (unsigned step = 0; step < 256 && !in.done(); ++step) {
+        const u8 op = in.u8();
+        Vcpu& v = *vcpus[(op & 3) % 3];
+        const unsigned action = op >> 2;  // 0..63
+        // A vCPU that is not runnable takes no exit (it is off, blocked or being started).
+        if (v.load_state() != VcpuState::Runnable) continue;
+        if (v.partition->load_state() != PartitionState::Running) continue;
+        // Only the driven vCPU is Running: a stop on the host waits for Running vCPUs to leave,
+        // and nobody else leaves here.
+        v.store_state(VcpuState::Running);
+        host::set_current_core(v.core);
+
+        ExitKind kind = ExitKind::Sync;
+        ExitSyndrome syn{};
+        bool call = false;      // a hypercall whose result x0 is checked
+        bool abi = true;        // through HVC #0 or SMC #0
+        u64 fid = 0;
+        const char* what = "hypercall";
+        if (action < 44 || action == 63) {
+            const FunctionInfo& f = kFunctions[(action == 63 ? in.u8() : action) % kFunctionCount];
+            fid = f.id;
+            for (unsigned k = 0; k < 8; ++k) v.regs.x[k] = 0;
+            v.regs.x[0] = fid;
+            const unsigned n = action == 63 ? 7 : f.args;
+            for (unsigned k = 1; k <= n; ++k) v.regs.x[k] = action == 63 ? in.u64() : arg(in);
+            // PSCI through SMC #0 as well as HVC #0.
+            syn.esr = esr_of(is_psci(fid) && (op & 0x80) ? 0x17 : 0x16, 0);
+            call = true;
+        } else if (action < 48) {  // a function id near the ABI's, or any
+            fid = action == 44 ? (0xC600'0000ull | in.u8()) : action == 45 ? (0x8400'0000ull | in.u8())
+                                                           : action == 46 ? (0xC400'0000ull | in.u8()) : in.u64();
+            v.regs.x[0] = fid;
+            for (unsigned k = 1; k < 8; ++k) v.regs.x[k] = arg(in);
+            syn.esr = esr_of(in.u8() & 1 ? 0x17 : 0x16, 0);
+            call = true;
+        } else if (action < 50) {  // HVC/SMC with a non-zero immediate
+            fid = kFunctions[in.u8() % kFunctionCount].id;
+            v.regs.x[0] = fid;
+            syn.esr = esr_of(action == 48 ? 0x16 : 0x17, static_cast<u32>(in.u16()) | 1);
+            call = true;
+            abi = action != 48;  // HVC #imm != 0 is not the ABI; SMC's immediate is not checked
+            what = "hvc/smc with an immediate";
+        } else if (action < 54) {  // stage-2 data abort
+            const u64 ipa = arg(in) + (in.u8() & 0xff);
+            syn.esr = esr_of(0x24, in.u32());
+            syn.far = ipa & 0xfff;
+            syn.hpfar = (ipa >> 12) << 4;
+            what = "stage-2 data abort";
+        } else if (action < 56) {  // stage-2 instruction abort
+            const u64 ipa = arg(in);
+            syn.esr = esr_of(0x20, in.u32());
+            syn.far = ipa & 0xfff;
+            syn.hpfar = (ipa >> 12) << 4;
+            what = "stage-2 instruction abort";
+        } else if (action < 58) {  // another exception class, or anything at all
+            syn.esr = action == 56 ? esr_of(kEsrClasses[in.u8() % (sizeof kEsrClasses / sizeof kEsrClasses[0])], in.u32())
+                                   : in.u64();
+            syn.far = arg(in);
+            syn.hpfar = arg(in);
+            if ((syn.esr >> 26 & 0x3f) == 0x16 || (syn.esr >> 26 & 0x3f) == 0x17) {
+                v.regs.x[0] = kFunctions[in.u8() % kFunctionCount].id;
+            }
+            what = "trapped exception";
+        } else {
+            static constexpr ExitKind kKinds[] = {ExitKind::Irq, ExitKind::Fiq, ExitKind::SError,
+                                                  ExitKind::Aarch32, ExitKind::Irq};
+            kind = kKinds[action - 58];
+            syn.esr = in.u32();
+            what = "asynchronous exit";
+        }
+
+        const bool resume = handle_guest_exit(s, v, kind, syn);
+        const VcpuState after = v.load_state();
+        bool changed = !resume;
+        if (resume) {
+            if (after != VcpuState::Running) fuzz::finding("the kernel resumed a vCPU that is not Running");
+            if (call) check_result(fid, v.regs.x[0], abi);
+            changed = call && v.regs.x[0] == 0;
+            v.store_state(VcpuState::Runnable);
+        } else if (after == VcpuState::Running) {
+            fuzz::finding("the kernel parked a vCPU that is still Running");
+        }
+        // The checker runs after every step that may have changed the state (a call that
+        // succeeded, an exit that parked the vCPU) and once at the end: a refusal that changed
+        // something anyway is still caught, at the next check.
+        if (changed && oracle == Oracle::Step) check(s, what);
+    }
+    if (oracle != Oracle::Off) check(s, "the last step");
+    return 0;
+}
