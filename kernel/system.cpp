@@ -275,6 +275,14 @@ Status System::retype(u32 untyped_slot, ObjectType type, unsigned size_bits, u32
     if (sealed_) return refuse(Status::Denied, "system is sealed");
     CapSlot* source = boot_slot(untyped_slot);
     if (source == nullptr) return refuse(Status::OutOfRange, "no such boot slot");
+    // Kernel memory (the object-memory Untyped) makes kernel objects only: a Frame or Channel
+    // carved from it could be mapped into a partition, handing it partition objects and stage-2
+    // tables (found by the Z3 model, proofs/: KF-1).
+    const Capability& u = source->cap;
+    if ((type == ObjectType::Frame || type == ObjectType::Channel || type == ObjectType::DeviceMmio) &&
+        u.type == ObjectType::Untyped &&
+        ranges_overlap(u.object, 1ull << u.size_bits, platform::kKernelRegionBase, platform::kKernelRegionSize))
+        return refuse(Status::Denied, "kernel memory cannot become mappable memory");
     Status s = caps::retype(*source, type, size_bits, boot_cnode_, first, count, *this);
     return ok(s) ? s : refuse(s, "retype refused");
 }

@@ -139,6 +139,10 @@ TEST_CASE("partitions are created from retyped objects", "[system]") {
     const u32 ps2 = f.slot();
     REQUIRE(ok(f.system.retype(kKernelUntyped, ObjectType::Partition, 16, ps2, 1)));
     CHECK(f.system.create_partition(ps2, cs, "beta", manifest::RestartPolicy::Stop, 1) == Status::Exists);
+    // Kernel memory never becomes a frame or a channel a partition could map (proofs/ KF-1).
+    CHECK(f.system.retype(kKernelUntyped, ObjectType::Frame, 12, f.slot(), 1) == Status::Denied);
+    CHECK(f.system.retype(kKernelUntyped, ObjectType::Channel, 12, f.slot(), 1) == Status::Denied);
+    CHECK(std::string(f.system.last_refusal()) == "kernel memory cannot become mappable memory");
     // Objects that are not implemented yet are refused at retype, with nothing created.
     CHECK(f.system.retype(kKernelUntyped, ObjectType::Vcpu, 0, f.slot(), 1) == Status::NotSupported);
 }
