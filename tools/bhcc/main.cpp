@@ -1,6 +1,9 @@
 // bhcc: the Bulkhead configuration compiler. Thin command line around bhcc::compile_system.
 #include <bhcc/compiler.hpp>
 #include <bhcc/manifest_dump.hpp>
+#ifdef BHCC_WITH_PROOFS
+#include <concrete_check.hpp>  // proofs/: Z3 check of INV-1/2/6 over all IPAs
+#endif
 
 #include <fstream>
 #include <iostream>
@@ -12,8 +15,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: bhcc <system.dts|.dtb> --kernel <bulkhead.elf> --image-dir <dir> -o <out.img>\n"
-    "            [--manifest <out.bin>] [--dump]\n"
-    "       bhcc --check <system.dts|.dtb> --image-dir <dir> [--dump]\n";
+    "            [--manifest <out.bin>] [--dump] [--verbose]\n"
+    "       bhcc --check <system.dts|.dtb> --image-dir <dir> [--dump] [--verbose]\n";
 
 struct Options {
     std::optional<std::string> description;
@@ -23,6 +26,7 @@ struct Options {
     std::optional<std::string> manifest;
     bool check_only = false;
     bool dump = false;
+    bool verbose = false;  // print the proof summary (solver time)
 };
 
 [[nodiscard]] std::optional<Options> parse_options(std::span<char*> args) {
@@ -41,6 +45,7 @@ struct Options {
         else if (arg == "--manifest") fine = value(options.manifest);
         else if (arg == "--check") options.check_only = true;
         else if (arg == "--dump") options.dump = true;
+        else if (arg == "--verbose") options.verbose = true;
         else if (!arg.starts_with("-") && !options.description) options.description = std::string(arg);
         else fine = false;
         if (!fine) return std::nullopt;
@@ -78,6 +83,16 @@ int main(int argc, char** argv) {
         std::cerr << result.errors;
         return static_cast<int>(result.status);
     }
+#ifdef BHCC_WITH_PROOFS
+    // Every packed description is proved safe for all IPAs before anything is written.
+    const bh::proofs::ConcreteReport proof = bh::proofs::check_manifest(result.manifest.bytes);
+    if (!proof.ok) {
+        std::cerr << "bhcc: " << *options->description << ": the compiled manifest fails the Z3 check\n"
+                  << proof.details << "bhcc: " << proof.summary << "\n";
+        return static_cast<int>(bhcc::ExitStatus::Invalid);
+    }
+    if (options->verbose) std::cerr << "bhcc: " << proof.summary << "\n";
+#endif
     if (options->dump) std::cout << bhcc::dump_manifest(result.manifest.bytes);
     if (options->manifest && !write_file(*options->manifest, result.manifest.bytes)) return 2;
     if (options->output && !write_file(*options->output, result.boot_image)) return 2;

@@ -1,0 +1,308 @@
+#include "concrete_check.hpp"
+
+#include <bulkhead/manifest.hpp>
+#include <bulkhead/platform.hpp>
+#include <bulkhead/types.hpp>
+#include <caps/capability.hpp>
+#include <caps/untyped.hpp>
+#include <manifest_reader.hpp>
+#include <z3++.h>
+
+#include <chrono>
+#include <cstring>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+#include <vector>
+
+namespace bh::proofs {
+namespace {
+
+using manifest::OpKind;
+
+struct Cap {
+    ObjectType type = ObjectType::Null;
+    u64 base = 0;
+    unsigned bits = 0;      // log2 of the object's size in bytes (object_bits)
+    unsigned cap_bits = 0;  // the cap's size_bits
+    u8 rights = 0;
+    bool device = false;
+    u64 watermark = 0;
+    unsigned children = 0;
+};
+
+struct Mapping {
+    unsigned partition;
+    u64 ipa, pa, size, attrs;
+    ObjectType type;
+    u64 object;  // base: with type and size, the object's identity
+    int op;
+};
+
+struct Held {
+    unsigned partition;
+    ObjectType type;
+    u64 object;
+    unsigned bits;
+    u8 rights;
+};
+
+std::string hexs(u64 v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+    return b;
+}
+
+struct Replay {
+    std::map<u32, Cap> slots;
+    std::map<u32, unsigned> partition_of_slot;
+    std::vector<std::string> names;
+    std::vector<Mapping> maps;
+    std::vector<Held> held;
+    std::set<std::tuple<unsigned, unsigned, u64>> declared;
+    std::string error;
+
+    bool fail(int op, const std::string& why) {
+        error = "op " + std::to_string(op) + ": " + why;
+        return false;
+    }
+    const Cap* cap(u32 slot) const {
+        auto it = slots.find(slot);
+        return it == slots.end() || it->second.type == ObjectType::Null ? nullptr : &it->second;
+    }
+    bool partition(u64 slot, unsigned& out) const {
+        auto it = partition_of_slot.find(static_cast<u32>(slot));
+        if (slot >= manifest::kBootSlots || it == partition_of_slot.end()) return false;
+        out = it->second;
+        return true;
+    }
+
+    bool run(const ManifestReader& r) {
+        // system.cpp:100: the kernel's object memory, boot slot kKernelUntypedSlot.
+        slots[manifest::kKernelUntypedSlot] = Cap{ObjectType::Untyped, platform::kObjectMemoryBase, platform::kObjectMemoryBits,
+                                                  platform::kObjectMemoryBits, Rights::kWrite, false, 0, 0};
+        for (u32 i = 0; i < r.op_count(); ++i) {
+            const manifest::ManifestOp op = r.op(i);
+            const int n = static_cast<int>(i);
+            switch (op.kind) {
+                case OpKind::CreateUntyped: {
+                    if (op.arg[1] < caps::kMinObjectBits || op.arg[1] >= caps::kMaxUntypedBits) return fail(n, "untyped size");
+                    slots[op.slot] = Cap{ObjectType::Untyped, op.arg[0], static_cast<unsigned>(op.arg[1]),
+                                         static_cast<unsigned>(op.arg[1]), Rights::kWrite, op.arg[2] == manifest::kUntypedDevice, 0, 0};
+                    break;
+                }
+                case OpKind::Retype: {  // untyped.cpp:22 retype, the carving part
+                    auto it = slots.find(op.slot);
+                    if (it == slots.end() || it->second.type != ObjectType::Untyped) return fail(n, "retype source is not an Untyped");
+                    Cap& ut = it->second;
+                    const auto type = static_cast<ObjectType>(op.arg[0]);
+                    const unsigned sb = static_cast<unsigned>(op.arg[1]);
+                    if (!caps::retype_type_allowed(type, ut.device) || !caps::retype_size_valid(type, sb, ut.bits) ||
+                        op.arg[3] == 0 || op.arg[3] > caps::kMaxRetypeCount)
+                        return fail(n, "retype refused (type/size/count)");
+                    const unsigned cap_bits = caps::retype_cap_bits(type, sb);
+                    const unsigned ob = caps::object_bits(type, cap_bits);
+                    const u64 os = 1ull << ob, us = 1ull << ut.bits;
+                    if (!is_aligned(ut.base, os)) return fail(n, "untyped misaligned for the object");
+                    const u64 wm = ut.children == 0 ? 0 : ut.watermark;
+                    const u64 start = align_up(wm, os);
+                    if (start > us || op.arg[3] > ((us - start) >> ob)) return fail(n, "retype does not fit the untyped");
+                    for (u64 k = 0; k < op.arg[3]; ++k) {
+                        const u32 d = static_cast<u32>(op.arg[2] + k);
+                        if (cap(d) != nullptr) return fail(n, "retype destination occupied");
+                        slots[d] = Cap{type, ut.base + start + (k << ob), ob, cap_bits, caps::full_rights(type).bits(),
+                                       ut.device && type == ObjectType::Untyped, 0, 0};
+                    }
+                    Cap& u2 = slots[op.slot];
+                    u2.children += static_cast<unsigned>(op.arg[3]);
+                    u2.watermark = start + (op.arg[3] << ob);
+                    break;
+                }
+                case OpKind::CreatePartition: {
+                    const Cap* p = cap(op.slot);
+                    if (p == nullptr || p->type != ObjectType::Partition) return fail(n, "not a Partition cap");
+                    partition_of_slot[op.slot] = static_cast<unsigned>(names.size());
+                    names.emplace_back(op.name, strnlen(op.name, manifest::kNameLength));
+                    break;
+                }
+                case OpKind::MapFrame: {  // system.cpp:299 map_frame
+                    unsigned p;
+                    const Cap* f = cap(op.slot);
+                    if (!partition(op.arg[0], p)) return fail(n, "map-frame: no such partition");
+                    if (f == nullptr || !caps::mappable(f->type)) return fail(n, "map-frame: not a mappable cap");
+                    const u64 attrs = op.arg[2] | (f->type == ObjectType::DeviceMmio ? manifest::attr::kDevice : 0);
+                    maps.push_back({p, op.arg[1], f->base, 1ull << f->bits, attrs, f->type, f->base, n});
+                    break;
+                }
+                case OpKind::GrantCap: {  // system.cpp:334 grant_cap: a mint with the mask
+                    unsigned p;
+                    const Cap* s = cap(op.slot);
+                    if (!partition(op.arg[0], p)) return fail(n, "grant: no such partition");
+                    if (s == nullptr) return fail(n, "grant: empty source slot");
+                    held.push_back({p, s->type, s->base, s->bits, static_cast<u8>(s->rights & Rights::from_bits(op.arg[2]).bits())});
+                    break;
+                }
+                case OpKind::DeclareFlow: {
+                    unsigned a, b;
+                    if (!partition(op.arg[0], a) || !partition(op.arg[1], b)) return fail(n, "declare-flow: no such partition");
+                    declared.insert({a, b, op.arg[2]});
+                    break;
+                }
+                default: break;
+            }
+        }
+        return true;
+    }
+};
+
+const char* flow_name(u64 k) { return k == static_cast<u64>(manifest::FlowKind::Memory) ? "memory" : "signal"; }
+
+}  // namespace
+
+ConcreteReport check_manifest(std::span<const std::uint8_t> bytes) {
+    ConcreteReport rep;
+    ManifestReader reader;
+    if (reader.open(bytes.data(), bytes.size()) != Status::Ok) {
+        rep.summary = std::string("manifest refused by the kernel's reader: ") + reader.error().reason;
+        rep.details = rep.summary + "\n";
+        return rep;
+    }
+    Replay rp;
+    if (!rp.run(reader)) {
+        rep.summary = "replay failed: " + rp.error;
+        rep.details = rep.summary + "\n";
+        return rep;
+    }
+    rep.partitions = static_cast<unsigned>(rp.names.size());
+    rep.mappings = static_cast<unsigned>(rp.maps.size());
+    std::ostringstream det;
+    bool ok = true;
+    const auto t0 = std::chrono::steady_clock::now();
+
+    z3::context c;
+    auto v64 = [&](u64 x) { return c.bv_val(static_cast<uint64_t>(x), 64); };
+    auto ipa_var = [&](const char* n) { return c.bv_const(n, platform::kIpaBits); };
+    auto hit = [&](const Mapping& m, const z3::expr& ipa40) {
+        const z3::expr ipa = z3::zext(ipa40, 64 - platform::kIpaBits);
+        return z3::uge(ipa, v64(m.ipa)) && z3::ult(ipa, v64(m.ipa) + v64(m.size));
+    };
+    auto pa_of = [&](const Mapping& m, const z3::expr& ipa40) {
+        return v64(m.pa) + (z3::zext(ipa40, 64 - platform::kIpaBits) - v64(m.ipa));
+    };
+    auto in_range = [&](const z3::expr& pa, u64 base, u64 size) { return z3::uge(pa, v64(base)) && z3::ult(pa, v64(base) + v64(size)); };
+    auto in_windows = [&](const z3::expr& pa) {
+        z3::expr r = c.bool_val(false);
+        for (const auto& w : platform::kAssignableMmio) r = r || in_range(pa, w.base, w.size);
+        return r;
+    };
+    auto check = [&](const z3::expr& q, z3::model* out) {
+        z3::solver s(c);
+        s.add(q);
+        ++rep.queries;
+        const auto r = s.check();
+        if (r == z3::sat && out) *out = s.get_model();
+        return r;
+    };
+    const unsigned np = rep.partitions;
+    std::vector<std::vector<const Mapping*>> by(np);
+    for (const auto& m : rp.maps) by[m.partition].push_back(&m);
+    auto same_channel = [](const Mapping& a, const Mapping& b) {
+        return a.type == ObjectType::Channel && b.type == ObjectType::Channel && a.object == b.object && a.size == b.size;
+    };
+    // Mappings must stay inside the 40-bit IPA space (Stage2Table::map refuses otherwise).
+    for (const auto& m : rp.maps)
+        if (m.ipa + m.size > (1ull << platform::kIpaBits) || m.ipa + m.size < m.ipa) {
+            ok = false;
+            det << "op " << m.op << ": mapping beyond the 40-bit IPA space\n";
+        }
+    // INV-2 per partition, for all IPAs.
+    for (unsigned p = 0; p < np; ++p) {
+        z3::expr ipa = ipa_var("ipa");
+        z3::expr bad = c.bool_val(false);
+        for (const Mapping* m : by[p]) {
+            const z3::expr pa = pa_of(*m, ipa);
+            const bool dev = (m->attrs & manifest::attr::kDevice) != 0;
+            z3::expr b = in_range(pa, platform::kKernelRegionBase, platform::kKernelRegionSize);
+            if (dev) b = b || !in_windows(pa) || c.bool_val((m->attrs & manifest::attr::kExecute) != 0);
+            else b = b || in_windows(pa);
+            bad = bad || (hit(*m, ipa) && b);
+        }
+        z3::model mdl(c);
+        if (check(bad, &mdl) == z3::sat) {
+            ok = false;
+            const u64 i = mdl.eval(ipa, true).get_numeral_uint64();
+            for (const Mapping* m : by[p])
+                if (i >= m->ipa && i < m->ipa + m->size)
+                    det << "INV-2 kernel integrity: partition '" << rp.names[p] << "' IPA " << hexs(i) << " -> PA "
+                        << hexs(m->pa + (i - m->ipa)) << " (map op " << m->op << ", attrs " << hexs(m->attrs)
+                        << "): reaches the kernel region, MMIO outside the assignable windows, executable device memory or normal memory in an MMIO window\n";
+        }
+    }
+    // INV-1 per pair, for all IPA pairs.
+    for (unsigned p = 0; p < np; ++p)
+        for (unsigned q = p + 1; q < np; ++q) {
+            z3::expr i1 = ipa_var("ipa1"), i2 = ipa_var("ipa2");
+            z3::expr any = c.bool_val(false);
+            for (const Mapping* a : by[p])
+                for (const Mapping* b : by[q])
+                    if (!same_channel(*a, *b)) any = any || (hit(*a, i1) && hit(*b, i2) && pa_of(*a, i1) == pa_of(*b, i2));
+            z3::model mdl(c);
+            if (check(any, &mdl) == z3::sat) {
+                ok = false;
+                const u64 x = mdl.eval(i1, true).get_numeral_uint64(), y = mdl.eval(i2, true).get_numeral_uint64();
+                u64 pa = 0;
+                for (const Mapping* a : by[p])
+                    if (x >= a->ipa && x < a->ipa + a->size) pa = a->pa + (x - a->ipa);
+                det << "INV-1 memory exclusivity: PA " << hexs(pa) << " is reachable from partition '" << rp.names[p]
+                    << "' (IPA " << hexs(x) << ") and from partition '" << rp.names[q] << "' (IPA " << hexs(y)
+                    << ") and is not a Channel both map\n";
+            }
+        }
+    // INV-6: flows the state makes possible.
+    std::set<std::tuple<unsigned, unsigned, u64>> derived;
+    const u64 kMem = static_cast<u64>(manifest::FlowKind::Memory), kSig = static_cast<u64>(manifest::FlowKind::Signal);
+    for (unsigned p = 0; p < np; ++p)
+        for (unsigned q = 0; q < np; ++q) {
+            if (p == q) continue;
+            z3::expr i1 = ipa_var("ipa1"), i2 = ipa_var("ipa2");
+            z3::expr any = c.bool_val(false);
+            for (const Mapping* a : by[p])
+                for (const Mapping* b : by[q])
+                    if ((a->attrs & manifest::attr::kWrite) && (b->attrs & manifest::attr::kRead))
+                        any = any || (hit(*a, i1) && hit(*b, i2) && pa_of(*a, i1) == pa_of(*b, i2));
+            if (check(any, nullptr) == z3::sat) derived.insert({p, q, kMem});
+        }
+    for (const auto& a : rp.held)
+        for (const auto& b : rp.held) {
+            if (a.partition == b.partition || a.type != b.type || a.object != b.object || a.bits != b.bits) continue;
+            if (!(a.rights & Rights::kWrite) || !(b.rights & Rights::kRead)) continue;
+            if (a.type == ObjectType::Channel) derived.insert({a.partition, b.partition, kMem});
+            if (a.type == ObjectType::Notification) derived.insert({a.partition, b.partition, kSig});
+            if (a.type == ObjectType::Frame || a.type == ObjectType::DeviceMmio)
+                derived.insert({a.partition, b.partition, kMem});  // both hold a cap to one frame
+        }
+    for (const auto& f : derived)
+        if (!rp.declared.count(f)) {
+            ok = false;
+            det << "INV-6 information flow: " << flow_name(std::get<2>(f)) << " flow '" << rp.names[std::get<0>(f)]
+                << "' -> '" << rp.names[std::get<1>(f)] << "' is possible but not declared\n";
+        }
+    for (const auto& f : rp.declared)
+        if (!derived.count(f)) {
+            ok = false;
+            det << "INV-6 information flow: declared " << flow_name(std::get<2>(f)) << " flow '" << rp.names[std::get<0>(f)]
+                << "' -> '" << rp.names[std::get<1>(f)] << "' is not made possible by any capability or mapping\n";
+        }
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    rep.ok = ok;
+    rep.details = det.str();
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "proof: %s: INV-1, INV-2, INV-6 over all 2^40 IPAs; %u partitions, %u mappings, %zu declared flows, %u z3 queries, %.3f s",
+                  ok ? "holds" : "VIOLATED", rep.partitions, rep.mappings, rp.declared.size(), rep.queries, rep.seconds);
+    rep.summary = line;
+    return rep;
+}
+
+}  // namespace bh::proofs

@@ -1,0 +1,730 @@
+// The abstract capability model (design.md "Verification harness" (1)): a symbolic state over
+// a bounded but symbolic set of slots, every capability operation as a relation op(s, s'), and
+// every invariant proved inductive per operation: inv(s) ∧ guard ∧ s' = op(s) ∧ ¬inv_k(s')
+// must be unsat. docs/proofs.md maps each piece to the code.
+//
+// Shallow embedding: the pre-state is a set of uninterpreted functions over slots; the post-state
+// of an operation is a set of C++ closures building terms over the pre-state (no frame axioms,
+// no arrays), so ¬inv(s') is quantifier-free in the slot witnesses and only inv(s) is universally
+// quantified. Slots are 3-bit vectors (8 slots), addresses are page numbers (8-bit, every base,
+// length and end <= 2^6 so that no sum wraps), partitions 3-bit (0 = kernel/boot CNode).
+// The platform (kernel region K, the assignable MMIO window W) is symbolic: K and W are any two
+// disjoint ranges.
+#include "model.hpp"
+
+#include <caps/capability.hpp>
+#include <caps/rights.hpp>
+#include <caps/untyped.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <thread>
+#include <optional>
+#include <sstream>
+
+namespace bh::proofs {
+namespace {
+
+constexpr unsigned kSlotBits = 3;
+constexpr unsigned kAddrBits = 8;
+// Every base, length and end is <= kAddrLimit, so a sum of two never wraps (WF-2).
+constexpr unsigned kAddrLimit = 1u << (kAddrBits - 2);
+constexpr unsigned kOwnerBits = 3;   // 0 = kernel (boot CNode), 1..7 = partition index + 1
+constexpr unsigned kTypeBits = 4;
+constexpr unsigned kBadgeBits = 4;
+constexpr unsigned kQueryTimeoutMs = 12000;
+
+using z3::expr;
+using F1 = std::function<expr(const expr&)>;
+using F2 = std::function<expr(const expr&, const expr&)>;
+
+struct State {
+    F1 typ, rt, base, len, wm, dev, bdg, hp, par, mp, mattr;
+    F2 anc;  // ghost: anc(a, b) = a is a proper ancestor of b in the CDT
+};
+
+struct Env {
+    z3::context& c;
+    z3::sort slot, addr, owner, type, rights8, badge;
+    z3::func_decl own;      // fixed: the CSpace (owner) a slot belongs to
+    z3::func_decl declared; // fixed: declared flow owner -> owner (INV-6)
+    expr kb, kl, wb, wl;    // kernel region [kb, kb+kl), assignable MMIO window [wb, wb+wl)
+    std::string plant;
+
+    explicit Env(z3::context& ctx, std::string planted)
+        : c(ctx), slot(ctx.bv_sort(kSlotBits)), addr(ctx.bv_sort(kAddrBits)), owner(ctx.bv_sort(kOwnerBits)),
+          type(ctx.bv_sort(kTypeBits)), rights8(ctx.bv_sort(8)), badge(ctx.bv_sort(kBadgeBits)),
+          own(ctx.function("own", slot, owner)), declared(ctx.function("declared", owner, owner, ctx.bool_sort())),
+          kb(ctx.bv_const("K.base", kAddrBits)), kl(ctx.bv_const("K.len", kAddrBits)),
+          wb(ctx.bv_const("W.base", kAddrBits)), wl(ctx.bv_const("W.len", kAddrBits)), plant(std::move(planted)) {}
+
+    expr T(ObjectType t) const { return c.bv_val(static_cast<unsigned>(t), kTypeBits); }
+    expr R(unsigned bits) const { return c.bv_val(bits, 8); }
+    expr A(uint64_t v) const { return c.bv_val(v, kAddrBits); }
+    expr O(unsigned v) const { return c.bv_val(v, kOwnerBits); }
+    expr S(unsigned v) const { return c.bv_val(v, kSlotBits); }
+    bool planted(const char* name) const { return plant == name; }
+
+    // Tables generated from the kernel's own constexpr functions (capability.hpp, untyped.hpp),
+    // so the model cannot drift from them.
+    expr full_rights(const expr& t) const {
+        expr r = R(0);
+        for (unsigned i = 0; i < kObjectTypeCount; ++i)
+            r = z3::ite(t == c.bv_val(i, kTypeBits), R(caps::full_rights(static_cast<ObjectType>(i)).bits()), r);
+        return r;
+    }
+    expr type_in(const expr& t, bool (*pred)(ObjectType)) const {
+        expr r = c.bool_val(false);
+        for (unsigned i = 0; i < kObjectTypeCount; ++i)
+            if (pred(static_cast<ObjectType>(i))) r = r || t == c.bv_val(i, kTypeBits);
+        return r;
+    }
+    expr mappable(const expr& t) const { return type_in(t, caps::mappable); }
+    expr badgeable(const expr& t) const { return type_in(t, caps::badgeable); }
+    expr retype_allowed(const expr& t, const expr& device) const {
+        expr r = c.bool_val(false);
+        for (unsigned i = 0; i < kObjectTypeCount; ++i) {
+            const auto ty = static_cast<ObjectType>(i);
+            const bool on_dev = caps::retype_type_allowed(ty, true), on_ram = caps::retype_type_allowed(ty, false);
+            if (on_dev || on_ram)
+                r = r || (t == c.bv_val(i, kTypeBits) && (on_dev && on_ram ? c.bool_val(true) : on_dev ? device : !device));
+        }
+        return r;
+    }
+    // Types whose caps name memory (object_bits != 0 for some size): all but Null, IrqHandler,
+    // DmaStream (capability.hpp object_bits).
+    expr memtype(const expr& t) const {
+        return t != T(ObjectType::Null) && t != T(ObjectType::IrqHandler) && t != T(ObjectType::DmaStream) &&
+               z3::ule(t, c.bv_val(kObjectTypeCount - 1, kTypeBits));
+    }
+};
+
+// ---- ranges (half-open, in page numbers, never wrapping by WF) ------------------------------
+expr inside(const expr& a, const expr& al, const expr& b, const expr& bl) {
+    return z3::uge(a, b) && z3::ule(a + al, b + bl);
+}
+expr overlap(const expr& a, const expr& al, const expr& b, const expr& bl) {
+    return al != 0 && bl != 0 && z3::ult(a, b + bl) && z3::ult(b, a + al);
+}
+
+State pre_state(Env& e, const std::string& tag) {
+    auto& c = e.c;
+    auto f1 = [&](const char* n, const z3::sort& range) {
+        z3::func_decl f = c.function((std::string(n) + tag).c_str(), e.slot, range);
+        return F1([f](const expr& x) { return f(x); });
+    };
+    State s;
+    s.typ = f1("typ", e.type);
+    s.rt = f1("rights", e.rights8);
+    s.base = f1("base", e.addr);
+    s.len = f1("len", e.addr);
+    s.wm = f1("watermark", e.addr);
+    s.dev = f1("device", c.bool_sort());
+    s.bdg = f1("badge", e.badge);
+    s.hp = f1("has_parent", c.bool_sort());
+    s.par = f1("parent", e.slot);
+    s.mp = f1("mapped_partition_plus1", e.owner);
+    s.mattr = f1("mapped_attrs", c.bv_sort(3));
+    z3::func_decl a = c.function(("anc" + tag).c_str(), e.slot, e.slot, c.bool_sort());
+    s.anc = [a](const expr& x, const expr& y) { return a(x, y); };
+    return s;
+}
+
+// ---- predicates over one state ---------------------------------------------------------------
+struct P {
+    const Env& e;
+    const State& s;
+    expr null(const expr& x) const { return s.typ(x) == e.T(ObjectType::Null); }
+    expr nonnull(const expr& x) const { return !null(x); }
+    expr mem(const expr& x) const { return e.memtype(s.typ(x)); }
+    expr ut(const expr& x) const { return s.typ(x) == e.T(ObjectType::Untyped); }
+    expr same_object(const expr& x, const expr& y) const {  // caps::same_object
+        return s.typ(x) == s.typ(y) && !ut(x) && nonnull(x) && s.base(x) == s.base(y) && s.len(x) == s.len(y);
+    }
+    expr ov(const expr& x, const expr& y) const { return overlap(s.base(x), s.len(x), s.base(y), s.len(y)); }
+    expr in_alloc(const expr& x, const expr& u) const { return inside(s.base(x), s.len(x), s.base(u), s.wm(u)); }
+    expr subset(const expr& r, const expr& of) const { return (r & ~of) == 0; }
+    expr has(const expr& r, unsigned bit) const { return (r & e.R(bit)) != 0; }
+    expr in_k(const expr& x) const { return overlap(s.base(x), s.len(x), e.kb, e.kl); }
+    expr in_w(const expr& x) const { return overlap(s.base(x), s.len(x), e.wb, e.wl); }
+    expr inside_w(const expr& x) const { return inside(s.base(x), s.len(x), e.wb, e.wl); }
+    expr flowtype(const expr& x) const {
+        return s.typ(x) == e.T(ObjectType::Channel) || s.typ(x) == e.T(ObjectType::Notification);
+    }
+};
+
+// ---- invariants ---------------------------------------------------------------------------------
+// A clause is a body over (state, x, y, z); the invariant is ∀x y z. body. Groups are what the
+// report lists; "support" groups are the strengthening that makes the others inductive.
+struct Clause {
+    const char* group;
+    const char* name;
+    std::function<expr(const Env&, const State&, const expr&, const expr&, const expr&)> body;
+};
+
+std::vector<Clause> invariants() {
+    using O = ObjectType;
+    std::vector<Clause> v;
+    auto add = [&](const char* g, const char* n, auto f) { v.push_back({g, n, f}); };
+    // WF: caps::well_formed, the parts the model represents.
+    add("WF (support)", "WF-1 fields of null/nonnull caps", [](const Env& e, const State& s, const expr& x, const expr& y, const expr&) {
+        P p{e, s};
+        return z3::ule(s.typ(x), e.c.bv_val(kObjectTypeCount - 1, kTypeBits)) &&
+               z3::implies(p.null(x), s.rt(x) == 0 && !s.hp(x) && s.mp(x) == 0 && !s.anc(x, y) && !s.anc(y, x)) &&
+               z3::implies(s.mp(x) != 0, e.mappable(s.typ(x)) && s.mattr(x) != 0) &&
+               z3::implies(s.mp(x) == 0, s.mattr(x) == 0) &&
+               z3::implies(s.bdg(x) != 0, e.badgeable(s.typ(x)));
+    });
+    add("WF (support)", "WF-2 ranges never wrap", [](const Env& e, const State& s, const expr& x, const expr&, const expr&) {
+        P p{e, s};
+        const expr lim = e.A(kAddrLimit);
+        return z3::implies(p.mem(x), s.len(x) != 0 && z3::ule(s.base(x), lim) && z3::ule(s.len(x), lim) &&
+                                         z3::ule(s.base(x) + s.len(x), lim) &&
+                                         z3::implies(p.ut(x), z3::ule(s.wm(x), s.len(x))));
+    });
+    // INV-4: derived rights ⊆ parent rights (and ⊆ the type's full rights); badges inherited.
+    add("INV-4 rights", "rights within full_rights(type)", [](const Env& e, const State& s, const expr& x, const expr&, const expr&) {
+        P p{e, s};
+        return z3::implies(p.nonnull(x), p.subset(s.rt(x), e.full_rights(s.typ(x))));
+    });
+    add("INV-4 rights", "child rights ⊆ parent rights, badge kept", [](const Env& e, const State& s, const expr& x, const expr&, const expr&) {
+        P p{e, s};
+        const expr q = s.par(x);
+        return z3::implies(s.hp(x) && !p.ut(q), p.subset(s.rt(x), s.rt(q)) && z3::implies(s.bdg(q) != 0, s.bdg(x) == s.bdg(q)));
+    });
+    // INV-4: every cap names a live object: it hangs from a live parent that is the same object
+    // or the untyped it was carved from (inside the allocated part), or it is a root.
+    add("INV-4 live object", "parent live; child of untyped carved from it", [](const Env& e, const State& s, const expr& x, const expr&, const expr&) {
+        P p{e, s};
+        const expr q = s.par(x);
+        return z3::implies(s.hp(x), p.nonnull(x) && p.nonnull(q) && q != x) &&
+               z3::implies(s.hp(x) && p.ut(q),
+                           p.mem(x) && p.in_alloc(x, q) &&
+                               z3::implies(s.dev(q), s.typ(x) == e.T(O::Untyped) || s.typ(x) == e.T(O::DeviceMmio)) &&
+                               z3::implies(!s.dev(q), s.typ(x) != e.T(O::DeviceMmio)) &&
+                               z3::implies(p.ut(x), s.dev(x) == s.dev(q))) &&
+               z3::implies(s.hp(x) && !p.ut(q), p.same_object(x, q));
+    });
+    // The CDT as a ghost ancestor relation (support).
+    add("CDT (support)", "ancestor relation is a forest over live caps", [](const Env& e, const State& s, const expr& x, const expr& y, const expr& z) {
+        P p{e, s};
+        return z3::implies(s.anc(x, y), p.nonnull(x) && p.nonnull(y) && x != y && !s.anc(y, x)) &&
+               z3::implies(s.hp(x), s.anc(s.par(x), x)) &&
+               z3::implies(s.anc(x, y), s.hp(y) && (s.par(y) == x || s.anc(x, s.par(y)))) &&
+               z3::implies(s.anc(x, y) && s.anc(y, z), s.anc(x, z));
+    });
+    add("CDT (support)", "descendants of an untyped lie in its allocated part", [](const Env& e, const State& s, const expr& u, const expr& x, const expr&) {
+        P p{e, s};
+        return z3::implies(s.anc(u, x) && p.ut(u), p.mem(x) && p.in_alloc(x, u)) &&
+               z3::implies(s.anc(x, u) && p.ut(u), p.ut(x));
+    });
+    // INV-4: untyped regions nested or disjoint; objects are leaves (two different non-untyped
+    // objects never overlap); what lies in an untyped's allocated part descends from it.
+    add("INV-4 untyped nested (a)", "overlap => nested in the allocated part", [](const Env& e, const State& s, const expr& u, const expr& x, const expr&) {
+        P p{e, s};
+        return z3::implies(p.ut(u) && p.mem(x) && x != u && p.ov(x, u),
+                           p.in_alloc(x, u) || (p.ut(x) && p.in_alloc(u, x)));
+    });
+    add("INV-4 untyped nested (b)", "distinct objects never overlap", [](const Env& e, const State& s, const expr& x, const expr& y, const expr&) {
+        P p{e, s};
+        return z3::implies(p.mem(x) && p.mem(y) && x != y && !p.ut(x) && !p.ut(y) && p.ov(x, y), p.same_object(x, y));
+    });
+    add("INV-4 untyped nested (c)", "allocated memory descends from its untyped", [](const Env& e, const State& s, const expr& u, const expr& x, const expr&) {
+        P p{e, s};
+        return z3::implies(p.ut(u) && p.mem(x) && x != u && p.in_alloc(x, u) && !s.anc(x, u), s.anc(u, x));
+    });
+    // INV-1: a page mapped into two partitions belongs to one Channel object both map.
+    add("INV-1 memory exclusivity", "mapped in two partitions => same Channel", [](const Env& e, const State& s, const expr& x, const expr& y, const expr&) {
+        P p{e, s};
+        return z3::implies(s.mp(x) != 0 && s.mp(y) != 0 && s.mp(x) != s.mp(y) && p.ov(x, y),
+                           s.typ(x) == e.T(ObjectType::Channel) && p.same_object(x, y));
+    });
+    // INV-2: no mapping reaches the kernel region; device mappings only inside the MMIO window,
+    // never executable; normal memory never in it; mapping attributes within the cap's rights.
+    add("INV-2 kernel integrity", "mappings avoid K; device only in W, never X", [](const Env& e, const State& s, const expr& x, const expr&, const expr&) {
+        P p{e, s};
+        const expr isdev = s.typ(x) == e.T(ObjectType::DeviceMmio);
+        return z3::implies(s.mp(x) != 0, !p.in_k(x) && z3::implies(isdev, p.inside_w(x) && (s.mattr(x) & 4) == 0) &&
+                                             z3::implies(!isdev, !p.in_w(x)) &&
+                                             p.subset(z3::zext(s.mattr(x), 5), s.rt(x)));
+    });
+    add("INV-2 kernel integrity", "mappable objects avoid K (KF-1)", [](const Env& e, const State& s, const expr& x, const expr&, const expr&) {
+        P p{e, s};
+        const expr isdev = s.typ(x) == e.T(ObjectType::DeviceMmio);
+        return z3::implies(p.mem(x) && e.mappable(s.typ(x)), !p.in_k(x) && z3::implies(isdev, p.inside_w(x)) &&
+                                                                  z3::implies(!isdev, !p.in_w(x)));
+    });
+    add("INV-2 kernel integrity", "device untyped inside W, RAM untyped outside", [](const Env& e, const State& s, const expr& x, const expr&, const expr&) {
+        P p{e, s};
+        return z3::implies(p.ut(x) && s.dev(x), p.inside_w(x)) && z3::implies(p.ut(x) && !s.dev(x), !p.in_w(x));
+    });
+    // INV-6: who can write memory / signal whom ⊆ the declared graph. Caps (Channel,
+    // Notification) held in two CSpaces, and shared mapped pages.
+    add("INV-6 information flow", "held caps and shared mappings only along declared flows", [](const Env& e, const State& s, const expr& x, const expr& y, const expr&) {
+        P p{e, s};
+        const expr ox = e.own(x), oy = e.own(y);
+        return z3::implies(ox != 0 && oy != 0 && ox != oy && p.flowtype(x) && p.same_object(x, y) &&
+                               p.has(s.rt(x), Rights::kWrite) && p.has(s.rt(y), Rights::kRead),
+                           e.declared(ox, oy)) &&
+               z3::implies(s.mp(x) != 0 && s.mp(y) != 0 && s.mp(x) != s.mp(y) && p.ov(x, y) && (s.mattr(x) & 2) != 0 &&
+                               (s.mattr(y) & 1) != 0,
+                           e.declared(s.mp(x), s.mp(y)));
+    });
+    return v;
+}
+
+std::vector<std::string> groups(const std::vector<Clause>& cl) {
+    std::vector<std::string> g;
+    for (const auto& c : cl)
+        if (g.empty() || g.back() != c.group) g.push_back(c.group);
+    return g;
+}
+
+// ---- operations -----------------------------------------------------------------------------
+struct Step {
+    expr guard;
+    State post;
+    std::vector<std::pair<std::string, expr>> args;  // printed with a counterexample
+    std::vector<expr> slots;                          // slots worth printing
+    // op-specific postconditions (beyond the invariants), by name
+    std::vector<std::pair<std::string, std::function<expr(const expr&)>>> specs;
+};
+
+expr slotv(Env& e, const char* n) { return e.c.bv_const(n, kSlotBits); }
+
+// Frame-condition helper: field f with slot d replaced by v.
+F1 upd(const F1& f, const expr& d, const expr& v) {
+    return [f, d, v](const expr& x) { return z3::ite(x == d, v, f(x)); };
+}
+
+State clear_slot(const Env& e, const State& s, const expr& c) {
+    State t = s;
+    t.typ = upd(s.typ, c, e.T(ObjectType::Null));
+    t.rt = upd(s.rt, c, e.R(0));
+    t.bdg = upd(s.bdg, c, e.c.bv_val(0, kBadgeBits));
+    t.mp = upd(s.mp, c, e.O(0));
+    t.mattr = upd(s.mattr, c, e.c.bv_val(0, 3));
+    return t;
+}
+
+// delete_cap (cspace.hpp): unmap (hook), splice the children into the parent, empty the slot.
+State delete_effect(const Env& e, const State& s, const expr& c) {
+    State t = clear_slot(e, s, c);
+    auto hp = s.hp, par = s.par;
+    t.hp = [hp, par, c](const expr& x) { return z3::ite(x == c, x != x, z3::ite(hp(x) && par(x) == c, hp(c), hp(x))); };
+    t.par = [par, hp, c](const expr& x) { return z3::ite(x == c, x, z3::ite(hp(x) && par(x) == c, par(c), par(x))); };
+    auto anc = s.anc;
+    t.anc = [anc, c](const expr& a, const expr& b) { return anc(a, b) && a != c && b != c; };
+    return t;
+}
+
+// copy/mint/grant: dest := src & mask, unmapped, first child of src.
+State derive_effect(const Env& e, const State& s, const expr& src, const expr& d, const expr& rights,
+                    const expr& badge) {
+    State t = s;
+    t.typ = upd(s.typ, d, s.typ(src));
+    t.rt = upd(s.rt, d, rights);
+    t.base = upd(s.base, d, s.base(src));
+    t.len = upd(s.len, d, s.len(src));
+    t.wm = upd(s.wm, d, s.wm(src));
+    t.dev = upd(s.dev, d, s.dev(src));
+    t.bdg = upd(s.bdg, d, z3::ite(badge != 0, badge, s.bdg(src)));
+    t.hp = upd(s.hp, d, e.c.bool_val(true));
+    t.par = upd(s.par, d, src);
+    t.mp = upd(s.mp, d, e.O(0));
+    t.mattr = upd(s.mattr, d, e.c.bv_val(0, 3));
+    auto anc = s.anc;
+    t.anc = [anc, d, src](const expr& a, const expr& b) { return anc(a, b) || (b == d && (a == src || anc(a, src))); };
+    return t;
+}
+
+// The guard the seal-time INV-6 check (and bhcc's concrete check) stands for: a new cap in
+// CSpace `o` with `rights` to the object of `src` creates only declared flows.
+expr new_flows_declared(const Env& e, const State& s, const expr& src, const expr& o, const expr& rights) {
+    P p{e, s};
+    expr y = e.c.bv_const("grant.other", kSlotBits);
+    const expr oy = e.own(y);
+    z3::expr_vector vs(e.c);
+    vs.push_back(y);
+    return z3::forall(vs, z3::implies(p.nonnull(y) && oy != 0 && oy != o && p.same_object(y, src) && p.flowtype(src),
+                                       z3::implies(p.has(rights, Rights::kWrite) && p.has(s.rt(y), Rights::kRead), e.declared(o, oy)) &&
+                                           z3::implies(p.has(s.rt(y), Rights::kWrite) && p.has(rights, Rights::kRead), e.declared(oy, o))));
+}
+
+struct OpDef {
+    std::string name;
+    std::function<Step(Env&, const State&)> make;
+};
+
+std::vector<OpDef> operations() {
+    using O = ObjectType;
+    std::vector<OpDef> ops;
+
+    // untyped.cpp retype (one object; `count` objects are `count` steps at consecutive aligned
+    // offsets). The kernel's start is align_up(watermark, size) (untyped.cpp:49-50); the model
+    // lets it be ANY start >= watermark that fits, which covers it.
+    // fresh: the untyped has no descendants (watermark restarts at 0); split into two
+    // operations so that each query has one case.
+    auto retype = [](bool fix_kf1, bool fresh_case) {
+        return [fix_kf1, fresh_case](Env& e, const State& s) {
+            P p{e, s};
+            expr u = slotv(e, "retype.untyped"), d = slotv(e, "retype.dest");
+            expr ty = e.c.bv_const("retype.type", kTypeBits);
+            expr start = e.c.bv_const("retype.start", kAddrBits), ln = e.c.bv_const("retype.len", kAddrBits);
+            expr y = slotv(e, "retype.any");
+            z3::expr_vector ys(e.c);
+            ys.push_back(y);
+            // untyped.cpp:45 "no children => watermark 0"; modelled as "no descendants", equal
+            // under the CDT invariant by induction on depth (docs/proofs.md).
+            const expr fresh = z3::forall(ys, !s.anc(u, y));
+            const expr w0 = fresh_case ? e.A(0) : s.wm(u);
+            const expr lim = e.A(kAddrLimit);
+            const expr lower = e.planted("retype-ignores-watermark") ? e.A(0) : w0;
+            expr guard = (fresh_case ? fresh : !fresh) && p.ut(u) && p.has(s.rt(u), Rights::kWrite) && e.retype_allowed(ty, s.dev(u)) && p.null(d) &&
+                         d != u && e.own(d) == e.own(u) && ln != 0 && z3::uge(start, lower) && z3::ule(start, lim) && z3::ule(ln, lim) &&
+                         z3::ule(start + ln, s.len(u)) && z3::ule(s.len(u), e.A(kAddrLimit));
+            if (fix_kf1) guard = guard && z3::implies(e.mappable(ty), !p.in_k(u));
+            State t = s;
+            const expr nb = s.base(u) + start;
+            t.typ = upd(s.typ, d, ty);
+            t.rt = upd(s.rt, d, e.full_rights(ty));
+            t.base = upd(s.base, d, nb);
+            t.len = upd(s.len, d, ln);
+            t.wm = upd(upd(s.wm, u, start + ln), d, e.A(0));
+            t.dev = upd(s.dev, d, s.dev(u) && ty == e.T(O::Untyped));
+            t.bdg = upd(s.bdg, d, e.c.bv_val(0, kBadgeBits));
+            t.hp = upd(s.hp, d, e.c.bool_val(true));
+            t.par = upd(s.par, d, u);
+            t.mp = upd(s.mp, d, e.O(0));
+            t.mattr = upd(s.mattr, d, e.c.bv_val(0, 3));
+            auto anc = s.anc;
+            t.anc = [anc, d, u](const expr& a, const expr& b) { return anc(a, b) || (b == d && (a == u || anc(a, u))); };
+            return Step{guard, t, {{"type", ty}, {"start", start}, {"len", ln}}, {u, d}, {}};
+        };
+    };
+    ops.push_back({"retype (in use)", retype(false, false)});
+    ops.push_back({"retype (fresh: wm reset)", retype(false, true)});
+    ops.push_back({"retype [fix KF-1] (in use)", retype(true, false)});
+    ops.push_back({"retype [fix KF-1] (fresh)", retype(true, true)});
+
+    ops.push_back({"create-untyped (boot)", [](Env& e, const State& s) {
+        P p{e, s};
+        expr d = slotv(e, "cu.dest"), b = e.c.bv_const("cu.base", kAddrBits), l = e.c.bv_const("cu.len", kAddrBits);
+        expr dv = e.c.bool_const("cu.device");
+        expr y = slotv(e, "cu.any");
+        z3::expr_vector ys(e.c);
+        ys.push_back(y);
+        // system.cpp:178 check_root_untyped: device inside a window; RAM outside the kernel
+        // region (and RAM never meets the windows); no overlap with an earlier region (the model
+        // asks: with any live memory object).
+        const expr lim = e.A(kAddrLimit);
+        expr guard = p.null(d) && e.own(d) == 0 && l != 0 && z3::ule(b, lim) && z3::ule(l, lim) && z3::ule(b + l, lim) &&
+                     z3::implies(dv, inside(b, l, e.wb, e.wl)) &&
+                     z3::implies(!dv, !overlap(b, l, e.kb, e.kl) && !overlap(b, l, e.wb, e.wl)) &&
+                     z3::forall(ys, z3::implies(p.mem(y), !overlap(b, l, s.base(y), s.len(y))));
+        State t = s;
+        t.typ = upd(s.typ, d, e.T(O::Untyped));
+        t.rt = upd(s.rt, d, e.full_rights(e.T(O::Untyped)));
+        t.base = upd(s.base, d, b);
+        t.len = upd(s.len, d, l);
+        t.wm = upd(s.wm, d, e.A(0));
+        t.dev = upd(s.dev, d, dv);
+        t.bdg = upd(s.bdg, d, e.c.bv_val(0, kBadgeBits));
+        t.hp = upd(s.hp, d, e.c.bool_val(false));
+        t.par = upd(s.par, d, d);
+        return Step{guard, t, {{"base", b}, {"len", l}, {"device", dv}}, {d}, {}};
+    }});
+
+    // cspace.hpp copy/mint: src nonnull, not Untyped, has Grant; dest empty, same CSpace.
+    auto derive = [](bool is_mint, bool is_grant) {
+        return [is_mint, is_grant](Env& e, const State& s) {
+            P p{e, s};
+            const char* pre = is_grant ? "grant." : is_mint ? "mint." : "copy.";
+            expr src = slotv(e, (std::string(pre) + "src").c_str()), d = slotv(e, (std::string(pre) + "dest").c_str());
+            expr mask = e.c.bv_const((std::string(pre) + "mask").c_str(), 8);
+            expr badge = e.c.bv_const((std::string(pre) + "badge").c_str(), kBadgeBits);
+            if (!is_mint && !is_grant) { mask = e.R(0xFF); badge = e.c.bv_val(0, kBadgeBits); }
+            // Rights::from_bits(mask) keeps only kAllBits (rights.hpp:21).
+            const expr requested = s.rt(src) & (mask & e.R(Rights::kAllBits));
+            const expr given = (is_mint || is_grant) && e.planted("mint-ignores-mask") ? s.rt(src) : requested;
+            expr guard = p.nonnull(src) && p.null(d) && d != src && !p.ut(src) && p.has(s.rt(src), Rights::kGrant) &&
+                         z3::implies(badge != 0, e.badgeable(s.typ(src)) && s.bdg(src) == 0);
+            if (is_grant) {
+                // system.cpp:334 grant_cap: mint from a boot slot into the partition's CSpace.
+                // INV-6 is guarded by the seal-time / bhcc check on the flows the description
+                // declares (the kernel's grant itself does not look at flows).
+                guard = guard && e.own(src) == 0 && e.own(d) != 0 && new_flows_declared(e, s, src, e.own(d), requested);
+            } else {
+                guard = guard && e.own(d) == e.own(src);  // caps move only within a CSpace after boot
+            }
+            State t = derive_effect(e, s, src, d, given, badge);
+            Step st{guard, t, {{"mask", mask}, {"badge", badge}}, {src, d}, {}};
+            if (is_mint || is_grant) {
+                auto rt = t.rt;
+                st.specs.push_back({"spec: rights(dest) = rights(src) & mask", [rt, d, requested](const expr&) {
+                                        return rt(d) == requested;
+                                    }});
+            }
+            return st;
+        };
+    };
+    ops.push_back({"copy", derive(false, false)});
+    ops.push_back({"mint", derive(true, false)});
+    ops.push_back({"grant (boot GrantCap)", derive(true, true)});
+
+    ops.push_back({"move", [](Env& e, const State& s) {
+        P p{e, s};
+        expr src = slotv(e, "move.src"), d = slotv(e, "move.dest");
+        expr guard = p.nonnull(src) && p.null(d) && d != src && e.own(d) == e.own(src);
+        auto rn = [src, d](const expr& x) { return z3::ite(x == d, src, x); };
+        auto mv = [&](const F1& f) { return F1([f, rn](const expr& x) { return f(rn(x)); }); };
+        State t = s;
+        t.typ = upd(mv(s.typ), src, e.T(ObjectType::Null));
+        t.rt = upd(mv(s.rt), src, e.R(0));
+        t.base = mv(s.base);
+        t.len = mv(s.len);
+        t.wm = mv(s.wm);
+        t.dev = mv(s.dev);
+        t.bdg = upd(mv(s.bdg), src, e.c.bv_val(0, kBadgeBits));
+        t.hp = upd(mv(s.hp), src, e.c.bool_val(false));
+        auto par = s.par;
+        t.par = [par, rn, src, d](const expr& x) {
+            const expr q = par(rn(x));
+            return z3::ite(q == src, d, q);
+        };
+        t.mp = upd(mv(s.mp), src, e.O(0));
+        t.mattr = upd(mv(s.mattr), src, e.c.bv_val(0, 3));
+        auto anc = s.anc;
+        t.anc = [anc, rn, src](const expr& a, const expr& b) { return a != src && b != src && anc(rn(a), rn(b)); };
+        return Step{guard, t, {}, {src, d}, {}};
+    }});
+
+    ops.push_back({"delete", [](Env& e, const State& s) {
+        P p{e, s};
+        expr c = slotv(e, "delete.slot");
+        return Step{p.nonnull(c), delete_effect(e, s, c), {}, {c}, {}};
+    }});
+
+    // cspace.hpp revoke: one step deletes one leaf descendant (the kernel picks the leftmost;
+    // the model any). Emptying a CNode being destroyed is a plain delete (covered above).
+    ops.push_back({"revoke (one step)", [](Env& e, const State& s) {
+        P p{e, s};
+        expr r = slotv(e, "revoke.slot"), d = slotv(e, "revoke.victim"), y = slotv(e, "revoke.any");
+        z3::expr_vector ys(e.c);
+        ys.push_back(y);
+        expr guard = p.nonnull(r) && s.anc(r, d) && z3::forall(ys, !(s.hp(y) && s.par(y) == d));
+        State t = delete_effect(e, s, d);
+        if (e.planted("revoke-skips-descendant")) {
+            // The bug: the victim is unlinked from the tree but its slot (and mapping) survive.
+            t.typ = s.typ;
+            t.rt = s.rt;
+            t.bdg = s.bdg;
+            t.mp = s.mp;
+            t.mattr = s.mattr;
+        }
+        Step st{guard, t, {}, {r, d}, {}};
+        auto pre_anc = s.anc;
+        State post = t;
+        const Env* env = &e;
+        st.specs.push_back({"spec: revoke removes descendants and mappings", [pre_anc, post, r, d, env](const expr& x) {
+                                P q{*env, post};
+                                return !post.anc(r, d) && z3::implies(post.anc(r, x), pre_anc(r, x)) &&
+                                       z3::implies(pre_anc(r, x) && !post.anc(r, x), q.null(x) && post.mp(x) == 0);
+                            }});
+        return st;
+    }});
+
+    // system.cpp:299 map_frame (Channel admitted too, as designed; the kernel refuses it today).
+    ops.push_back({"map frame", [](Env& e, const State& s) {
+        P p{e, s};
+        expr f = slotv(e, "map.frame"), z = slotv(e, "map.other");
+        expr pv = e.c.bv_const("map.partition_plus1", kOwnerBits);
+        expr at = e.c.bv_const("map.attrs", 3);
+        z3::expr_vector zs(e.c);
+        zs.push_back(z);
+        const expr isdev = s.typ(f) == e.T(ObjectType::DeviceMmio);
+        const expr ischan = s.typ(f) == e.T(ObjectType::Channel);
+        // check_other_mappings (system.cpp:275): no cap to the same object mapped elsewhere.
+        expr others = z3::forall(zs, z3::implies(p.same_object(z, f) && s.mp(z) != 0, s.mp(z) == pv));
+        if (e.planted("frame-double-map")) others = e.c.bool_val(true);
+        // A Channel may be mapped by every holder; the flows that creates must be declared.
+        expr chan_flows = z3::forall(zs, z3::implies(s.mp(z) != 0 && s.mp(z) != pv && p.same_object(z, f),
+                                                     z3::implies((at & 2) != 0 && (s.mattr(z) & 1) != 0, e.declared(pv, s.mp(z))) &&
+                                                         z3::implies((s.mattr(z) & 2) != 0 && (at & 1) != 0, e.declared(s.mp(z), pv))));
+        expr guard = e.mappable(s.typ(f)) && at != 0 && (at & 3) != 0 && z3::implies(isdev, (at & 4) == 0) &&
+                     p.subset(z3::zext(at, 5), s.rt(f)) && s.mp(f) == 0 && pv != 0 &&
+                     (e.own(f) == 0 || e.own(f) == pv) && z3::ite(ischan, chan_flows, others);
+        State t = s;
+        t.mp = upd(s.mp, f, pv);
+        t.mattr = upd(s.mattr, f, at);
+        return Step{guard, t, {{"partition+1", pv}, {"attrs", at}}, {f}, {}};
+    }});
+
+    ops.push_back({"unmap frame", [](Env& e, const State& s) {
+        P p{e, s};
+        expr f = slotv(e, "unmap.frame");
+        expr pv = e.c.bv_const("unmap.partition_plus1", kOwnerBits);
+        expr guard = e.mappable(s.typ(f)) && s.mp(f) == pv && pv != 0;
+        State t = s;
+        t.mp = upd(s.mp, f, e.O(0));
+        t.mattr = upd(s.mattr, f, e.c.bv_val(0, 3));
+        return Step{guard, t, {{"partition+1", pv}}, {f}, {}};
+    }});
+    return ops;
+}
+
+std::string render(const Env& e, const State& pre, const State& post, const z3::model& m, const Step& st,
+                   const std::vector<expr>& witnesses) {
+    std::ostringstream o;
+    o << "    platform: K=[" << hex(eval_u64(m, e.kb)) << ",+" << hex(eval_u64(m, e.kl)) << ") W=["
+      << hex(eval_u64(m, e.wb)) << ",+" << hex(eval_u64(m, e.wl)) << ") (page numbers)\n";
+    for (const auto& [n, v] : st.args) o << "    arg " << n << " = " << m.eval(v, true) << "\n";
+    std::map<uint64_t, expr> slots;
+    for (const auto& x : st.slots) slots.emplace(eval_u64(m, x), x);
+    for (const auto& x : witnesses) slots.emplace(eval_u64(m, x), x);
+    auto show = [&](const char* tag, const State& s, const expr& x) {
+        o << "      " << tag << " type=" << eval_u64(m, s.typ(x)) << " rights=" << hex(eval_u64(m, s.rt(x)))
+          << " range=[" << hex(eval_u64(m, s.base(x))) << ",+" << hex(eval_u64(m, s.len(x))) << ")"
+          << " wm=" << hex(eval_u64(m, s.wm(x))) << " dev=" << eval_bool(m, s.dev(x))
+          << " badge=" << eval_u64(m, s.bdg(x)) << " parent=" << (eval_bool(m, s.hp(x)) ? std::to_string(eval_u64(m, s.par(x))) : "-")
+          << " mapped_in=" << eval_u64(m, s.mp(x)) << " attrs=" << eval_u64(m, s.mattr(x)) << " owner=" << eval_u64(m, e.own(x))
+          << "\n";
+    };
+    for (const auto& [k, x] : slots) {
+        o << "    slot " << k << ":\n";
+        show("before", pre, x);
+        show("after ", post, x);
+    }
+    return o.str();
+}
+
+}  // namespace
+
+std::vector<QueryResult> run_model(const std::string& planted, const std::string& only_op) {
+    std::vector<std::function<QueryResult()>> jobs;
+    static const auto clauses = invariants();
+    static const auto ops = operations();
+    for (const auto& op : ops) {
+        // The "[fix KF-1]" variants show which guard would close KF-1; run them on request.
+        if (only_op.empty() ? op.name.find("[fix") != std::string::npos : op.name.rfind(only_op, 0) != 0) continue;
+        for (const auto& g : groups(clauses)) jobs.push_back([&op, g, planted]() {
+            z3::context ctx;
+            Env e(ctx, planted);
+            State pre = pre_state(e, "");
+            std::optional<Step> step;
+            std::vector<expr> wit;
+            auto build = [&](z3::solver& sol) {
+                // platform: K and W valid, disjoint, below the object limit
+                const expr lim = e.A(kAddrLimit);
+                sol.add(e.kl != 0 && e.wl != 0 && z3::ule(e.kb, lim) && z3::ule(e.kl, lim) && z3::ule(e.wb, lim) && z3::ule(e.wl, lim) &&
+                z3::ule(e.kb + e.kl, lim) && z3::ule(e.wb + e.wl, lim) &&
+                        !overlap(e.kb, e.kl, e.wb, e.wl));
+                expr x = slotv(e, "x"), y = slotv(e, "y"), z = slotv(e, "z");
+                z3::expr_vector vs(ctx);
+                vs.push_back(x);
+                vs.push_back(y);
+                vs.push_back(z);
+                for (const auto& c : clauses) sol.add(z3::forall(vs, c.body(e, pre, x, y, z)));
+                step.emplace(op.make(e, pre));
+                sol.add(step->guard);
+                expr neg = ctx.bool_val(false);
+                int i = 0;
+                for (const auto& c : clauses) {
+                    if (g != c.group) continue;
+                    expr wx = slotv(e, ("cx" + std::to_string(i) + ".x").c_str());
+                    expr wy = slotv(e, ("cx" + std::to_string(i) + ".y").c_str());
+                    expr wz = slotv(e, ("cx" + std::to_string(i) + ".z").c_str());
+                    wit.insert(wit.end(), {wx, wy});
+                    neg = neg || !c.body(e, step->post, wx, wy, wz);
+                    ++i;
+                }
+                sol.add(neg);
+            };
+            auto explain = [&](const z3::model& m) { return render(e, pre, step->post, m, *step, wit); };
+            return run_query(ctx, "model", op.name, g, build, explain, kQueryTimeoutMs);
+        });
+        // op-specific postconditions
+        z3::context probe;
+        Env pe(probe, planted);
+        State ps = pre_state(pe, "");
+        const Step pstep = op.make(pe, ps);
+        for (size_t k = 0; k < pstep.specs.size(); ++k) jobs.push_back([&op, k, planted]() {
+            z3::context ctx;
+            Env e(ctx, planted);
+            State pre = pre_state(e, "");
+            std::optional<Step> step;
+            expr wx = slotv(e, "cx.x");
+            auto build = [&](z3::solver& sol) {
+                expr x = slotv(e, "x"), y = slotv(e, "y"), z = slotv(e, "z");
+                z3::expr_vector vs(ctx);
+                vs.push_back(x);
+                vs.push_back(y);
+                vs.push_back(z);
+                for (const auto& c : clauses) sol.add(z3::forall(vs, c.body(e, pre, x, y, z)));
+                step.emplace(op.make(e, pre));
+                sol.add(step->guard);
+                sol.add(!step->specs[k].second(wx));
+            };
+            auto explain = [&](const z3::model& m) { return render(e, pre, step->post, m, *step, {wx}); };
+            z3::context probe2;
+            Env pe2(probe2, planted);
+            State ps2 = pre_state(pe2, "");
+            return run_query(ctx, "model", op.name, op.make(pe2, ps2).specs[k].first, build, explain, kQueryTimeoutMs);
+        });
+    }
+    // Base case: the state the kernel boots with (system.cpp:100): one root Untyped, the kernel's
+    // object memory, inside K, in a boot slot; everything else empty.
+    if (only_op.empty()) for (const auto& g : groups(clauses)) jobs.push_back([g, planted]() {
+        z3::context ctx;
+        Env e(ctx, planted);
+        auto build = [&](z3::solver& sol) {
+            const expr lim = e.A(kAddrLimit);
+            sol.add(e.kl != 0 && e.wl != 0 && z3::ule(e.kb, lim) && z3::ule(e.kl, lim) && z3::ule(e.wb, lim) && z3::ule(e.wl, lim) &&
+                z3::ule(e.kb + e.kl, lim) && z3::ule(e.wb + e.wl, lim) &&
+                    !overlap(e.kb, e.kl, e.wb, e.wl));
+            const expr k = e.S(1);
+            expr ob = ctx.bv_const("objmem.base", kAddrBits), ol = ctx.bv_const("objmem.len", kAddrBits);
+            sol.add(ol != 0 && z3::ule(ob, lim) && z3::ule(ol, lim) && z3::ule(ob + ol, lim) && inside(ob, ol, e.kb, e.kl) &&
+                    e.own(k) == 0);
+            State s0;
+            s0.typ = [&e, k](const expr& x) { return z3::ite(x == k, e.T(ObjectType::Untyped), e.T(ObjectType::Null)); };
+            s0.rt = [&e, k](const expr& x) { return z3::ite(x == k, e.R(Rights::kWrite), e.R(0)); };
+            s0.base = [ob](const expr&) { return ob; };
+            s0.len = [ol](const expr&) { return ol; };
+            s0.wm = [&e](const expr&) { return e.A(0); };
+            s0.dev = [&ctx](const expr&) { return ctx.bool_val(false); };
+            s0.bdg = [&ctx](const expr&) { return ctx.bv_val(0, kBadgeBits); };
+            s0.hp = [&ctx](const expr&) { return ctx.bool_val(false); };
+            s0.par = [](const expr& x) { return x; };
+            s0.mp = [&e](const expr&) { return e.O(0); };
+            s0.mattr = [&ctx](const expr&) { return ctx.bv_val(0, 3); };
+            s0.anc = [&ctx](const expr&, const expr&) { return ctx.bool_val(false); };
+            expr neg = ctx.bool_val(false);
+            int i = 0;
+            for (const auto& c : clauses) {
+                if (g != c.group) continue;
+                std::string n = "init" + std::to_string(i++);
+                neg = neg || !c.body(e, s0, slotv(e, (n + ".x").c_str()), slotv(e, (n + ".y").c_str()),
+                                     slotv(e, (n + ".z").c_str()));
+            }
+            sol.add(neg);
+        };
+        return run_query(ctx, "model", "initial state (boot)", g, build, nullptr, kQueryTimeoutMs);
+    });
+    // Independent queries, one Z3 context each: run them on the machine's cores (at most 2,
+    // the build machines are shared).
+    std::vector<QueryResult> out(jobs.size());
+    std::atomic<size_t> next{0};
+    auto worker = [&]() {
+        for (size_t i; (i = next.fetch_add(1)) < jobs.size();) out[i] = jobs[i]();
+    };
+    const unsigned n = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> ts;
+    for (unsigned i = 1; i < n; ++i) ts.emplace_back(worker);
+    worker();
+    for (auto& t : ts) t.join();
+    return out;
+}
+
+}  // namespace bh::proofs
