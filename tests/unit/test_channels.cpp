@@ -3,6 +3,7 @@
 // executable, never scrubbed by one mapper's restart; and the information-flow graph
 // (design.md invariant 6) that seal requires to equal the declared one.
 #include <catch2/catch_test_macros.hpp>
+#include "guest_exits.hpp"
 
 #include <arch/host/host_memory.hpp>
 #include <boot_program.hpp>
@@ -16,6 +17,7 @@
 #include <vector>
 
 using namespace bh;
+using namespace bh::test;
 namespace attr = bh::manifest::attr;
 using manifest::FlowKind;
 
@@ -31,8 +33,6 @@ constexpr unsigned kChannelBits = 16;  // 64 KiB
 constexpr u64 kChannelSize = 1ull << kChannelBits;
 constexpr u64 kChannelIpa = 0x6000'0000;
 constexpr u32 kKernelUntyped = manifest::kKernelUntypedSlot;
-constexpr u64 kEsrHvc0 = (0x16ull << 26) | (1ull << 25);
-constexpr u64 kEsrSysReg = (0x18ull << 26) | (1ull << 25);
 const Rights kR = Rights::read();
 const Rights kRW = Rights::read() | Rights::write();
 

@@ -4,6 +4,7 @@
 // record, a duplicated VMID, a rebound core, a broken derivation tree, a forged cap) is
 // reported with the right ID and object.
 #include <catch2/catch_test_macros.hpp>
+#include "guest_exits.hpp"
 
 #include <arch/host/host_memory.hpp>
 #include <bulkhead/hypercall.hpp>
@@ -16,6 +17,7 @@
 #include <system.hpp>
 
 using namespace bh;
+using namespace bh::test;
 namespace attr = bh::manifest::attr;
 
 namespace {
@@ -68,8 +70,6 @@ auto checked(System& system, const char* what, Op&& op) {
     return result;
 }
 
-constexpr u64 kEsrDataAbortWrite = (0x24ull << 26) | (1ull << 25) | (1u << 6) | 0x06;
-constexpr u64 kEsrHvc0 = (0x16ull << 26) | (1ull << 25);
 
 // One hypercall from `v` (made Running first, as its core would).
 i64 hypercall(System& s, Vcpu& v, hvc::Function fn, std::initializer_list<u64> args = {}) {

@@ -1,6 +1,7 @@
 // Notifications through the hypercall interface: signal ORs badges, poll and wait take the word,
 // wait parks the vCPU until a signal, and a stop or the object's destruction cancels the wait.
 #include <catch2/catch_test_macros.hpp>
+#include "guest_exits.hpp"
 
 #include <arch/host/host_memory.hpp>
 #include <bulkhead/hypercall.hpp>
@@ -10,6 +11,7 @@
 #include <system.hpp>
 
 using namespace bh;
+using namespace bh::test;
 namespace attr = bh::manifest::attr;
 
 namespace {
@@ -52,23 +54,9 @@ struct Fixture {
     }
 };
 
-// Runs vCPU `v` through one exit of `kind` with syndrome `esr`; true when it would resume.
-bool exit_with(System& s, Vcpu& v, ExitKind kind, u64 esr = 0, u64 far = 0, u64 hpfar = 0) {
-    if (v.load_state() == VcpuState::Runnable) v.store_state(VcpuState::Running);
-    return handle_guest_exit(s, v, kind, ExitSyndrome{esr, far, hpfar});
-}
 
-constexpr u64 kEsrHvc0 = (0x16ull << 26) | (1ull << 25);
 
-bool hypercall(System& s, Vcpu& v, u64 fid, std::initializer_list<u64> args = {}) {
-    v.regs.x[0] = fid;
-    for (unsigned k = 1; k < 8; ++k) v.regs.x[k] = 0;
-    unsigned i = 1;
-    for (u64 a : args) v.regs.x[i++] = a;
-    return exit_with(s, v, ExitKind::Sync, kEsrHvc0);
-}
 
-i64 status_of(const Vcpu& v) { return static_cast<i64>(v.regs.x[0]); }
 constexpr i64 st(Status s) { return static_cast<i64>(s); }
 
 using F = hvc::Function;

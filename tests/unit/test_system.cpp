@@ -1,6 +1,7 @@
 // System operations, the boot program and guest exits on the host: every refusal leaves the
 // state as it was, faults are contained, hostile hypercalls get an error status.
 #include <catch2/catch_test_macros.hpp>
+#include "guest_exits.hpp"
 
 #include <arch/host/host_memory.hpp>
 #include <boot_program.hpp>
@@ -13,6 +14,7 @@
 #include <vector>
 
 using namespace bh;
+using namespace bh::test;
 namespace attr = bh::manifest::attr;
 
 namespace {
@@ -61,26 +63,9 @@ struct Fixture {
 
 u8* ram(u64 pa) { return static_cast<u8*>(arch::phys_to_virt(PhysAddr(pa))); }
 
-// Runs vCPU `v` through one exit of `kind` with syndrome `esr`; true when it would resume.
-bool exit_with(System& s, Vcpu& v, ExitKind kind, u64 esr = 0, u64 far = 0, u64 hpfar = 0) {
-    if (v.load_state() == VcpuState::Runnable) v.store_state(VcpuState::Running);
-    return handle_guest_exit(s, v, kind, ExitSyndrome{esr, far, hpfar});
-}
 
-constexpr u64 kEsrHvc0 = (0x16ull << 26) | (1ull << 25);
-constexpr u64 kEsrSmc = (0x17ull << 26) | (1ull << 25);
-constexpr u64 kEsrDataAbortWrite = (0x24ull << 26) | (1ull << 25) | (1u << 6) | 0x06;
-constexpr u64 kEsrSysReg = (0x18ull << 26) | (1ull << 25);
 
-bool hypercall(System& s, Vcpu& v, u64 fid, std::initializer_list<u64> args = {}) {
-    v.regs.x[0] = fid;
-    for (unsigned k = 1; k < 8; ++k) v.regs.x[k] = 0;
-    unsigned i = 1;
-    for (u64 a : args) v.regs.x[i++] = a;
-    return exit_with(s, v, ExitKind::Sync, kEsrHvc0);
-}
 
-i64 status_of(const Vcpu& v) { return static_cast<i64>(v.regs.x[0]); }
 
 }  // namespace
 
