@@ -158,6 +158,16 @@ struct Replay {
 
 const char* flow_name(u64 k) { return k == static_cast<u64>(manifest::FlowKind::Memory) ? "memory" : "signal"; }
 
+const char* type_name(ObjectType t) {
+    switch (t) {
+        case ObjectType::Frame: return "Frame";
+        case ObjectType::DeviceMmio: return "DeviceMmio";
+        case ObjectType::Channel: return "Channel";
+        case ObjectType::Notification: return "Notification";
+        default: return "memory";
+    }
+}
+
 }  // namespace
 
 ConcreteReport check_manifest(std::span<const std::uint8_t> bytes) {
@@ -178,6 +188,7 @@ ConcreteReport check_manifest(std::span<const std::uint8_t> bytes) {
     rep.mappings = static_cast<unsigned>(rp.maps.size());
     std::ostringstream det;
     bool ok = true;
+    std::set<std::string> violated;
     const auto t0 = std::chrono::steady_clock::now();
 
     z3::context c;
@@ -231,12 +242,25 @@ ConcreteReport check_manifest(std::span<const std::uint8_t> bytes) {
         z3::model mdl(c);
         if (check(bad, &mdl) == z3::sat) {
             ok = false;
+            violated.insert("INV-2");
             const u64 i = mdl.eval(ipa, true).get_numeral_uint64();
             for (const Mapping* m : by[p])
-                if (i >= m->ipa && i < m->ipa + m->size)
-                    det << "INV-2 kernel integrity: partition '" << rp.names[p] << "' IPA " << hexs(i) << " -> PA "
-                        << hexs(m->pa + (i - m->ipa)) << " (map op " << m->op << ", attrs " << hexs(m->attrs)
-                        << "): reaches the kernel region, MMIO outside the assignable windows, executable device memory or normal memory in an MMIO window\n";
+                if (i >= m->ipa && i < m->ipa + m->size) {
+                    // Name the clause the counterexample breaks, on the concrete PA.
+                    const u64 pa = m->pa + (i - m->ipa);
+                    const bool dev = (m->attrs & manifest::attr::kDevice) != 0;
+                    bool in_window = false;
+                    for (const auto& w : platform::kAssignableMmio) in_window = in_window || (pa >= w.base && pa - w.base < w.size);
+                    std::string why;
+                    if (pa >= platform::kKernelRegionBase && pa - platform::kKernelRegionBase < platform::kKernelRegionSize)
+                        why = "reaches the kernel region [" + hexs(platform::kKernelRegionBase) + ", +" +
+                              hexs(platform::kKernelRegionSize) + ")";
+                    else if (dev && !in_window) why = "device memory outside the assignable MMIO windows";
+                    else if (dev) why = "executable device memory";
+                    else why = "normal memory inside an MMIO window";
+                    det << "INV-2 kernel integrity: partition '" << rp.names[p] << "' IPA " << hexs(i) << " -> PA " << hexs(pa)
+                        << " (map op " << m->op << ", attrs " << hexs(m->attrs) << "): " << why << "\n";
+                }
         }
     }
     // INV-1 per pair, for all IPA pairs.
@@ -250,6 +274,7 @@ ConcreteReport check_manifest(std::span<const std::uint8_t> bytes) {
             z3::model mdl(c);
             if (check(any, &mdl) == z3::sat) {
                 ok = false;
+                violated.insert("INV-1");
                 const u64 x = mdl.eval(i1, true).get_numeral_uint64(), y = mdl.eval(i2, true).get_numeral_uint64();
                 u64 pa = 0;
                 for (const Mapping* a : by[p])
@@ -260,7 +285,8 @@ ConcreteReport check_manifest(std::span<const std::uint8_t> bytes) {
             }
         }
     // INV-6: flows the state makes possible.
-    std::set<std::tuple<unsigned, unsigned, u64>> derived;
+    // Each possible flow with the first witness found (the IPAs/PA or the caps that make it).
+    std::map<std::tuple<unsigned, unsigned, u64>, std::string> derived;
     const u64 kMem = static_cast<u64>(manifest::FlowKind::Memory), kSig = static_cast<u64>(manifest::FlowKind::Signal);
     for (unsigned p = 0; p < np; ++p)
         for (unsigned q = 0; q < np; ++q) {
@@ -271,36 +297,62 @@ ConcreteReport check_manifest(std::span<const std::uint8_t> bytes) {
                 for (const Mapping* b : by[q])
                     if ((a->attrs & manifest::attr::kWrite) && (b->attrs & manifest::attr::kRead))
                         any = any || (hit(*a, i1) && hit(*b, i2) && pa_of(*a, i1) == pa_of(*b, i2));
-            if (check(any, nullptr) == z3::sat) derived.insert({p, q, kMem});
+            z3::model mdl(c);
+            if (check(any, &mdl) == z3::sat) {
+                const u64 x = mdl.eval(i1, true).get_numeral_uint64(), y = mdl.eval(i2, true).get_numeral_uint64();
+                const Mapping *ma = nullptr, *mb = nullptr;
+                for (const Mapping* a : by[p])
+                    if ((a->attrs & manifest::attr::kWrite) && x >= a->ipa && x - a->ipa < a->size) ma = a;
+                for (const Mapping* b : by[q])
+                    if ((b->attrs & manifest::attr::kRead) && y >= b->ipa && y - b->ipa < b->size) mb = b;
+                std::string w = "shared memory";
+                if (ma != nullptr && mb != nullptr)
+                    w = "'" + rp.names[p] + "' writes PA " + hexs(ma->pa + (x - ma->ipa)) + " at IPA " + hexs(x) + " (map op " +
+                        std::to_string(ma->op) + "), '" + rp.names[q] + "' reads it at IPA " + hexs(y) + " (map op " +
+                        std::to_string(mb->op) + ")";
+                derived.emplace(std::tuple{p, q, kMem}, w);
+            }
         }
     for (const auto& a : rp.held)
         for (const auto& b : rp.held) {
             if (a.partition == b.partition || a.type != b.type || a.object != b.object || a.bits != b.bits) continue;
             if (!(a.rights & Rights::kWrite) || !(b.rights & Rights::kRead)) continue;
-            if (a.type == ObjectType::Channel) derived.insert({a.partition, b.partition, kMem});
-            if (a.type == ObjectType::Notification) derived.insert({a.partition, b.partition, kSig});
+            const std::string w = "'" + rp.names[a.partition] + "' holds a " + type_name(a.type) + " cap with Write (rights " +
+                                  hexs(a.rights) + ") and '" + rp.names[b.partition] + "' one with Read (rights " +
+                                  hexs(b.rights) + ") to the object at PA " + hexs(a.object);
+            if (a.type == ObjectType::Channel) derived.emplace(std::tuple{a.partition, b.partition, kMem}, w);
+            if (a.type == ObjectType::Notification) derived.emplace(std::tuple{a.partition, b.partition, kSig}, w);
             if (a.type == ObjectType::Frame || a.type == ObjectType::DeviceMmio)
-                derived.insert({a.partition, b.partition, kMem});  // both hold a cap to one frame
+                derived.emplace(std::tuple{a.partition, b.partition, kMem}, w);  // both hold a cap to one frame
         }
-    for (const auto& f : derived)
+    for (const auto& [f, witness] : derived)
         if (!rp.declared.count(f)) {
             ok = false;
+            violated.insert("INV-6");
             det << "INV-6 information flow: " << flow_name(std::get<2>(f)) << " flow '" << rp.names[std::get<0>(f)]
-                << "' -> '" << rp.names[std::get<1>(f)] << "' is possible but not declared\n";
+                << "' -> '" << rp.names[std::get<1>(f)] << "' is possible but not declared: " << witness << "\n";
         }
     for (const auto& f : rp.declared)
         if (!derived.count(f)) {
             ok = false;
+            violated.insert("INV-6");
             det << "INV-6 information flow: declared " << flow_name(std::get<2>(f)) << " flow '" << rp.names[std::get<0>(f)]
                 << "' -> '" << rp.names[std::get<1>(f)] << "' is not made possible by any capability or mapping\n";
         }
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rep.ok = ok;
     rep.details = det.str();
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "proof: %s: INV-1, INV-2, INV-6 over all 2^40 IPAs; %u partitions, %u mappings, %zu declared flows, %u z3 queries, %.3f s",
-                  ok ? "holds" : "VIOLATED", rep.partitions, rep.mappings, rp.declared.size(), rep.queries, rep.seconds);
+    // "holds: INV-1, INV-2, INV-6 over ..." or "VIOLATED: INV-1, INV-6 (checked INV-1, INV-2, INV-6 over ...)".
+    std::string verdict = "holds: INV-1, INV-2, INV-6 over all 2^40 IPAs";
+    if (!ok) {
+        std::string list;
+        for (const auto& v : violated) list += (list.empty() ? "" : ", ") + v;
+        verdict = "VIOLATED: " + (list.empty() ? std::string("mapping outside the IPA space") : list) +
+                  " (checked INV-1, INV-2, INV-6 over all 2^40 IPAs)";
+    }
+    char line[320];
+    std::snprintf(line, sizeof line, "proof: %s; %u partitions, %u mappings, %zu declared flows, %u z3 queries, %.3f s",
+                  verdict.c_str(), rep.partitions, rep.mappings, rp.declared.size(), rep.queries, rep.seconds);
     rep.summary = line;
     return rep;
 }

@@ -6,10 +6,17 @@
 // Shallow embedding: the pre-state is a set of uninterpreted functions over slots; the post-state
 // of an operation is a set of C++ closures building terms over the pre-state (no frame axioms,
 // no arrays), so ¬inv(s') is quantifier-free in the slot witnesses and only inv(s) is universally
-// quantified. Slots are 3-bit vectors (8 slots), addresses are page numbers (8-bit, every base,
-// length and end <= 2^6 so that no sum wraps), partitions 3-bit (0 = kernel/boot CNode).
+// quantified. Slots are 3-bit vectors (8 slots), addresses are page numbers as integers (every
+// base, length and end of a memory object in [0, 2^6]: linear integer arithmetic, no wrap-around
+// to reason about), partitions 3-bit (0 = kernel/boot CNode).
 // The platform (kernel region K, the assignable MMIO window W) is symbolic: K and W are any two
 // disjoint ranges.
+//
+// Each query is asked twice at most (runner.cpp): first in a ground encoding, where inv(s) and
+// the guard's ∀ are replaced by their instances at the query's own slot terms (the operation's
+// arguments, the witnesses of ¬inv_k(s'), the guard's skolem witnesses): quantifier-free, weaker
+// than the real query, so its unsat is a proof; then, if that is not unsat, as the quantified
+// query itself (E-matching, then MBQI), which is what reports counterexamples.
 #include "model.hpp"
 
 #include <caps/capability.hpp>
@@ -27,9 +34,8 @@ namespace bh::proofs {
 namespace {
 
 constexpr unsigned kSlotBits = 3;
-constexpr unsigned kAddrBits = 8;
-// Every base, length and end is <= kAddrLimit, so a sum of two never wraps (WF-2).
-constexpr unsigned kAddrLimit = 1u << (kAddrBits - 2);
+// Every base, length and end of a memory object is in [0, kAddrLimit] (WF-2).
+constexpr unsigned kAddrLimit = 1u << 6;
 constexpr unsigned kOwnerBits = 3;   // 0 = kernel (boot CNode), 1..7 = partition index + 1
 constexpr unsigned kTypeBits = 4;
 constexpr unsigned kBadgeBits = 4;
@@ -44,6 +50,17 @@ struct State {
     F2 anc;  // ghost: anc(a, b) = a is a proper ancestor of b in the CDT
 };
 
+// Addresses are page numbers, mathematical integers in [0, kAddrLimit] wherever they matter.
+expr le(const expr& a, const expr& b) { return a <= b; }
+expr lt(const expr& a, const expr& b) { return a < b; }
+expr nat(const expr& a) { return a >= 0; }
+
+// A ∀ over one slot variable inside an operation's guard. The quantified encoding passes it to
+// Z3 as is; the ground encoding replaces it by a Boolean proxy (see forall_slot).
+struct SlotQuant {
+    expr var, body, proxy, witness;
+};
+
 struct Env {
     z3::context& c;
     z3::sort slot, addr, owner, type, rights8, badge;
@@ -51,17 +68,21 @@ struct Env {
     z3::func_decl declared; // fixed: declared flow owner -> owner (INV-6)
     expr kb, kl, wb, wl;    // kernel region [kb, kb+kl), assignable MMIO window [wb, wb+wl)
     std::string plant;
+    // Which encoding op.make() builds guards for, and the guard quantifiers it met (ground only).
+    mutable bool ground = false;
+    mutable std::vector<SlotQuant> quants;
 
     explicit Env(z3::context& ctx, std::string planted)
-        : c(ctx), slot(ctx.bv_sort(kSlotBits)), addr(ctx.bv_sort(kAddrBits)), owner(ctx.bv_sort(kOwnerBits)),
+        : c(ctx), slot(ctx.bv_sort(kSlotBits)), addr(ctx.int_sort()), owner(ctx.bv_sort(kOwnerBits)),
           type(ctx.bv_sort(kTypeBits)), rights8(ctx.bv_sort(8)), badge(ctx.bv_sort(kBadgeBits)),
           own(ctx.function("own", slot, owner)), declared(ctx.function("declared", owner, owner, ctx.bool_sort())),
-          kb(ctx.bv_const("K.base", kAddrBits)), kl(ctx.bv_const("K.len", kAddrBits)),
-          wb(ctx.bv_const("W.base", kAddrBits)), wl(ctx.bv_const("W.len", kAddrBits)), plant(std::move(planted)) {}
+          kb(ctx.constant("K.base", addr)), kl(ctx.constant("K.len", addr)),
+          wb(ctx.constant("W.base", addr)), wl(ctx.constant("W.len", addr)), plant(std::move(planted)) {}
 
     expr T(ObjectType t) const { return c.bv_val(static_cast<unsigned>(t), kTypeBits); }
     expr R(unsigned bits) const { return c.bv_val(bits, 8); }
-    expr A(uint64_t v) const { return c.bv_val(v, kAddrBits); }
+    expr A(uint64_t v) const { return c.int_val(v); }
+    expr addr_const(const char* n) const { return c.constant(n, addr); }
     expr O(unsigned v) const { return c.bv_val(v, kOwnerBits); }
     expr S(unsigned v) const { return c.bv_val(v, kSlotBits); }
     bool planted(const char* name) const { return plant == name; }
@@ -102,10 +123,10 @@ struct Env {
 
 // ---- ranges (half-open, in page numbers, never wrapping by WF) ------------------------------
 expr inside(const expr& a, const expr& al, const expr& b, const expr& bl) {
-    return z3::uge(a, b) && z3::ule(a + al, b + bl);
+    return le(b, a) && le(a + al, b + bl);
 }
 expr overlap(const expr& a, const expr& al, const expr& b, const expr& bl) {
-    return al != 0 && bl != 0 && z3::ult(a, b + bl) && z3::ult(b, a + al);
+    return al != 0 && bl != 0 && lt(a, b + bl) && lt(b, a + al);
 }
 
 State pre_state(Env& e, const std::string& tag) {
@@ -179,9 +200,9 @@ std::vector<Clause> invariants() {
     add("WF (support)", "WF-2 ranges never wrap", [](const Env& e, const State& s, const expr& x, const expr&, const expr&) {
         P p{e, s};
         const expr lim = e.A(kAddrLimit);
-        return z3::implies(p.mem(x), s.len(x) != 0 && z3::ule(s.base(x), lim) && z3::ule(s.len(x), lim) &&
-                                         z3::ule(s.base(x) + s.len(x), lim) &&
-                                         z3::implies(p.ut(x), z3::ule(s.wm(x), s.len(x))));
+        return z3::implies(p.mem(x), s.len(x) != 0 && nat(s.base(x)) && nat(s.len(x)) && le(s.base(x), lim) && le(s.len(x), lim) &&
+                                         le(s.base(x) + s.len(x), lim) &&
+                                         z3::implies(p.ut(x), nat(s.wm(x)) && le(s.wm(x), s.len(x))));
     });
     // INV-4: derived rights ⊆ parent rights (and ⊆ the type's full rights); badges inherited.
     add("INV-4 rights", "rights within full_rights(type)", [](const Env& e, const State& s, const expr& x, const expr&, const expr&) {
@@ -291,7 +312,47 @@ struct Step {
     std::vector<std::pair<std::string, std::function<expr(const expr&)>>> specs;
 };
 
-expr slotv(Env& e, const char* n) { return e.c.bv_const(n, kSlotBits); }
+expr slotv(const Env& e, const char* n) { return e.c.bv_const(n, kSlotBits); }
+
+// ∀v. body, v a slot. Quantified encoding: a Z3 quantifier. Ground encoding: a fresh Boolean
+// proxy p; the query then gets p ⇒ body[v:=t] for every term t of the query's term set and
+// ¬p ⇒ ¬body[v:=w] for a fresh witness w (skolemization). Both are consequences of
+// p ⇔ ∀v. body (given a suitable w), so a ground query that is unsat proves the quantified one.
+expr forall_slot(const Env& e, const expr& v, const expr& body) {
+    if (!e.ground) {
+        z3::expr_vector vs(e.c);
+        vs.push_back(v);
+        return z3::forall(vs, body);
+    }
+    const std::string n = "q" + std::to_string(e.quants.size());
+    SlotQuant q{v, body, e.c.bool_const((n + ".holds").c_str()), e.c.bv_const((n + ".witness").c_str(), kSlotBits)};
+    e.quants.push_back(q);
+    return q.proxy;
+}
+
+expr subst(const expr& body, const expr& v, const expr& t) {
+    z3::expr_vector from(body.ctx()), to(body.ctx());
+    from.push_back(v);
+    to.push_back(t);
+    expr b = body;
+    return b.substitute(from, to);
+}
+
+// Does the slot variable v occur in body?
+bool occurs(const expr& body, const expr& v) {
+    return !z3::eq(subst(body, v, body.ctx().bv_val(0, kSlotBits)), body);
+}
+
+// Every instance of body with the variables (those that occur) replaced by terms of T.
+void instances(const expr& body, const std::vector<expr>& vars, size_t i, const std::vector<expr>& T,
+               std::vector<expr>& out) {
+    if (i == vars.size()) {
+        out.push_back(body);
+        return;
+    }
+    if (!occurs(body, vars[i])) return instances(body, vars, i + 1, T, out);
+    for (const auto& t : T) instances(subst(body, vars[i], t), vars, i + 1, T, out);
+}
 
 // Frame-condition helper: field f with slot d replaced by v.
 F1 upd(const F1& f, const expr& d, const expr& v) {
@@ -345,9 +406,7 @@ expr new_flows_declared(const Env& e, const State& s, const expr& src, const exp
     P p{e, s};
     expr y = e.c.bv_const("grant.other", kSlotBits);
     const expr oy = e.own(y);
-    z3::expr_vector vs(e.c);
-    vs.push_back(y);
-    return z3::forall(vs, z3::implies(p.nonnull(y) && oy != 0 && oy != o && p.same_object(y, src) && p.flowtype(src),
+    return forall_slot(e, y, z3::implies(p.nonnull(y) && oy != 0 && oy != o && p.same_object(y, src) && p.flowtype(src),
                                        z3::implies(p.has(rights, Rights::kWrite) && p.has(s.rt(y), Rights::kRead), e.declared(o, oy)) &&
                                            z3::implies(p.has(s.rt(y), Rights::kWrite) && p.has(rights, Rights::kRead), e.declared(oy, o))));
 }
@@ -371,19 +430,17 @@ std::vector<OpDef> operations() {
             P p{e, s};
             expr u = slotv(e, "retype.untyped"), d = slotv(e, "retype.dest");
             expr ty = e.c.bv_const("retype.type", kTypeBits);
-            expr start = e.c.bv_const("retype.start", kAddrBits), ln = e.c.bv_const("retype.len", kAddrBits);
+            expr start = e.addr_const("retype.start"), ln = e.addr_const("retype.len");
             expr y = slotv(e, "retype.any");
-            z3::expr_vector ys(e.c);
-            ys.push_back(y);
             // untyped.cpp:45 "no children => watermark 0"; modelled as "no descendants", equal
             // under the CDT invariant by induction on depth (docs/proofs.md).
-            const expr fresh = z3::forall(ys, !s.anc(u, y));
+            const expr fresh = forall_slot(e, y, !s.anc(u, y));
             const expr w0 = fresh_case ? e.A(0) : s.wm(u);
             const expr lim = e.A(kAddrLimit);
             const expr lower = e.planted("retype-ignores-watermark") ? e.A(0) : w0;
             expr guard = (fresh_case ? fresh : !fresh) && p.ut(u) && p.has(s.rt(u), Rights::kWrite) && e.retype_allowed(ty, s.dev(u)) && p.null(d) &&
-                         d != u && e.own(d) == e.own(u) && ln != 0 && z3::uge(start, lower) && z3::ule(start, lim) && z3::ule(ln, lim) &&
-                         z3::ule(start + ln, s.len(u)) && z3::ule(s.len(u), e.A(kAddrLimit));
+                         d != u && e.own(d) == e.own(u) && ln != 0 && nat(ln) && nat(start) && le(lower, start) && le(start, lim) && le(ln, lim) &&
+                         le(start + ln, s.len(u)) && le(s.len(u), e.A(kAddrLimit));
             if (fix_kf1) guard = guard && z3::implies(e.mappable(ty), !p.in_k(u));
             State t = s;
             const expr nb = s.base(u) + start;
@@ -410,19 +467,17 @@ std::vector<OpDef> operations() {
 
     ops.push_back({"create-untyped (boot)", [](Env& e, const State& s) {
         P p{e, s};
-        expr d = slotv(e, "cu.dest"), b = e.c.bv_const("cu.base", kAddrBits), l = e.c.bv_const("cu.len", kAddrBits);
+        expr d = slotv(e, "cu.dest"), b = e.addr_const("cu.base"), l = e.addr_const("cu.len");
         expr dv = e.c.bool_const("cu.device");
         expr y = slotv(e, "cu.any");
-        z3::expr_vector ys(e.c);
-        ys.push_back(y);
         // system.cpp:178 check_root_untyped: device inside a window; RAM outside the kernel
         // region (and RAM never meets the windows); no overlap with an earlier region (the model
         // asks: with any live memory object).
         const expr lim = e.A(kAddrLimit);
-        expr guard = p.null(d) && e.own(d) == 0 && l != 0 && z3::ule(b, lim) && z3::ule(l, lim) && z3::ule(b + l, lim) &&
+        expr guard = p.null(d) && e.own(d) == 0 && l != 0 && nat(b) && nat(l) && le(b, lim) && le(l, lim) && le(b + l, lim) &&
                      z3::implies(dv, inside(b, l, e.wb, e.wl)) &&
                      z3::implies(!dv, !overlap(b, l, e.kb, e.kl) && !overlap(b, l, e.wb, e.wl)) &&
-                     z3::forall(ys, z3::implies(p.mem(y), !overlap(b, l, s.base(y), s.len(y))));
+                     forall_slot(e, y, z3::implies(p.mem(y), !overlap(b, l, s.base(y), s.len(y))));
         State t = s;
         t.typ = upd(s.typ, d, e.T(O::Untyped));
         t.rt = upd(s.rt, d, e.full_rights(e.T(O::Untyped)));
@@ -511,9 +566,7 @@ std::vector<OpDef> operations() {
     ops.push_back({"revoke (one step)", [](Env& e, const State& s) {
         P p{e, s};
         expr r = slotv(e, "revoke.slot"), d = slotv(e, "revoke.victim"), y = slotv(e, "revoke.any");
-        z3::expr_vector ys(e.c);
-        ys.push_back(y);
-        expr guard = p.nonnull(r) && s.anc(r, d) && z3::forall(ys, !(s.hp(y) && s.par(y) == d));
+        expr guard = p.nonnull(r) && s.anc(r, d) && forall_slot(e, y, !(s.hp(y) && s.par(y) == d));
         State t = delete_effect(e, s, d);
         if (e.planted("revoke-skips-descendant")) {
             // The bug: the victim is unlinked from the tree but its slot (and mapping) survive.
@@ -541,15 +594,13 @@ std::vector<OpDef> operations() {
         expr f = slotv(e, "map.frame"), z = slotv(e, "map.other");
         expr pv = e.c.bv_const("map.partition_plus1", kOwnerBits);
         expr at = e.c.bv_const("map.attrs", 3);
-        z3::expr_vector zs(e.c);
-        zs.push_back(z);
         const expr isdev = s.typ(f) == e.T(ObjectType::DeviceMmio);
         const expr ischan = s.typ(f) == e.T(ObjectType::Channel);
         // check_other_mappings (system.cpp:275): no cap to the same object mapped elsewhere.
-        expr others = z3::forall(zs, z3::implies(p.same_object(z, f) && s.mp(z) != 0, s.mp(z) == pv));
+        expr others = forall_slot(e, z, z3::implies(p.same_object(z, f) && s.mp(z) != 0, s.mp(z) == pv));
         if (e.planted("frame-double-map")) others = e.c.bool_val(true);
         // A Channel may be mapped by every holder; the flows that creates must be declared.
-        expr chan_flows = z3::forall(zs, z3::implies(s.mp(z) != 0 && s.mp(z) != pv && p.same_object(z, f),
+        expr chan_flows = forall_slot(e, z, z3::implies(s.mp(z) != 0 && s.mp(z) != pv && p.same_object(z, f),
                                                      z3::implies((at & 2) != 0 && (s.mattr(z) & 1) != 0, e.declared(pv, s.mp(z))) &&
                                                          z3::implies((s.mattr(z) & 2) != 0 && (at & 1) != 0, e.declared(s.mp(z), pv))));
         expr guard = e.mappable(s.typ(f)) && at != 0 && (at & 3) != 0 && z3::implies(isdev, (at & 4) == 0) &&
@@ -562,7 +613,6 @@ std::vector<OpDef> operations() {
     }});
 
     ops.push_back({"unmap frame", [](Env& e, const State& s) {
-        P p{e, s};
         expr f = slotv(e, "unmap.frame");
         expr pv = e.c.bv_const("unmap.partition_plus1", kOwnerBits);
         expr guard = e.mappable(s.typ(f)) && s.mp(f) == pv && pv != 0;
@@ -599,6 +649,42 @@ std::string render(const Env& e, const State& pre, const State& post, const z3::
     return o.str();
 }
 
+// The platform: K and W valid, disjoint, below the object limit.
+void add_platform(z3::solver& sol, const Env& e) {
+    const expr lim = e.A(kAddrLimit);
+    sol.add(e.kl != 0 && e.wl != 0 && nat(e.kb) && nat(e.kl) && nat(e.wb) && nat(e.wl) && le(e.kb, lim) && le(e.kl, lim) &&
+            le(e.wb, lim) && le(e.wl, lim) && le(e.kb + e.kl, lim) && le(e.wb + e.wl, lim) && !overlap(e.kb, e.kl, e.wb, e.wl));
+}
+
+// The hypothesis inv(pre), and the guard's quantifiers.
+// Quantified encoding (e.ground false): ∀x y z. clause, for every clause; the guard carries its
+// own ∀. Ground encoding: every clause instantiated at every tuple of `terms` (plus the guard
+// quantifiers' witnesses), and each guard quantifier's proxy tied to its instances and witness
+// (forall_slot). Each ground hypothesis follows from the quantified one, so the ground query is
+// weaker: unsat proves the claim, sat proves nothing (the caller then asks the quantified query).
+void add_hypotheses(z3::solver& sol, const Env& e, const State& pre, const std::vector<Clause>& clauses,
+                    std::vector<expr> terms) {
+    expr x = slotv(e, "x"), y = slotv(e, "y"), z = slotv(e, "z");
+    if (!e.ground) {
+        z3::expr_vector vs(e.c);
+        vs.push_back(x);
+        vs.push_back(y);
+        vs.push_back(z);
+        for (const auto& c : clauses) sol.add(z3::forall(vs, c.body(e, pre, x, y, z)));
+        return;
+    }
+    for (const auto& q : e.quants) terms.push_back(q.witness);
+    std::vector<expr> inst;
+    for (const auto& c : clauses) instances(c.body(e, pre, x, y, z), {x, y, z}, 0, terms, inst);
+    for (const auto& q : e.quants) {
+        std::vector<expr> qi;
+        instances(q.body, {q.var}, 0, terms, qi);
+        for (const auto& b : qi) inst.push_back(z3::implies(q.proxy, b));
+        inst.push_back(z3::implies(!q.proxy, !subst(q.body, q.var, q.witness)));
+    }
+    for (const auto& b : inst) sol.add(b);
+}
+
 }  // namespace
 
 std::vector<QueryResult> run_model(const std::string& planted, const std::string& only_op) {
@@ -606,28 +692,23 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
     static const auto clauses = invariants();
     static const auto ops = operations();
     for (const auto& op : ops) {
-        // The "[fix KF-1]" variants show which guard would close KF-1; run them on request.
-        if (only_op.empty() ? op.name.find("[fix") != std::string::npos : op.name.rfind(only_op, 0) != 0) continue;
+        if (!only_op.empty() && op.name.rfind(only_op, 0) != 0) continue;
         for (const auto& g : groups(clauses)) jobs.push_back([&op, g, planted]() {
             z3::context ctx;
             Env e(ctx, planted);
             State pre = pre_state(e, "");
             std::optional<Step> step;
             std::vector<expr> wit;
-            auto build = [&](z3::solver& sol) {
-                // platform: K and W valid, disjoint, below the object limit
-                const expr lim = e.A(kAddrLimit);
-                sol.add(e.kl != 0 && e.wl != 0 && z3::ule(e.kb, lim) && z3::ule(e.kl, lim) && z3::ule(e.wb, lim) && z3::ule(e.wl, lim) &&
-                z3::ule(e.kb + e.kl, lim) && z3::ule(e.wb + e.wl, lim) &&
-                        !overlap(e.kb, e.kl, e.wb, e.wl));
-                expr x = slotv(e, "x"), y = slotv(e, "y"), z = slotv(e, "z");
-                z3::expr_vector vs(ctx);
-                vs.push_back(x);
-                vs.push_back(y);
-                vs.push_back(z);
-                for (const auto& c : clauses) sol.add(z3::forall(vs, c.body(e, pre, x, y, z)));
+            auto build = [&](z3::solver& sol, bool ground) {
+                e.ground = ground;
+                e.quants.clear();
+                wit.clear();
+                add_platform(sol, e);
                 step.emplace(op.make(e, pre));
                 sol.add(step->guard);
+                // ¬inv_g(post) at fresh witness slots; the query's terms are the operation's
+                // slots and the witnesses that occur.
+                std::vector<expr> terms = step->slots;
                 expr neg = ctx.bool_val(false);
                 int i = 0;
                 for (const auto& c : clauses) {
@@ -635,14 +716,19 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
                     expr wx = slotv(e, ("cx" + std::to_string(i) + ".x").c_str());
                     expr wy = slotv(e, ("cx" + std::to_string(i) + ".y").c_str());
                     expr wz = slotv(e, ("cx" + std::to_string(i) + ".z").c_str());
+                    const expr body = c.body(e, step->post, wx, wy, wz);
+                    for (const auto& w : {wx, wy, wz})
+                        if (occurs(body, w)) terms.push_back(w);
                     wit.insert(wit.end(), {wx, wy});
-                    neg = neg || !c.body(e, step->post, wx, wy, wz);
+                    neg = neg || !body;
                     ++i;
                 }
                 sol.add(neg);
+                add_hypotheses(sol, e, pre, clauses, terms);
             };
             auto explain = [&](const z3::model& m) { return render(e, pre, step->post, m, *step, wit); };
-            return run_query(ctx, "model", op.name, g, build, explain, kQueryTimeoutMs);
+            return run_query(ctx, "model", op.name, g, [&](z3::solver& sol) { build(sol, false); }, explain,
+                             kQueryTimeoutMs, nullptr, [&](z3::solver& sol) { build(sol, true); });
         });
         // op-specific postconditions
         z3::context probe;
@@ -655,22 +741,39 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
             State pre = pre_state(e, "");
             std::optional<Step> step;
             expr wx = slotv(e, "cx.x");
-            auto build = [&](z3::solver& sol) {
-                expr x = slotv(e, "x"), y = slotv(e, "y"), z = slotv(e, "z");
-                z3::expr_vector vs(ctx);
-                vs.push_back(x);
-                vs.push_back(y);
-                vs.push_back(z);
-                for (const auto& c : clauses) sol.add(z3::forall(vs, c.body(e, pre, x, y, z)));
+            auto build = [&](z3::solver& sol, bool ground) {
+                e.ground = ground;
+                e.quants.clear();
                 step.emplace(op.make(e, pre));
                 sol.add(step->guard);
                 sol.add(!step->specs[k].second(wx));
+                std::vector<expr> terms = step->slots;
+                terms.push_back(wx);
+                add_hypotheses(sol, e, pre, clauses, terms);
             };
             auto explain = [&](const z3::model& m) { return render(e, pre, step->post, m, *step, {wx}); };
             z3::context probe2;
             Env pe2(probe2, planted);
             State ps2 = pre_state(pe2, "");
-            return run_query(ctx, "model", op.name, op.make(pe2, ps2).specs[k].first, build, explain, kQueryTimeoutMs);
+            return run_query(ctx, "model", op.name, op.make(pe2, ps2).specs[k].first,
+                             [&](z3::solver& sol) { build(sol, false); }, explain, kQueryTimeoutMs, nullptr,
+                             [&](z3::solver& sol) { build(sol, true); });
+        });
+        // Non-vacuity: inv(s) ∧ guard is satisfiable, so the operation's proofs above do not hold
+        // merely because their hypotheses contradict each other. Z3 must exhibit a state.
+        jobs.push_back([&op, planted]() {
+            z3::context ctx;
+            Env e(ctx, planted);
+            State pre = pre_state(e, "");
+            std::optional<Step> step;
+            auto build = [&](z3::solver& sol) {
+                add_platform(sol, e);
+                step.emplace(op.make(e, pre));
+                sol.add(step->guard);
+                add_hypotheses(sol, e, pre, clauses, {});
+            };
+            return run_query(ctx, "model", op.name, "non-vacuous: inv(s) and guard satisfiable", build, nullptr,
+                             kQueryTimeoutMs, nullptr, nullptr, /*want_sat=*/true);
         });
     }
     // Base case: the state the kernel boots with (system.cpp:100): one root Untyped, the kernel's
@@ -680,12 +783,10 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
         Env e(ctx, planted);
         auto build = [&](z3::solver& sol) {
             const expr lim = e.A(kAddrLimit);
-            sol.add(e.kl != 0 && e.wl != 0 && z3::ule(e.kb, lim) && z3::ule(e.kl, lim) && z3::ule(e.wb, lim) && z3::ule(e.wl, lim) &&
-                z3::ule(e.kb + e.kl, lim) && z3::ule(e.wb + e.wl, lim) &&
-                    !overlap(e.kb, e.kl, e.wb, e.wl));
+            add_platform(sol, e);
             const expr k = e.S(1);
-            expr ob = ctx.bv_const("objmem.base", kAddrBits), ol = ctx.bv_const("objmem.len", kAddrBits);
-            sol.add(ol != 0 && z3::ule(ob, lim) && z3::ule(ol, lim) && z3::ule(ob + ol, lim) && inside(ob, ol, e.kb, e.kl) &&
+            expr ob = e.addr_const("objmem.base"), ol = e.addr_const("objmem.len");
+            sol.add(ol != 0 && nat(ob) && nat(ol) && le(ob, lim) && le(ol, lim) && le(ob + ol, lim) && inside(ob, ol, e.kb, e.kl) &&
                     e.own(k) == 0);
             State s0;
             s0.typ = [&e, k](const expr& x) { return z3::ite(x == k, e.T(ObjectType::Untyped), e.T(ObjectType::Null)); };
@@ -711,6 +812,19 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
             sol.add(neg);
         };
         return run_query(ctx, "model", "initial state (boot)", g, build, nullptr, kQueryTimeoutMs);
+    });
+    // Non-vacuity of the base case: some platform and object memory meet its constraints.
+    if (only_op.empty()) jobs.push_back([planted]() {
+        z3::context ctx;
+        Env e(ctx, planted);
+        auto build = [&](z3::solver& sol) {
+            const expr lim = e.A(kAddrLimit);
+            add_platform(sol, e);
+            expr ob = e.addr_const("objmem.base"), ol = e.addr_const("objmem.len");
+            sol.add(ol != 0 && nat(ob) && nat(ol) && le(ob, lim) && le(ol, lim) && le(ob + ol, lim) && inside(ob, ol, e.kb, e.kl));
+        };
+        return run_query(ctx, "model", "initial state (boot)", "non-vacuous: boot constraints satisfiable", build, nullptr,
+                         kQueryTimeoutMs, nullptr, nullptr, /*want_sat=*/true);
     });
     // Independent queries, one Z3 context each: run them on the machine's cores (at most 2,
     // the build machines are shared).

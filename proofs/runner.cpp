@@ -1,22 +1,53 @@
 #include "runner.hpp"
 
 #include <chrono>
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 namespace bh::proofs {
 
+namespace {
+constexpr unsigned kGroundTimeoutMs = 10000;
+}
+
 QueryResult run_query(z3::context& ctx, const std::string& group, const std::string& subject,
                       const std::string& claim, const std::function<void(z3::solver&)>& build,
                       const std::function<std::string(const z3::model&)>& explain, unsigned timeout_ms,
-                      const char* logic) {
+                      const char* logic, const std::function<void(z3::solver&)>& ground, bool want_sat) {
     QueryResult r{group, subject, claim};
     z3::solver s = logic ? z3::solver(ctx, logic) : z3::solver(ctx);
     z3::params p(ctx);
     p.set("timeout", timeout_ms);
     s.set(p);
     const auto t0 = std::chrono::steady_clock::now();
-    if (group == "model") {
+    auto elapsed = [&]() { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+    if (ground) {
+        // Quantifier-free (uninterpreted functions, bit-vectors, linear integer arithmetic) and
+        // decidable; usually well under a second.
+        z3::solver g(ctx);
+        z3::params gp(ctx);
+        gp.set("timeout", kGroundTimeoutMs);
+        g.set(gp);
+        ground(g);
+        if (const char* d = std::getenv("BH_PROOF_DUMP")) {  // debugging aid: the ground query as SMT-LIB2
+            std::string fn = subject + "-" + claim;
+            for (auto& ch : fn)
+                if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '_';
+            if (FILE* f = std::fopen((std::string(d) + "/" + fn + ".smt2").c_str(), "w")) {
+                std::fputs(g.to_smt2().c_str(), f);
+                std::fclose(f);
+            }
+        }
+        if (g.check() == z3::unsat) {
+            r.verdict = Verdict::Proved;
+            r.note = "ground";
+            r.seconds = elapsed();
+            return r;
+        }
+    }
+    if (group == "model" && !want_sat) {
         // First a short attempt by E-matching only (fast at refuting, i.e. at proofs); MBQI below
         // is what finds counterexamples.
         z3::solver e(ctx);
@@ -34,7 +65,10 @@ QueryResult run_query(z3::context& ctx, const std::string& group, const std::str
     build(s);
     const z3::check_result c = s.check();
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (c == z3::unsat) {
+    if (want_sat) {
+        r.verdict = c == z3::sat ? Verdict::Satisfiable : c == z3::unsat ? Verdict::Vacuous : Verdict::Unknown;
+        if (c == z3::unknown) r.note = s.reason_unknown();
+    } else if (c == z3::unsat) {
         r.verdict = Verdict::Proved;
     } else if (c == z3::sat) {
         r.verdict = Verdict::Counterexample;
@@ -51,6 +85,8 @@ const char* verdict_name(Verdict v) {
         case Verdict::Proved: return "proved";
         case Verdict::Counterexample: return "COUNTEREXAMPLE";
         case Verdict::Unknown: return "UNKNOWN";
+        case Verdict::Satisfiable: return "satisfiable";
+        case Verdict::Vacuous: return "VACUOUS";
     }
     return "?";
 }

@@ -11,7 +11,9 @@
 
 namespace bh::proofs {
 
-enum class Verdict { Proved, Counterexample, Unknown };
+// Satisfiable / Vacuous: the verdicts of a query that must be satisfiable (a non-vacuity check:
+// the hypotheses of a proof can hold together); Vacuous is a failure.
+enum class Verdict { Proved, Counterexample, Unknown, Satisfiable, Vacuous };
 
 struct QueryResult {
     std::string group;    // "model", "lemma"
@@ -24,11 +26,17 @@ struct QueryResult {
 };
 
 // Runs one query. `build` adds hypotheses and the negated claim to the solver; `explain`
-// renders the counterexample from a model (called only on sat).
+// renders the counterexample from a model (called only on sat). `ground`, when given, builds a
+// quantifier-free query whose hypotheses are consequences of build's (instances of its
+// quantifiers): it is tried first, and only its unsat counts (as proved, note "ground").
+// Model queries (group "model") then try E-matching alone, then MBQI, which finds
+// counterexamples. want_sat: the query must be satisfiable (sat = Satisfiable, unsat = Vacuous);
+// asked of MBQI directly.
 QueryResult run_query(z3::context& ctx, const std::string& group, const std::string& subject,
                       const std::string& claim, const std::function<void(z3::solver&)>& build,
                       const std::function<std::string(const z3::model&)>& explain, unsigned timeout_ms,
-                      const char* logic = nullptr);
+                      const char* logic = nullptr, const std::function<void(z3::solver&)>& ground = nullptr,
+                      bool want_sat = false);
 
 const char* verdict_name(Verdict v);
 std::string format_table(const std::vector<QueryResult>& results);
