@@ -3,6 +3,7 @@
 // --report (default proofs-report.txt in the working directory).
 //   bulkhead-proofs [--model] [--lemmas] [--plant <bug>] [--expect-counterexample]
 //                   [--manifest <file.manifest.bin>] [--report <file>] [--only <operation prefix>]
+//                   [--claim <invariant/claim prefix>]
 // Exit 0 when every query is proved (known findings and known open queries listed below are
 // reported but do not fail the run); with --expect-counterexample, exit 0 iff a counterexample
 // was found (for the planted-bug tests).
@@ -46,7 +47,7 @@ const Known* known(const QueryResult& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string plant = BH_PLANTED_BUG, manifest, report = "proofs-report.txt", only;
+    std::string plant = BH_PLANTED_BUG, manifest, report = "proofs-report.txt", only, claim;
     bool model = false, lemmas = false, expect_cx = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -58,9 +59,10 @@ int main(int argc, char** argv) {
         else if (a == "--manifest") manifest = val();
         else if (a == "--report") report = val();
         else if (a == "--only") only = val();
+        else if (a == "--claim") claim = val();
         else {
             std::cerr << "usage: bulkhead-proofs [--model] [--lemmas] [--plant bug] [--expect-counterexample] "
-                         "[--manifest file] [--report file] [--only op-prefix]\n";
+                         "[--manifest file] [--report file] [--only op-prefix] [--claim claim-prefix]\n";
             return 2;
         }
     }
@@ -72,7 +74,7 @@ int main(int argc, char** argv) {
         results.insert(results.end(), r.begin(), r.end());
     }
     if (model) {
-        auto r = bh::proofs::run_model(plant, only);
+        auto r = bh::proofs::run_model(plant, only, claim);
         results.insert(results.end(), r.begin(), r.end());
     }
     bool failed = false, any_cx = false;

@@ -8,7 +8,8 @@
 // no arrays), so ¬inv(s') is quantifier-free in the slot witnesses and only inv(s) is universally
 // quantified. Slots are 3-bit vectors (8 slots), addresses are page numbers as integers (every
 // base, length and end of a memory object in [0, 2^6]: linear integer arithmetic, no wrap-around
-// to reason about), partitions 3-bit (0 = kernel/boot CNode).
+// to reason about), partitions 3-bit (0 = kernel/boot CNode), SPIs 3-bit (the interrupt binding
+// table, INV-5).
 // The platform (kernel region K, the assignable MMIO window W) is symbolic: K and W are any two
 // disjoint ranges.
 //
@@ -40,6 +41,10 @@ constexpr unsigned kOwnerBits = 3;   // 0 = kernel (boot CNode), 1..7 = partitio
 constexpr unsigned kTypeBits = 4;
 constexpr unsigned kBadgeBits = 4;
 constexpr unsigned kQueryTimeoutMs = 12000;
+// SPIs (the assignable ones, InterruptTable's lines) are symbolic 3-bit indices like slots. They
+// share the slot sort so that the invariants' ∀x y z and the ground instantiation range over
+// both: a clause uses a variable as an SPI or as a slot, never as both.
+constexpr unsigned kSpiBits = kSlotBits;
 
 using z3::expr;
 using F1 = std::function<expr(const expr&)>;
@@ -48,6 +53,13 @@ using F2 = std::function<expr(const expr&, const expr&)>;
 struct State {
     F1 typ, rt, base, len, wm, dev, bdg, hp, par, mp, mattr;
     F2 anc;  // ghost: anc(a, b) = a is a proper ancestor of b in the CDT
+    // INV-5. Per slot: irq = the SPI an IrqHandler cap names (Capability::object = INTID).
+    // Per SPI (InterruptTable::Binding): bnd = bound, bown = owner_plus1, bmask = masked,
+    // created; bw = a cap to the bound notification (ghost: the kernel records the object's
+    // address, the model a cap naming it, moved along on move/delete), hw = a live IrqHandler
+    // cap of the SPI (ghost: what makes "created" mean "a cap exists").
+    F1 irq, bnd, bown, bmask, bw, created, hw;
+    std::function<expr()> sealed;  // System::sealed_: boot program done, partitions run
 };
 
 // Addresses are page numbers, mathematical integers in [0, kAddrLimit] wherever they matter.
@@ -85,6 +97,7 @@ struct Env {
     expr addr_const(const char* n) const { return c.constant(n, addr); }
     expr O(unsigned v) const { return c.bv_val(v, kOwnerBits); }
     expr S(unsigned v) const { return c.bv_val(v, kSlotBits); }
+    expr spi_const(const char* n) const { return c.bv_const(n, kSpiBits); }
     bool planted(const char* name) const { return plant == name; }
 
     // Tables generated from the kernel's own constexpr functions (capability.hpp, untyped.hpp),
@@ -149,6 +162,16 @@ State pre_state(Env& e, const std::string& tag) {
     s.mattr = f1("mapped_attrs", c.bv_sort(3));
     z3::func_decl a = c.function(("anc" + tag).c_str(), e.slot, e.slot, c.bool_sort());
     s.anc = [a](const expr& x, const expr& y) { return a(x, y); };
+    const z3::sort spi = c.bv_sort(kSpiBits);
+    s.irq = f1("irq", spi);
+    s.bnd = f1("bound", c.bool_sort());
+    s.bown = f1("bound_owner_plus1", e.owner);
+    s.bmask = f1("masked", c.bool_sort());
+    s.bw = f1("bound_notification_cap", e.slot);
+    s.created = f1("created", c.bool_sort());
+    s.hw = f1("handler_cap", e.slot);
+    expr sealed = c.bool_const(("sealed" + tag).c_str());
+    s.sealed = [sealed]() { return sealed; };
     return s;
 }
 
@@ -160,9 +183,12 @@ struct P {
     expr nonnull(const expr& x) const { return !null(x); }
     expr mem(const expr& x) const { return e.memtype(s.typ(x)); }
     expr ut(const expr& x) const { return s.typ(x) == e.T(ObjectType::Untyped); }
-    expr same_object(const expr& x, const expr& y) const {  // caps::same_object
-        return s.typ(x) == s.typ(y) && !ut(x) && nonnull(x) && s.base(x) == s.base(y) && s.len(x) == s.len(y);
+    expr same_object(const expr& x, const expr& y) const {  // caps::same_object: (type, object, size)
+        return s.typ(x) == s.typ(y) && !ut(x) && nonnull(x) && s.base(x) == s.base(y) && s.len(x) == s.len(y) &&
+               z3::implies(irqh(x), s.irq(x) == s.irq(y));
     }
+    expr irqh(const expr& x) const { return s.typ(x) == e.T(ObjectType::IrqHandler); }
+    expr notif(const expr& x) const { return s.typ(x) == e.T(ObjectType::Notification); }
     expr ov(const expr& x, const expr& y) const { return overlap(s.base(x), s.len(x), s.base(y), s.len(y)); }
     expr in_alloc(const expr& x, const expr& u) const { return inside(s.base(x), s.len(x), s.base(u), s.wm(u)); }
     expr subset(const expr& r, const expr& of) const { return (r & ~of) == 0; }
@@ -182,12 +208,16 @@ struct Clause {
     const char* group;
     const char* name;
     std::function<expr(const Env&, const State&, const expr&, const expr&, const expr&)> body;
+    // Ground encoding only: terms the proof of this clause needs besides its witnesses (e.g. the
+    // cap a binding names at the witness SPI), given the pre-state and the witnesses.
+    using Extra = std::function<std::vector<expr>(const State&, const expr&, const expr&, const expr&)>;
+    Extra extra = nullptr;
 };
 
 std::vector<Clause> invariants() {
     using O = ObjectType;
     std::vector<Clause> v;
-    auto add = [&](const char* g, const char* n, auto f) { v.push_back({g, n, f}); };
+    auto add = [&](const char* g, const char* n, auto f, Clause::Extra x = nullptr) { v.push_back({g, n, f, x}); };
     // WF: caps::well_formed, the parts the model represents.
     add("WF (support)", "WF-1 fields of null/nonnull caps", [](const Env& e, const State& s, const expr& x, const expr& y, const expr&) {
         P p{e, s};
@@ -203,6 +233,14 @@ std::vector<Clause> invariants() {
         return z3::implies(p.mem(x), s.len(x) != 0 && nat(s.base(x)) && nat(s.len(x)) && le(s.base(x), lim) && le(s.len(x), lim) &&
                                          le(s.base(x) + s.len(x), lim) &&
                                          z3::implies(p.ut(x), nat(s.wm(x)) && le(s.wm(x), s.len(x))));
+    });
+    add("WF (support)", "WF-3 IrqHandler caps name no memory", [](const Env& e, const State& s, const expr& x, const expr&, const expr&) {
+        P p{e, s};
+        return z3::implies(p.irqh(x), s.base(x) == 0 && s.len(x) == 0);
+    });
+    // The binding table (InterruptTable::forget resets a line; nothing is bound before seal).
+    add("WF (support)", "WF-4 unbound SPIs keep no binding state", [](const Env& e, const State& s, const expr& i, const expr&, const expr&) {
+        return z3::implies(!s.bnd(i), s.bown(i) == e.O(0) && !s.bmask(i)) && z3::implies(!s.sealed(), !s.bnd(i));
     });
     // INV-4: derived rights ⊆ parent rights (and ⊆ the type's full rights); badges inherited.
     add("INV-4 rights", "rights within full_rights(type)", [](const Env& e, const State& s, const expr& x, const expr&, const expr&) {
@@ -226,6 +264,18 @@ std::vector<Clause> invariants() {
                                z3::implies(!s.dev(q), s.typ(x) != e.T(O::DeviceMmio)) &&
                                z3::implies(p.ut(x), s.dev(x) == s.dev(q))) &&
                z3::implies(s.hp(x) && !p.ut(q), p.same_object(x, q));
+    });
+    // INV-4 for interrupts: an IrqHandler cap names an SPI the kernel created a handler for; a
+    // created SPI has a live IrqHandler cap; a binding names a live Notification (bindings never
+    // outlive what they name: the destroy hooks of the last caps unbind).
+    add("INV-4 live object", "IrqHandler caps name created SPIs", [](const Env& e, const State& s, const expr& x, const expr&, const expr&) {
+        P p{e, s};
+        return z3::implies(p.irqh(x), s.created(s.irq(x)));
+    });
+    add("INV-4 live object", "created SPI / binding name live caps", [](const Env& e, const State& s, const expr& i, const expr&, const expr&) {
+        P p{e, s};
+        return z3::implies(s.created(i), p.irqh(s.hw(i)) && s.irq(s.hw(i)) == i) &&
+               z3::implies(s.bnd(i), s.created(i) && p.notif(s.bw(i)));
     });
     // The CDT as a ghost ancestor relation (support).
     add("CDT (support)", "ancestor relation is a forest over live caps", [](const Env& e, const State& s, const expr& x, const expr& y, const expr& z) {
@@ -280,6 +330,36 @@ std::vector<Clause> invariants() {
         P p{e, s};
         return z3::implies(p.ut(x) && s.dev(x), p.inside_w(x)) && z3::implies(p.ut(x) && !s.dev(x), !p.in_w(x));
     });
+    // INV-5: each SPI is routed to at most one partition. (a) the IrqHandler caps of one SPI are
+    // in one partition's CSpace (seal's interrupt_shared; after seal caps stay in their CSpace);
+    // (b) a bound SPI was bound by a partition, and no other partition holds a cap of it;
+    // (c) no partition but the owner can wait on (holds a Read cap to) the bound notification:
+    // the interrupt reaches the owner or nobody. The owner itself may have deleted its Read
+    // cap or its IrqHandler cap since (docs/proofs.md).
+    add("INV-5 interrupt ownership", "(a) an SPI's IrqHandler caps in one partition", [](const Env& e, const State& s, const expr& x, const expr& y, const expr&) {
+        P p{e, s};
+        return z3::implies(p.irqh(x) && p.irqh(y) && s.irq(x) == s.irq(y) && e.own(x) != 0 && e.own(y) != 0,
+                           e.own(x) == e.own(y));
+    });
+    add("INV-5 interrupt ownership", "(b) a bound SPI's caps only in its owner", [](const Env& e, const State& s, const expr& i, const expr& x, const expr&) {
+        P p{e, s};
+        return z3::implies(s.bnd(i), s.bown(i) != 0 &&
+                                         z3::implies(p.irqh(x) && s.irq(x) == i && e.own(x) != 0, e.own(x) == s.bown(i)));
+    });
+    add("INV-5 interrupt ownership", "(c) only the owner waits on the bound notif.", [](const Env& e, const State& s, const expr& i, const expr& x, const expr&) {
+        P p{e, s};
+        return z3::implies(s.bnd(i) && p.notif(x) && p.same_object(x, s.bw(i)) && p.has(s.rt(x), Rights::kRead) && e.own(x) != 0,
+                           e.own(x) == s.bown(i));
+    }, [](const State& s, const expr& i, const expr&, const expr&) { return std::vector<expr>{s.bw(i)}; });
+    // Support for (c), an assumption on the description: one Notification is waited on by one
+    // partition (bhcc: "waiters must name exactly one partition"; the kernel's seal does not
+    // check it, docs/proofs.md).
+    add("INV-5 one waiter (support)", "Read caps of a notification in one partition", [](const Env& e, const State& s, const expr& x, const expr& y, const expr&) {
+        P p{e, s};
+        return z3::implies(p.notif(x) && p.same_object(x, y) && p.has(s.rt(x), Rights::kRead) && p.has(s.rt(y), Rights::kRead) &&
+                               e.own(x) != 0 && e.own(y) != 0,
+                           e.own(x) == e.own(y));
+    });
     // INV-6: who can write memory / signal whom ⊆ the declared graph. Caps (Channel,
     // Notification) held in two CSpaces, and shared mapped pages.
     add("INV-6 information flow", "held caps and shared mappings only along declared flows", [](const Env& e, const State& s, const expr& x, const expr& y, const expr&) {
@@ -292,6 +372,14 @@ std::vector<Clause> invariants() {
                                (s.mattr(y) & 1) != 0,
                            e.declared(s.mp(x), s.mp(y)));
     });
+    // A bound SPI signals its notification on the owner's behalf: whoever else can wait on it
+    // must be a declared destination of the owner (with INV-5 (c) there is nobody).
+    add("INV-6 information flow", "a binding adds no flow", [](const Env& e, const State& s, const expr& i, const expr& x, const expr&) {
+        P p{e, s};
+        return z3::implies(s.bnd(i) && p.notif(x) && p.same_object(x, s.bw(i)) && p.has(s.rt(x), Rights::kRead) && e.own(x) != 0 &&
+                               e.own(x) != s.bown(i),
+                           e.declared(s.bown(i), e.own(x)));
+    }, [](const State& s, const expr& i, const expr&, const expr&) { return std::vector<expr>{s.bw(i)}; });
     return v;
 }
 
@@ -308,6 +396,7 @@ struct Step {
     State post;
     std::vector<std::pair<std::string, expr>> args;  // printed with a counterexample
     std::vector<expr> slots;                          // slots worth printing
+    std::vector<expr> spis = {};                      // SPIs worth printing (also ground terms)
     // op-specific postconditions (beyond the invariants), by name
     std::vector<std::pair<std::string, std::function<expr(const expr&)>>> specs;
 };
@@ -369,9 +458,37 @@ State clear_slot(const Env& e, const State& s, const expr& c) {
     return t;
 }
 
+// Whether c is the last cap to its object (cdt_is_final, which equals "no other slot names the
+// object" by the finality argument of docs/capabilities.md): `last` is an argument of the
+// delete/revoke operations, pinned down by the guard: last ⇒ no other cap names the object;
+// ¬last ⇒ `heir`, another cap to the object, exists (it takes over as the ghost witness of the
+// bindings that named c). Both cases together are exactly the kernel's.
+expr finality_guard(const Env& e, const State& s, const expr& c, const expr& last, const expr& heir, const char* tag) {
+    P p{e, s};
+    expr y = e.c.bv_const((std::string(tag) + ".other").c_str(), kSlotBits);
+    return z3::ite(last, forall_slot(e, y, z3::implies(y != c, !p.same_object(y, c))), heir != c && p.same_object(heir, c));
+}
+
 // delete_cap (cspace.hpp): unmap (hook), splice the children into the parent, empty the slot.
-State delete_effect(const Env& e, const State& s, const expr& c) {
+// The destroy hooks of the last cap (System::destroy): a Notification unbinds the SPIs bound to
+// it (interrupts.cpp notification_destroyed), an IrqHandler unbinds its SPI and clears
+// `created` (handler_destroyed). A binding's notification is a cap to the same object as c,
+// which under `last` is c itself, so "bw(i) == c" is the kernel's address comparison.
+State delete_effect(const Env& e, const State& s, const expr& c, const expr& last, const expr& heir) {
     State t = clear_slot(e, s, c);
+    {
+        P p{e, s};
+        const expr c_notif = p.notif(c), c_irqh = p.irqh(c), c_irq = s.irq(c);
+        auto bw = s.bw, hw = s.hw, bnd = s.bnd, bown = s.bown, bmask = s.bmask, created = s.created;
+        auto kill = [=](const expr& i) { return last && ((c_notif && bnd(i) && bw(i) == c) || (c_irqh && c_irq == i)); };
+        const expr z = e.O(0);
+        t.bnd = [=](const expr& i) { return bnd(i) && !kill(i); };
+        t.bown = [=](const expr& i) { return z3::ite(kill(i), z, bown(i)); };
+        t.bmask = [=](const expr& i) { return bmask(i) && !kill(i); };
+        t.created = [=](const expr& i) { return created(i) && !(last && c_irqh && c_irq == i); };
+        t.bw = [=](const expr& i) { return z3::ite(!last && bw(i) == c, heir, bw(i)); };
+        t.hw = [=](const expr& i) { return z3::ite(!last && hw(i) == c, heir, hw(i)); };
+    }
     auto hp = s.hp, par = s.par;
     t.hp = [hp, par, c](const expr& x) { return z3::ite(x == c, x != x, z3::ite(hp(x) && par(x) == c, hp(c), hp(x))); };
     t.par = [par, hp, c](const expr& x) { return z3::ite(x == c, x, z3::ite(hp(x) && par(x) == c, par(c), par(x))); };
@@ -391,6 +508,7 @@ State derive_effect(const Env& e, const State& s, const expr& src, const expr& d
     t.wm = upd(s.wm, d, s.wm(src));
     t.dev = upd(s.dev, d, s.dev(src));
     t.bdg = upd(s.bdg, d, z3::ite(badge != 0, badge, s.bdg(src)));
+    t.irq = upd(s.irq, d, s.irq(src));
     t.hp = upd(s.hp, d, e.c.bool_val(true));
     t.par = upd(s.par, d, src);
     t.mp = upd(s.mp, d, e.O(0));
@@ -409,6 +527,25 @@ expr new_flows_declared(const Env& e, const State& s, const expr& src, const exp
     return forall_slot(e, y, z3::implies(p.nonnull(y) && oy != 0 && oy != o && p.same_object(y, src) && p.flowtype(src),
                                        z3::implies(p.has(rights, Rights::kWrite) && p.has(s.rt(y), Rights::kRead), e.declared(o, oy)) &&
                                            z3::implies(p.has(s.rt(y), Rights::kWrite) && p.has(rights, Rights::kRead), e.declared(oy, o))));
+}
+
+// Seal's interrupt_shared check (system.cpp), folded into grant like the flow check: an
+// IrqHandler cap granted to partition `o` leaves the caps of its SPI in one partition.
+expr one_partition_per_spi(const Env& e, const State& s, const expr& src, const expr& o) {
+    P p{e, s};
+    expr y = e.c.bv_const("grant.irq_other", kSlotBits);
+    return z3::implies(p.irqh(src), forall_slot(e, y, z3::implies(p.irqh(y) && s.irq(y) == s.irq(src) && e.own(y) != 0,
+                                                                   e.own(y) == o)));
+}
+// The description's rule that one partition waits on a notification (bhcc check_notifications;
+// NOT checked by the kernel's seal): a Read cap granted to `o` leaves the Read caps of the
+// notification in one partition.
+expr one_waiter(const Env& e, const State& s, const expr& src, const expr& o, const expr& rights) {
+    P p{e, s};
+    expr y = e.c.bv_const("grant.waiter_other", kSlotBits);
+    return z3::implies(p.notif(src) && p.has(rights, Rights::kRead),
+                       forall_slot(e, y, z3::implies(p.same_object(y, src) && p.has(s.rt(y), Rights::kRead) && e.own(y) != 0,
+                                                     e.own(y) == o)));
 }
 
 struct OpDef {
@@ -474,7 +611,7 @@ std::vector<OpDef> operations() {
         // region (and RAM never meets the windows); no overlap with an earlier region (the model
         // asks: with any live memory object).
         const expr lim = e.A(kAddrLimit);
-        expr guard = p.null(d) && e.own(d) == 0 && l != 0 && nat(b) && nat(l) && le(b, lim) && le(l, lim) && le(b + l, lim) &&
+        expr guard = !s.sealed() && p.null(d) && e.own(d) == 0 && l != 0 && nat(b) && nat(l) && le(b, lim) && le(l, lim) && le(b + l, lim) &&
                      z3::implies(dv, inside(b, l, e.wb, e.wl)) &&
                      z3::implies(!dv, !overlap(b, l, e.kb, e.kl) && !overlap(b, l, e.wb, e.wl)) &&
                      forall_slot(e, y, z3::implies(p.mem(y), !overlap(b, l, s.base(y), s.len(y))));
@@ -509,7 +646,8 @@ std::vector<OpDef> operations() {
                 // system.cpp:334 grant_cap: mint from a boot slot into the partition's CSpace.
                 // INV-6 is guarded by the seal-time / bhcc check on the flows the description
                 // declares (the kernel's grant itself does not look at flows).
-                guard = guard && e.own(src) == 0 && e.own(d) != 0 && new_flows_declared(e, s, src, e.own(d), requested);
+                guard = guard && !s.sealed() && e.own(src) == 0 && e.own(d) != 0 && new_flows_declared(e, s, src, e.own(d), requested) &&
+                        one_partition_per_spi(e, s, src, e.own(d)) && one_waiter(e, s, src, e.own(d), requested);
             } else {
                 guard = guard && e.own(d) == e.own(src);  // caps move only within a CSpace after boot
             }
@@ -550,15 +688,22 @@ std::vector<OpDef> operations() {
         };
         t.mp = upd(mv(s.mp), src, e.O(0));
         t.mattr = upd(mv(s.mattr), src, e.c.bv_val(0, 3));
+        t.irq = mv(s.irq);
         auto anc = s.anc;
         t.anc = [anc, rn, src](const expr& a, const expr& b) { return a != src && b != src && anc(rn(a), rn(b)); };
+        // The binding table names caps through the ghost witnesses: they follow the cap.
+        auto bw = s.bw, hw = s.hw;
+        t.bw = [bw, src, d](const expr& i) { return z3::ite(bw(i) == src, d, bw(i)); };
+        t.hw = [hw, src, d](const expr& i) { return z3::ite(hw(i) == src, d, hw(i)); };
         return Step{guard, t, {}, {src, d}, {}};
     }});
 
     ops.push_back({"delete", [](Env& e, const State& s) {
         P p{e, s};
-        expr c = slotv(e, "delete.slot");
-        return Step{p.nonnull(c), delete_effect(e, s, c), {}, {c}, {}};
+        expr c = slotv(e, "delete.slot"), heir = slotv(e, "delete.heir");
+        expr last = e.c.bool_const("delete.last");
+        return Step{p.nonnull(c) && finality_guard(e, s, c, last, heir, "delete"), delete_effect(e, s, c, last, heir),
+                    {{"last", last}}, {c, heir}, {}};
     }});
 
     // cspace.hpp revoke: one step deletes one leaf descendant (the kernel picks the leftmost;
@@ -566,8 +711,11 @@ std::vector<OpDef> operations() {
     ops.push_back({"revoke (one step)", [](Env& e, const State& s) {
         P p{e, s};
         expr r = slotv(e, "revoke.slot"), d = slotv(e, "revoke.victim"), y = slotv(e, "revoke.any");
-        expr guard = p.nonnull(r) && s.anc(r, d) && forall_slot(e, y, !(s.hp(y) && s.par(y) == d));
-        State t = delete_effect(e, s, d);
+        expr heir = slotv(e, "revoke.heir");
+        expr last = e.c.bool_const("revoke.last");
+        expr guard = p.nonnull(r) && s.anc(r, d) && forall_slot(e, y, !(s.hp(y) && s.par(y) == d)) &&
+                     finality_guard(e, s, d, last, heir, "revoke");
+        State t = delete_effect(e, s, d, last, heir);
         if (e.planted("revoke-skips-descendant")) {
             // The bug: the victim is unlinked from the tree but its slot (and mapping) survive.
             t.typ = s.typ;
@@ -576,7 +724,7 @@ std::vector<OpDef> operations() {
             t.mp = s.mp;
             t.mattr = s.mattr;
         }
-        Step st{guard, t, {}, {r, d}, {}};
+        Step st{guard, t, {{"last", last}}, {r, d, heir}, {}};
         auto pre_anc = s.anc;
         State post = t;
         const Env* env = &e;
@@ -621,11 +769,119 @@ std::vector<OpDef> operations() {
         t.mattr = upd(s.mattr, f, e.c.bv_val(0, 3));
         return Step{guard, t, {{"partition+1", pv}}, {f}, {}};
     }});
+
+    // ---- interrupts (kernel/interrupts.cpp, System::create_irq_handler / seal) --------------
+    // system.cpp create_irq_handler -> InterruptTable::create_handler: before seal, a boot slot,
+    // at most once per SPI (while a cap of it exists): a root cap, Control|Grant, object = INTID.
+    ops.push_back({"create-irq-handler (boot)", [](Env& e, const State& s) {
+        P p{e, s};
+        expr d = slotv(e, "cih.dest");
+        expr i = e.spi_const("cih.spi");
+        expr guard = !s.sealed() && !s.created(i) && p.null(d) && e.own(d) == 0;
+        State t = s;
+        t.typ = upd(s.typ, d, e.T(ObjectType::IrqHandler));
+        t.rt = upd(s.rt, d, e.full_rights(e.T(ObjectType::IrqHandler)));
+        t.base = upd(s.base, d, e.A(0));
+        t.len = upd(s.len, d, e.A(0));
+        t.bdg = upd(s.bdg, d, e.c.bv_val(0, kBadgeBits));
+        t.irq = upd(s.irq, d, i);
+        t.hp = upd(s.hp, d, e.c.bool_val(false));
+        t.par = upd(s.par, d, d);
+        t.created = upd(s.created, i, e.c.bool_val(true));
+        t.hw = upd(s.hw, i, d);
+        Step st{guard, t, {{"spi", i}}, {d}, {}};
+        st.spis = {i};
+        return st;
+    }});
+
+    // System::seal: the end of the boot program. Its checks (interrupt_shared, the flow graph)
+    // are folded into grant's guard (and are invariants); here only the phase changes.
+    ops.push_back({"seal", [](Env& e, const State& s) {
+        State t = s;
+        t.sealed = [&e]() { return e.c.bool_val(true); };
+        return Step{!s.sealed(), t, {}, {}, {}};
+    }});
+
+    // The calls a partition makes (cap_calls.cpp): `h` and `n` are slots of the caller's CSpace
+    // (own != 0, after seal). The SPI is irq(h).
+    auto handler_ok = [](const Env& e, const State& s, const expr& h) {
+        P p{e, s};
+        return s.sealed() && e.own(h) != 0 && p.irqh(h) && p.has(s.rt(h), Rights::kControl);
+    };
+    // InterruptTable::bind: Control on the IrqHandler cap, Read on the Notification cap (the
+    // caller waits on it); the binding records the notification, the caller as owner; a
+    // rebind replaces them and keeps `masked`.
+    ops.push_back({"irq-bind", [handler_ok](Env& e, const State& s) {
+        P p{e, s};
+        expr h = slotv(e, "bind.handler"), n = slotv(e, "bind.notification");
+        const expr i = s.irq(h);
+        expr guard = handler_ok(e, s, h) && e.own(n) == e.own(h) && p.notif(n);
+        if (!e.planted("irq-bind-without-read")) guard = guard && p.has(s.rt(n), Rights::kRead);
+        State t = s;
+        t.bnd = upd(s.bnd, i, e.c.bool_val(true));
+        t.bown = upd(s.bown, i, e.own(h));
+        t.bw = upd(s.bw, i, n);
+        Step st{guard, t, {{"handler slot", h}, {"notification slot", n}, {"spi", i}}, {h, n}, {}};
+        st.spis = {i};
+        return st;
+    }});
+    // InterruptTable::ack: bound (else NotFound); enables the SPI again.
+    ops.push_back({"irq-ack", [handler_ok](Env& e, const State& s) {
+        expr h = slotv(e, "ack.handler");
+        const expr i = s.irq(h);
+        State t = s;
+        t.bmask = upd(s.bmask, i, e.c.bool_val(false));
+        Step st{handler_ok(e, s, h) && s.bnd(i), t, {{"handler slot", h}, {"spi", i}}, {h}, {}};
+        st.spis = {i};
+        return st;
+    }});
+    // InterruptTable::unbind -> forget: the line is reset (created stays).
+    ops.push_back({"irq-unbind", [handler_ok](Env& e, const State& s) {
+        expr h = slotv(e, "unbind.handler");
+        const expr i = s.irq(h);
+        State t = s;
+        t.bnd = upd(s.bnd, i, e.c.bool_val(false));
+        t.bown = upd(s.bown, i, e.O(0));
+        t.bmask = upd(s.bmask, i, e.c.bool_val(false));
+        Step st{handler_ok(e, s, h) && s.bnd(i), t, {{"handler slot", h}, {"spi", i}}, {h}, {}};
+        st.spis = {i};
+        auto bnd = t.bnd;
+        st.specs.push_back({"spec: the SPI is unbound", [bnd, i](const expr&) { return !bnd(i); }});
+        return st;
+    }});
+    // InterruptTable::fired (the IRQ path, any time): a bound SPI is masked until IrqAck and its
+    // notification signalled (the notification word is not modelled); an unbound one only
+    // disabled.
+    ops.push_back({"irq fires", [](Env& e, const State& s) {
+        expr i = e.spi_const("fire.spi");
+        State t = s;
+        t.bmask = upd(s.bmask, i, s.bnd(i) || s.bmask(i));
+        Step st{e.c.bool_val(true), t, {{"spi", i}}, {}, {}};
+        st.spis = {i};
+        return st;
+    }});
+    // System::take_down (stop or restart of partition p) -> InterruptTable::partition_stopped:
+    // every binding p made goes. Its caps stay (a restart keeps the CSpace).
+    ops.push_back({"partition stop/restart", [](Env& e, const State& s) {
+        expr pv = e.c.bv_const("stop.partition_plus1", kOwnerBits);
+        auto bnd = s.bnd, bown = s.bown, bmask = s.bmask;
+        const expr z = e.O(0);
+        State t = s;
+        t.bnd = [=](const expr& i) { return bnd(i) && bown(i) != pv; };
+        t.bown = [=](const expr& i) { return z3::ite(bown(i) == pv, z, bown(i)); };
+        t.bmask = [=](const expr& i) { return bmask(i) && bown(i) != pv; };
+        Step st{s.sealed() && pv != 0, t, {{"partition+1", pv}}, {}, {}};
+        auto tb = t.bnd, to = t.bown;
+        st.specs.push_back({"spec: no binding of the partition remains", [tb, to, pv](const expr& i) {
+                                return z3::implies(tb(i), to(i) != pv);
+                            }});
+        return st;
+    }});
     return ops;
 }
 
 std::string render(const Env& e, const State& pre, const State& post, const z3::model& m, const Step& st,
-                   const std::vector<expr>& witnesses) {
+                   const std::vector<expr>& witnesses, bool interrupts) {
     std::ostringstream o;
     o << "    platform: K=[" << hex(eval_u64(m, e.kb)) << ",+" << hex(eval_u64(m, e.kl)) << ") W=["
       << hex(eval_u64(m, e.wb)) << ",+" << hex(eval_u64(m, e.wl)) << ") (page numbers)\n";
@@ -639,12 +895,33 @@ std::string render(const Env& e, const State& pre, const State& post, const z3::
           << " wm=" << hex(eval_u64(m, s.wm(x))) << " dev=" << eval_bool(m, s.dev(x))
           << " badge=" << eval_u64(m, s.bdg(x)) << " parent=" << (eval_bool(m, s.hp(x)) ? std::to_string(eval_u64(m, s.par(x))) : "-")
           << " mapped_in=" << eval_u64(m, s.mp(x)) << " attrs=" << eval_u64(m, s.mattr(x)) << " owner=" << eval_u64(m, e.own(x))
-          << "\n";
+          << " irq=" << eval_u64(m, s.irq(x)) << "\n";
     };
+    // In the groups with interrupt clauses, witnesses are printed both as slots and as SPIs (a
+    // clause variable may be either).
+    std::map<uint64_t, expr> spis;
+    for (const auto& i : st.spis) spis.emplace(eval_u64(m, i), i);
+    if (interrupts)
+        for (const auto& x : witnesses) spis.emplace(eval_u64(m, x), x);
+    for (const auto& [k, i] : spis) {
+        slots.emplace(eval_u64(m, pre.bw(i)), pre.bw(i));
+        slots.emplace(eval_u64(m, post.bw(i)), post.bw(i));
+    }
     for (const auto& [k, x] : slots) {
         o << "    slot " << k << ":\n";
         show("before", pre, x);
         show("after ", post, x);
+    }
+    o << "    sealed: before=" << eval_bool(m, pre.sealed()) << " after=" << eval_bool(m, post.sealed()) << "\n";
+    auto line = [&](const char* tag, const State& s, const expr& i) {
+        o << "      " << tag << " bound=" << eval_bool(m, s.bnd(i)) << " owner=" << eval_u64(m, s.bown(i))
+          << " notification_cap=slot " << eval_u64(m, s.bw(i)) << " masked=" << eval_bool(m, s.bmask(i))
+          << " created=" << eval_bool(m, s.created(i)) << " handler_cap=slot " << eval_u64(m, s.hw(i)) << "\n";
+    };
+    for (const auto& [k, i] : spis) {
+        o << "    spi " << k << ":\n";
+        line("before", pre, i);
+        line("after ", post, i);
     }
     return o.str();
 }
@@ -687,13 +964,14 @@ void add_hypotheses(z3::solver& sol, const Env& e, const State& pre, const std::
 
 }  // namespace
 
-std::vector<QueryResult> run_model(const std::string& planted, const std::string& only_op) {
+std::vector<QueryResult> run_model(const std::string& planted, const std::string& only_op, const std::string& only_claim) {
+    auto wanted = [&only_claim](const std::string& claim) { return only_claim.empty() || claim.rfind(only_claim, 0) == 0; };
     std::vector<std::function<QueryResult()>> jobs;
     static const auto clauses = invariants();
     static const auto ops = operations();
     for (const auto& op : ops) {
         if (!only_op.empty() && op.name.rfind(only_op, 0) != 0) continue;
-        for (const auto& g : groups(clauses)) jobs.push_back([&op, g, planted]() {
+        for (const auto& g : groups(clauses)) if (wanted(g)) jobs.push_back([&op, g, planted]() {
             z3::context ctx;
             Env e(ctx, planted);
             State pre = pre_state(e, "");
@@ -709,6 +987,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
                 // ¬inv_g(post) at fresh witness slots; the query's terms are the operation's
                 // slots and the witnesses that occur.
                 std::vector<expr> terms = step->slots;
+                terms.insert(terms.end(), step->spis.begin(), step->spis.end());
                 expr neg = ctx.bool_val(false);
                 int i = 0;
                 for (const auto& c : clauses) {
@@ -719,6 +998,8 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
                     const expr body = c.body(e, step->post, wx, wy, wz);
                     for (const auto& w : {wx, wy, wz})
                         if (occurs(body, w)) terms.push_back(w);
+                    if (c.extra)
+                        for (const auto& t : c.extra(pre, wx, wy, wz)) terms.push_back(t);
                     wit.insert(wit.end(), {wx, wy});
                     neg = neg || !body;
                     ++i;
@@ -726,7 +1007,9 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
                 sol.add(neg);
                 add_hypotheses(sol, e, pre, clauses, terms);
             };
-            auto explain = [&](const z3::model& m) { return render(e, pre, step->post, m, *step, wit); };
+            const bool irq_clauses = g.rfind("INV-5", 0) == 0 || g == "WF (support)" || g == "INV-4 live object" ||
+                                     g == "INV-6 information flow";
+            auto explain = [&](const z3::model& m) { return render(e, pre, step->post, m, *step, wit, irq_clauses); };
             return run_query(ctx, "model", op.name, g, [&](z3::solver& sol) { build(sol, false); }, explain,
                              kQueryTimeoutMs, nullptr, [&](z3::solver& sol) { build(sol, true); });
         });
@@ -735,7 +1018,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
         Env pe(probe, planted);
         State ps = pre_state(pe, "");
         const Step pstep = op.make(pe, ps);
-        for (size_t k = 0; k < pstep.specs.size(); ++k) jobs.push_back([&op, k, planted]() {
+        for (size_t k = 0; k < pstep.specs.size(); ++k) if (wanted(pstep.specs[k].first)) jobs.push_back([&op, k, planted]() {
             z3::context ctx;
             Env e(ctx, planted);
             State pre = pre_state(e, "");
@@ -748,10 +1031,12 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
                 sol.add(step->guard);
                 sol.add(!step->specs[k].second(wx));
                 std::vector<expr> terms = step->slots;
+                terms.insert(terms.end(), step->spis.begin(), step->spis.end());
                 terms.push_back(wx);
                 add_hypotheses(sol, e, pre, clauses, terms);
             };
-            auto explain = [&](const z3::model& m) { return render(e, pre, step->post, m, *step, {wx}); };
+            const bool spi_spec = op.name.rfind("irq", 0) == 0 || op.name.rfind("partition", 0) == 0;
+            auto explain = [&](const z3::model& m) { return render(e, pre, step->post, m, *step, {wx}, spi_spec); };
             z3::context probe2;
             Env pe2(probe2, planted);
             State ps2 = pre_state(pe2, "");
@@ -761,7 +1046,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
         });
         // Non-vacuity: inv(s) ∧ guard is satisfiable, so the operation's proofs above do not hold
         // merely because their hypotheses contradict each other. Z3 must exhibit a state.
-        jobs.push_back([&op, planted]() {
+        if (wanted("non-vacuous: inv(s) and guard satisfiable")) jobs.push_back([&op, planted]() {
             z3::context ctx;
             Env e(ctx, planted);
             State pre = pre_state(e, "");
@@ -778,7 +1063,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
     }
     // Base case: the state the kernel boots with (system.cpp:100): one root Untyped, the kernel's
     // object memory, inside K, in a boot slot; everything else empty.
-    if (only_op.empty()) for (const auto& g : groups(clauses)) jobs.push_back([g, planted]() {
+    if (only_op.empty()) for (const auto& g : groups(clauses)) if (wanted(g)) jobs.push_back([g, planted]() {
         z3::context ctx;
         Env e(ctx, planted);
         auto build = [&](z3::solver& sol) {
@@ -801,6 +1086,15 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
             s0.mp = [&e](const expr&) { return e.O(0); };
             s0.mattr = [&ctx](const expr&) { return ctx.bv_val(0, 3); };
             s0.anc = [&ctx](const expr&, const expr&) { return ctx.bool_val(false); };
+            // No IrqHandler cap, nothing created or bound, not sealed.
+            s0.irq = [&e](const expr&) { return e.c.bv_val(0, kSpiBits); };
+            s0.bnd = [&ctx](const expr&) { return ctx.bool_val(false); };
+            s0.bown = [&e](const expr&) { return e.O(0); };
+            s0.bmask = [&ctx](const expr&) { return ctx.bool_val(false); };
+            s0.bw = [](const expr& i) { return i; };
+            s0.created = [&ctx](const expr&) { return ctx.bool_val(false); };
+            s0.hw = [](const expr& i) { return i; };
+            s0.sealed = [&ctx]() { return ctx.bool_val(false); };
             expr neg = ctx.bool_val(false);
             int i = 0;
             for (const auto& c : clauses) {
@@ -814,7 +1108,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
         return run_query(ctx, "model", "initial state (boot)", g, build, nullptr, kQueryTimeoutMs);
     });
     // Non-vacuity of the base case: some platform and object memory meet its constraints.
-    if (only_op.empty()) jobs.push_back([planted]() {
+    if (only_op.empty() && wanted("non-vacuous: boot constraints satisfiable")) jobs.push_back([planted]() {
         z3::context ctx;
         Env e(ctx, planted);
         auto build = [&](z3::solver& sol) {
