@@ -156,12 +156,74 @@ void copy_name(char* dst, const char* src) {
     dst[i] = '\0';
 }
 
+// One thing a partition can reach for INV-6: memory or a notification, with read/write.
+struct Access {
+    manifest::FlowKind kind;
+    u64 base;
+    u64 size;
+    bool read;
+    bool write;
+};
+
+// What the checker reuses between calls: the occupied slots of every CNode it reads and every
+// partition's runs, gathered in one pass each so that the later checks touch neither the 4096
+// empty slots of a boot CNode again nor the stage-2 descriptors. Static rather than on the
+// stack, which is small in a debug EL2 kernel; check_invariants runs one at a time by contract,
+// and a second, overlapping call (two host test threads) finds it taken and reads the state
+// directly instead: the same checks, only slower. Overflow falls back the same way.
+struct Scratch {
+    static constexpr u32 kOccupied = 2048;  // non-empty slots over the boot CNode and all CSpaces
+    static constexpr u32 kRuns = 1024;      // stage-2 runs over all partitions
+    static constexpr u32 kAccesses = 1024;  // memory/signal accesses over all partitions (INV-6)
+    const CapSlot* occupied[kOccupied];
+    Run runs[kRuns];
+    Access accesses[kAccesses];
+};
+Scratch g_scratch;
+bool g_scratch_taken = false;
+
+// A partition's runs as the checker's table walk found them: Scratch::runs[first, first + count).
+struct RunCache {
+    u32 first = 0;
+    u32 count = 0;
+    u64 leaves = 0;
+    bool valid = false;  // false: walk the tables again (no scratch, or too many runs)
+};
+
+// One CNode as the checker reads it.
+struct CNodeView {
+    const CapSlot* slots = nullptr;
+    u64 count = 0;
+    const CapSlot* const* occupied = nullptr;  // its non-empty slots in slot order; nullptr: scan `slots`
+    u32 occupied_count = 0;
+    u64 first_linked_empty = ~0ull;  // index of the first empty slot that still has a link
+};
+
+template <class F>
+void for_each_occupied(const CNodeView& v, F&& f) {
+    if (v.occupied != nullptr) {
+        for (u32 k = 0; k < v.occupied_count; ++k) f(*v.occupied[k]);
+        return;
+    }
+    for (u64 k = 0; v.slots != nullptr && k < v.count; ++k)
+        if (!v.slots[k].empty()) f(v.slots[k]);
+}
+
 class Checker {
 public:
-    explicit Checker(const System& system) : s_(system) {}
+    Checker(const System& system, InvariantBaseline* record, const InvariantBaseline* since)
+        : s_(system), om_(system.object_memory()), record_(record), since_(since) {
+        if (!__atomic_exchange_n(&g_scratch_taken, true, __ATOMIC_ACQUIRE)) scratch_ = &g_scratch;
+    }
+    ~Checker() {
+        if (scratch_ != nullptr) __atomic_store_n(&g_scratch_taken, false, __ATOMIC_RELEASE);
+    }
+    Checker(const Checker&) = delete;
+    Checker& operator=(const Checker&) = delete;
 
     InvariantReport run() {
         identity();
+        gather_cnodes();
         for (u32 i = 0; i < count_; ++i)
             if (live_[i]) table_placement(i);
         for (u32 i = 0; i < count_; ++i)
@@ -188,45 +250,136 @@ public:
 private:
     // ---- INV-4: the derivation tree, over every CNode the kernel and the partitions hold
     void capabilities() {
-        const CapSlot* boot = caps::cnode_slots(s_.boot_cnode().cap);
-        if (boot == nullptr) {
+        const CNodeView& boot = boot_view();
+        if (boot.slots == nullptr) {
             add(InvariantId::CapabilitySoundness, "boot CNode unreachable");
             return;
         }
-        const u64 boot_slots = caps::cnode_slot_count(s_.boot_cnode().cap);
         const CapSlot* roots[kMaxRoots];
         usize root_count = 0;
-        for (u64 i = 0; i < boot_slots; ++i) {
-            const CapSlot& slot = boot[i];
-            if (slot.empty() || slot.parent != nullptr) continue;
+        bool too_many = false;
+        for_each_occupied(boot, [&](const CapSlot& slot) {
+            if (slot.parent != nullptr || too_many) return;
             if (root_count == kMaxRoots) {
-                add(InvariantId::CapabilitySoundness, "more root caps than the checker can hold");
+                too_many = true;
                 return;
             }
             roots[root_count++] = &slot;
+        });
+        if (too_many) {
+            add(InvariantId::CapabilitySoundness, "more root caps than the checker can hold");
+            return;
         }
-        check_cdt(roots, root_count, boot, boot_slots);
-        for (u32 i = 0; i < count_; ++i) {
-            if (!live_[i]) continue;
-            const Partition& p = part(i);
-            if (p.cspace_root.type != ObjectType::CNode) continue;
-            check_cdt(roots, root_count, caps::cnode_slots(p.cspace_root), caps::cnode_slot_count(p.cspace_root));
+        // What caps::validate_cdt(roots, slots) checks for each CNode, with the tree walked
+        // once instead of once per CNode, and only the occupied slots visited again. A
+        // violation in the tree is reported once (validate_cdt would return it for every
+        // CNode), otherwise each CNode's first violation in slot order, as validate_cdt does.
+        caps::CdtReport tree{nullptr, nullptr};
+        u64 budget = kMaxCdtNodes;
+        for (usize r = 0; r < root_count && tree.ok(); ++r) tree = subtree(*roots[r], budget);
+        if (!tree.ok()) {
+            report_cdt(tree);
+        } else {
+            for (u32 v = 0; v < view_count_; ++v)
+                if (views_[v].slots != nullptr) report_cdt(slots_in_tree(views_[v], roots, root_count));
         }
         // Every mapped cap's mapping is one the partition records (the tables are compared with
         // the records by STATE-1).
-        for (u64 i = 0; i < boot_slots; ++i) mapped_cap(boot[i]);
-        for (u32 i = 0; i < count_; ++i) {
-            if (!live_[i] || part(i).cspace_root.type != ObjectType::CNode) continue;
-            const CapSlot* slots = caps::cnode_slots(part(i).cspace_root);
-            for (u64 k = 0; slots != nullptr && k < caps::cnode_slot_count(part(i).cspace_root); ++k) mapped_cap(slots[k]);
+        for (u32 v = 0; v < view_count_; ++v) for_each_occupied(views_[v], [&](const CapSlot& slot) { mapped_cap(slot); });
+    }
+    // validate_cdt's walk of one root's subtree (caps/cdt.cpp check_subtree and check_child,
+    // the same checks in the same order with the same messages). Here rather than a call: the
+    // fuzzers instrument cdt.cpp as kernel code, which made this walk half of a step check.
+    static constexpr u64 kMaxCdtNodes = 1u << 20;  // validate_cdt's default bound on every walk
+    // flatten: the capability helpers inlined here, uninstrumented (the out-of-line copy the
+    // linker keeps may be a fuzz build's instrumented one).
+    [[nodiscard, gnu::flatten]] static caps::CdtReport subtree(const CapSlot& root, u64& budget) {
+        const auto bad = [](const CapSlot* at, const char* what) { return caps::CdtReport{at, what}; };
+        if (root.empty()) return bad(&root, "root slot is empty");
+        if (!caps::well_formed(root.cap)) return bad(&root, "malformed capability");
+        const CapSlot* n = &root;
+        for (;;) {
+            if (budget == 0) return bad(n, "too many nodes (cycle?)");
+            --budget;
+            const CapSlot* prev = nullptr;
+            u64 children = 0;
+            for (const CapSlot* c = n->first_child; c != nullptr; prev = c, c = c->next_sibling) {
+                if (++children > budget) return bad(c, "too many nodes (cycle?)");
+                if (c == &root) return bad(c, "cycle through the root");
+                if (c->empty()) return bad(c, "empty slot linked into the tree");
+                if (c->parent != n) return bad(c, "child's parent link does not match");
+                if (c->prev_sibling != prev) return bad(c, "sibling links are not symmetric");
+                if (!caps::well_formed(c->cap)) return bad(c, "malformed capability");
+                if (const char* what = child_of(*n, *c)) return bad(c, what);
+            }
+            if (n->first_child != nullptr) {
+                n = n->first_child;
+                continue;
+            }
+            while (n != &root && n->next_sibling == nullptr) n = n->parent;
+            if (n == &root) return caps::CdtReport{nullptr, nullptr};
+            n = n->next_sibling;
         }
     }
-    // validate_cdt walks every root's subtree before it looks at `slots`, so a violation in the
-    // tree comes back from every call: it is reported once, located by the CNode that holds the
-    // slot (the boot CNode or a partition's CSpace), not by the CNode being checked.
-    void check_cdt(const CapSlot* const* roots, usize root_count, const CapSlot* slots, u64 count) {
-        if (slots == nullptr) return;
-        const caps::CdtReport r = caps::validate_cdt(roots, root_count, slots, count);
+    [[nodiscard]] static const char* child_of(const CapSlot& n, const CapSlot& c) {
+        if (n.cap.type == ObjectType::Untyped) {
+            const Capability& u = n.cap;
+            const u64 size = c.cap.object_size();
+            if (size == 0) return "child of an untyped names no memory";
+            if (!range_inside(c.cap.object, size, u.object, u.watermark()))
+                return "child of an untyped lies outside its allocated range";
+            const bool device_kind =
+                c.cap.type == ObjectType::DeviceMmio || (c.cap.type == ObjectType::Untyped && c.cap.device());
+            if (device_kind != u.device()) return "object type does not match device/RAM untyped";
+            for (const CapSlot* d = c.next_sibling; d != nullptr; d = d->next_sibling) {
+                if (caps::same_object(c.cap, d->cap)) continue;
+                if (ranges_overlap(c.cap.object, size, d->cap.object, d->cap.object_size()))
+                    return "children of an untyped overlap";
+            }
+            return nullptr;
+        }
+        if (!caps::same_object(c.cap, n.cap)) return "child names another object than its parent";
+        if (!subset(c.cap.rights, n.cap.rights)) return "child has rights its parent lacks";
+        if (n.cap.badge != 0 && c.cap.badge != n.cap.badge) return "child of a badged cap has another badge";
+        return nullptr;
+    }
+
+    // validate_cdt's per-slot part over one CNode, in slot order: an empty slot has no links;
+    // an occupied one is among its parent's children and reaches a root of the boot CNode.
+    [[nodiscard]] static caps::CdtReport slots_in_tree(const CNodeView& v, const CapSlot* const* roots, usize root_count) {
+        constexpr u64 kMaxNodes = kMaxCdtNodes;
+        const auto linked_empty = [&v] {
+            return caps::CdtReport{&v.slots[v.first_linked_empty], "empty slot linked into the tree"};
+        };
+        caps::CdtReport found{nullptr, nullptr};
+        for_each_occupied(v, [&](const CapSlot& s) {
+            if (!found.ok()) return;
+            if (static_cast<u64>(&s - v.slots) > v.first_linked_empty) {
+                found = linked_empty();
+                return;
+            }
+            if (s.parent != nullptr) {
+                const CapSlot* c = s.parent->first_child;
+                for (u64 steps = 0; c != nullptr && c != &s && steps < kMaxNodes; ++steps) c = c->next_sibling;
+                if (c != &s) {
+                    found = caps::CdtReport{&s, "slot missing from its parent's children"};
+                    return;
+                }
+            }
+            // Roots are exactly the parentless slots, so only the top of the parent chain can
+            // be one: the same answer as comparing every ancestor with every root.
+            const CapSlot* a = &s;
+            for (u64 steps = 0; a->parent != nullptr && steps < kMaxNodes; ++steps) a = a->parent;
+            bool reached = false;
+            for (usize r = 0; r < root_count && !reached && a->parent == nullptr; ++r) reached = a == roots[r];
+            if (!reached) found = caps::CdtReport{&s, "slot not reachable from any root"};
+        });
+        if (found.ok() && v.first_linked_empty != ~0ull) found = linked_empty();
+        return found;
+    }
+    // A violation is reported once, however many CNodes lead to it, and located by the CNode
+    // that holds the slot (the boot CNode or a partition's CSpace).
+    void report_cdt(const caps::CdtReport& r) {
         if (r.ok()) return;
         for (u32 k = 0; k < cdt_reported_; ++k)
             if (cdt_seen_[k].slot == r.slot && cdt_seen_[k].violation == r.violation) return;
@@ -291,18 +444,15 @@ private:
 
     // ---- INV-5: no interrupt is routed yet, so no IrqHandler capability may exist
     void interrupts() {
-        const auto scan = [&](const CapSlot* slots, u64 count) {
-            for (u64 k = 0; slots != nullptr && k < count; ++k)
-                if (slots[k].cap.type == ObjectType::IrqHandler)
+        // The boot CNode, then each live partition's CSpace (empty slots hold no cap).
+        for (u32 v = 0; v < view_count_; ++v)
+            for_each_occupied(views_[v], [&](const CapSlot& slot) {
+                if (slot.cap.type == ObjectType::IrqHandler)
                     locate(value(add(InvariantId::InterruptOwnership,
                                      "an IrqHandler capability exists, but the kernel routes no interrupt"),
-                                 slots[k].cap.irq()),
-                           &slots[k]);
-        };
-        scan(caps::cnode_slots(s_.boot_cnode().cap), caps::cnode_slot_count(s_.boot_cnode().cap));
-        for (u32 i = 0; i < count_; ++i)
-            if (live_[i] && part(i).cspace_root.type == ObjectType::CNode)
-                scan(caps::cnode_slots(part(i).cspace_root), caps::cnode_slot_count(part(i).cspace_root));
+                                 slot.cap.irq()),
+                           &slot);
+            });
     }
 
     // ---- INV-6: every flow the capabilities allow is declared. Before seal the boot program is
@@ -311,17 +461,26 @@ private:
     // edges can only disappear (a holder deletes its own cap): live must stay within declared.
     void flows() {
         const FlowGraph& declared = s_.declared_flows();
-        for (u32 a = 0; a < manifest::kMaxPartitions; ++a)
-            for (u32 b = 0; b < manifest::kMaxPartitions; ++b)
-                for (unsigned k = 0; k < FlowGraph::kKinds; ++k)
-                    if (declared.edge[a][b][k] && (a == b || a >= count_ || b >= count_))
-                        value(add(InvariantId::InformationFlow, "a declared flow names no partition, or one partition twice"),
-                              a * manifest::kMaxPartitions + b);
+        // The graph is mostly empty: eight edges at a time are skipped when none is set.
+        static_assert(sizeof declared.edge % 8 == 0 && sizeof(bool) == 1);
+        const unsigned char* bytes = reinterpret_cast<const unsigned char*>(&declared.edge[0][0][0]);
+        for (usize w = 0; w < sizeof declared.edge; w += 8) {
+            u64 word;
+            __builtin_memcpy(&word, bytes + w, 8);
+            if (word == 0) continue;
+            for (usize e = w; e < w + 8; ++e) {
+                const u32 a = static_cast<u32>(e / (manifest::kMaxPartitions * FlowGraph::kKinds));
+                const u32 b = static_cast<u32>(e / FlowGraph::kKinds % manifest::kMaxPartitions);
+                if (bytes[e] != 0 && (a == b || a >= count_ || b >= count_))
+                    value(add(InvariantId::InformationFlow, "a declared flow names no partition, or one partition twice"),
+                          a * manifest::kMaxPartitions + b);
+            }
+        }
         if (!s_.sealed()) return;
         for (u32 i = 0; i < count_; ++i)
             if (!live_[i]) return;  // reported (STATE-2/INV-2): the graph would read a bad object
         FlowGraph live;
-        s_.live_flows(live);
+        if (!live_flows(live)) s_.live_flows(live);
         for (u32 a = 0; a < count_; ++a)
             for (u32 b = 0; b < count_; ++b)
                 for (unsigned k = 0; k < FlowGraph::kKinds; ++k)
@@ -333,6 +492,63 @@ private:
                                           part(a)),
                                     part(b)),
                               static_cast<u64>(FlowGraph::kind(k)));
+    }
+
+    // System::live_flows' rule, read from the gathered CSpaces: what partition s can write (a
+    // Frame/DeviceMmio/Channel or Notification cap with Write, a writable mapping) reaching what
+    // partition d can read. Each partition's accesses are listed once instead of once per
+    // writer of every other partition, and this code is not the fuzzers' instrumented kernel.
+    // False (too many accesses for the scratch): the caller asks System::live_flows.
+    [[nodiscard]] bool live_flows(FlowGraph& out) {
+        out = FlowGraph{};
+        if (scratch_ == nullptr) return false;
+        u32 first[manifest::kMaxPartitions + 1] = {};
+        u32 n = 0;
+        bool fits = true;
+        const auto note = [&](manifest::FlowKind kind, u64 base, u64 size, bool r, bool w) {
+            if (n == Scratch::kAccesses) fits = false;
+            if (fits) scratch_->accesses[n++] = Access{kind, base, size, r, w};
+        };
+        for (u32 i = 0; i < count_; ++i) {
+            first[i] = n;
+            const Partition& p = part(i);
+            if (cspace_view_[i] != 0)
+                for_each_occupied(views_[cspace_view_[i]], [&](const CapSlot& slot) {
+                    const Capability& c = slot.cap;
+                    const bool r = c.rights.has(Rights::read()), w = c.rights.has(Rights::write());
+                    switch (c.type) {
+                        case ObjectType::Frame:
+                        case ObjectType::DeviceMmio:
+                        case ObjectType::Channel: note(manifest::FlowKind::Memory, c.object, c.object_size(), r, w); break;
+                        case ObjectType::Notification: note(manifest::FlowKind::Signal, c.object, c.object_size(), r, w); break;
+                        default: break;
+                    }
+                });
+            // Mappings made through caps the partition does not hold (the boot program's).
+            for (u32 k = 0; k < region_count(p); ++k) {
+                const MemoryRegion& m = p.regions[k];
+                note(manifest::FlowKind::Memory, m.pa.raw(), m.size, (m.attrs & kRead) != 0, (m.attrs & kWrite) != 0);
+            }
+        }
+        first[count_] = n;
+        if (!fits) return false;
+        const Access* acc = scratch_->accesses;
+        for (u32 src = 0; src < count_; ++src)
+            for (u32 w = first[src]; w < first[src + 1]; ++w) {
+                if (!acc[w].write) continue;
+                const unsigned k = FlowGraph::index(acc[w].kind);
+                for (u32 d = 0; d < count_; ++d) {
+                    if (d == src || out.edge[src][d][k]) continue;
+                    for (u32 r = first[d]; r < first[d + 1] && !out.edge[src][d][k]; ++r)
+                        out.edge[src][d][k] = reaches(acc[w], acc[r]);
+                }
+            }
+        return true;
+    }
+    [[nodiscard]] static bool reaches(const Access& writer, const Access& reader) {
+        if (!writer.write || !reader.read || writer.kind != reader.kind) return false;
+        if (writer.kind == manifest::FlowKind::Signal) return writer.base == reader.base;
+        return writer.size != 0 && reader.size != 0 && ranges_overlap(writer.base, writer.size, reader.base, reader.size);
     }
 
     // ---- INV-1 (shared-region exception): each channel mapping is made through a Channel cap
@@ -347,22 +563,90 @@ private:
                 value(at(about(add(InvariantId::MemoryExclusivity, "channel mapping executable or device memory"), p), r.ipa,
                          r.pa, r.size),
                       r.attrs);
-            if (!channel_cap_maps(caps::cnode_slots(s_.boot_cnode().cap), caps::cnode_slot_count(s_.boot_cnode().cap),
-                                  p, r) &&
-                !(p.cspace_root.type == ObjectType::CNode &&
-                  channel_cap_maps(caps::cnode_slots(p.cspace_root), caps::cnode_slot_count(p.cspace_root), p, r)))
+            if (!channel_cap_maps(boot_view(), p, r) && !(cspace_view_[i] != 0 && channel_cap_maps(views_[cspace_view_[i]], p, r)))
                 at(about(add(InvariantId::MemoryExclusivity, "channel mapping without a Channel cap that records it"), p),
                    r.ipa, r.pa, r.size);
         }
     }
-    static bool channel_cap_maps(const CapSlot* slots, u64 count, const Partition& p, const MemoryRegion& r) {
-        for (u64 k = 0; slots != nullptr && k < count; ++k) {
-            const Capability& c = slots[k].cap;
-            if (c.type == ObjectType::Channel && c.mapped() && c.mapped_partition_plus1() == p.index + 1 &&
-                c.mapped_ipa() == r.ipa.raw() && c.object == r.pa.raw() && c.object_size() == r.size)
-                return true;
+    [[nodiscard]] static bool channel_cap_maps(const CNodeView& v, const Partition& p, const MemoryRegion& r) {
+        bool found = false;
+        for_each_occupied(v, [&](const CapSlot& slot) {
+            const Capability& c = slot.cap;
+            found = found || (c.type == ObjectType::Channel && c.mapped() && c.mapped_partition_plus1() == p.index + 1 &&
+                              c.mapped_ipa() == r.ipa.raw() && c.object == r.pa.raw() && c.object_size() == r.size);
+        });
+        return found;
+    }
+
+    // ---- one pass over every CNode the checks read: the boot CNode (view 0) and each live
+    // partition's CSpace (view cspace_view_[i]), noting the occupied slots and the first empty
+    // slot that still has a link (caps::validate_cdt's check of empty slots).
+    void gather_cnodes() {
+        view_count_ = 0;
+        const CapSlot* boot = caps::cnode_slots(s_.boot_cnode().cap);
+        const u64 boot_count = caps::cnode_slot_count(s_.boot_cnode().cap);
+        if (since_ != nullptr && boot != nullptr && since_->boot_slots == boot && since_->boot_count == boot_count)
+            gather(boot, boot_count, since_->occupied, since_->occupied_count);
+        else
+            gather(boot, boot_count);
+        if (record_ != nullptr) record_boot();
+        for (u32 i = 0; i < count_; ++i) {
+            cspace_view_[i] = 0;
+            if (!live_[i] || part(i).cspace_root.type != ObjectType::CNode) continue;
+            const CapSlot* slots = caps::cnode_slots(part(i).cspace_root);
+            if (slots == nullptr) continue;
+            cspace_view_[i] = view_count_;
+            gather(slots, caps::cnode_slot_count(part(i).cspace_root));
         }
-        return false;
+    }
+    // `only`: read just these slot indices (ascending), the rest taken as empty and unlinked.
+    void gather(const CapSlot* slots, u64 count, const u32* only = nullptr, u32 only_count = 0) {
+        CNodeView& v = views_[view_count_++];
+        v = CNodeView{slots, count};
+        if (slots == nullptr) return;
+        const CapSlot** out = scratch_ != nullptr ? scratch_->occupied + occupied_used_ : nullptr;
+        const u32 room = scratch_ != nullptr ? Scratch::kOccupied - occupied_used_ : 0;
+        u32 n = 0;
+        bool fits = out != nullptr;
+        if (only != nullptr && !fits) {
+            // No scratch to hold the list: read every slot instead.
+            only = nullptr;
+        }
+        const u64 visits = only != nullptr ? only_count : count;
+        for (u64 j = 0; j < visits; ++j) {
+            const u64 k = only != nullptr ? only[j] : j;
+            if (k >= count) continue;
+            const CapSlot& s = slots[k];
+            if (s.empty()) {
+                if ((s.parent != nullptr || s.first_child != nullptr || s.next_sibling != nullptr ||
+                     s.prev_sibling != nullptr) &&
+                    v.first_linked_empty == ~0ull)
+                    v.first_linked_empty = k;
+                continue;
+            }
+            if (fits && n == room) fits = false;
+            if (fits) out[n++] = &s;
+        }
+        if (!fits) {
+            // Scanned again by every use: slower, the same checks (a step check then reads
+            // every slot, which is a full check of this CNode).
+            return;
+        }
+        v.occupied = out;
+        v.occupied_count = n;
+        occupied_used_ += n;
+    }
+    const CNodeView& boot_view() const { return views_[0]; }
+    // The boot CNode's occupied slots, for step checks after this one.
+    void record_boot() {
+        InvariantBaseline& b = *record_;
+        b = InvariantBaseline{};
+        const CNodeView& v = boot_view();
+        if (v.slots == nullptr || v.count > manifest::kBootSlots) return;  // none: step checks are full
+        for (u64 k = 0; k < v.count; ++k)
+            if (!v.slots[k].empty()) b.occupied[b.occupied_count++] = static_cast<u32>(k);
+        b.boot_slots = v.slots;
+        b.boot_count = v.count;
     }
     // Both records are channel mappings of one Channel object (each checked by channel_regions).
     static bool same_channel(const MemoryRegion* x, const MemoryRegion* y) {
@@ -413,7 +697,7 @@ private:
     }
     // Allocated object memory: where partition objects and table pages must be.
     bool in_objects(u64 pa, u64 size) const {
-        const System::ObjectMemoryView m = s_.object_memory();
+        const System::ObjectMemoryView& m = om_;
         return range_valid(pa, size) && range_inside(pa, size, m.base().raw(), m.used());
     }
     bool region_sane(const MemoryRegion& r) const {
@@ -479,6 +763,10 @@ private:
     // every descriptor is exactly what the table builder writes.
     void table_placement(u32 i) {
         const Partition& p = part(i);
+        // The walk below visits every descriptor in the order for_each_mapping does, so it also
+        // records the partition's runs for the later checks (see for_runs).
+        RunCache& rc = runs_of_[i];
+        rc = RunCache{runs_used_, 0, 0, scratch_ != nullptr};
         if (!p.stage2.initialized()) return;
         const PhysAddr root = p.stage2.root();
         if (!root.aligned(stage2::kRootSize) || !in_objects(root.raw(), stage2::kRootSize)) {
@@ -486,14 +774,27 @@ private:
             v.fields |= InvariantViolation::kPa;
             v.pa = root;
         }
-        walk_tables(p, stage2::kFirstLevel, root, 0);
+        walk_tables(p, rc, stage2::kFirstLevel, root, 0);
+        if (rc.valid) runs_used_ += rc.count;
     }
 
-    void walk_tables(const Partition& p, unsigned level, PhysAddr table, u64 base) {
+    [[gnu::flatten]] void walk_tables(const Partition& p, RunCache& rc, unsigned level, PhysAddr table, u64 base) {
         const u64* t = static_cast<const u64*>(arch::phys_to_virt(table));
         if (t == nullptr) return;  // reported by the caller: not in object memory
-        for (unsigned e = 0; e < stage2::entry_count(level); ++e) {
+        const unsigned entries = stage2::entry_count(level);
+        for (unsigned e = 0; e < entries; ++e) {
+            // Most entries are invalid (bit 0 clear: neither a table nor a leaf at any level);
+            // 32 at a time are skipped with one test.
+            if ((e & 31) == 0 && e + 32 <= entries) {
+                u64 any = 0;
+                for (unsigned k = 0; k < 32; ++k) any |= t[e + k];
+                if ((any & 1) == 0) {
+                    e += 31;
+                    continue;
+                }
+            }
             const u64 d = __atomic_load_n(&t[e], __ATOMIC_RELAXED);
+            if ((d & 1) == 0) continue;
             const u64 ipa = base + (static_cast<u64>(e) << stage2::level_shift(level));
             if (stage2::is_table(level, d)) {
                 const PhysAddr next(d & stage2::kAddressMask);
@@ -504,9 +805,11 @@ private:
                 if (!in_objects(next.raw(), kPageSize))
                     at(about(add(InvariantId::KernelIntegrity, "stage-2 table page outside object memory"), p), Ipa(ipa),
                        next, stage2::level_size(level));
-                walk_tables(p, level + 1, next, ipa);
+                walk_tables(p, rc, level + 1, next, ipa);
             } else if (stage2::is_leaf(level, d)) {
                 const u64 out = stage2::leaf_output(level, d);
+                note_leaf(rc, Ipa(ipa), PhysAddr(out), stage2::level_size(level),
+                          stage2::decode_leaf_attrs(d));
                 if (d != stage2::make_leaf(level, out, stage2::decode_leaf_attrs(d)))
                     value(at(about(add(InvariantId::TablesMatchRegions, "leaf descriptor with bits the kernel never sets"), p),
                              Ipa(ipa), PhysAddr(out), stage2::level_size(level)),
@@ -515,11 +818,56 @@ private:
         }
     }
 
+    // for_each_run's coalescing, one leaf at a time.
+    void note_leaf(RunCache& rc, Ipa ipa, PhysAddr pa, u64 size, u64 attrs) {
+        if (!rc.valid) return;
+        ++rc.leaves;
+        if (rc.count != 0) {
+            Run& cur = scratch_->runs[rc.first + rc.count - 1];
+            if (cur.ipa.raw() + cur.size == ipa.raw() && cur.pa.raw() + cur.size == pa.raw() && cur.attrs == attrs) {
+                cur.size += size;
+                return;
+            }
+        }
+        if (rc.first + rc.count == Scratch::kRuns) {
+            rc.valid = false;
+            return;
+        }
+        scratch_->runs[rc.first + rc.count++] = Run{ipa, pa, size, attrs};
+    }
+    // The run that maps `ipa`: runs are recorded in ascending, disjoint IPA order.
+    [[nodiscard]] const Run* run_at(const RunCache& rc, u64 ipa) const {
+        u32 lo = 0, hi = rc.count;
+        while (lo < hi) {
+            const u32 mid = lo + (hi - lo) / 2;
+            const Run& r = scratch_->runs[rc.first + mid];
+            if (ipa < r.ipa.raw()) {
+                hi = mid;
+            } else if (ipa - r.ipa.raw() >= r.size) {
+                lo = mid + 1;
+            } else {
+                return &r;
+            }
+        }
+        return nullptr;
+    }
+    // for_each_run over partition i's tables, from the runs recorded by table_placement.
+    template <class F>
+    void for_runs(u32 i, u64& leaves, F&& f) {
+        const RunCache& rc = runs_of_[i];
+        if (!rc.valid) {
+            for_each_run(part(i).stage2, leaves, f);
+            return;
+        }
+        leaves += rc.leaves;
+        for (u32 k = 0; k < rc.count; ++k) f(scratch_->runs[rc.first + k]);
+    }
+
     // ---- INV-2 and INV-1 for each partition's own leaves (what the hardware uses)
     void leaves_of(u32 i) {
         const Partition& p = part(i);
         u64 leaves = 0;
-        for_each_run(p.stage2, leaves, [&](const Run& r) {
+        for_runs(i, leaves, [&](const Run& r) {
             placement(p, r.ipa, r.pa, r.size, r.attrs, "stage-2 leaf reaches the kernel region",
                       "stage-2 leaf reaches kernel object memory", "device leaf outside the assignable MMIO windows",
                       "device leaf is executable", "normal-memory leaf outside RAM");
@@ -550,7 +898,7 @@ private:
 
     void placement(const Partition& p, Ipa ipa, PhysAddr pa, u64 size, u64 attrs, const char* in_kernel,
                    const char* in_objects_msg, const char* bad_mmio, const char* exec_device, const char* outside_ram) {
-        const System::ObjectMemoryView m = s_.object_memory();
+        const System::ObjectMemoryView& m = om_;
         if (ranges_overlap(pa.raw(), size, platform::kKernelRegionBase, platform::kKernelRegionSize))
             at(about(add(InvariantId::KernelIntegrity, in_kernel), p), ipa, pa, size);
         else if (ranges_overlap(pa.raw(), size, m.base().raw(), m.size()))
@@ -628,7 +976,7 @@ private:
             if (!live_[j]) continue;
             const Partition& b = part(j);
             u64 outer_leaves = 0;
-            for_each_run(b.stage2, outer_leaves, [&](const Run& x) {
+            for_runs(j, outer_leaves, [&](const Run& x) {
                 for (u32 i = 0; i < j; ++i) {
                     if (!live_[i]) continue;
                     if (budget_used > kPairwiseLeafBudget) {
@@ -636,7 +984,7 @@ private:
                         return;
                     }
                     const Partition& a = part(i);
-                    for_each_run(a.stage2, budget_used, [&](const Run& y) { shared_runs(b, x, a, y); });
+                    for_runs(i, budget_used, [&](const Run& y) { shared_runs(b, x, a, y); });
                 }
             });
         }
@@ -654,7 +1002,7 @@ private:
     void tables_match_regions(u32 i) {
         const Partition& p = part(i);
         u64 leaves = 0;
-        for_each_run(p.stage2, leaves, [&](const Run& run) {
+        for_runs(i, leaves, [&](const Run& run) {
             const u64 end = run.ipa.raw() + run.size;
             for (u64 cur = run.ipa.raw(); cur < end;) {
                 const PhysAddr pa = run.pa + (cur - run.ipa.raw());
@@ -683,14 +1031,21 @@ private:
             if (!region_sane(r)) continue;
             const u64 end = r.ipa.raw() + r.size;
             for (u64 cur = r.ipa.raw(); cur < end;) {
-                const Result<Stage2Table::Translation> t = p.stage2.translate(Ipa(cur));
-                const PhysAddr want = r.pa + (cur - r.ipa.raw());
-                if (!t.ok()) {
-                    at(about(add(InvariantId::TablesMatchRegions, "recorded region not mapped here"), p), Ipa(cur), want, 0);
+                // The end of the leaf that maps cur (0: none), from the runs the table walk
+                // recorded (they cover exactly the IPAs a translate finds mapped), else a walk.
+                u64 next = 0;
+                if (runs_of_[i].valid) {
+                    if (const Run* run = run_at(runs_of_[i], cur)) next = run->ipa.raw() + run->size;
+                } else if (const Result<Stage2Table::Translation> t = p.stage2.translate(Ipa(cur)); t.ok()) {
+                    next = align_down(cur, t.value().block_size) + t.value().block_size;
+                }
+                if (next == 0) {
+                    at(about(add(InvariantId::TablesMatchRegions, "recorded region not mapped here"), p), Ipa(cur),
+                       r.pa + (cur - r.ipa.raw()), 0);
                     break;
                 }
                 // The leaf-side pass above has reported a leaf that disagrees; here only the gap.
-                cur = align_down(cur, t.value().block_size) + t.value().block_size;
+                cur = next;
             }
         }
     }
@@ -731,6 +1086,16 @@ private:
     }
 
     const System& s_;
+    const System::ObjectMemoryView om_;  // read once: the checker runs with nothing else running
+    InvariantBaseline* const record_;     // a full check that records the boot CNode's occupied slots
+    const InvariantBaseline* const since_;  // a check that reads only those
+    Scratch* scratch_ = nullptr;  // nullptr: another check holds it, read the state directly
+    CNodeView views_[1 + manifest::kMaxPartitions];
+    u32 view_count_ = 0;
+    u32 cspace_view_[manifest::kMaxPartitions] = {};  // 0: the partition has no CSpace view
+    u32 occupied_used_ = 0;
+    RunCache runs_of_[manifest::kMaxPartitions] = {};
+    u32 runs_used_ = 0;
     InvariantReport report_{};
     InvariantViolation overflow_{};
     bool live_[manifest::kMaxPartitions] = {};
@@ -740,7 +1105,17 @@ private:
 }  // namespace
 
 InvariantReport check_invariants(const System& system) {
-    Checker checker(system);
+    Checker checker(system, nullptr, nullptr);
+    return checker.run();
+}
+
+InvariantReport check_invariants(const System& system, InvariantBaseline& baseline) {
+    Checker checker(system, &baseline, nullptr);
+    return checker.run();
+}
+
+InvariantReport check_invariants_since(const System& system, const InvariantBaseline& baseline) {
+    Checker checker(system, nullptr, &baseline);
     return checker.run();
 }
 

@@ -35,9 +35,13 @@
 // (the option reaches the aarch64 ExternalProject and bh_generic; without it the kernel image
 // does not contain this file at all).
 //
-// Cost: per partition one table walk plus one translate per leaf of each region; across
-// partitions O(runs x leaves) (a run = adjacent leaves contiguous in IPA and PA), bounded by
-// kPairwiseLeafBudget, past which the report says it is incomplete rather than running on.
+// Cost: one pass over each CNode (the boot CNode and every CSpace) noting its occupied slots,
+// which every later check reads instead of the CNode; the derivation tree walked once; per
+// partition one table walk, which also records its runs (a run = adjacent leaves contiguous in
+// IPA and PA) for the later checks, regions looked up in them; across partitions
+// O(runs x runs), with leaves counted against kPairwiseLeafBudget, past which the report says it
+// is incomplete rather than running on. The lists live in a static scratch
+// area (a second, concurrent call reads the state directly: slower, the same checks).
 #pragma once
 
 #include <bulkhead/manifest.hpp>
@@ -128,6 +132,26 @@ inline constexpr u64 kPairwiseLeafBudget = 1ull << 22;
 // (INV-1), cross-partition sharing (INV-1, INV-6), tables against regions (STATE-1), vCPU/core
 // bindings (INV-7), the derivation tree (INV-4), IrqHandler caps (INV-5), the flow graph (INV-6).
 InvariantReport check_invariants(const System& system);
+
+// The step check, for callers that check after every operation (the hypercall fuzz target): a
+// full check reads all 4096 slots of the boot CNode, almost all empty, and that scan is most of
+// its cost.
+// After the boot program seals the system no operation addresses the boot CNode, so a check
+// between two full checks may read only the boot slots that the last full check found
+// occupied (every other check is made as in full, CSpaces and stage-2 tables read entirely).
+// What such a check cannot see, a cap written into a boot slot that was empty, the next full
+// check reports: callers must end every sequence of step checks with a full one.
+struct InvariantBaseline {
+    const void* boot_slots = nullptr;  // the boot CNode it describes (nullptr: no baseline)
+    u64 boot_count = 0;
+    u32 occupied_count = 0;
+    u32 occupied[manifest::kBootSlots] = {};  // indices of its occupied slots, in slot order
+};
+// The full check, recording in `baseline` the boot CNode's occupied slots.
+[[nodiscard]] InvariantReport check_invariants(const System& system, InvariantBaseline& baseline);
+// Every check of check_invariants, with the boot CNode read only at the slots `baseline` lists
+// (a baseline of another boot CNode, or none, gives the full check).
+[[nodiscard]] InvariantReport check_invariants_since(const System& system, const InvariantBaseline& baseline);
 
 // "INV-1 memory exclusivity: partition 'beta' IPA 0x40000000 PA 0x48000000 size 0x1000: <message>
 //  (partition 'alpha' IPA 0x40000000)"

@@ -74,6 +74,9 @@ Status mint(CapSlot& src, CapSlot& dest, Rights mask, u64 badge) {
         if (!badgeable(src.cap.type)) return Status::InvalidArgument;
         if (src.cap.badge != 0) return Status::Denied;  // re-badging would let a holder pose as another sender
     }
+#ifdef BH_PLANTED_BUG_MINT_IGNORES_MASK  // test-only planted bug (docs/fuzzing.md): src's rights do not bound the mask
+    return derive(src, dest, mask & full_rights(src.cap.type), badge != 0 ? badge : src.cap.badge);
+#endif
     return derive(src, dest, src.cap.rights & mask, badge != 0 ? badge : src.cap.badge);
 }
 
@@ -126,6 +129,10 @@ RevokeProgress revoke(CapSlot& slot, u32 budget, ObjectHooks& hooks) {
         while (leaf->first_child != nullptr) leaf = leaf->first_child;
         const Result<CapSlot*> next = next_deletable(*leaf, slot);
         if (!next.ok()) return RevokeProgress{next.status(), deleted, false};
+#ifdef BH_PLANTED_BUG_REVOKE_SKIPS_DESCENDANT  // test-only planted bug (docs/fuzzing.md): a lone descendant is only unlinked
+        if (deleted == 0 && slot.first_child == next.value() && next.value()->next_sibling == nullptr) {
+            cdt_unlink(*next.value()); ++deleted; continue; }
+#endif
         delete_now(*next.value(), hooks);
         ++deleted;
     }

@@ -47,7 +47,11 @@ Status retype(CapSlot& untyped, ObjectType type, unsigned size_bits, CapSlot& de
     const u64 ut_size = 1ull << ut.size_bits;  // size_bits <= 48 for a well-formed cap
     if (!is_aligned(ut.object, obj_size)) return Status::Misaligned;
     // With no children nothing made from this untyped is alive: its whole region is free.
+#ifdef BH_PLANTED_BUG_RETYPE_IGNORES_WATERMARK  // test-only planted bug (docs/fuzzing.md): every retype carves from offset 0
+    const u64 watermark = 0;
+#else
     const u64 watermark = untyped.first_child == nullptr ? 0 : ut.watermark();
+#endif
     if (watermark > ut_size) return Status::NoMemory;  // corrupt cap; keeps the math below exact
     // All offsets are <= 2^48 and count <= 256: nothing below can overflow 64 bits.
     const u64 start = align_up(watermark, obj_size);

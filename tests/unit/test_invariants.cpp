@@ -12,6 +12,7 @@
 #include <cstring>
 #include <guest_exit.hpp>
 #include <invariants.hpp>
+#include <memory>
 #include <set>
 #include <string>
 #include <system.hpp>
@@ -1025,4 +1026,67 @@ TEST_CASE("no interrupt is routed, so an IrqHandler cap anywhere is INV-5", "[in
     const InvariantViolation* v = r.find(InvariantId::InterruptOwnership);
     REQUIRE(v != nullptr);
     CHECK(v->value == s);  // located by its boot slot
+}
+
+// check_invariants_since (kernel/invariants.hpp), the fuzz oracle's check after each step: the
+// same report as the full check for a corruption anywhere it reads, and blind only to the boot
+// CNode's slots that were empty at the baseline, which the full check still reads.
+TEST_CASE("a check since a baseline reports what the full check does, but for empty boot slots",
+          "[invariants][caps]") {
+    CapSystem c;
+    System& s = c.f.system;
+    auto baseline = std::make_unique<InvariantBaseline>();
+    REQUIRE(check_invariants(s, *baseline).ok());
+    REQUIRE(baseline->boot_slots != nullptr);
+    REQUIRE(baseline->occupied_count > 0);
+    CHECK(check_invariants_since(s, *baseline).ok());
+    const auto same = [&] {
+        const InvariantReport full = check_invariants(s);
+        const InvariantReport step = check_invariants_since(s, *baseline);
+        INFO("full: " << describe(full) << "\nstep: " << describe(step));
+        CHECK_FALSE(full.ok());
+        CHECK(describe(step) == describe(full));
+    };
+    CapSlot* bcs = cspace(*c.beta);
+
+    SECTION("a CSpace cap with rights beyond its parent's") {
+        bcs[8].cap.rights = Rights::read() | Rights::write();
+        same();
+    }
+    SECTION("a cap linked into no tree") {
+        std::memcpy(&bcs[20].cap, &bcs[9].cap, sizeof(Capability));
+        same();
+    }
+    SECTION("an occupied boot slot corrupted") {
+        CapSlot& f2 = c.f.frame_of(*c.beta, 2);
+        f2.prev_sibling = nullptr;
+        same();
+    }
+    SECTION("a stage-2 leaf into another partition's frame") {
+        write_page_leaf(*c.beta, kGuestRam + kMiB, kPaA + 0x5000, kRw);
+        same();
+    }
+    SECTION("an occupied boot slot emptied without unlinking") {
+        CapSlot& f2 = c.f.frame_of(*c.beta, 2);
+        f2.cap = Capability{};
+        same();
+    }
+    SECTION("a boot slot empty at the baseline: only the full check reads it") {
+        const u32 k = manifest::kBootSlots - 1;
+        CapSlot& last = *s.boot_slot(k);
+        REQUIRE(last.empty());
+        last.parent = s.boot_slot(baseline->occupied[0]);  // an empty slot left linked
+        CHECK(check_invariants_since(s, *baseline).ok());
+        const InvariantReport full = check_invariants(s);
+        INFO(describe(full));
+        CHECK(ids(full) == std::set<std::string>{"INV-4"});
+        CHECK(std::string(full.first()->message) == "empty slot linked into the tree");
+        CHECK(full.first()->value == k);
+    }
+    SECTION("a baseline of no boot CNode gives the full check") {
+        const InvariantBaseline none{};
+        CapSlot& last = *s.boot_slot(manifest::kBootSlots - 1);
+        last.parent = s.boot_slot(baseline->occupied[0]);
+        CHECK(describe(check_invariants_since(s, none)) == describe(check_invariants(s)));
+    }
 }
