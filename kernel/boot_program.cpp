@@ -13,10 +13,11 @@ const char* op_name(manifest::OpKind kind) {
         case manifest::OpKind::MapFrame: return "map-frame";
         case manifest::OpKind::GrantCap: return "grant-cap";
         case manifest::OpKind::LoadImage: return "load-image";
-        case manifest::OpKind::BindCore: return "bind-core";
+        case manifest::OpKind::BindVcpu: return "bind-vcpu";
         case manifest::OpKind::StartVcpu: return "start-vcpu";
         case manifest::OpKind::Seal: return "seal";
         case manifest::OpKind::DeclareFlow: return "declare-flow";
+        case manifest::OpKind::CreateIrqHandler: return "create-irq-handler";
     }
     return "unknown";
 }
@@ -36,6 +37,7 @@ Status execute(System& system, const ManifestReader& reader, const manifest::Man
             return system.create_partition(op.slot, static_cast<u32>(op.arg[0]), op.name,
                                            static_cast<manifest::RestartPolicy>(op.arg[1]),
                                            static_cast<u32>(op.arg[2]));
+        case OpKind::CreateIrqHandler: return system.create_irq_handler(op.slot, op.arg[0]);
         case OpKind::Seal: return system.seal();
         default: break;
     }
@@ -59,7 +61,8 @@ Status execute(System& system, const ManifestReader& reader, const manifest::Man
             return system.declare_flow(*p, *destination, static_cast<manifest::FlowKind>(op.arg[2]));
         }
         case OpKind::LoadImage: return system.load_image(*p, Ipa(op.arg[1]), reader.image(op), op.arg[3]);
-        case OpKind::BindCore: return system.bind_core(*p, static_cast<u32>(op.arg[1]), static_cast<u32>(op.arg[2]));
+        case OpKind::BindVcpu:
+            return system.bind_vcpu(*p, op.slot, static_cast<u32>(op.arg[1]), static_cast<u32>(op.arg[2]));
         case OpKind::StartVcpu: return system.set_entry(*p, static_cast<u32>(op.arg[1]), op.arg[2], op.arg[3]);
         default: return Status::InvalidArgument;
     }

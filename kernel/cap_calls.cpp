@@ -119,6 +119,22 @@ Status invoke(System& system, Vcpu& vcpu, Partition** target_out, int* restart_o
             auto slot = resolve(p, r.x[1], Rights::read());
             return slot.ok() ? notification_poll(slot.value()->cap, vcpu) : slot.status();
         }
+        // --- interrupts (kernel/interrupts.cpp)
+        case hvc::Function::IrqBind: {
+            auto irq = resolve(p, r.x[1], Rights::read());
+            if (!irq.ok()) return irq.status();
+            auto notification = resolve(p, r.x[2], Rights::read());
+            if (!notification.ok()) return notification.status();
+            return system.interrupts().bind(irq.value()->cap, notification.value()->cap, r.x[3], p.index, vcpu.core);
+        }
+        case hvc::Function::IrqAck:
+        case hvc::Function::IrqUnbind: {
+            auto slot = resolve(p, r.x[1], Rights::read());
+            if (!slot.ok()) return slot.status();
+            return static_cast<hvc::Function>(r.x[0]) == hvc::Function::IrqAck
+                       ? system.interrupts().ack(slot.value()->cap)
+                       : system.interrupts().unbind(slot.value()->cap);
+        }
         default: return Status::NotSupported;
     }
 }
@@ -127,7 +143,7 @@ Status invoke(System& system, Vcpu& vcpu, Partition** target_out, int* restart_o
 
 bool is_cap_call(u64 function_id) {
     return function_id >= static_cast<u64>(hvc::Function::CapIdentify) &&
-           function_id <= static_cast<u64>(hvc::Function::PartitionRestart);
+           function_id <= static_cast<u64>(hvc::Function::IrqUnbind);
 }
 
 bool handle_cap_call(System& system, Vcpu& vcpu) {

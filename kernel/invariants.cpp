@@ -69,9 +69,12 @@ const char* invariant_scope(InvariantId id) {
                    "their untyped's allocated range and nested or disjoint, every cap of the boot CNode "
                    "and of each partition's CSpace reachable; every mapped cap's mapping recorded";
         case InvariantId::InterruptOwnership:
-            return "checked: no interrupt is routed (no IrqHandler capability exists); any IrqHandler cap in "
-                   "the boot CNode or a CSpace is a violation until IRQ routing exists; cross-partition "
-                   "signals are notifications, covered by INV-6";
+            return "every IrqHandler cap names an SPI the kernel made a handler for; the IrqHandler caps of "
+                   "an SPI are in at most one partition's CSpace; every binding is made by a live partition "
+                   "that no other partition shares the SPI with, to a Notification some cap names, routed to "
+                   "a core of the machine; unbound SPIs keep no state. Not checked: the distributor's own "
+                   "enable and routing registers (they are the arch layer's; host tests read them). "
+                   "Cross-partition signals are notifications, covered by INV-6";
         case InvariantId::InformationFlow:
             return "after seal, every memory and signal edge the CSpaces and mappings allow (System::live_flows: "
                    "Write cap or writable mapping -> Read cap or readable mapping of the same memory; Write -> "
@@ -240,10 +243,8 @@ public:
         capabilities();
         interrupts();
         flows();
-        // TODO: INV-5 — once IRQ capabilities route SPIs to partitions, check that each SPI is
-        // routed to at most one partition and that it is the holder of its IRQ capability (today:
-        // no IrqHandler cap may exist). INV-3 follows the SMMU stream tables. Until then
-        // invariant_coverage() says "not checked", never "ok".
+        // INV-3 follows the SMMU stream tables; until then invariant_coverage() says "not
+        // checked", never "ok".
         return report_;
     }
 
@@ -442,17 +443,87 @@ private:
     caps::CdtReport cdt_seen_[kMaxCdtReports] = {};
     u32 cdt_reported_ = 0;
 
-    // ---- INV-5: no interrupt is routed yet, so no IrqHandler capability may exist
+    // ---- INV-5: every IrqHandler cap names an SPI the kernel made one for; the caps of one SPI
+    // are in at most one partition's CSpace; a binding is made by a live partition no other
+    // partition shares the SPI with, to a live Notification, routed to one of the machine's cores.
     void interrupts() {
-        // The boot CNode, then each live partition's CSpace (empty slots hold no cap).
-        for (u32 v = 0; v < view_count_; ++v)
+        const InterruptTable& table = s_.interrupts();
+        u8 holder_plus1[InterruptTable::kLines] = {};
+        for (u32 v = 0; v < view_count_; ++v) {
+            u32 partition_plus1 = 0;  // view 0 is the boot CNode (the kernel's)
+            for (u32 i = 0; i < count_ && v != 0; ++i)
+                if (cspace_view_[i] == v) partition_plus1 = i + 1;
             for_each_occupied(views_[v], [&](const CapSlot& slot) {
-                if (slot.cap.type == ObjectType::IrqHandler)
+                if (slot.cap.type != ObjectType::IrqHandler) return;
+                const u32 intid = slot.cap.irq();
+                const InterruptTable::Binding* b = table.binding(intid);
+                if (b == nullptr || !b->created) {
                     locate(value(add(InvariantId::InterruptOwnership,
-                                     "an IrqHandler capability exists, but the kernel routes no interrupt"),
-                                 slot.cap.irq()),
+                                     "an IrqHandler cap names an SPI the kernel made no handler for"),
+                                 intid),
                            &slot);
+                    return;
+                }
+                if (partition_plus1 == 0) return;
+                u8& h = holder_plus1[platform::assignable_spi_number(intid)];
+                if (h != 0 && h != partition_plus1)
+                    locate(value(add(InvariantId::InterruptOwnership, "an SPI's IrqHandler caps are in two partitions"),
+                                 intid),
+                           &slot);
+                h = static_cast<u8>(partition_plus1);
             });
+        }
+        // After seal (seal refuses otherwise): the Read caps of a notification are in one
+        // partition, so an interrupt bound to it reaches its owner only.
+        if (s_.sealed()) {
+            for (u32 i = 0; i < count_; ++i) {
+                if (cspace_view_[i] == 0) continue;
+                for_each_occupied(views_[cspace_view_[i]], [&](const CapSlot& slot) {
+                    const Capability& c = slot.cap;
+                    if (c.type != ObjectType::Notification || !c.rights.has(Rights::read())) return;
+                    for (u32 j = i + 1; j < count_; ++j) {
+                        if (cspace_view_[j] == 0) continue;
+                        bool shared = false;
+                        for_each_occupied(views_[cspace_view_[j]], [&](const CapSlot& other) {
+                            shared = shared || (other.cap.type == ObjectType::Notification &&
+                                                other.cap.object == c.object && other.cap.rights.has(Rights::read()));
+                        });
+                        if (shared)
+                            locate(add(InvariantId::InterruptOwnership, "a notification can be waited on by two partitions"),
+                                   &slot);
+                    }
+                });
+            }
+        }
+        for (u32 k = 0; k < InterruptTable::kLines; ++k) {
+            const u32 intid = platform::assignable_spi_intid(k);
+            const InterruptTable::Binding& b = *table.binding(intid);
+            if (!b.bound()) {
+                if (b.masked || b.owner_plus1 != 0)
+                    value(add(InvariantId::InterruptOwnership, "an unbound SPI keeps binding state"), intid);
+                continue;
+            }
+            if (!b.created || b.owner_plus1 == 0 || b.owner_plus1 > count_ || !live_[b.owner_plus1 - 1])
+                value(add(InvariantId::InterruptOwnership, "an SPI is bound for no live partition"), intid);
+            else if (holder_plus1[k] != 0 && holder_plus1[k] != b.owner_plus1)
+                value(add(InvariantId::InterruptOwnership, "an SPI is bound by one partition and held by another"), intid);
+            if (b.core >= s_.core_count())
+                value(add(InvariantId::InterruptOwnership, "an SPI is routed to no core of the machine"), intid);
+            if (!names_object(ObjectType::Notification, arch::phys_to_virt(PhysAddr(b.notification))))
+                value(add(InvariantId::InterruptOwnership, "an SPI is bound to a notification no cap names"), intid);
+        }
+    }
+    // Some cap in the boot CNode or a CSpace names the object of `type` that the kernel reaches
+    // at `object` (arch::phys_to_virt of its physical address).
+    bool names_object(ObjectType type, const void* object) const {
+        if (object == nullptr) return false;
+        bool found = false;
+        for (u32 v = 0; v < view_count_ && !found; ++v)
+            for_each_occupied(views_[v], [&](const CapSlot& slot) {
+                found = found || (slot.cap.type == type &&
+                                  arch::phys_to_virt(PhysAddr(slot.cap.object)) == object);
+            });
+        return found;
     }
 
     // ---- INV-6: every flow the capabilities allow is declared. Before seal the boot program is
@@ -739,7 +810,7 @@ private:
             if (p->vcpu_count == 0 || p->vcpu_count > manifest::kMaxVcpusPerPartition)
                 value(about(add(InvariantId::PartitionIdentity, "vCPU count out of range"), *p), p->vcpu_count);
             for (u32 v = 0; v < vcpu_count(*p); ++v)
-                if (p->vcpus[v].partition != p || p->vcpus[v].index != v)
+                if (p->vcpus.bound(v) && (p->vcpus[v].partition != p || p->vcpus[v].index != v))
                     value(about(add(InvariantId::PartitionIdentity, "vCPU does not name its partition and index"), *p), v);
             if (p->region_count > Partition::kMaxRegions)
                 value(about(add(InvariantId::TablesMatchRegions, "region count beyond capacity"), *p), p->region_count);
@@ -1057,7 +1128,11 @@ private:
             if (!live_[i]) continue;
             const Partition& p = part(i);
             for (u32 k = 0; k < vcpu_count(p); ++k) {
+                if (!p.vcpus.bound(k)) continue;
                 const Vcpu& v = p.vcpus[k];
+                // A Vcpu is a kernel object of its own: one no cap names is freed memory (INV-4).
+                if (!names_object(ObjectType::Vcpu, &v))
+                    value(about(add(InvariantId::CapabilitySoundness, "a bound vCPU is no Vcpu object any cap names"), p), k);
                 if (v.core == ~0u) continue;
                 if (v.core >= ncores) {
                     value(about(add(InvariantId::TemporalIsolation, "vCPU bound to a core the system does not have"), p),
@@ -1075,7 +1150,7 @@ private:
                 if (!live_[i]) continue;
                 const Partition& p = part(i);
                 for (u32 k = 0; k < vcpu_count(p); ++k)
-                    if (&p.vcpus[k] == v) owner = &p;
+                    if (p.vcpus.bound(k) && &p.vcpus[k] == v) owner = &p;
             }
             if (owner == nullptr) {
                 value(add(InvariantId::TemporalIsolation, "core runs a vCPU of no partition"), c);

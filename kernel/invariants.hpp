@@ -16,8 +16,9 @@
 //                                 tables and partition objects live in object memory
 //   INV-3  DMA containment        not checked: no SMMU stream tables exist yet
 //   INV-4  capability soundness   checked: the derivation tree over the boot CNode and every CSpace
-//   INV-5  interrupt ownership    checked vacuously: no interrupt is routed, so no IrqHandler
-//                                 cap may exist anywhere (one found is a violation)
+//   INV-5  interrupt ownership    IrqHandler caps only for SPIs the kernel made handlers for, the
+//                                 caps of one SPI in one partition; bindings by a live partition
+//                                 that alone holds the SPI, to a live Notification, on a real core
 //   INV-6  information flow       after seal, every memory/signal edge the CSpaces and mappings
 //                                 allow (System::live_flows) is declared (seal demands equality);
 //                                 no MMIO page is shared by two partitions

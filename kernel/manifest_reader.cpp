@@ -176,7 +176,8 @@ Status ManifestReader::check_op(const ManifestOp& op, u32 index) {
                 return fail(Status::OutOfRange, "image destination wraps", at);
             return Status::Ok;
         }
-        case OpKind::BindCore:
+        case OpKind::BindVcpu:
+            if (!program_slot(op.slot)) return fail(Status::OutOfRange, "boot slot out of range", at);
             if (!partition_slot(op.arg[0])) return fail(Status::OutOfRange, "partition slot out of range", at);
             if (op.arg[1] >= kMaxVcpusPerPartition) return fail(Status::OutOfRange, "vcpu index out of range", at);
             if (op.arg[2] >= platform::kMaxCores) return fail(Status::OutOfRange, "physical core out of range", at);
@@ -184,6 +185,11 @@ Status ManifestReader::check_op(const ManifestOp& op, u32 index) {
         case OpKind::StartVcpu:
             if (!partition_slot(op.arg[0])) return fail(Status::OutOfRange, "partition slot out of range", at);
             if (op.arg[1] >= kMaxVcpusPerPartition) return fail(Status::OutOfRange, "vcpu index out of range", at);
+            return Status::Ok;
+        case OpKind::CreateIrqHandler:
+            if (!program_slot(op.slot)) return fail(Status::OutOfRange, "boot slot out of range", at);
+            if (platform::assignable_spi(op.arg[0]) == nullptr)
+                return fail(Status::InvalidArgument, "interrupt not assignable to partitions", at);
             return Status::Ok;
         case OpKind::Seal:
             // Nothing can follow the seal, so "exactly once" and "last" are one check.

@@ -40,13 +40,25 @@ bool wake_waiter(Notification& n, Status status, u64 value) {
 
 }  // namespace
 
+namespace {
+
+void signal(Notification& obj, u64 badge) {
+    obj.word |= badge;
+    if (obj.waiter != nullptr && wake_waiter(obj, Status::Ok, obj.word)) obj.word = 0;
+}
+
+}  // namespace
+
 Status notification_signal(const Capability& cap) {
     auto n = invoked(cap, Rights::write());
     if (!n.ok()) return n.status();
-    Notification& obj = *n.value();
-    obj.word |= cap.badge != 0 ? cap.badge : 1;
-    if (obj.waiter != nullptr && wake_waiter(obj, Status::Ok, obj.word)) obj.word = 0;
+    signal(*n.value(), cap.badge != 0 ? cap.badge : 1);
     return Status::Ok;
+}
+
+void notification_signal_object(u64 object, u64 badge) {
+    Notification* n = static_cast<Notification*>(arch::phys_to_virt(PhysAddr(object)));
+    if (n != nullptr) signal(*n, badge);
 }
 
 Status notification_poll(const Capability& cap, Vcpu& caller) {

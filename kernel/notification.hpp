@@ -36,6 +36,10 @@ extern SpinLock cap_lock;
 // --- capability calls: `cap` is the invoked slot's cap; called with cap_lock held.
 // Signal: needs Write. Wakes the waiter, if any, with x0 = Ok and x1 = the word.
 Status notification_signal(const Capability& cap);
+// A signal by the kernel on behalf of a bound interrupt (kernel/interrupts.hpp): `object` is
+// the Notification's physical address, kept alive by the binding's owner (the destroy hook
+// unbinds). cap_lock held.
+void notification_signal_object(u64 object, u64 badge);
 // Poll: needs Read. caller's x1 = the word, which is cleared.
 Status notification_poll(const Capability& cap, Vcpu& caller);
 // Wait: needs Read. As poll when the word is not 0. Otherwise Busy if another vCPU waits, else

@@ -1,5 +1,5 @@
-// A partition: one stage-2 address space, its CSpace, its mappings, its vCPUs and its life
-// cycle. The object lives in memory retyped from untyped (caps::ObjectType::Partition); the
+// A partition: one stage-2 address space, its CSpace, its mappings, its vCPUs (objects of their
+// own) and its life cycle. The object lives in memory retyped from untyped (caps::ObjectType::Partition); the
 // part of that memory after the object is the pool its stage-2 tables come from, so what a
 // partition's mappings cost the kernel is bounded by the object its owner paid for.
 #pragma once
@@ -36,6 +36,18 @@ struct ImageSegment {
     u64 size = 0;
 };
 
+// A partition's vCPUs: Vcpu objects of their own (vcpu.hpp), bound by BindVcpu. Every index
+// below the partition's vcpu_count is bound before seal; before it, use bound().
+class VcpuSet {
+public:
+    Vcpu& operator[](u32 index) const { return *vcpus_[index]; }
+    bool bound(u32 index) const { return index < manifest::kMaxVcpusPerPartition && vcpus_[index] != nullptr; }
+    void attach(u32 index, Vcpu* v) { vcpus_[index] = v; }
+
+private:
+    Vcpu* vcpus_[manifest::kMaxVcpusPerPartition] = {};
+};
+
 // Unconfigured: retyped, not yet made a partition by CreatePartition. Built: configured, not yet
 // launched. Running: its vCPUs may run. Stopping: one core is taking it down (and maybe
 // restarting it). Stopped: for good.
@@ -62,8 +74,8 @@ public:
     u32 region_count = 0;
     ImageSegment images[kMaxImages];
     u32 image_count = 0;
-    Vcpu vcpus[manifest::kMaxVcpusPerPartition];
-    u32 vcpu_count = 0;
+    VcpuSet vcpus;
+    u32 vcpu_count = 0;  // declared by CreatePartition; indices 0 .. vcpu_count - 1
     u64 entry = 0;     // vCPU 0's entry point and x0, kept for restarts
     u64 boot_arg = 0;
     bool has_entry = false;

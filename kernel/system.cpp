@@ -193,13 +193,26 @@ Status System::create(ObjectType type, PhysAddr base, unsigned size_bits) {
         case ObjectType::Notification: return notification_create(base);
         // A Channel has no header: the object is the shared region itself, zeroed by retype.
         case ObjectType::Channel: return Status::Ok;
-        case ObjectType::Vcpu: return Status::NotSupported;  // part of their partition (kMaxVcpusPerPartition)
+        case ObjectType::Vcpu: {
+            void* memory = arch::phys_to_virt(base);
+            if (memory == nullptr) return Status::OutOfRange;
+            new (memory) Vcpu();
+            return Status::Ok;
+        }
         default: return Status::Ok;  // memory, CNodes (zeroed = empty slots), untyped
     }
 }
 
 void System::destroy(const Capability& cap) {
-    if (cap.type == ObjectType::Notification) notification_destroyed(cap);  // its waiter resumes
+    if (cap.type == ObjectType::Notification) {
+        notification_destroyed(cap);  // its waiter resumes
+        interrupts_.notification_destroyed(cap.object);
+    }
+    if (cap.type == ObjectType::IrqHandler) interrupts_.handler_destroyed(cap.irq());
+    if (cap.type == ObjectType::Vcpu) {
+        auto* v = static_cast<Vcpu*>(arch::phys_to_virt(PhysAddr(cap.object)));
+        if (v != nullptr) vcpu_destroyed(*v);
+    }
     if (cap.type == ObjectType::CNode) {
         // A partition whose CSpace root is gone keeps running, but finds no capability.
         for (u32 i = 0; i < partition_count_; ++i)
@@ -320,10 +333,6 @@ Status System::create_partition(u32 slot, u32 cnode_slot, const char* name, mani
     p->vcpu_count = vcpu_count;
     p->cspace_root = cnode->cap;
     p->cspace_root.rights = Rights::read() | Rights::write();
-    for (u32 i = 0; i < vcpu_count; ++i) {
-        p->vcpus[i].partition = p;
-        p->vcpus[i].index = i;
-    }
     p->store_state(PartitionState::Built);
     partitions_[partition_count_++] = p;
     return Status::Ok;
@@ -412,6 +421,17 @@ Status System::grant_cap(u32 source_slot, Partition& p, u64 index, Rights mask, 
     return ok(s) ? s : refuse(s, "grant refused");
 }
 
+Status System::create_irq_handler(u32 slot, u64 intid) {
+    if (sealed_) return refuse(Status::Denied, "system is sealed");
+    CapSlot* dest = boot_slot(slot);
+    if (dest == nullptr) return refuse(Status::OutOfRange, "no such boot slot");
+    switch (const Status s = interrupts_.create_handler(*dest, intid)) {
+        case Status::Ok: return s;
+        case Status::Denied: return refuse(s, "interrupt not assignable to partitions");
+        default: return refuse(s, "interrupt handler already created or slot occupied");
+    }
+}
+
 Status System::declare_flow(Partition& source, Partition& destination, manifest::FlowKind kind) {
     if (sealed_) return refuse(Status::Denied, "system is sealed");
     if (!FlowGraph::kind_valid(kind)) return refuse(Status::InvalidArgument, "unknown flow kind");
@@ -456,14 +476,23 @@ Status System::load_image(Partition& p, Ipa ipa, const u8* bytes, u64 size) {
     return Status::Ok;
 }
 
-Status System::bind_core(Partition& p, u32 vcpu, u32 core) {
+Status System::bind_vcpu(Partition& p, u32 vcpu_slot, u32 index, u32 core) {
     if (sealed_) return refuse(Status::Denied, "system is sealed");
-    if (vcpu >= p.vcpu_count) return refuse(Status::InvalidArgument, "no such vCPU");
+    CapSlot* slot = boot_slot(vcpu_slot);
+    if (slot == nullptr) return refuse(Status::OutOfRange, "no such boot slot");
+    if (slot->cap.type != ObjectType::Vcpu) return refuse(Status::InvalidArgument, "not a Vcpu cap");
+    auto* v = static_cast<Vcpu*>(arch::phys_to_virt(PhysAddr(slot->cap.object)));
+    if (v == nullptr) return refuse(Status::OutOfRange, "Vcpu object outside RAM");
+    if (index >= p.vcpu_count) return refuse(Status::InvalidArgument, "no such vCPU");
     if (core >= cores_) return refuse(Status::OutOfRange, "no such core, or it is not online");
     if (core_vcpu_[core] != nullptr) return refuse(Status::Exists, "core already bound");
-    if (p.vcpus[vcpu].core != ~0u) return refuse(Status::Exists, "vCPU already bound");
-    p.vcpus[vcpu].core = core;
-    __atomic_store_n(&core_vcpu_[core], &p.vcpus[vcpu], __ATOMIC_RELEASE);
+    if (p.vcpus.bound(index)) return refuse(Status::Exists, "vCPU already bound");
+    if (v->partition != nullptr) return refuse(Status::Exists, "Vcpu object already bound");
+    v->partition = &p;
+    v->index = index;
+    v->core = core;
+    p.vcpus.attach(index, v);
+    __atomic_store_n(&core_vcpu_[core], v, __ATOMIC_RELEASE);
     return Status::Ok;
 }
 
@@ -521,9 +550,11 @@ Status System::seal() {
         if (p.region_count == 0) return refuse(Status::NotFound, "a partition has no memory");
         if (!p.has_entry) return refuse(Status::NotFound, "a partition has no entry point");
         for (u32 v = 0; v < p.vcpu_count; ++v)
-            if (p.vcpus[v].core == ~0u) return refuse(Status::NotFound, "a vCPU is not bound to a core");
+            if (!p.vcpus.bound(v)) return refuse(Status::NotFound, "a vCPU is not bound to a core");
     }
     if (control_graph_has_cycle()) return refuse(Status::Denied, "partitions control each other in a cycle");
+    if (interrupt_shared()) return refuse(Status::Denied, "an interrupt is given to two partitions");
+    if (notification_shared()) return refuse(Status::Denied, "a notification can be waited on by two partitions");
     // Invariant 6: the flows the capabilities allow are exactly the declared ones. An undeclared
     // flow is an isolation hole; a declared flow with no capability behind it means the
     // description and the capabilities disagree (the audit evidence would list a flow that the
@@ -553,6 +584,68 @@ Status System::seal() {
     running_ = partition_count_;
     for (u32 i = 0; i < partition_count_; ++i) launch(*partitions_[i]);
     return Status::Ok;
+}
+
+// Invariant 5 at seal: the IrqHandler caps of one SPI are all in one partition's CSpace.
+bool System::interrupt_shared() const {
+    u8 holder_plus1[InterruptTable::kLines] = {};
+    for (u32 i = 0; i < partition_count_; ++i) {
+        const Capability& root = partitions_[i]->cspace_root;
+        if (root.type != ObjectType::CNode) continue;
+        const CapSlot* slots = caps::cnode_slots(root);
+        for (u64 k = 0; k < caps::cnode_slot_count(root); ++k) {
+            const Capability& c = slots[k].cap;
+            const u32 n = platform::assignable_spi_number(c.irq());
+            if (c.type != ObjectType::IrqHandler || n >= InterruptTable::kLines) continue;
+            u8& h = holder_plus1[n];
+            if (h != 0 && h != i + 1) return true;
+            h = static_cast<u8>(i + 1);
+        }
+    }
+    return false;
+}
+
+// A Vcpu's last cap is gone (its memory may be retyped next): nothing may point to it. A bound
+// Vcpu's original cap stays in the boot CNode, which only the kernel holds and never empties,
+// so this happens only to an unbound one, or in host tests; a partition that loses a vCPU is
+// taken down for good first (it can no longer run as described).
+void System::vcpu_destroyed(Vcpu& v) {
+    Partition* p = v.partition;
+    if (p == nullptr) return;
+    if (p->transition(PartitionState::Running, PartitionState::Stopping))
+        take_down(*p, nullptr, false, StopReason::Controller, "kernel");
+    if (v.core < cores_ && core_vcpu_[v.core] == &v) __atomic_store_n(&core_vcpu_[v.core], nullptr, __ATOMIC_RELEASE);
+    p->vcpus.attach(v.index, nullptr);
+    v.partition = nullptr;
+}
+
+// One waiting partition per notification: two Read holders would observe each other (one takes
+// the word the other would have seen, a flow no DeclareFlow expresses), and the holder of one
+// could receive the interrupts the other bound to it (invariant 5; the model's KF-2).
+bool System::notification_shared() const {
+    const auto read_cap_elsewhere = [this](u64 object, u32 holder) {
+        for (u32 j = holder + 1; j < partition_count_; ++j) {
+            const Capability& root = partitions_[j]->cspace_root;
+            if (root.type != ObjectType::CNode) continue;
+            const CapSlot* slots = caps::cnode_slots(root);
+            for (u64 k = 0; k < caps::cnode_slot_count(root); ++k) {
+                const Capability& c = slots[k].cap;
+                if (c.type == ObjectType::Notification && c.object == object && c.rights.has(Rights::read())) return true;
+            }
+        }
+        return false;
+    };
+    for (u32 i = 0; i < partition_count_; ++i) {
+        const Capability& root = partitions_[i]->cspace_root;
+        if (root.type != ObjectType::CNode) continue;
+        const CapSlot* slots = caps::cnode_slots(root);
+        for (u64 k = 0; k < caps::cnode_slot_count(root); ++k) {
+            const Capability& c = slots[k].cap;
+            if (c.type == ObjectType::Notification && c.rights.has(Rights::read()) && read_cap_elsewhere(c.object, i))
+                return true;
+        }
+    }
+    return false;
 }
 
 // --- life cycle -----------------------------------------------------------------------------
@@ -615,6 +708,8 @@ void System::stopped_for_good() {
 
 void System::take_down(Partition& p, Vcpu* current, bool restart, StopReason reason, const char* by) {
     if (current != nullptr) current->store_state(VcpuState::Off);
+    // First, so that no interrupt of its devices is signalled into the old run or the new one.
+    interrupts_.partition_stopped(p.index);
     for (u32 v = 0; v < p.vcpu_count; ++v) {
         Vcpu& other = p.vcpus[v];
         if (&other == current) continue;

@@ -11,6 +11,7 @@
 #include <bulkhead/platform.hpp>
 #include <bulkhead/status.hpp>
 #include <caps/cspace.hpp>
+#include <interrupts.hpp>
 #include <partition.hpp>
 
 namespace bh {
@@ -57,11 +58,16 @@ public:
     // Declares that `source` may pass information to `destination` by `kind` (manifest op
     // DeclareFlow). Declaring an edge twice is accepted (the graph is a set).
     Status declare_flow(Partition& source, Partition& destination, manifest::FlowKind kind);
+    // slot := the IrqHandler cap of SPI `intid` (manifest op CreateIrqHandler), once per SPI.
+    Status create_irq_handler(u32 slot, u64 intid);
     Status load_image(Partition& p, Ipa ipa, const u8* bytes, u64 size);
-    Status bind_core(Partition& p, u32 vcpu, u32 core);
+    // Binds the Vcpu object in boot slot `vcpu_slot` to `p` as vCPU `index`, on physical core
+    // `core` (manifest op BindVcpu). One Vcpu per index, one partition per Vcpu, one vCPU per core.
+    Status bind_vcpu(Partition& p, u32 vcpu_slot, u32 index, u32 core);
     Status set_entry(Partition& p, u32 vcpu, u64 entry, u64 arg);
-    // Checks that every partition is complete, that no partitions control each other in a cycle
-    // and that the live flow graph equals the declared one, then starts them all. Nothing can be
+    // Checks that every partition is complete, that no partitions control each other in a cycle,
+    // that no interrupt is given to two partitions, that no notification can be waited on by two
+    // partitions and that the live flow graph equals the declared one, then starts them all. Nothing can be
     // built after.
     Status seal();
 
@@ -94,6 +100,9 @@ public:
         return core < cores_ ? __atomic_load_n(&core_vcpu_[core], __ATOMIC_ACQUIRE) : nullptr;
     }
     bool sealed() const { return sealed_; }
+    // The SPIs' bindings (kernel/interrupts.hpp); the arch IRQ path calls interrupts().fired().
+    InterruptTable& interrupts() { return interrupts_; }
+    const InterruptTable& interrupts() const { return interrupts_; }
     const char* last_refusal() const { return refusal_; }
     // Read-only views for the invariant checker (kernel/invariants.hpp).
     u64 ram_base() const { return ram_base_; }
@@ -136,6 +145,9 @@ private:
     void take_down(Partition& p, Vcpu* current, bool restart, StopReason reason, const char* by);
     void stopped_for_good();
     bool control_graph_has_cycle() const;
+    bool interrupt_shared() const;
+    bool notification_shared() const;
+    void vcpu_destroyed(Vcpu& v);
     [[nodiscard]] bool reload_memory(Partition& p);
 
     CapSlot boot_cnode_{};  // the boot CNode's cap: a root held by the kernel itself
@@ -153,6 +165,7 @@ private:
     u64 ram_size_ = 0;
     bool sealed_ = false;
     FlowGraph declared_{};
+    InterruptTable interrupts_{};
     u32 running_ = 0;  // partitions not yet stopped for good; the machine powers off at zero
     const char* refusal_ = "";
 };

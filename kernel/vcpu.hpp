@@ -1,7 +1,11 @@
-// A virtual CPU: the guest register frame the EL2 vectors save into, and its run state.
+// A virtual CPU: the guest register frame the EL2 vectors save into, and its run state. A Vcpu
+// is a kernel object of its own (caps::ObjectType::Vcpu), retyped from untyped memory and bound
+// to one partition, as vCPU `index`, on one physical core (manifest op BindVcpu), so the kernel
+// memory a partition's vCPUs take is paid for by whoever retyped them.
 #pragma once
 
 #include <bulkhead/types.hpp>
+#include <caps/capability.hpp>
 
 namespace bh {
 
@@ -32,9 +36,9 @@ enum class VcpuState : u32 { Off = 0, Starting = 1, Runnable = 2, Running = 3, B
 
 struct Vcpu {
     GuestRegs regs;
-    Partition* partition = nullptr;
+    Partition* partition = nullptr;  // set once by BindVcpu; nullptr: not bound yet
     u32 index = 0;
-    u32 core = ~0u;  // physical core, bound once by BindCore
+    u32 core = ~0u;  // physical core, bound once by BindVcpu
     u32 state = static_cast<u32>(VcpuState::Off);
     // Set when the vCPU (re)starts: its EL1 system registers and FP/SIMD state are reset on
     // the next entry so that nothing from a previous run or from EL2 leaks into the guest.
@@ -60,5 +64,7 @@ struct Vcpu {
         reset_on_entry = true;
     }
 };
+
+static_assert(sizeof(Vcpu) <= (1u << caps::kVcpuBits), "a Vcpu must fit the memory retype gives it");
 
 }  // namespace bh

@@ -143,6 +143,10 @@ struct Replay {
                     held.push_back({p, s->type, s->base, s->bits, static_cast<u8>(s->rights & Rights::from_bits(op.arg[2]).bits())});
                     break;
                 }
+                case OpKind::CreateIrqHandler:  // interrupts.cpp create_handler: names no memory
+                    slots[op.slot] = Cap{ObjectType::IrqHandler, op.arg[0], 0, 0,
+                                         static_cast<u8>(Rights::kControl | Rights::kGrant), false, 0, 0};
+                    break;
                 case OpKind::DeclareFlow: {
                     unsigned a, b;
                     if (!partition(op.arg[0], a) || !partition(op.arg[1], b)) return fail(n, "declare-flow: no such partition");

@@ -4,8 +4,9 @@
 // uses: two partitions ("alpha", restart policy Restart, 2 vCPUs on cores 0-1; "beta", policy
 // Stop, 1 vCPU on core 2), each with a 4 KiB RAM frame, a CSpace holding its own CNode, spare
 // frames (one copy of a frame shared by both, which neither may map while the other does), a
-// notification both can signal/wait on, Partition caps with Control (alpha controls beta,
-// beta and itself, beta controls itself) and a device page (beta). Then it is snapshotted
+// notification both can signal and only alpha waits on (one waiting partition per
+// notification), Partition caps with Control (alpha controls beta, beta and itself, beta
+// controls itself) and a device page (beta). Then it is snapshotted
 // (the System object and the simulated RAM it uses) and every input starts from a restored copy,
 // which costs a few memcpy and zero checks instead of a rebuild.
 //
@@ -208,22 +209,27 @@ void build() {
     const u32 ntfn = slot();
     must(s.retype(manifest::kKernelUntypedSlot, ObjectType::Notification, 0, ntfn, 1), "notification");
     must(s.grant_cap(ntfn, pa, 6, all), "alpha notification");
-    must(s.grant_cap(ntfn, pb, 6, rwg), "beta notification");
+    // Beta may only signal it: one waiting partition per notification (seal's rule).
+    must(s.grant_cap(ntfn, pb, 6, Rights::write() | Rights::grant()), "beta notification");
     must(s.grant_cap(b, pa, 7, Rights::control() | Rights::grant()), "alpha controls beta");
     must(s.grant_cap(b, pb, 7, Rights::control()), "beta controls itself");
     must(s.grant_cap(a, pa, 8, Rights::control()), "alpha controls itself");
 
-    // Both may write the shared frame and signal the notification: declare those flows (INV-6),
+    // Both may write the shared frame, beta may signal alpha: declare those flows (INV-6),
     // so that seal accepts them and the checker flags any flow beyond them.
     for (Partition* from : {&pa, &pb}) {
         Partition& to = from == &pa ? pb : pa;
         must(s.declare_flow(*from, to, manifest::FlowKind::Memory), "declare memory flow");
-        must(s.declare_flow(*from, to, manifest::FlowKind::Signal), "declare signal flow");
     }
+    must(s.declare_flow(pb, pa, manifest::FlowKind::Signal), "declare signal flow");
 
-    must(s.bind_core(pa, 0, 0), "bind alpha 0");
-    must(s.bind_core(pa, 1, 1), "bind alpha 1");
-    must(s.bind_core(pb, 0, 2), "bind beta");
+    const u32 vcpus = slot();
+    slot();
+    slot();
+    must(s.retype(manifest::kKernelUntypedSlot, ObjectType::Vcpu, 0, vcpus, 3), "vcpu objects");
+    must(s.bind_vcpu(pa, vcpus, 0, 0), "bind alpha 0");
+    must(s.bind_vcpu(pa, vcpus + 1, 1, 1), "bind alpha 1");
+    must(s.bind_vcpu(pb, vcpus + 2, 0, 2), "bind beta");
     must(s.set_entry(pa, 0, kGuestRam, 1), "entry alpha");
     must(s.set_entry(pb, 0, kGuestRam, 2), "entry beta");
     must(s.seal(), "seal");

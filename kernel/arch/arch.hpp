@@ -39,6 +39,12 @@ void wake_cores();
 // Counter ticks (CNTPCT); used as the time base of partitions' virtual counters.
 u64 counter_now();
 
+// Shared peripheral interrupts given to partitions (kernel/interrupts.hpp): route `intid` to
+// `core` and let it through the distributor; stop it at the distributor (it stays pending at
+// the device until the partition's driver clears it there).
+void irq_enable(u32 intid, unsigned core);
+void irq_disable(u32 intid);
+
 // Power the machine off (PSCI SYSTEM_OFF); on the host, records the request and returns.
 void system_off();
 

@@ -226,6 +226,25 @@ inline NotificationWord notification_poll(u64 cptr) {
     return NotificationWord{r.status, r.ok() ? r.r1 : 0};
 }
 
+// ---------------------------------------------------------------- interrupts
+// `irq` names an IrqHandler cap (Control), one per entry of the partition's `interrupts`
+// property (docs/system-description.md). Errors: InvalidArgument when a slot holds the wrong
+// type (or badge is 0), Denied without the right.
+
+// Binds the SPI to the notification `notification` (a Read cap: one this partition waits on)
+// and routes it to the calling vCPU's core: when the device raises it, `badge` is ORed into the
+// notification's word, and the SPI stays off until irq_ack.
+inline i64 irq_bind(u64 irq, u64 notification, u64 badge) {
+    return hypercall(hvc::Function::IrqBind, irq, notification, badge).status;
+}
+
+// Lets the SPI in again after a delivery: call once the device no longer asserts it (or does so
+// for a new event). NotFound when it is not bound.
+inline i64 irq_ack(u64 irq) { return hypercall(hvc::Function::IrqAck, irq).status; }
+
+// Disables the SPI and forgets the binding. NotFound when it is not bound.
+inline i64 irq_unbind(u64 irq) { return hypercall(hvc::Function::IrqUnbind, irq).status; }
+
 // ---------------------------------------------------------------- partition control
 // `cptr` names a Partition cap with the Control right (bhcc grants one per entry of the
 // partition's `controls` property). Errors: InvalidArgument when the slot is empty or holds no

@@ -439,10 +439,14 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         {"channel-one-partition", "/channels/ch0: channel must connect at least two partitions"},
         {"notification-compatible", "/notifications/n0: unexpected node: children of /notifications must have compatible = \"bulkhead,notification\""},
         {"notification-unknown-partition", "/notifications/n0: unknown partition \"gamma\" in signallers"},
-        {"notification-no-signallers", "/notifications/n0: notification has no signallers"},
+        {"notification-no-signallers", "/notifications/n0: notification has no signallers (and its waiter has no interrupts)"},
         {"notification-two-waiters", "/notifications/n0: waiters must name exactly one partition (2 named)"},
         {"notification-no-waiter", "/notifications/n0: waiters must name exactly one partition (0 named)"},
         {"notification-self", "/notifications/n0: partition \"beta\" is both a signaller and the waiter"},
+        {"interrupt-not-assignable", "/partitions/alpha: interrupt 33 is not assignable to partitions (assignable: 34 rtc, 35-38 pcie-intx, 39 gpio)"},
+        {"interrupt-twice", "/partitions/alpha: interrupt 34 is listed twice"},
+        {"interrupt-two-partitions", "/partitions/beta: interrupt 39 is already given to /partitions/alpha"},
+        {"interrupts-not-cells", "/partitions/alpha: interrupts must be a list of interrupt numbers (INTIDs)"},
     };
     Workspace workspace;
     for (const Case& c : cases) {
@@ -515,7 +519,7 @@ TEST_CASE("bhcc refuses a kernel that loads outside the kernel image window", "[
 
 // ---------------------------------------------------------------- accepted descriptions
 
-TEST_CASE("demo.dts packs into the expected v2 program", "[bhcc]") {
+TEST_CASE("demo.dts packs into the expected v3 program", "[bhcc]") {
     Workspace workspace;
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/demo.dts");
     INFO(result.errors);
@@ -524,7 +528,7 @@ TEST_CASE("demo.dts packs into the expected v2 program", "[bhcc]") {
 
     const ManifestHeader header = header_of(payload);
     CHECK(header.magic == manifest::kMagic);
-    CHECK(header.version == 2);
+    CHECK(header.version == 3);
     CHECK(header.op_size == sizeof(ManifestOp));
     CHECK(header.ops_offset == sizeof(ManifestHeader));
     CHECK(header.total_size == payload.size());
@@ -534,7 +538,8 @@ TEST_CASE("demo.dts packs into the expected v2 program", "[bhcc]") {
     CHECK(header.checksum ==
           reference_crc32(payload.data() + manifest::kChecksumStart, payload.size() - manifest::kChecksumStart));
 
-    // Per partition: 11 boot slots (partition, CNode, one 16 MiB untyped, eight 2 MiB frames).
+    // Per partition: 12 boot slots (partition, CNode, one 16 MiB untyped, eight 2 MiB frames, a
+    // Vcpu).
     using K = OpKind;
     using bh::ObjectType;
     std::vector<Expect> expected;
@@ -543,7 +548,7 @@ TEST_CASE("demo.dts packs into the expected v2 program", "[bhcc]") {
     const u64 cores[] = {1, 2, 3};
     const u64 boot_args[] = {12, 12, 0};
     for (u32 p = 0; p < 3; ++p) {
-        const u32 b = manifest::kFirstFreeBootSlot + 11 * p;
+        const u32 b = manifest::kFirstFreeBootSlot + 12 * p;
         expected.push_back({K::Retype, manifest::kKernelUntypedSlot, {kType(ObjectType::Partition), 16, b, 1}});
         expected.push_back({K::Retype, manifest::kKernelUntypedSlot, {kType(ObjectType::CNode), 8, b + 1, 1}});
         expected.push_back({K::CreatePartition, b, {b + 1, u64(manifest::RestartPolicy::Stop), 1, 0}, names[p]});
@@ -560,13 +565,14 @@ TEST_CASE("demo.dts packs into the expected v2 program", "[bhcc]") {
         } else {
             expected.push_back({K::LoadImage, 0, {b, 0x4000'0000, 0, 0x80}});
         }
-        expected.push_back({K::BindCore, 0, {b, 0, cores[p], 0}});
+        expected.push_back({K::Retype, manifest::kKernelUntypedSlot, {kType(ObjectType::Vcpu), 0, b + 11, 1}});
+        expected.push_back({K::BindVcpu, b + 11, {b, 0, cores[p], 0}});
         expected.push_back({K::StartVcpu, 0, {b, 0, kGuestEntry, boot_args[p]}});
     }
     expected.push_back({K::Seal, 0, {0, 0, 0, 0}});
     const std::vector<ManifestOp> ops = ops_of(payload);
     check_program(ops, expected);
-    CHECK(result.manifest.boot_slots_needed == manifest::kFirstFreeBootSlot + 33);
+    CHECK(result.manifest.boot_slots_needed == manifest::kFirstFreeBootSlot + 36);
 
     // LoadImage: IPA = p_paddr, only p_filesz bytes, 8-aligned, after the op table, bytes intact.
     const u64 images_start = header.ops_offset + header.op_count * sizeof(ManifestOp);
@@ -577,8 +583,8 @@ TEST_CASE("demo.dts packs into the expected v2 program", "[bhcc]") {
     CHECK(code.arg[2] % 8 == 0);
     CHECK(payload_filled(payload, code.arg[2], code.arg[3], 0xa1));
     CHECK(payload_filled(payload, data.arg[2], data.arg[3], 0xa2));
-    REQUIRE(ops[74].kind == OpKind::LoadImage);
-    CHECK(payload_filled(payload, ops[74].arg[2], 0x80, 0xb1));  // attacker's code
+    REQUIRE(ops[76].kind == OpKind::LoadImage);
+    CHECK(payload_filled(payload, ops[76].arg[2], 0x80, 0xb1));  // attacker's code
 }
 
 TEST_CASE("the CSpace layout: own CNode at 1, frames in region order, then device pages", "[bhcc]") {
@@ -659,7 +665,7 @@ TEST_CASE("the CSpace layout: own CNode at 1, frames in region order, then devic
             CHECK(op.arg[1] == static_cast<u64>(manifest::RestartPolicy::Restart));
             CHECK(op.arg[2] == 2);
         }
-        if (op.kind == OpKind::BindCore) binds.emplace_back(op.arg[1], op.arg[2]);
+        if (op.kind == OpKind::BindVcpu) binds.emplace_back(op.arg[1], op.arg[2]);
         if (op.kind == OpKind::StartVcpu) {
             CHECK(op.arg[0] == p);
             CHECK(op.arg[1] == 0);
@@ -775,7 +781,7 @@ TEST_CASE("4 KiB frames when the IPA is not 2 MiB aligned; retypes of at most 25
     CHECK(model.boot.at(261).pa == 0x4810'0000);
     CHECK(model.boot.at(516).pa == 0x481f'f000);
     CHECK(model.boot.at(516).mapped_ipa == 0x4020'0000 - 0x1000 + 0x0010'0000);
-    CHECK(packed.boot_slots_needed == 517);
+    CHECK(packed.boot_slots_needed == 518);  // and its Vcpu
 }
 
 TEST_CASE("caps.dts: capuser's CSpace matches the indices its guest uses", "[bhcc]") {
@@ -797,7 +803,7 @@ TEST_CASE("caps.dts: capuser's CSpace matches the indices its guest uses", "[bhc
     CHECK_FALSE(c.at(4).mapped_ipa.has_value());  // unmapped: granted, never mapped
     for (const ManifestOp& op : ops) {
         if (op.kind == OpKind::MapFrame) CHECK(op.slot != c.at(4).boot_slot);
-        if (op.kind == OpKind::BindCore) CHECK(op.arg[2] == (op.arg[0] == model.partition_slot.at("capuser") ? 1u : 2u));
+        if (op.kind == OpKind::BindVcpu) CHECK(op.arg[2] == (op.arg[0] == model.partition_slot.at("capuser") ? 1u : 2u));
         if (op.kind == OpKind::StartVcpu && op.arg[0] == model.partition_slot.at("bystander")) CHECK(op.arg[3] == 6);
     }
     const std::map<u64, Cap>& b = model.of("bystander");
@@ -983,7 +989,7 @@ TEST_CASE("quad.dts gives each of four partitions its own core", "[bhcc]") {
     std::vector<std::string> names;
     for (const ManifestOp& op : ops_of(result.manifest.bytes)) {
         if (op.kind == OpKind::CreatePartition) names.emplace_back(op.name);
-        if (op.kind == OpKind::BindCore) cores.push_back(op.arg[2]);
+        if (op.kind == OpKind::BindVcpu) cores.push_back(op.arg[2]);
         if (op.kind == OpKind::StartVcpu) CHECK(op.arg[3] == 6);
     }
     CHECK(names == std::vector<std::string>{"p0", "p1", "p2", "p3"});
@@ -1090,7 +1096,7 @@ TEST_CASE("the dump lists every op in words", "[bhcc]") {
     const std::string dump = bhcc::dump_manifest(result.manifest.bytes);
     INFO(dump);
     const char* lines[] = {
-        "manifest v2: 78 ops, ",
+        "manifest v3: 81 ops, ",
         "(ok)",
         "   0  Retype          slot 1 (kernel Untyped) -> 1 x Partition size_bits 16 in slots 2\n",
         "   1  Retype          slot 1 (kernel Untyped) -> 1 x CNode radix 8 in slots 3\n",
@@ -1101,10 +1107,11 @@ TEST_CASE("the dump lists every op in words", "[bhcc]") {
         "   6  MapFrame        slot 5 (Frame 0x48000000 2 MiB) -> alpha@2 ipa=0x40000000 rwx\n",
         "   9  GrantCap        slot 6 (Frame 0x48200000 2 MiB) -> alpha@2 cspace[3] rights=RWXG\n",
         "  22  LoadImage       alpha@2 ipa=0x40000000 payload+0x",
-        "  24  BindCore        alpha@2 vcpu=0 core=1\n",
-        "  25  StartVcpu       alpha@2 vcpu=0 entry=0x40000000 x0=0xc\n",
-        "  72  MapFrame        slot 34 (Frame 0x4ae00000 2 MiB) -> attacker@24 ipa=0x40e00000 rwx\n",
-        "  77  Seal\n",
+        "  24  Retype          slot 1 (kernel Untyped) -> 1 x Vcpu size_bits 0 in slots 13\n",
+        "  25  BindVcpu        slot 13 (Vcpu 4 KiB) -> alpha@2 vcpu=0 core=1\n",
+        "  26  StartVcpu       alpha@2 vcpu=0 entry=0x40000000 x0=0xc\n",
+        "  74  MapFrame        slot 36 (Frame 0x4ae00000 2 MiB) -> attacker@26 ipa=0x40e00000 rwx\n",
+        "  80  Seal\n",
     };
     for (const char* line : lines) {
         INFO(line);
@@ -1177,7 +1184,7 @@ TEST_CASE("channels and notifications: objects, grants, badges and exactly the f
     const std::vector<ManifestOp> ops = ops_of(result.manifest.bytes);
     const Model model = run_model(ops);
     const u64 a = model.partition_slot.at("a"), b = model.partition_slot.at("b"), c = model.partition_slot.at("c");
-    REQUIRE((a == 2 && b == 13 && c == 18));
+    REQUIRE((a == 2 && b == 14 && c == 20));
 
     // Everything after the last partition's StartVcpu.
     std::size_t first = 0;
@@ -1190,31 +1197,31 @@ TEST_CASE("channels and notifications: objects, grants, badges and exactly the f
     constexpr u64 kSignal = static_cast<u64>(manifest::FlowKind::Signal);
     const std::vector<Expect> tail = {
         // ch0: 16 KiB; members in document order: a and b write, c reads.
-        {K::CreateUntyped, 23, {0x4c00'0000, 14, 0, 0}},
-        {K::Retype, 23, {kType(ObjectType::Channel), 14, 24, 1}},
-        {K::GrantCap, 24, {a, 10, kR | kW, 0}},
-        {K::GrantCap, 24, {b, 4, kR | kW, 0}},
-        {K::GrantCap, 24, {c, 4, kR, 0}},
+        {K::CreateUntyped, 26, {0x4c00'0000, 14, 0, 0}},
+        {K::Retype, 26, {kType(ObjectType::Channel), 14, 27, 1}},
+        {K::GrantCap, 27, {a, 10, kR | kW, 0}},
+        {K::GrantCap, 27, {b, 4, kR | kW, 0}},
+        {K::GrantCap, 27, {c, 4, kR, 0}},
         // ch1: 2 MiB; c writes (and is a reader too: one cap), a and b read.
-        {K::CreateUntyped, 25, {0x4c20'0000, 21, 0, 0}},
-        {K::Retype, 25, {kType(ObjectType::Channel), 21, 26, 1}},
-        {K::GrantCap, 26, {a, 11, kR, 0}},
-        {K::GrantCap, 26, {b, 5, kR, 0}},
-        {K::GrantCap, 26, {c, 5, kR | kW, 0}},
+        {K::CreateUntyped, 28, {0x4c20'0000, 21, 0, 0}},
+        {K::Retype, 28, {kType(ObjectType::Channel), 21, 29, 1}},
+        {K::GrantCap, 29, {a, 11, kR, 0}},
+        {K::GrantCap, 29, {b, 5, kR, 0}},
+        {K::GrantCap, 29, {c, 5, kR | kW, 0}},
         // ch2: 4 KiB, a -> c again.
-        {K::CreateUntyped, 27, {0x4c00'4000, 12, 0, 0}},
-        {K::Retype, 27, {kType(ObjectType::Channel), 12, 28, 1}},
-        {K::GrantCap, 28, {a, 12, kR | kW, 0}},
-        {K::GrantCap, 28, {c, 6, kR, 0}},
+        {K::CreateUntyped, 30, {0x4c00'4000, 12, 0, 0}},
+        {K::Retype, 30, {kType(ObjectType::Channel), 12, 31, 1}},
+        {K::GrantCap, 31, {a, 12, kR | kW, 0}},
+        {K::GrantCap, 31, {c, 6, kR, 0}},
         // n0: signallers c (bit 0) and a (bit 1), waiter b.
-        {K::Retype, 1, {kType(ObjectType::Notification), 0, 29, 1}},
-        {K::GrantCap, 29, {a, 13, kW, 2}},
-        {K::GrantCap, 29, {b, 6, kR, 0}},
-        {K::GrantCap, 29, {c, 7, kW, 1}},
+        {K::Retype, 1, {kType(ObjectType::Notification), 0, 32, 1}},
+        {K::GrantCap, 32, {a, 13, kW, 2}},
+        {K::GrantCap, 32, {b, 6, kR, 0}},
+        {K::GrantCap, 32, {c, 7, kW, 1}},
         // n1: b signals a.
-        {K::Retype, 1, {kType(ObjectType::Notification), 0, 30, 1}},
-        {K::GrantCap, 30, {a, 14, kR, 0}},
-        {K::GrantCap, 30, {b, 7, kW, 1}},
+        {K::Retype, 1, {kType(ObjectType::Notification), 0, 33, 1}},
+        {K::GrantCap, 33, {a, 14, kR, 0}},
+        {K::GrantCap, 33, {b, 7, kW, 1}},
         // Flows, each once: Memory then Signal, by source then destination.
         {K::DeclareFlow, 0, {a, b, kMemory, 0}},
         {K::DeclareFlow, 0, {a, c, kMemory, 0}},
@@ -1238,7 +1245,7 @@ TEST_CASE("channels and notifications: objects, grants, badges and exactly the f
     for (const ManifestOp& op : ops) {
         if (op.kind == OpKind::MapFrame) CHECK(model.boot.at(op.slot).type == kType(bh::ObjectType::Frame));
     }
-    CHECK((model.boot.at(24).pa == 0x4c00'0000 && model.boot.at(26).pa == 0x4c20'0000 && model.boot.at(28).pa == 0x4c00'4000));
+    CHECK((model.boot.at(27).pa == 0x4c00'0000 && model.boot.at(29).pa == 0x4c20'0000 && model.boot.at(31).pa == 0x4c00'4000));
 
     // The layout helpers agree with the program: a's IPC caps start after its 8 frames (index
     // 10 = 2 + 8), its control cap follows them.
@@ -1265,15 +1272,15 @@ TEST_CASE("channels and notifications: objects, grants, badges and exactly the f
     const std::string dump = bhcc::dump_manifest(result.manifest.bytes);
     INFO(dump);
     for (const char* line : {
-             "Retype          slot 23 (Untyped 0x4c000000 16 KiB) -> 1 x Channel size_bits 14 in slots 24\n",
-             "GrantCap        slot 24 (Channel 0x4c000000 16 KiB) -> a@2 cspace[10] rights=RW\n",
-             "GrantCap        slot 24 (Channel 0x4c000000 16 KiB) -> c@18 cspace[4] rights=R\n",
-             "Retype          slot 1 (kernel Untyped) -> 1 x Notification size_bits 0 in slots 29\n",
-             "GrantCap        slot 29 (Notification 4 KiB) -> a@2 cspace[13] rights=W badge=0x2\n",
-             "GrantCap        slot 29 (Notification 4 KiB) -> b@13 cspace[6] rights=R\n",
-             "DeclareFlow     a@2 -> c@18 memory\n",
-             "DeclareFlow     c@18 -> b@13 signal\n",
-             "GrantCap        slot 18 (Partition \"c\") -> a@2 cspace[15] rights=C\n",
+             "Retype          slot 26 (Untyped 0x4c000000 16 KiB) -> 1 x Channel size_bits 14 in slots 27\n",
+             "GrantCap        slot 27 (Channel 0x4c000000 16 KiB) -> a@2 cspace[10] rights=RW\n",
+             "GrantCap        slot 27 (Channel 0x4c000000 16 KiB) -> c@20 cspace[4] rights=R\n",
+             "Retype          slot 1 (kernel Untyped) -> 1 x Notification size_bits 0 in slots 32\n",
+             "GrantCap        slot 32 (Notification 4 KiB) -> a@2 cspace[13] rights=W badge=0x2\n",
+             "GrantCap        slot 32 (Notification 4 KiB) -> b@14 cspace[6] rights=R\n",
+             "DeclareFlow     a@2 -> c@20 memory\n",
+             "DeclareFlow     c@20 -> b@14 signal\n",
+             "GrantCap        slot 20 (Partition \"c\") -> a@2 cspace[15] rights=C\n",
          }) {
         INFO(line);
         CHECK(dump.find(line) != std::string::npos);
@@ -1314,7 +1321,7 @@ TEST_CASE("ipc.dts: channel and notification caps at the indices its guest uses"
     CHECK(model.declared == expected);
     CHECK(capability_flows(model) == expected);
     for (const ManifestOp& op : ops) {
-        if (op.kind == OpKind::BindCore) CHECK(op.arg[2] == (op.arg[0] == producer ? 1u : 2u));
+        if (op.kind == OpKind::BindVcpu) CHECK(op.arg[2] == (op.arg[0] == producer ? 1u : 2u));
         if (op.kind == OpKind::StartVcpu) CHECK(op.arg[3] == (op.arg[0] == producer ? 1u : 2u));
     }
 }

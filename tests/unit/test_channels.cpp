@@ -4,6 +4,7 @@
 // (design.md invariant 6) that seal requires to equal the declared one.
 #include <catch2/catch_test_macros.hpp>
 #include "guest_exits.hpp"
+#include "system_fixture.hpp"
 
 #include <arch/host/host_memory.hpp>
 #include <boot_program.hpp>
@@ -55,30 +56,7 @@ std::string describe(const InvariantReport& r) {
         REQUIRE(report_.ok());                              \
     } while (0)
 
-// As in test_system.cpp.
-struct Fixture {
-    System system;
-    u32 next_slot = manifest::kFirstFreeBootSlot;
-    Fixture() {
-        host::reset_all();
-        REQUIRE(ok(system.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores)));
-    }
-    u32 slot() { return next_slot++; }
-    CapSlot& at(u32 s) { return *system.boot_slot(s); }
-    // A runnable-at-seal partition with one 2 MiB frame of RAM at `pa`, vCPU 0 on `core`.
-    Partition& make(const char* name, u64 pa, u32 core, manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
-        const u32 ps = slot(), cs = slot(), us = slot(), fs = slot();
-        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1)));
-        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::CNode, System::kCSpaceRadix, cs, 1)));
-        REQUIRE(ok(system.create_partition(ps, cs, name, policy, 1)));
-        Partition& p = *system.partition_in_slot(ps);
-        REQUIRE(ok(system.create_untyped(us, PhysAddr(pa), 21, false)));
-        REQUIRE(ok(system.retype(us, ObjectType::Frame, 21, fs, 1)));
-        REQUIRE(ok(system.map_frame(p, at(fs), Ipa(kGuestRam), kRwx)));
-        REQUIRE(ok(system.bind_core(p, 0, core)));
-        REQUIRE(ok(system.set_entry(p, 0, kGuestRam, 0)));
-        return p;
-    }
+struct Fixture : SystemFixture {
     // A Channel of 2^bits from its own RAM untyped at `pa`; returns its boot slot.
     u32 channel(u64 pa = kChannelPa, unsigned bits = kChannelBits) {
         const u32 us = slot(), cs = slot();
@@ -128,7 +106,7 @@ struct Shared : Fixture {
     Partition* r = nullptr;
     u32 ch = 0;
     Shared() {
-        w = &make("writer", kPartitionPa, 1, manifest::RestartPolicy::Restart);
+        w = &make("writer", kPartitionPa, 1, 1, manifest::RestartPolicy::Restart);
         r = &make("reader", kPartitionPa + 4 * kMiB, 2);
         ch = channel();
         REQUIRE(ok(system.grant_cap(ch, *w, 1, kRW)));
@@ -333,6 +311,14 @@ TEST_CASE("notification flows: signal edges must be declared, badges come with t
     // b -> a exists once b can signal and a can wait.
     REQUIRE(ok(f.system.grant_cap(n, b, 2, Rights::write())));
     REQUIRE(ok(f.system.grant_cap(n, a, 3, kR)));
+    // ... but not on the notification b waits on: one waiting partition per notification.
+    CHECK(f.system.seal() == Status::Denied);
+    CHECK(std::string(f.system.last_refusal()) == "a notification can be waited on by two partitions");
+    REQUIRE(ok(caps::delete_cap(cspace(a)[3], f.system)));
+    REQUIRE(ok(caps::delete_cap(cspace(b)[2], f.system)));
+    const u32 n2 = f.notification();
+    REQUIRE(ok(f.system.grant_cap(n2, b, 2, Rights::write())));
+    REQUIRE(ok(f.system.grant_cap(n2, a, 3, kR)));
     REQUIRE(ok(f.system.seal()));
     REQUIRE_INVARIANTS(f.system);
     // The badge is what the receiver sees.
@@ -401,7 +387,8 @@ TEST_CASE("the boot program grants badged caps and declares flows", "[channels][
             op(OpKind::CreateUntyped, base + 2, {kPartitionPa + i * 4 * kMiB, 21, 0});
             op(OpKind::Retype, base + 2, {frame, 21, base + 3, 1});
             op(OpKind::MapFrame, base + 3, {base, kGuestRam, kRwx});
-            op(OpKind::BindCore, 0, {base, 0, 1 + i});
+            op(OpKind::Retype, kKernelUntyped, {static_cast<u64>(ObjectType::Vcpu), 0, 13 + i, 1});
+            op(OpKind::BindVcpu, 13 + i, {base, 0, 1 + i});
             op(OpKind::StartVcpu, 0, {base, 0, kGuestRam, 0});
         }
         op(OpKind::CreateUntyped, 10, {kChannelPa, kChannelBits, 0});

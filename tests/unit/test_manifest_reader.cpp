@@ -86,14 +86,14 @@ Builder valid_builder() {
         make_op(OpKind::MapFrame, 7, 2, 0x0901'0000, attr::kRead | attr::kWrite),                    // 10
         make_op(OpKind::GrantCap, 7, 2, 3, Rights::kRead | Rights::kWrite),                          // 11
         make_op(OpKind::LoadImage, 0, 2, 0x4000'0000, 0, 16),                                        // 12
-        make_op(OpKind::BindCore, 0, 2, 0, 1),                                                       // 13
-        make_op(OpKind::BindCore, 0, 2, 1, 2),                                                       // 14
+        make_op(OpKind::BindVcpu, 10, 2, 0, 1),                                                      // 13
+        make_op(OpKind::BindVcpu, 11, 2, 1, 2),                                                      // 14
         make_op(OpKind::StartVcpu, 0, 2, 0, 0x4000'0000, 0x4000'0000 + (1 << 20)),                   // 15
         make_op(OpKind::Retype, kKernelUntypedSlot, kType(ObjectType::Partition), 16, 8, 1),         // 16
         make_op(OpKind::Retype, kKernelUntypedSlot, kType(ObjectType::CNode), 8, 9, 1),             // 17
         make_op(OpKind::CreatePartition, 8, 9, u64(RestartPolicy::Restart), 1, 0, "beta"),          // 18
         make_op(OpKind::LoadImage, 0, 8, 0x4000'0000, 16, 16),                                       // 19
-        make_op(OpKind::BindCore, 0, 8, 0, 3),                                                       // 20
+        make_op(OpKind::BindVcpu, 12, 8, 0, 3),                                                      // 20
         make_op(OpKind::StartVcpu, 0, 8, 0, 0x4000'0000, 0),                                         // 21
         make_op(OpKind::Seal, 0),                                                                    // 22
     };
@@ -153,7 +153,7 @@ TEST_CASE("manifest: a valid manifest is accepted and readable", "[manifest]") {
     CHECK(r.valid());
     CHECK(r.error().status == Status::Ok);
     CHECK(r.header().magic == kMagic);
-    CHECK(r.header().version == 2);
+    CHECK(r.header().version == 3);
     CHECK(r.header().total_size == m.size());
     CHECK(r.op_count() == kValidOps);
     CHECK(r.partition_count() == 2);
@@ -275,7 +275,7 @@ TEST_CASE("manifest: header refusals", "[manifest]") {
         check(refuse(m), Status::Corrupt, "bad magic", -1);
     }
     SECTION("version") {
-        for (u16 version : {u16{1}, u16{3}}) {  // v1 (partition ops) is gone for good
+        for (u16 version : {u16{1}, u16{2}, u16{4}}) {  // v1 (partition ops) and v2 (embedded vCPUs) are gone
             h.version = version;
             put_header(m, h);
             check(refuse(m), Status::NotSupported, "unsupported manifest version", -1);
@@ -362,9 +362,9 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
          [](Builder& b) { b.ops.push_back(make_op(OpKind::Seal, 0)); }},
         {"seal is not the last op", Status::Corrupt, 0,
          [](Builder& b) { b.ops.insert(b.ops.begin(), make_op(OpKind::Seal, 0)); }},
-        // Kinds: 1..10 only (the v1 numbers 1..6 meant other ops; 0 and 11 never existed).
+        // Kinds: 1..11 only (the v1 numbers 1..6 meant other ops; 0 and 12 never existed).
         {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{0}; }},
-        {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{11}; }},
+        {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{12}; }},
         {"unknown op kind", Status::NotSupported, 0, [](Builder& b) { b.ops[0].kind = OpKind{0xFFFF'FFFF}; }},
         // Boot slots named by `slot`: [kFirstFreeBootSlot, kBootSlots); Retype's untyped may be slot 1.
         {"boot slot out of range", Status::OutOfRange, 4, [](Builder& b) { b.ops[4].slot = 0; }},
@@ -462,6 +462,15 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
          [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, 3)); }},
         {"unknown flow kind", Status::InvalidArgument, 22,
          [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, kTooBig | 1)); }},
+        // CreateIrqHandler: a program slot and an assignable SPI (platform::kAssignableSpis).
+        {"boot slot out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::CreateIrqHandler, kKernelUntypedSlot, 34)); }},
+        {"boot slot out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::CreateIrqHandler, kBootSlots, 34)); }},
+        {"interrupt not assignable to partitions", Status::InvalidArgument, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::CreateIrqHandler, 100, 33)); }},
+        {"interrupt not assignable to partitions", Status::InvalidArgument, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::CreateIrqHandler, 100, kTooBig | 34)); }},
         // LoadImage.
         {"empty image", Status::InvalidArgument, 12, [](Builder& b) { b.ops[12].arg[3] = 0; }},
         {"image outside the manifest's image area", Status::OutOfRange, 19,
@@ -478,7 +487,9 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
          }},
         {"image destination wraps", Status::OutOfRange, 12,
          [](Builder& b) { b.ops[12].arg[1] = 0xFFFF'FFFF'FFFF'FFF8ull; }},
-        // BindCore, StartVcpu.
+        // BindVcpu (its Vcpu by boot slot; whether that slot holds one is the kernel's check), StartVcpu.
+        {"boot slot out of range", Status::OutOfRange, 13, [](Builder& b) { b.ops[13].slot = 0; }},
+        {"boot slot out of range", Status::OutOfRange, 13, [](Builder& b) { b.ops[13].slot = kBootSlots; }},
         {"vcpu index out of range", Status::OutOfRange, 14,
          [](Builder& b) { b.ops[14].arg[1] = kMaxVcpusPerPartition; }},
         {"physical core out of range", Status::OutOfRange, 20,

@@ -2,12 +2,14 @@
 // state as it was, faults are contained, hostile hypercalls get an error status.
 #include <catch2/catch_test_macros.hpp>
 #include "guest_exits.hpp"
+#include "system_fixture.hpp"
 
 #include <arch/host/host_memory.hpp>
 #include <boot_program.hpp>
 #include <bulkhead/hypercall.hpp>
 #include <cstring>
 #include <guest_exit.hpp>
+#include <invariants.hpp>
 #include <manifest_writer.hpp>
 #include <string>
 #include <system.hpp>
@@ -26,40 +28,7 @@ constexpr u64 kMiB = 1ull << 20;
 constexpr u64 kFrame = 2 * kMiB;  // the fixture's partitions get one 2 MiB frame of RAM
 constexpr u32 kKernelUntyped = manifest::kKernelUntypedSlot;
 
-struct Fixture {
-    System system;
-    u32 next_slot = manifest::kFirstFreeBootSlot;
-    Fixture() {
-        host::reset_all();
-        REQUIRE(ok(system.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores)));
-    }
-    u32 slot() { return next_slot++; }
-    CapSlot& at(u32 s) { return *system.boot_slot(s); }
-    // A configured partition without memory; returns its boot slot.
-    u32 partition(const char* name, u32 vcpus = 1, manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
-        u32 ps = slot(), cs = slot();
-        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1)));
-        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::CNode, System::kCSpaceRadix, cs, 1)));
-        REQUIRE(ok(system.create_partition(ps, cs, name, policy, vcpus)));
-        return ps;
-    }
-    // A RAM frame of `bits` at `pa` (its own root untyped); returns the frame's boot slot.
-    u32 frame(u64 pa, unsigned bits = 21) {
-        u32 us = slot(), fs = slot();
-        REQUIRE(ok(system.create_untyped(us, PhysAddr(pa), bits, false)));
-        REQUIRE(ok(system.retype(us, ObjectType::Frame, bits, fs, 1)));
-        return fs;
-    }
-    Partition& make(const char* name, u64 pa, u32 core, u32 vcpus = 1,
-                    manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
-        u32 ps = partition(name, vcpus, policy);
-        Partition& p = *system.partition_in_slot(ps);
-        REQUIRE(ok(system.map_frame(p, at(frame(pa)), Ipa(kGuestRam), kRwx)));
-        for (u32 v = 0; v < vcpus; ++v) REQUIRE(ok(system.bind_core(p, v, core + v)));
-        REQUIRE(ok(system.set_entry(p, 0, kGuestRam, 7)));
-        return p;
-    }
-};
+using Fixture = SystemFixture;
 
 u8* ram(u64 pa) { return static_cast<u8*>(arch::phys_to_virt(PhysAddr(pa))); }
 
@@ -128,8 +97,16 @@ TEST_CASE("partitions are created from retyped objects", "[system]") {
     CHECK(f.system.retype(kKernelUntyped, ObjectType::Frame, 12, f.slot(), 1) == Status::Denied);
     CHECK(f.system.retype(kKernelUntyped, ObjectType::Channel, 12, f.slot(), 1) == Status::Denied);
     CHECK(std::string(f.system.last_refusal()) == "kernel memory cannot become mappable memory");
-    // Objects that are not implemented yet are refused at retype, with nothing created.
-    CHECK(f.system.retype(kKernelUntyped, ObjectType::Vcpu, 0, f.slot(), 1) == Status::NotSupported);
+    // A Vcpu is an object of its own: constructed unbound, one page each.
+    const u32 vs = f.slot();
+    REQUIRE(ok(f.system.retype(kKernelUntyped, ObjectType::Vcpu, 0, vs, 2)));
+    f.slot();
+    CHECK(f.at(vs).cap.size_bits == caps::kVcpuBits);
+    CHECK(f.at(vs + 1).cap.object == f.at(vs).cap.object + (1u << caps::kVcpuBits));
+    const auto* v = static_cast<const Vcpu*>(arch::phys_to_virt(PhysAddr(f.at(vs).cap.object)));
+    CHECK(v->partition == nullptr);
+    CHECK(v->core == ~0u);
+    CHECK(v->load_state() == VcpuState::Off);
 }
 
 TEST_CASE("frames are mapped within their capability's rights, into one partition only", "[system]") {
@@ -190,10 +167,19 @@ TEST_CASE("frames are mapped within their capability's rights, into one partitio
     CHECK_FALSE(p.stage2.translate(Ipa(kGuestRam + kFrame)).ok());
     CHECK(f.at(copy2).empty());
 
-    CHECK(f.system.bind_core(p, 1, 0) == Status::InvalidArgument);
-    CHECK(f.system.bind_core(p, 0, 4) == Status::OutOfRange);
-    REQUIRE(ok(f.system.bind_core(p, 0, 2)));
-    CHECK(f.system.bind_core(q, 0, 2) == Status::Exists);
+    const u32 v0 = f.vcpu_object(), v1 = f.vcpu_object();
+    CHECK(f.system.bind_vcpu(p, v0, 1, 0) == Status::InvalidArgument);  // p has one vCPU
+    CHECK(f.system.bind_vcpu(p, v0, 0, 4) == Status::OutOfRange);       // no core 4
+    CHECK(f.system.bind_vcpu(p, fr, 0, 0) == Status::InvalidArgument);  // not a Vcpu cap
+    CHECK(f.system.bind_vcpu(p, manifest::kBootSlots, 0, 0) == Status::OutOfRange);
+    CHECK_FALSE(p.vcpus.bound(0));
+    REQUIRE(ok(f.system.bind_vcpu(p, v0, 0, 2)));
+    CHECK(&p.vcpus[0] == f.system.vcpu_on_core(2));
+    CHECK(p.vcpus[0].partition == &p);
+    CHECK(f.system.bind_vcpu(p, v1, 0, 3) == Status::Exists);  // vCPU 0 already bound
+    CHECK(f.system.bind_vcpu(q, v1, 0, 2) == Status::Exists);  // core 2 taken
+    CHECK(f.system.bind_vcpu(q, v0, 0, 3) == Status::Exists);  // that Vcpu object is p's
+    CHECK(std::string(f.system.last_refusal()) == "Vcpu object already bound");
     CHECK(f.system.set_entry(p, 0, kGuestRam + 2, 0) == Status::Misaligned);
     CHECK(f.system.set_entry(p, 0, 0x1000, 0) == Status::OutOfRange);
     CHECK(f.system.set_entry(p, 0, 0x0901'0000, 0) == Status::OutOfRange);  // device memory
@@ -388,7 +374,7 @@ TEST_CASE("capability invocations from a partition: mint, rights, map, revoke", 
     const Rights rwg = Rights::read() | Rights::write() | Rights::grant();
     REQUIRE(ok(f.system.grant_cap(ps + 1, p, 1, rwg)));  // its own CNode
     REQUIRE(ok(f.system.grant_cap(scratch, p, 4, rwg)));
-    REQUIRE(ok(f.system.bind_core(p, 0, 1)));
+    f.bind(p, 0, 1);
     REQUIRE(ok(f.system.set_entry(p, 0, kGuestRam, 0)));
     REQUIRE(ok(f.system.seal()));
     Vcpu& v = p.vcpus[0];
@@ -458,8 +444,8 @@ TEST_CASE("a partition with a control capability stops and restarts another", "[
     Fixture f;
     Partition& manager = f.make("manager", kPartitionPa, 1);
     Partition& victim = f.make("victim", kPartitionPa + 4 * kMiB, 2);
-    // Boot slots: each make() takes four (Partition, CNode, untyped, frame).
-    const u32 victim_slot = manifest::kFirstFreeBootSlot + 4;
+    // Boot slots: each make() takes five (Partition, CNode, untyped, frame, Vcpu).
+    const u32 victim_slot = manifest::kFirstFreeBootSlot + 5;
     REQUIRE(f.system.partition_in_slot(victim_slot) == &victim);
     REQUIRE(ok(f.system.grant_cap(victim_slot, manager, 1, Rights::control())));
     REQUIRE(ok(f.system.grant_cap(victim_slot, manager, 2, Rights::grant())));  // no Control
@@ -502,7 +488,7 @@ TEST_CASE("partitions that control each other in a cycle are refused at seal", "
     Fixture f;
     Partition& a = f.make("a", kPartitionPa, 1);
     Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
-    const u32 a_slot = manifest::kFirstFreeBootSlot, b_slot = manifest::kFirstFreeBootSlot + 4;
+    const u32 a_slot = manifest::kFirstFreeBootSlot, b_slot = manifest::kFirstFreeBootSlot + 5;
     REQUIRE(ok(f.system.grant_cap(b_slot, a, 1, Rights::control())));
     REQUIRE(ok(f.system.grant_cap(a_slot, a, 2, Rights::control())));  // itself: no cycle
     REQUIRE(ok(f.system.grant_cap(a_slot, b, 1, Rights::control())));
@@ -548,7 +534,8 @@ TEST_CASE("the boot program runs a manifest through the system operations", "[sy
         op(OpKind::Retype, 4, {frame, 21, 5, 1});
         op(OpKind::MapFrame, 5, {2, kGuestRam, kRwx});
         op(OpKind::GrantCap, 5, {2, 2, Rights::kRead | Rights::kWrite | Rights::kGrant});
-        op(OpKind::BindCore, 0, {2, 0, 1});
+        op(OpKind::Retype, kKernelUntyped, {static_cast<u64>(ObjectType::Vcpu), 0, 6, 1});
+        op(OpKind::BindVcpu, 6, {2, 0, 1});
         op(OpKind::StartVcpu, 0, {2, 0, kGuestRam, 0});
         op(OpKind::Seal, 0, {});
     };
@@ -595,4 +582,60 @@ TEST_CASE("the boot program runs a manifest through the system operations", "[sy
     CHECK(cspace[2].cap.rights == (Rights::read() | Rights::write() | Rights::grant()));
     CHECK_FALSE(cspace[2].cap.mapped());  // the boot program's cap holds the mapping
     CHECK(p.stage2.translate(Ipa(kGuestRam)).value().pa == PhysAddr(kPartitionPa));
+}
+
+TEST_CASE("vCPUs are objects of their own: retyped, bound once, required at seal, never left dangling", "[system]") {
+    Fixture f;
+    const u32 ps = f.partition("smp", 2);
+    Partition& p = f.partition(ps);
+    REQUIRE(ok(f.system.map_frame(p, f.at(f.frame(kPartitionPa)), Ipa(kGuestRam), kRwx)));
+    REQUIRE(ok(f.system.set_entry(p, 0, kGuestRam, 0)));
+    const u32 v0 = f.vcpu_object(), v1 = f.vcpu_object();
+    REQUIRE(ok(f.system.bind_vcpu(p, v0, 0, 1)));
+    // One of two vCPUs bound: seal refuses.
+    CHECK(f.system.seal() == Status::NotFound);
+    CHECK(std::string(f.system.last_refusal()) == "a vCPU is not bound to a core");
+
+    // Deleting a bound Vcpu's last cap (only the kernel could: it holds the original) unbinds it.
+    Vcpu& first = p.vcpus[0];
+    REQUIRE(ok(caps::delete_cap(f.at(v0), f.system)));
+    CHECK_FALSE(p.vcpus.bound(0));
+    CHECK(f.system.vcpu_on_core(1) == nullptr);
+    CHECK(first.partition == nullptr);
+
+    // Memory for vCPUs comes from whoever retypes them: a RAM untyped works as well.
+    const u32 us = f.slot(), ram_vcpu = f.slot();
+    REQUIRE(ok(f.system.create_untyped(us, PhysAddr(kPartitionPa + 4 * kMiB), 12, false)));
+    REQUIRE(ok(f.system.retype(us, ObjectType::Vcpu, 0, ram_vcpu, 1)));
+    REQUIRE(ok(f.system.bind_vcpu(p, ram_vcpu, 0, 1)));
+    REQUIRE(ok(f.system.bind_vcpu(p, v1, 1, 2)));
+    CHECK(p.vcpus[1].index == 1);
+    CHECK(p.vcpus[1].core == 2);
+    REQUIRE(ok(f.system.seal()));
+    CHECK(p.vcpus[0].load_state() == VcpuState::Runnable);
+    CHECK(f.system.bind_vcpu(p, v1, 1, 3) == Status::Denied);  // sealed
+
+    // A running partition that loses a vCPU object is taken down for good first.
+    REQUIRE(ok(caps::delete_cap(f.at(v1), f.system)));
+    CHECK(p.load_state() == PartitionState::Stopped);
+    CHECK_FALSE(p.vcpus.bound(1));
+    CHECK(f.system.vcpu_on_core(2) == nullptr);
+}
+
+TEST_CASE("the checker reports a bound vCPU whose object no cap names (freed memory)", "[system][invariants]") {
+    Fixture f;
+    Partition& p = f.make("p", kPartitionPa, 1);
+    CHECK(check_invariants(f.system).ok());
+    // The Vcpu's only cap is the last slot make() used; empty it behind the kernel's back.
+    CapSlot& vcpu_cap = f.at(f.next_slot - 1);
+    REQUIRE(vcpu_cap.cap.type == ObjectType::Vcpu);
+    vcpu_cap.cap = Capability{};
+    const InvariantReport r = check_invariants(f.system);
+    const InvariantViolation* v = r.find(InvariantId::CapabilitySoundness);
+    REQUIRE(v != nullptr);
+    bool found = false;
+    for (u32 i = 0; i < r.stored; ++i)
+        found |= std::string(r.violations[i].message) == "a bound vCPU is no Vcpu object any cap names" &&
+                 r.violations[i].partition_index == p.index;
+    CHECK(found);
 }

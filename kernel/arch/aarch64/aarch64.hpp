@@ -26,7 +26,10 @@ void mmu_enable();
 void gic_init_distributor();
 void gic_init_cpu(unsigned core);
 void gic_send_kick(unsigned core);
-void gic_acknowledge_all();
+// Acknowledges every pending interrupt; passes each SPI to `spi` before its EOI.
+void gic_acknowledge_all(void (*spi)(u32 intid));
+void gic_spi_enable(u32 intid, unsigned core);
+void gic_spi_disable(u32 intid);
 void el2_configure_core();
 [[nodiscard]] bool smmu_abort_all_dma();
 i64 psci_cpu_on(u64 mpidr, u64 entry, u64 context);

@@ -71,4 +71,7 @@ u64 counter_now() {
 
 void system_off() { aarch64::psci_system_off(); }
 
+void irq_enable(u32 intid, unsigned core) { aarch64::gic_spi_enable(intid, core); }
+void irq_disable(u32 intid) { aarch64::gic_spi_disable(intid); }
+
 }  // namespace bh::arch

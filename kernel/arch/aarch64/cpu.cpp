@@ -120,6 +120,8 @@ void reset_el1_state() {
 
 const char* const kExceptionKinds[] = {"synchronous", "IRQ", "FIQ", "SError"};
 
+void spi_fired(u32 intid) { g_system.interrupts().fired(intid); }
+
 }  // namespace
 
 }  // namespace bh::aarch64
@@ -135,6 +137,11 @@ extern "C" [[noreturn]] void bh_core_loop() {
             if (v->partition->load_state() == PartitionState::Running) enter_vcpu(*v);
             v->store_state(VcpuState::Off);
         }
+        // A core whose vCPU waits (say, a driver for its device's interrupt) still takes the
+        // SPIs routed to it: EL2 runs with IRQs masked, so they are polled here. (WFE does not
+        // sleep under QEMU; on hardware this idle loop would wait with WFI instead, which a
+        // pending interrupt ends even while masked.)
+        gic_acknowledge_all(spi_fired);
         asm volatile("wfe" ::: "memory");
     }
 }
@@ -145,7 +152,7 @@ extern "C" GuestRegs* bh_guest_exit(GuestRegs* frame, u64 kind) {
     s.esr = BH_READ_SYSREG(esr_el2);
     s.far = BH_READ_SYSREG(far_el2);
     s.hpfar = BH_READ_SYSREG(hpfar_el2);
-    if (kind == EXIT_IRQ) gic_acknowledge_all();
+    if (kind == EXIT_IRQ) gic_acknowledge_all(spi_fired);
     if (handle_guest_exit(g_system, v, static_cast<ExitKind>(kind), s)) return frame;
     return nullptr;
 }

@@ -13,7 +13,10 @@ namespace {
 constexpr u64 kGicdCtlr = platform::kGicdBase + 0x0000;
 constexpr u64 kGicdTyper = platform::kGicdBase + 0x0004;
 constexpr u64 kGicdIgroupr = platform::kGicdBase + 0x0080;
+constexpr u64 kGicdIsenabler = platform::kGicdBase + 0x0100;
 constexpr u64 kGicdIcenabler = platform::kGicdBase + 0x0180;
+constexpr u64 kGicdIcfgr = platform::kGicdBase + 0x0C00;   // 2 bits per INTID
+constexpr u64 kGicdIrouter = platform::kGicdBase + 0x6000;  // 64-bit per INTID
 constexpr u32 kCtlrEnableGrp1 = 1u << 1;
 constexpr u32 kCtlrAre = 1u << 4;
 constexpr u32 kCtlrRwp = 1u << 31;
@@ -79,10 +82,31 @@ void gic_send_kick(unsigned core) {
     isb();
 }
 
-void gic_acknowledge_all() {
+// Called under the capability lock, which also serialises the read-modify-write of ICFGR.
+void gic_spi_enable(u32 intid, unsigned core) {
+    // Level-sensitive, whatever the reset value: the assignable devices' lines are levels, and
+    // disable-until-acknowledged (kernel/interrupts.hpp) relies on a level staying pending.
+    const u64 icfgr = kGicdIcfgr + 4 * (intid / 16);
+    mmio_write<u32>(icfgr, mmio_read<u32>(icfgr) & ~(2u << (2 * (intid % 16))));
+    // Aff0 = core on this machine (Aff1..3 = 0); Interrupt_Routing_Mode 0: exactly that core.
+    mmio_write<u64>(kGicdIrouter + 8ull * intid, core);
+    dsb_ish();
+    mmio_write<u32>(kGicdIsenabler + 4 * (intid / 32), 1u << (intid % 32));
+}
+
+void gic_spi_disable(u32 intid) {
+    mmio_write<u32>(kGicdIcenabler + 4 * (intid / 32), 1u << (intid % 32));
+    wait_for_distributor();  // RWP: once clear, the distributor forwards it no more
+}
+
+void gic_acknowledge_all(void (*spi)(u32 intid)) {
     for (;;) {
         u64 intid = BH_READ_SYSREG(S3_0_C12_C12_0) & 0xff'ffff;  // ICC_IAR1_EL1
         if (intid >= 1020 && intid <= kSpurious) return;
+        // A partition's SPI: the handler disables it at the distributor before the EOI below
+        // deactivates it, so a level-triggered line the driver has not yet cleared cannot fire
+        // again until the driver acknowledges (IrqAck).
+        if (intid >= platform::kFirstSpi && intid < platform::kSpiLimit) spi(static_cast<u32>(intid));
         BH_WRITE_SYSREG(S3_0_C12_C12_1, intid);  // ICC_EOIR1_EL1
     }
 }

@@ -30,6 +30,9 @@ std::array<u64, platform::kMaxCores> g_kicks{};
 u64 g_wakes = 0;
 u64 g_counter = 0;
 u64 g_system_off = 0;
+// The fake distributor: per INTID, enabled and routed to which core (-1: never routed).
+std::array<bool, platform::kSpiLimit> g_irq_enabled{};
+std::array<int, platform::kSpiLimit> g_irq_route{};
 
 // MAP_NORESERVE: 2 GiB of address space, backed only where the kernel actually writes.
 u8* ram() {
@@ -86,6 +89,17 @@ u64 counter_now() { return g_counter++; }
 
 void system_off() { ++g_system_off; }
 
+void irq_enable(u32 intid, unsigned core) {
+    if (intid >= g_irq_enabled.size()) std::abort();  // the generic code validated it: a kernel bug
+    g_irq_enabled[intid] = true;
+    g_irq_route[intid] = static_cast<int>(core);
+}
+
+void irq_disable(u32 intid) {
+    if (intid >= g_irq_enabled.size()) std::abort();
+    g_irq_enabled[intid] = false;
+}
+
 }  // namespace arch
 
 namespace host {
@@ -120,6 +134,13 @@ void reset_counters() {
     g_system_off = 0;
 }
 
+void reset_irqs() {
+    g_irq_enabled.fill(false);
+    g_irq_route.fill(-1);
+}
+bool irq_enabled(u32 intid) { return intid < g_irq_enabled.size() && g_irq_enabled[intid]; }
+int irq_route(u32 intid) { return intid < g_irq_route.size() ? g_irq_route[intid] : -1; }
+
 void set_current_core(unsigned core) { g_core = core; }
 
 u64 clean_to_poc_calls() { return g_clean_calls; }
@@ -133,6 +154,7 @@ void reset_all() {
     reset_memory();
     reset_console();
     reset_counters();
+    reset_irqs();
     g_core = 0;
     g_counter = 0;
 }

@@ -37,7 +37,13 @@ u64 wake_count();               // arch::wake_cores
 void set_counter(u64 ticks);    // arch::counter_now returns this, then one more per call
 u64 system_off_requests();      // arch::system_off
 
-// reset_memory + reset_console + reset_counters + core 0 + counter 0: a fresh machine for each test.
+// The fake distributor (arch::irq_enable/irq_disable): whether `intid` is enabled, and the core
+// it was last routed to (-1: never). reset_irqs disables every line.
+void reset_irqs();
+bool irq_enabled(u32 intid);
+int irq_route(u32 intid);
+
+// reset_memory + reset_console + reset_irqs + reset_counters + core 0 + counter 0: a fresh machine for each test.
 void reset_all();
 
 }  // namespace bh::host

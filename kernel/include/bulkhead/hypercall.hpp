@@ -37,6 +37,11 @@ enum class Function : u64 {
                                               //    cleared; never blocks
     PartitionStop = kVendorBase | 0x40,       // x1 = Partition cap (Control): stop it for good
     PartitionRestart = kVendorBase | 0x41,    // x1 = Partition cap (Control): restart it clean
+    IrqBind = kVendorBase | 0x50,    // x1 = IrqHandler cap (Control), x2 = Notification cap (Read),
+                                     //    x3 = badge (!= 0): the SPI ORs it into that notification,
+                                     //    routed to this vCPU's core
+    IrqAck = kVendorBase | 0x51,     // x1 = IrqHandler cap (Control): let a fired SPI in again
+    IrqUnbind = kVendorBase | 0x52,  // x1 = IrqHandler cap (Control): disable it, forget the binding
 };
 
 inline constexpr u64 kAbiVersion = 2;

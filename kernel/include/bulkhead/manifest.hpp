@@ -20,7 +20,9 @@
 namespace bh::manifest {
 
 inline constexpr u32 kMagic = 0x464d'4842;  // "BHMF"
-inline constexpr u16 kVersion = 2;
+// 3: BindVcpu binds a Vcpu object (retyped like any other) where version 2's BindCore bound
+// a vCPU embedded in its partition; CreateIrqHandler.
+inline constexpr u16 kVersion = 3;
 inline constexpr unsigned kNameLength = 24;  // including the terminating NUL
 inline constexpr unsigned kMaxPartitions = 16;
 inline constexpr unsigned kMaxVcpusPerPartition = 4;
@@ -59,7 +61,8 @@ enum class OpKind : u32 {
                           // arg3 = badge (0: none; Notification and Channel caps only)
     LoadImage = 6,        // arg0 = partition slot, arg1 = destination IPA, arg2 = payload
                           // offset, arg3 = size
-    BindCore = 7,         // arg0 = partition slot, arg1 = vCPU index, arg2 = physical core
+    BindVcpu = 7,         // slot = Vcpu object (retyped); arg0 = partition slot, arg1 = vCPU
+                          // index, arg2 = physical core
     StartVcpu = 8,        // arg0 = partition slot, arg1 = vCPU index, arg2 = entry IPA, arg3 = x0
     Seal = 9,             // last op: every partition is complete; they start; the boot CNode's
                           // caps stay with the kernel
@@ -67,6 +70,8 @@ enum class OpKind : u32 {
                           // arg2 = FlowKind: an information flow the description allows. The
                           // flows the partitions' capabilities make possible must be exactly
                           // the declared ones (invariant 6, checked at seal and by the checker)
+    CreateIrqHandler = 11,  // slot := the IrqHandler cap of SPI arg0 (an INTID of
+                            // platform::kAssignableSpis), at most once per SPI
 };
 
 enum class FlowKind : u64 {

@@ -57,6 +57,57 @@ inline constexpr MmioWindow kAssignableMmio[] = {
     {0x80'0000'0000, 0x80'0000'0000, "pcie-mmio-high"},
 };
 
+// Shared peripheral interrupts (SPIs) a partition may be given an IrqHandler capability for,
+// by the device they belong to (QEMU virt's irqmap; INTID = 32 + its SPI number). Default deny:
+// the UART's line stays with the kernel console, the SMMU's event and GERROR lines with the
+// kernel that drives the SMMU; virtio-mmio lines belong to devices that are not assignable.
+struct SpiRange {
+    u32 first;  // INTID
+    u32 count;
+    const char* name;
+};
+inline constexpr SpiRange kAssignableSpis[] = {
+    {34, 1, "rtc"},        // PL031 alarm
+    {35, 4, "pcie-intx"},  // PCIe INTA..INTD
+    {39, 1, "gpio"},       // PL061
+};
+inline constexpr u32 kFirstSpi = 32;
+inline constexpr u32 kSpiLimit = 288;  // one past the last INTID of virt's GIC (256 SPIs)
+
+// The assignable device `intid` belongs to, or nullptr when it may not be given to a partition.
+constexpr const char* assignable_spi(u64 intid) {
+    for (const SpiRange& r : kAssignableSpis) {
+        if (intid >= r.first && intid - r.first < r.count) return r.name;
+    }
+    return nullptr;
+}
+// The assignable SPIs numbered 0 .. kAssignableSpiCount - 1 in table order (the kernel keeps
+// state for these only): the number of `intid`, or kAssignableSpiCount when not assignable.
+constexpr u32 assignable_spi_count() {
+    u32 n = 0;
+    for (const SpiRange& r : kAssignableSpis) n += r.count;
+    return n;
+}
+inline constexpr u32 kAssignableSpiCount = assignable_spi_count();
+constexpr u32 assignable_spi_number(u64 intid) {
+    u32 base = 0;
+    for (const SpiRange& r : kAssignableSpis) {
+        if (intid >= r.first && intid - r.first < r.count) return base + static_cast<u32>(intid - r.first);
+        base += r.count;
+    }
+    return kAssignableSpiCount;
+}
+constexpr u32 assignable_spi_intid(u32 number) {
+    for (const SpiRange& r : kAssignableSpis) {
+        if (number < r.count) return r.first + number;
+        number -= r.count;
+    }
+    return 0;
+}
+static_assert(assignable_spi(34) != nullptr && assignable_spi(33) == nullptr && assignable_spi(40) == nullptr);
+static_assert(kAssignableSpiCount == 6 && assignable_spi_number(39) == 5 && assignable_spi_intid(5) == 39 &&
+              assignable_spi_number(33) == kAssignableSpiCount);
+
 // Guest-visible IPA where bare-metal partitions conventionally place their RAM (mirrors virt).
 inline constexpr u64 kGuestRamIpa = 0x4000'0000;
 

@@ -147,7 +147,8 @@ u64 ipc_capabilities(const SystemDescription& system, const std::string& name) {
 }
 
 u64 capabilities_needed(const SystemDescription& system, const Partition& partition) {
-    return memory_capabilities(partition) + ipc_capabilities(system, partition.name) + partition.controls.size();
+    return memory_capabilities(partition) + ipc_capabilities(system, partition.name) + partition.controls.size() +
+           partition.interrupts.size();
 }
 
 u64 first_ipc_index(const Partition& partition) { return kCSpaceOwnCNodeIndex + memory_capabilities(partition); }

@@ -219,6 +219,14 @@ void parse_optional_properties(const Node& node, Partition& partition, Diagnosti
             diagnostics.error(node.path(), "devices must be a list of strings");
         }
     }
+    if (node.has("interrupts")) {
+        auto cells = node.cells("interrupts");
+        if (cells && !cells->empty()) {
+            partition.interrupts.assign(cells->begin(), cells->end());
+        } else {
+            diagnostics.error(node.path(), "interrupts must be a list of interrupt numbers (INTIDs)");
+        }
+    }
     if (node.has("controls")) {
         auto controls = node.strings("controls");
         if (controls) {

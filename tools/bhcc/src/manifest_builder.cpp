@@ -103,8 +103,13 @@ public:
             pending_.push_back({ops_.size(), image.segment_data(segment)});
             emit(make_op(OpKind::LoadImage, 0, p, segment.paddr, 0, segment.filesz));
         }
+        // Its vCPUs: Vcpu objects from the kernel's untyped (size_bits 0: the fixed size), each
+        // bound to the partition as vCPU i on cpus[i].
+        const u32 first_vcpu = allocate(partition.cpus.size());
+        emit(make_op(OpKind::Retype, manifest::kKernelUntypedSlot, type_arg(ObjectType::Vcpu), 0, first_vcpu,
+                     partition.cpus.size()));
         for (std::size_t vcpu = 0; vcpu < partition.cpus.size(); ++vcpu) {
-            emit(make_op(OpKind::BindCore, 0, p, vcpu, partition.cpus[vcpu]));
+            emit(make_op(OpKind::BindVcpu, static_cast<u32>(first_vcpu + vcpu), p, vcpu, partition.cpus[vcpu]));
         }
         // Secondary vcpus are started by the guest itself through (emulated) PSCI CPU_ON.
         emit(make_op(OpKind::StartVcpu, 0, p, 0, image.entry, partition.boot_arg));
@@ -157,6 +162,20 @@ public:
                 if (target == nullptr) continue;  // refused by the validator
                 emit(make_op(OpKind::GrantCap, target->slot, controller.slot, controller.next_index++,
                              Rights::kControl));
+            }
+        }
+    }
+
+    // After the control caps: per partition in document order, per `interrupts` entry in order,
+    // the SPI's IrqHandler cap (made once: the validator gives each SPI to one partition), then
+    // granted with Control only (no Grant: it stays with this partition, invariant 5).
+    void interrupts(const SystemDescription& system) {
+        for (std::size_t i = 0; i < system.partitions.size(); ++i) {
+            Made& owner = made_[i];
+            for (const u64 intid : system.partitions[i].interrupts) {
+                const u32 slot = allocate(1);
+                emit(make_op(OpKind::CreateIrqHandler, slot, intid));
+                emit(make_op(OpKind::GrantCap, slot, owner.slot, owner.next_index++, Rights::kControl));
             }
         }
     }
@@ -232,6 +251,7 @@ PackedManifest build_manifest(const SystemDescription& system, const std::vector
     for (std::size_t i = 0; i < system.partitions.size(); ++i) emitter.partition(system.partitions[i], images[i]);
     emitter.ipc(system);
     emitter.controls(system);
+    emitter.interrupts(system);
     packed.ops.push_back(make_op(OpKind::Seal, 0));
     packed.boot_slots_needed = emitter.slots_needed();
 

@@ -6,6 +6,7 @@
 #include <lib/crc32.hpp>
 
 #include "caps/capability.hpp"
+#include "caps/untyped.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -132,8 +133,9 @@ public:
             case OpKind::LoadImage:
                 return "LoadImage       " + partition(op.arg[0]) + " ipa=" + hex(op.arg[1]) + " payload+" +
                        hex(op.arg[2]) + " size=" + hex(op.arg[3]);
-            case OpKind::BindCore:
-                return "BindCore        " + partition(op.arg[0]) + " vcpu=" + std::to_string(op.arg[1]) +
+            case OpKind::BindVcpu:
+                return "BindVcpu        " + slot + " (" + what(op.slot) + ") -> " + partition(op.arg[0]) +
+                       " vcpu=" + std::to_string(op.arg[1]) +
                        " core=" + std::to_string(op.arg[2]);
             case OpKind::StartVcpu:
                 return "StartVcpu       " + partition(op.arg[0]) + " vcpu=" + std::to_string(op.arg[1]) +
@@ -143,6 +145,13 @@ public:
                        (op.arg[2] == static_cast<u64>(manifest::FlowKind::Memory)   ? "memory"
                         : op.arg[2] == static_cast<u64>(manifest::FlowKind::Signal) ? "signal"
                                                                                      : "kind " + std::to_string(op.arg[2]));
+            case OpKind::CreateIrqHandler: {
+                SlotInfo info;
+                info.type = static_cast<u64>(ObjectType::IrqHandler);
+                info.pa = op.arg[0];
+                slots_[op.slot] = info;
+                return "CreateIrqHandler " + slot + " := IrqHandler INTID " + std::to_string(op.arg[0]);
+            }
             case OpKind::Seal: return "Seal";
         }
         return "unknown op kind " + std::to_string(static_cast<u32>(op.kind));
@@ -154,6 +163,7 @@ private:
         auto found = slots_.find(slot);
         if (found == slots_.end()) return "empty";
         const SlotInfo& info = found->second;
+        if (info.type == static_cast<u64>(ObjectType::IrqHandler)) return "IrqHandler INTID " + std::to_string(info.pa);
         std::string text = type_name(info.type);
         if (!info.partition.empty()) text += " \"" + info.partition + "\"";
         if (info.address_known) text += " " + hex(info.pa);
@@ -181,8 +191,10 @@ private:
         for (u64 i = 0; i < count && i < manifest::kBootSlots; ++i) {
             SlotInfo info;
             info.type = type;
-            // A Notification is asked for with size_bits 0 and is one page (as retype_cap_bits).
-            info.bits = type == static_cast<u64>(ObjectType::Notification) ? bh::caps::kNotificationBits : bits;
+            // Notification and Vcpu are asked for with size_bits 0 and are one page (retype_cap_bits).
+            info.bits = type < bh::kObjectTypeCount
+                            ? bh::caps::retype_cap_bits(static_cast<ObjectType>(type), bits)
+                            : bits;
             if (untyped != nullptr && untyped->address_known && object_bits != 0 && object_bits < 64) {
                 const u64 size = 1ull << object_bits;
                 const u64 offset = bh::align_up(untyped->watermark, size);

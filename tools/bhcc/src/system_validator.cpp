@@ -24,6 +24,7 @@ constexpr u64 kIpaLimit = 1ull << platform::kIpaBits;
 struct Claims {
     std::map<unsigned, std::string> cores;
     std::map<std::string, std::string> devices;
+    std::map<u64, std::string> interrupts;  // INTID -> the partition node it is given to
     std::vector<const MemoryRegion*> memory;
 };
 
@@ -164,6 +165,27 @@ void check_devices(const Partition& partition, Claims& claims, Diagnostics& diag
                                                           " overlaps the IPA range of " + region.node);
                 }
             }
+        }
+    }
+}
+
+// Interrupt ownership (invariant 5): each SPI is one of the platform's assignable ones and is
+// given to one partition, once.
+void check_interrupts(const Partition& partition, Claims& claims, Diagnostics& diagnostics) {
+    std::set<u64> seen;
+    for (const u64 intid : partition.interrupts) {
+        const std::string what = "interrupt " + std::to_string(intid);
+        if (!seen.insert(intid).second) {
+            diagnostics.error(partition.node, what + " is listed twice");
+        } else if (bh::platform::assignable_spi(intid) == nullptr) {
+            std::string assignable;
+            for (const bh::platform::SpiRange& r : bh::platform::kAssignableSpis) {
+                assignable += (assignable.empty() ? "" : ", ") + std::to_string(r.first) +
+                              (r.count > 1 ? "-" + std::to_string(r.first + r.count - 1) : "") + " " + r.name;
+            }
+            diagnostics.error(partition.node, what + " is not assignable to partitions (assignable: " + assignable + ")");
+        } else if (auto [held, fresh] = claims.interrupts.emplace(intid, partition.node); !fresh) {
+            diagnostics.error(partition.node, what + " is already given to " + held->second);
         }
     }
 }
@@ -331,7 +353,13 @@ void check_notifications(const SystemDescription& system, Diagnostics& diagnosti
         const bool signallers_fine =
             check_members(system, notification.node, "signallers", notification.signallers, diagnostics);
         const bool waiters_fine = check_members(system, notification.node, "waiters", notification.waiters, diagnostics);
-        if (notification.signallers.empty()) diagnostics.error(notification.node, "notification has no signallers");
+        // Without signallers it is useful only to a waiter that binds its own interrupts to it.
+        bool waiter_has_interrupts = false;
+        for (const Partition& p : system.partitions)
+            for (const std::string& waiter : notification.waiters)
+                waiter_has_interrupts |= p.name == waiter && !p.interrupts.empty();
+        if (notification.signallers.empty() && !waiter_has_interrupts)
+            diagnostics.error(notification.node, "notification has no signallers (and its waiter has no interrupts)");
         // One waiter: the kernel lets one vCPU wait at a time, and two Read holders observe each
         // other (one takes the word the other would have seen), a flow no DeclareFlow can express.
         if (notification.waiters.size() != 1) {
@@ -360,6 +388,7 @@ void validate_system(const SystemDescription& system, Diagnostics& diagnostics) 
         check_memory(system, partition, claims, diagnostics);
         check_devices(partition, claims, diagnostics);
         check_controls(system, partition, diagnostics);
+        check_interrupts(partition, claims, diagnostics);
         if (diagnostics.count() == before) check_mapping_count(partition, diagnostics);
         if (diagnostics.count() == before) check_capacity(system, partition, diagnostics);
     }

@@ -39,6 +39,9 @@ struct Partition {
     // Names of the partitions this one may stop and restart (`controls`): each gets a Partition
     // cap with the Control right in this partition's CSpace, after its frames and device pages.
     std::vector<std::string> controls;
+    // Interrupts (INTIDs, `interrupts`): each gets the IrqHandler cap of that SPI (rights
+    // Control only), after the `controls` caps, in `interrupts` order.
+    std::vector<u64> interrupts;
     std::vector<MemoryRegion> regions;  // every memory child, well formed or not
 };
 
