@@ -65,7 +65,8 @@ constexpr FunctionInfo kFunctions[] = {
     {hvc::psci::kVersion, 0},                     {hvc::psci::kCpuOff, 0},
     {hvc::psci::kCpuOn, 3},                       {hvc::psci::kAffinityInfo, 2},
     {hvc::psci::kSystemOff, 0},                   {hvc::psci::kSystemReset, 0},
-    {hvc::psci::kFeatures, 1},
+    {hvc::psci::kFeatures, 1},                    {static_cast<u64>(F::IrqBind), 3},
+    {static_cast<u64>(F::IrqAck), 1},             {static_cast<u64>(F::IrqUnbind), 1},
 };
 constexpr unsigned kFunctionCount = sizeof kFunctions / sizeof kFunctions[0];
 
@@ -192,6 +193,7 @@ void build() {
     // CSpaces. Slot 1: its own CNode. 2, 3, 4 (alpha): spare 4 KiB frames. 4 (beta): the
     // device page (beta). 5: a frame shared by both (a copy each). 6: the notification.
     // 7: a Partition cap with Control (alpha: beta; beta: itself). 8: alpha's own Partition cap.
+    // 9: an IrqHandler cap with Control (alpha: the RTC's SPI 34; beta: the GPIO's SPI 39).
     must(s.grant_cap(a + 1, pa, 1, all), "grant alpha cnode");
     must(s.grant_cap(b + 1, pb, 1, all), "grant beta cnode");
     must(s.grant_cap(frame(12, true), pa, 2, all), "alpha frame 2");
@@ -214,6 +216,11 @@ void build() {
     must(s.grant_cap(b, pa, 7, Rights::control() | Rights::grant()), "alpha controls beta");
     must(s.grant_cap(b, pb, 7, Rights::control()), "beta controls itself");
     must(s.grant_cap(a, pa, 8, Rights::control()), "alpha controls itself");
+    const u32 rtc_irq = slot(), gpio_irq = slot();
+    must(s.create_irq_handler(rtc_irq, 34), "rtc irq handler");
+    must(s.create_irq_handler(gpio_irq, 39), "gpio irq handler");
+    must(s.grant_cap(rtc_irq, pa, 9, Rights::control() | Rights::grant()), "alpha rtc irq");
+    must(s.grant_cap(gpio_irq, pb, 9, Rights::control()), "beta gpio irq");
 
     // Both may write the shared frame, beta may signal alpha: declare those flows (INV-6),
     // so that seal accepts them and the checker flags any flow beyond them.
@@ -401,6 +408,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         bool abi = true;        // through HVC #0 or SMC #0
         u64 fid = 0;
         const char* what = "hypercall";
+        bool spi = false;       // a bound SPI may have signalled a notification
         if (action < 44 || action == 63) {
             const FunctionInfo& f = kFunctions[(action == 63 ? in.u8() : action) % kFunctionCount];
             fid = f.id;
@@ -446,9 +454,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 v.regs.x[0] = kFunctions[in.u8() % kFunctionCount].id;
             }
             what = "trapped exception";
+        } else if (action == 62) {
+            // A device raises an SPI on this vCPU's core: INTIDs 32..47 (34..39 assignable), as
+            // the arch IRQ path passes them on, then the exit that interrupted the guest.
+            s.interrupts().fired(32 + (in.u8() & 15));
+            kind = ExitKind::Irq;
+            what = "SPI";
+            spi = true;
         } else {
-            static constexpr ExitKind kKinds[] = {ExitKind::Irq, ExitKind::Fiq, ExitKind::SError,
-                                                  ExitKind::Aarch32, ExitKind::Irq};
+            static constexpr ExitKind kKinds[] = {ExitKind::Irq, ExitKind::Fiq, ExitKind::SError, ExitKind::Aarch32};
             kind = kKinds[action - 58];
             syn.esr = in.u32();
             what = "asynchronous exit";
@@ -468,7 +482,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // The checker runs after every step that may have changed the state (a call that
         // succeeded, other than a query; an exit that parked the vCPU) and once at the end: a
         // refusal or a query that changed something anyway is still caught, at the next check.
-        if (changed && oracle == Oracle::Step) check(s, what, false);
+        if ((changed || spi) && oracle == Oracle::Step) check(s, what, false);
     }
     if (oracle != Oracle::Off) check(s, "the last step", true);
     return 0;
