@@ -44,7 +44,8 @@ enum class Function : u64 {
     IrqUnbind = kVendorBase | 0x52,  // x1 = IrqHandler cap (Control): disable it, forget the binding
 };
 
-inline constexpr u64 kAbiVersion = 2;
+// 3: IrqBind, IrqAck, IrqUnbind (0x50-0x52); version 2's calls are unchanged.
+inline constexpr u64 kAbiVersion = 3;
 inline constexpr unsigned kConsoleChunk = 40;  // 5 registers of 8 bytes
 inline constexpr unsigned kRevokeBudget = 64;  // deletions per CapRevoke call
 
