@@ -36,7 +36,9 @@ Status InterruptTable::bind(const Capability& irq, const Capability& notificatio
                             unsigned core) {
     if (const Status s = check_handler(irq); !ok(s)) return s;
     if (notification.type != ObjectType::Notification || badge == 0) return Status::InvalidArgument;
+#ifndef BH_PLANTED_BUG_IRQ_BIND_WITHOUT_READ  // test-only planted bug (docs/fuzzing.md): binds into others' notifications
     if (!notification.rights.has(Rights::read())) return Status::Denied;
+#endif
     if (core >= platform::kMaxCores) return Status::InvalidArgument;
     Binding& b = *line(irq.irq());
     // The distributor's configuration of an SPI may change only while it is disabled.

@@ -71,8 +71,9 @@ const char* invariant_scope(InvariantId id) {
         case InvariantId::InterruptOwnership:
             return "every IrqHandler cap names an SPI the kernel made a handler for; the IrqHandler caps of "
                    "an SPI are in at most one partition's CSpace; every binding is made by a live partition "
-                   "that no other partition shares the SPI with, to a Notification some cap names, routed to "
-                   "a core of the machine; unbound SPIs keep no state. Not checked: the distributor's own "
+                   "that no other partition shares the SPI with, to a Notification some cap names and no "
+                   "other partition can wait on, routed to a core of the machine; unbound SPIs keep no "
+                   "state; after seal, the Read caps of a notification are in one partition. Not checked: the distributor's own "
                    "enable and routing registers (they are the arch layer's; host tests read them). "
                    "Cross-partition signals are notifications, covered by INV-6";
         case InvariantId::InformationFlow:
@@ -511,6 +512,20 @@ private:
                 value(add(InvariantId::InterruptOwnership, "an SPI is routed to no core of the machine"), intid);
             if (!names_object(ObjectType::Notification, arch::phys_to_virt(PhysAddr(b.notification))))
                 value(add(InvariantId::InterruptOwnership, "an SPI is bound to a notification no cap names"), intid);
+            // The interrupt reaches its owner or nobody: no other partition can wait on it.
+            for (u32 i = 0; i < count_; ++i) {
+                if (i + 1 == b.owner_plus1 || cspace_view_[i] == 0) continue;
+                bool waits = false;
+                for_each_occupied(views_[cspace_view_[i]], [&](const CapSlot& slot) {
+                    waits = waits || (slot.cap.type == ObjectType::Notification && slot.cap.object == b.notification &&
+                                      slot.cap.rights.has(Rights::read()));
+                });
+                if (waits)
+                    value(about(add(InvariantId::InterruptOwnership,
+                                    "an SPI is bound to a notification another partition can wait on"),
+                                part(i)),
+                          intid);
+            }
         }
     }
     // Some cap in the boot CNode or a CSpace names the object of `type` that the kernel reaches

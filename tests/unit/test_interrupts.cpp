@@ -315,6 +315,14 @@ TEST_CASE("the checker holds every interrupt state above to INV-5 and catches ea
         line.owner_plus1 = 9;
         expect("an SPI is bound for no live partition");
     }
+    SECTION("a binding to a notification another partition can wait on") {
+        // The waiter's Read cap moves to the other partition (the driver keeps only its Write
+        // cap): the driver's SPI now signals a notification only the other partition waits on,
+        // as if IrqBind had not asked for Read.
+        REQUIRE(ok(caps::delete_cap(caps::cnode_slots(w.driver->cspace_root)[2], w.system)));
+        REQUIRE(ok(caps::mint(w.at(w.ntfn), caps::cnode_slots(w.other->cspace_root)[9], Rights::read(), 0)));
+        expect("an SPI is bound to a notification another partition can wait on");
+    }
     SECTION("a binding made by another partition than the holder") {
         line.owner_plus1 = w.other->index + 1;
         expect("an SPI is bound by one partition and held by another");
