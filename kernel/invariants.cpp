@@ -1,4 +1,5 @@
 #include <arch/arch.hpp>
+#include <caps/cdt_rules.hpp>
 #include <invariants.hpp>
 #include <system.hpp>
 
@@ -289,61 +290,12 @@ private:
         // the records by STATE-1).
         for (u32 v = 0; v < view_count_; ++v) for_each_occupied(views_[v], [&](const CapSlot& slot) { mapped_cap(slot); });
     }
-    // validate_cdt's walk of one root's subtree (caps/cdt.cpp check_subtree and check_child,
-    // the same checks in the same order with the same messages). Here rather than a call: the
-    // fuzzers instrument cdt.cpp as kernel code, which made this walk half of a step check.
     static constexpr u64 kMaxCdtNodes = 1u << 20;  // validate_cdt's default bound on every walk
-    // flatten: the capability helpers inlined here, uninstrumented (the out-of-line copy the
-    // linker keeps may be a fuzz build's instrumented one).
+    // caps/cdt_rules.hpp's walk, inlined here with the capability helpers it calls, so that the
+    // checker's build of them is used (uninstrumented in fuzz builds; the out-of-line copy the
+    // linker keeps may be an instrumented one).
     [[nodiscard, gnu::flatten]] static caps::CdtReport subtree(const CapSlot& root, u64& budget) {
-        const auto bad = [](const CapSlot* at, const char* what) { return caps::CdtReport{at, what}; };
-        if (root.empty()) return bad(&root, "root slot is empty");
-        if (!caps::well_formed(root.cap)) return bad(&root, "malformed capability");
-        const CapSlot* n = &root;
-        for (;;) {
-            if (budget == 0) return bad(n, "too many nodes (cycle?)");
-            --budget;
-            const CapSlot* prev = nullptr;
-            u64 children = 0;
-            for (const CapSlot* c = n->first_child; c != nullptr; prev = c, c = c->next_sibling) {
-                if (++children > budget) return bad(c, "too many nodes (cycle?)");
-                if (c == &root) return bad(c, "cycle through the root");
-                if (c->empty()) return bad(c, "empty slot linked into the tree");
-                if (c->parent != n) return bad(c, "child's parent link does not match");
-                if (c->prev_sibling != prev) return bad(c, "sibling links are not symmetric");
-                if (!caps::well_formed(c->cap)) return bad(c, "malformed capability");
-                if (const char* what = child_of(*n, *c)) return bad(c, what);
-            }
-            if (n->first_child != nullptr) {
-                n = n->first_child;
-                continue;
-            }
-            while (n != &root && n->next_sibling == nullptr) n = n->parent;
-            if (n == &root) return caps::CdtReport{nullptr, nullptr};
-            n = n->next_sibling;
-        }
-    }
-    [[nodiscard]] static const char* child_of(const CapSlot& n, const CapSlot& c) {
-        if (n.cap.type == ObjectType::Untyped) {
-            const Capability& u = n.cap;
-            const u64 size = c.cap.object_size();
-            if (size == 0) return "child of an untyped names no memory";
-            if (!range_inside(c.cap.object, size, u.object, u.watermark()))
-                return "child of an untyped lies outside its allocated range";
-            const bool device_kind =
-                c.cap.type == ObjectType::DeviceMmio || (c.cap.type == ObjectType::Untyped && c.cap.device());
-            if (device_kind != u.device()) return "object type does not match device/RAM untyped";
-            for (const CapSlot* d = c.next_sibling; d != nullptr; d = d->next_sibling) {
-                if (caps::same_object(c.cap, d->cap)) continue;
-                if (ranges_overlap(c.cap.object, size, d->cap.object, d->cap.object_size()))
-                    return "children of an untyped overlap";
-            }
-            return nullptr;
-        }
-        if (!caps::same_object(c.cap, n.cap)) return "child names another object than its parent";
-        if (!subset(c.cap.rights, n.cap.rights)) return "child has rights its parent lacks";
-        if (n.cap.badge != 0 && c.cap.badge != n.cap.badge) return "child of a badged cap has another badge";
-        return nullptr;
+        return caps::cdt_rules::check_subtree(root, budget);
     }
 
     // validate_cdt's per-slot part over one CNode, in slot order: an empty slot has no links;
