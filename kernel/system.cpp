@@ -91,12 +91,17 @@ struct Access {
     bool write;
 };
 
+// Every cap in `p`'s CSpace root, empty slots included (none without a CNode root).
 template <class F>
-void for_each_access(const Partition& p, F&& f) {
+void for_each_cspace_cap(const Partition& p, F&& f) {
     const CapSlot* slots = caps::cnode_slots(p.cspace_root);
     const u64 count = slots != nullptr ? caps::cnode_slot_count(p.cspace_root) : 0;
-    for (u64 k = 0; k < count; ++k) {
-        const Capability& c = slots[k].cap;
+    for (u64 k = 0; k < count; ++k) f(slots[k].cap);
+}
+
+template <class F>
+void for_each_access(const Partition& p, F&& f) {
+    for_each_cspace_cap(p, [&f](const Capability& c) {
         const bool r = c.rights.has(Rights::read()), w = c.rights.has(Rights::write());
         switch (c.type) {
             case ObjectType::Frame:
@@ -105,7 +110,7 @@ void for_each_access(const Partition& p, F&& f) {
             case ObjectType::Notification: f(Access{manifest::FlowKind::Signal, c.object, c.object_size(), r, w}); break;
             default: break;
         }
-    }
+    });
     // Mappings made through caps the partition does not hold (the boot program's).
     const u32 regions = p.region_count <= Partition::kMaxRegions ? p.region_count : Partition::kMaxRegions;
     for (u32 i = 0; i < regions; ++i) {
@@ -520,13 +525,11 @@ bool System::control_graph_has_cycle() const {
     bool edge[manifest::kMaxPartitions][manifest::kMaxPartitions] = {};
     for (u32 i = 0; i < partition_count_; ++i) {
         const Partition& p = *partitions_[i];
-        const CapSlot* slots = caps::cnode_slots(p.cspace_root);
-        for (u64 k = 0; slots != nullptr && k < caps::cnode_slot_count(p.cspace_root); ++k) {
-            const Capability& c = slots[k].cap;
-            if (c.type != ObjectType::Partition || !c.rights.has(Rights::control())) continue;
+        for_each_cspace_cap(p, [&](const Capability& c) {
+            if (c.type != ObjectType::Partition || !c.rights.has(Rights::control())) return;
             const Partition* q = partition_at(PhysAddr(c.object));
             if (q != nullptr && q != &p) edge[i][q->index] = true;
-        }
+        });
     }
     // Kahn's algorithm: the graph is acyclic exactly when every node can be removed.
     u32 indegree[manifest::kMaxPartitions] = {};
@@ -591,20 +594,16 @@ Status System::seal() {
 // Invariant 5 at seal: the IrqHandler caps of one SPI are all in one partition's CSpace.
 bool System::interrupt_shared() const {
     u8 holder_plus1[InterruptTable::kLines] = {};
+    bool shared = false;
     for (u32 i = 0; i < partition_count_; ++i) {
-        const Capability& root = partitions_[i]->cspace_root;
-        if (root.type != ObjectType::CNode) continue;
-        const CapSlot* slots = caps::cnode_slots(root);
-        for (u64 k = 0; k < caps::cnode_slot_count(root); ++k) {
-            const Capability& c = slots[k].cap;
+        for_each_cspace_cap(*partitions_[i], [&](const Capability& c) {
             const u32 n = platform::assignable_spi_number(c.irq());
-            if (c.type != ObjectType::IrqHandler || n >= InterruptTable::kLines) continue;
-            u8& h = holder_plus1[n];
-            if (h != 0 && h != i + 1) return true;
-            h = static_cast<u8>(i + 1);
-        }
+            if (c.type != ObjectType::IrqHandler || n >= InterruptTable::kLines) return;
+            shared = shared || (holder_plus1[n] != 0 && holder_plus1[n] != i + 1);
+            holder_plus1[n] = static_cast<u8>(i + 1);
+        });
     }
-    return false;
+    return shared;
 }
 
 // A Vcpu's last cap is gone (its memory may be retyped next): nothing may point to it. A bound
@@ -625,29 +624,18 @@ void System::vcpu_destroyed(Vcpu& v) {
 // the word the other would have seen, a flow no DeclareFlow expresses), and the holder of one
 // could receive the interrupts the other bound to it (invariant 5; the model's KF-2).
 bool System::notification_shared() const {
-    const auto read_cap_elsewhere = [this](u64 object, u32 holder) {
-        for (u32 j = holder + 1; j < partition_count_; ++j) {
-            const Capability& root = partitions_[j]->cspace_root;
-            if (root.type != ObjectType::CNode) continue;
-            const CapSlot* slots = caps::cnode_slots(root);
-            for (u64 k = 0; k < caps::cnode_slot_count(root); ++k) {
-                const Capability& c = slots[k].cap;
-                if (c.type == ObjectType::Notification && c.object == object && c.rights.has(Rights::read())) return true;
-            }
-        }
-        return false;
+    const auto waits_on = [](const Capability& c, u64 object) {
+        return c.type == ObjectType::Notification && c.object == object && c.rights.has(Rights::read());
     };
+    bool shared = false;
     for (u32 i = 0; i < partition_count_; ++i) {
-        const Capability& root = partitions_[i]->cspace_root;
-        if (root.type != ObjectType::CNode) continue;
-        const CapSlot* slots = caps::cnode_slots(root);
-        for (u64 k = 0; k < caps::cnode_slot_count(root); ++k) {
-            const Capability& c = slots[k].cap;
-            if (c.type == ObjectType::Notification && c.rights.has(Rights::read()) && read_cap_elsewhere(c.object, i))
-                return true;
-        }
+        for_each_cspace_cap(*partitions_[i], [&](const Capability& mine) {
+            if (shared || !waits_on(mine, mine.object)) return;
+            for (u32 j = i + 1; j < partition_count_ && !shared; ++j)
+                for_each_cspace_cap(*partitions_[j], [&](const Capability& c) { shared = shared || waits_on(c, mine.object); });
+        });
     }
-    return false;
+    return shared;
 }
 
 // --- life cycle -----------------------------------------------------------------------------
