@@ -4,6 +4,8 @@
 // (design.md invariant 6) that seal requires to equal the declared one.
 #include <catch2/catch_test_macros.hpp>
 #include "guest_exits.hpp"
+#include "manifest_program.hpp"
+#include "invariant_text.hpp"
 #include "system_fixture.hpp"
 
 #include <arch/host/host_memory.hpp>
@@ -12,7 +14,6 @@
 #include <cstring>
 #include <guest_exit.hpp>
 #include <invariants.hpp>
-#include <manifest_writer.hpp>
 #include <string>
 #include <system.hpp>
 #include <vector>
@@ -36,18 +37,6 @@ constexpr u64 kChannelIpa = 0x6000'0000;
 constexpr u32 kKernelUntyped = manifest::kKernelUntypedSlot;
 const Rights kR = Rights::read();
 const Rights kRW = Rights::read() | Rights::write();
-
-std::string describe(const InvariantReport& r) {
-    LineBuffer line;
-    format_report_summary(line, r);
-    std::string text(line.data(), line.size());
-    for (u32 i = 0; i < r.stored; ++i) {
-        line.clear();
-        format_violation(line, r.violations[i]);
-        text += "\n  " + std::string(line.data(), line.size());
-    }
-    return text;
-}
 
 #define REQUIRE_INVARIANTS(system)                          \
     do {                                                    \
@@ -361,15 +350,9 @@ TEST_CASE("deleting or revoking one partition's channel cap unmaps it only there
 
 TEST_CASE("the boot program grants badged caps and declares flows", "[channels][boot]") {
     using manifest::OpKind;
-    std::vector<manifest::ManifestOp> ops;
-    auto op = [&](OpKind kind, u32 slot, std::initializer_list<u64> args, const char* name = "") {
-        manifest::ManifestOp o{};
-        o.kind = kind;
-        o.slot = slot;
-        unsigned k = 0;
-        for (u64 a : args) o.arg[k++] = a;
-        std::strncpy(o.name, name, sizeof o.name - 1);
-        ops.push_back(o);
+    ManifestProgram m;
+    const auto op = [&m](OpKind kind, u32 slot, std::initializer_list<u64> args, const char* name = "") {
+        m.op(kind, slot, args, name);
     };
     const u64 part = static_cast<u64>(ObjectType::Partition), cnode = static_cast<u64>(ObjectType::CNode),
               frame = static_cast<u64>(ObjectType::Frame), channel = static_cast<u64>(ObjectType::Channel),
@@ -378,7 +361,7 @@ TEST_CASE("the boot program grants badged caps and declares flows", "[channels][
     // Partition p in boot slot 2 + 4p (its CNode +1, untyped +2, frame +3); the channel in 11,
     // the notification in 12.
     auto program = [&](bool declare_signal) {
-        ops.clear();
+        m.ops.clear();
         for (u32 i = 0; i < 2; ++i) {
             const u32 base = 2 + 4 * i;
             op(OpKind::Retype, kKernelUntyped, {part, 16, base, 1});
@@ -403,18 +386,7 @@ TEST_CASE("the boot program grants badged caps and declares flows", "[channels][
         op(OpKind::Seal, 0, {});
     };
     auto run = [&](Fixture& f) {
-        manifest::ManifestHeader h{};
-        h.magic = manifest::kMagic;
-        h.version = manifest::kVersion;
-        h.op_size = sizeof(manifest::ManifestOp);
-        h.op_count = static_cast<u32>(ops.size());
-        h.ops_offset = sizeof h;
-        h.ram_base = platform::kRamBase;
-        h.ram_size = platform::kDefaultRamSize;
-        std::vector<u8> blob(sizeof h + ops.size() * sizeof(manifest::ManifestOp));
-        std::memcpy(blob.data(), &h, sizeof h);
-        std::memcpy(blob.data() + sizeof h, ops.data(), ops.size() * sizeof(manifest::ManifestOp));
-        REQUIRE(manifest_finalize(blob.data(), blob.size()) == blob.size());
+        const std::vector<u8> blob = m.blob();
         ManifestReader reader;
         REQUIRE(ok(reader.open(blob.data(), blob.size())));
         return run_boot_program(f.system, reader);
@@ -424,7 +396,7 @@ TEST_CASE("the boot program grants badged caps and declares flows", "[channels][
     program(false);
     BootResult r = run(f);
     CHECK(r.status == Status::Denied);
-    CHECK(r.op_index == static_cast<int>(ops.size()) - 1);
+    CHECK(r.op_index == static_cast<int>(m.ops.size()) - 1);
     CHECK(std::string(r.reason) == "capabilities allow an undeclared information flow");
     CHECK(std::string(op_name(manifest::OpKind::DeclareFlow)) == "declare-flow");
 
@@ -443,9 +415,9 @@ TEST_CASE("the boot program grants badged caps and declares flows", "[channels][
     // A flow naming a slot with no partition in it.
     Fixture h;
     program(true);
-    manifest::ManifestOp bad = ops[ops.size() - 2];
+    manifest::ManifestOp bad = m.ops[m.ops.size() - 2];
     bad.arg[1] = 11;  // the channel's slot
-    ops.insert(ops.end() - 1, bad);
+    m.ops.insert(m.ops.end() - 1, bad);
     r = run(h);
     CHECK(r.status == Status::NotFound);
     CHECK(std::string(r.reason) == "no partition in that boot slot");

@@ -4,6 +4,7 @@
 // handler or the run of the partition that made them.
 #include <catch2/catch_test_macros.hpp>
 #include "guest_exits.hpp"
+#include "invariant_text.hpp"
 #include "system_fixture.hpp"
 
 #include <bulkhead/hypercall.hpp>
@@ -18,15 +19,6 @@ namespace {
 
 using F = hvc::Function;
 
-std::string describe(const InvariantReport& r) {
-    std::string text;
-    for (u32 i = 0; i < r.stored; ++i) {
-        LineBuffer line;
-        format_violation(line, r.violations[i]);
-        text += std::string(line.data(), line.size()) + "\n";
-    }
-    return text;
-}
 constexpr u64 fid(F f) { return static_cast<u64>(f); }
 
 constexpr u32 kRtc = 34;     // PL031, assignable

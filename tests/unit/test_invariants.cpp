@@ -5,6 +5,7 @@
 // reported with the right ID and object.
 #include <catch2/catch_test_macros.hpp>
 #include "guest_exits.hpp"
+#include "invariant_text.hpp"
 
 #include <arch/host/host_memory.hpp>
 #include <bulkhead/hypercall.hpp>
@@ -35,24 +36,6 @@ constexpr u64 kRtc = 0x0901'0000;
 constexpr u32 kKernelUntyped = manifest::kKernelUntypedSlot;
 constexpr u32 kPages = 16;  // the fixture's partitions: 16 frames of 4 KiB at kGuestRam
 const Rights kRwg = Rights::read() | Rights::write() | Rights::grant();
-
-std::string line_of(const InvariantViolation& v) {
-    LineBuffer line;
-    format_violation(line, v);
-    return std::string(line.data(), line.size());
-}
-
-std::string summary_of(const InvariantReport& r) {
-    LineBuffer line;
-    format_report_summary(line, r);
-    return std::string(line.data(), line.size());
-}
-
-std::string describe(const InvariantReport& r) {
-    std::string text = summary_of(r);
-    for (u32 i = 0; i < r.stored; ++i) text += "\n  " + line_of(r.violations[i]);
-    return text;
-}
 
 std::set<std::string> ids(const InvariantReport& r) {
     std::set<std::string> out;

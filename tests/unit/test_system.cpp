@@ -2,6 +2,7 @@
 // state as it was, faults are contained, hostile hypercalls get an error status.
 #include <catch2/catch_test_macros.hpp>
 #include "guest_exits.hpp"
+#include "manifest_program.hpp"
 #include "system_fixture.hpp"
 
 #include <arch/host/host_memory.hpp>
@@ -10,7 +11,6 @@
 #include <cstring>
 #include <guest_exit.hpp>
 #include <invariants.hpp>
-#include <manifest_writer.hpp>
 #include <string>
 #include <system.hpp>
 #include <vector>
@@ -512,20 +512,14 @@ TEST_CASE("an interrupt exit resumes a running vCPU and parks a stopped one", "[
 
 TEST_CASE("the boot program runs a manifest through the system operations", "[system][boot]") {
     using manifest::OpKind;
-    std::vector<manifest::ManifestOp> ops;
-    auto op = [&](OpKind kind, u32 slot, std::initializer_list<u64> args, const char* name = "") {
-        manifest::ManifestOp o{};
-        o.kind = kind;
-        o.slot = slot;
-        unsigned k = 0;
-        for (u64 a : args) o.arg[k++] = a;
-        std::strncpy(o.name, name, sizeof o.name - 1);
-        ops.push_back(o);
+    ManifestProgram m;
+    const auto op = [&m](OpKind kind, u32 slot, std::initializer_list<u64> args, const char* name = "") {
+        m.op(kind, slot, args, name);
     };
     const u64 part = static_cast<u64>(ObjectType::Partition), cnode = static_cast<u64>(ObjectType::CNode),
               frame = static_cast<u64>(ObjectType::Frame);
     auto program = [&](u64 ram_pa) {
-        ops.clear();
+        m.ops.clear();
         op(OpKind::Retype, kKernelUntyped, {part, 16, 2, 1});
         op(OpKind::Retype, kKernelUntyped, {cnode, System::kCSpaceRadix, 3, 1});
         op(OpKind::CreatePartition, 2, {3, 0, 1}, "solo");
@@ -539,25 +533,10 @@ TEST_CASE("the boot program runs a manifest through the system operations", "[sy
         op(OpKind::StartVcpu, 0, {2, 0, kGuestRam, 0});
         op(OpKind::Seal, 0, {});
     };
-    auto blob_of = [&]() {
-        manifest::ManifestHeader h{};
-        h.magic = manifest::kMagic;
-        h.version = manifest::kVersion;
-        h.op_size = sizeof(manifest::ManifestOp);
-        h.op_count = static_cast<u32>(ops.size());
-        h.ops_offset = sizeof h;
-        h.ram_base = platform::kRamBase;
-        h.ram_size = platform::kDefaultRamSize;
-        std::vector<u8> blob(sizeof h + ops.size() * sizeof(manifest::ManifestOp));
-        std::memcpy(blob.data(), &h, sizeof h);
-        std::memcpy(blob.data() + sizeof h, ops.data(), ops.size() * sizeof(manifest::ManifestOp));
-        REQUIRE(manifest_finalize(blob.data(), blob.size()) == blob.size());
-        return blob;
-    };
 
     Fixture f;
     program(platform::kKernelImageBase & ~(kFrame - 1));  // over the kernel
-    std::vector<u8> blob = blob_of();
+    std::vector<u8> blob = m.blob();
     ManifestReader reader;
     REQUIRE(ok(reader.open(blob.data(), blob.size())));
     BootResult r = run_boot_program(f.system, reader);
@@ -568,7 +547,7 @@ TEST_CASE("the boot program runs a manifest through the system operations", "[sy
 
     Fixture g;
     program(kPartitionPa);
-    blob = blob_of();
+    blob = m.blob();
     REQUIRE(ok(reader.open(blob.data(), blob.size())));
     r = run_boot_program(g.system, reader);
     CHECK(r.status == Status::Ok);
