@@ -757,7 +757,10 @@ Status System::control(Partition& target, bool restart, Vcpu& caller) {
         return Status::Ok;
     }
     if (!restart) return target.load_state() == PartitionState::Stopped ? Status::NotFound : Status::Busy;
-    // Restarting a partition that stopped for good brings it back.
+    // Restarting a partition that stopped for good brings it back, unless it lost a vCPU object
+    // (vcpu_destroyed stopped it: it can no longer run as described).
+    for (u32 v = 0; v < target.vcpu_count; ++v)
+        if (!target.vcpus.bound(v)) return Status::NotFound;
     if (!target.transition(PartitionState::Stopped, PartitionState::Stopping)) return Status::Busy;
     __atomic_add_fetch(&running_, 1, __ATOMIC_ACQ_REL);
     take_down(target, nullptr, true, StopReason::Controller, caller.partition->name);

@@ -599,6 +599,9 @@ TEST_CASE("vCPUs are objects of their own: retyped, bound once, required at seal
     CHECK(p.load_state() == PartitionState::Stopped);
     CHECK_FALSE(p.vcpus.bound(1));
     CHECK(f.system.vcpu_on_core(2) == nullptr);
+    // ... and stays down: a restart by a controller is refused.
+    CHECK(f.system.control(p, true, p.vcpus[0]) == Status::NotFound);
+    CHECK(p.load_state() == PartitionState::Stopped);
 }
 
 TEST_CASE("the checker reports a bound vCPU whose object no cap names (freed memory)", "[system][invariants]") {
