@@ -216,8 +216,15 @@ TEST_CASE("a bound SPI is routed to the binder's core, signals once, and waits f
 
 TEST_CASE("an SPI outside the table or never bound is only disabled when it fires", "[interrupts]") {
     World w;
+    // As if something had enabled them at the distributor: an unbound assignable SPI and one
+    // the kernel never gives out.
+    arch::irq_enable(kGpio, 1);
+    arch::irq_enable(40, 1);
     w.system.interrupts().fired(kGpio);
     CHECK_FALSE(host::irq_enabled(kGpio));
+    CHECK_FALSE(w.line(kGpio).masked);  // nothing awaits an acknowledgement
+    w.system.interrupts().fired(40);
+    CHECK_FALSE(host::irq_enabled(40));
     CHECK(w.object().word == 0);
     w.system.interrupts().fired(5);      // an SGI number: not the table's
     w.system.interrupts().fired(5000);   // past the GIC
