@@ -2,6 +2,7 @@
 // System, notifications, channels and the invariant checker.
 #pragma once
 
+#include <bulkhead/hypercall.hpp>
 #include <guest_exit.hpp>
 #include <initializer_list>
 
@@ -29,5 +30,11 @@ inline bool hypercall(System& s, Vcpu& v, u64 fid, std::initializer_list<u64> ar
 }
 
 inline i64 status_of(const Vcpu& v) { return static_cast<i64>(v.regs.x[0]); }
+
+// One HVC #0 of `fn` with x1.. = `args`; the status it leaves in x0 (resumed or not).
+inline i64 call_status(System& s, Vcpu& v, hvc::Function fn, std::initializer_list<u64> args = {}) {
+    (void)hypercall(s, v, static_cast<u64>(fn), args);
+    return status_of(v);
+}
 
 }  // namespace bh::test

@@ -75,15 +75,6 @@ u8* guest(const Partition& p, u64 ipa) {
     return ram(t.value().pa.raw());
 }
 
-i64 hypercall(System& s, Vcpu& v, hvc::Function fn, std::initializer_list<u64> args = {}) {
-    if (v.load_state() == VcpuState::Runnable) v.store_state(VcpuState::Running);
-    v.regs.x[0] = static_cast<u64>(fn);
-    for (unsigned k = 1; k < 8; ++k) v.regs.x[k] = 0;
-    unsigned i = 1;
-    for (u64 a : args) v.regs.x[i++] = a;
-    (void)handle_guest_exit(s, v, ExitKind::Sync, ExitSyndrome{kEsrHvc0, 0, 0});
-    return static_cast<i64>(v.regs.x[0]);
-}
 constexpr i64 st(Status s) { return static_cast<i64>(s); }
 
 using F = hvc::Function;
@@ -134,20 +125,20 @@ TEST_CASE("a channel is mapped by every holder, never executable, and data cross
     Vcpu& wv = s.w->vcpus[0];
     Vcpu& rv = s.r->vcpus[0];
     // Never executable, never beyond the cap's rights.
-    CHECK(hypercall(s.system, wv, F::FrameMap, {1, kChannelIpa, kRwx}) == st(Status::InvalidArgument));
-    CHECK(hypercall(s.system, rv, F::FrameMap, {1, kChannelIpa, kRw}) == st(Status::Denied));
-    CHECK(hypercall(s.system, rv, F::FrameMap, {1, kChannelIpa + 0x1000, attr::kRead}) == st(Status::Misaligned));
+    CHECK(call_status(s.system, wv, F::FrameMap, {1, kChannelIpa, kRwx}) == st(Status::InvalidArgument));
+    CHECK(call_status(s.system, rv, F::FrameMap, {1, kChannelIpa, kRw}) == st(Status::Denied));
+    CHECK(call_status(s.system, rv, F::FrameMap, {1, kChannelIpa + 0x1000, attr::kRead}) == st(Status::Misaligned));
     // Both map it: the "one frame, one partition" rule is not a channel's.
-    CHECK(hypercall(s.system, wv, F::FrameMap, {1, kChannelIpa, kRw}) == 0);
-    CHECK(hypercall(s.system, rv, F::FrameMap, {1, kChannelIpa + kChannelSize, attr::kRead}) == 0);
-    CHECK(hypercall(s.system, rv, F::FrameMap, {1, kChannelIpa, attr::kRead}) == st(Status::Exists));  // each cap maps once
+    CHECK(call_status(s.system, wv, F::FrameMap, {1, kChannelIpa, kRw}) == 0);
+    CHECK(call_status(s.system, rv, F::FrameMap, {1, kChannelIpa + kChannelSize, attr::kRead}) == 0);
+    CHECK(call_status(s.system, rv, F::FrameMap, {1, kChannelIpa, attr::kRead}) == st(Status::Exists));  // each cap maps once
     REQUIRE_INVARIANTS(s.system);
     CHECK(s.r->stage2.translate(Ipa(kChannelIpa + kChannelSize)).value().attrs == attr::kRead);
     CHECK(s.r->stage2.translate(Ipa(kChannelIpa + kChannelSize)).value().pa == PhysAddr(kChannelPa));
     CHECK(s.w->regions[s.w->region_count - 1].channel);
     CHECK(s.r->regions[s.r->region_count - 1].channel);
     CHECK_FALSE(s.w->regions[0].channel);
-    CHECK(hypercall(s.system, rv, F::CapIdentify, {1}) == 0);
+    CHECK(call_status(s.system, rv, F::CapIdentify, {1}) == 0);
     CHECK(rv.regs.x[1] == static_cast<u64>(ObjectType::Channel));
     CHECK(rv.regs.x[5] == 1);
     CHECK(rv.regs.x[6] == kChannelIpa + kChannelSize);
@@ -193,7 +184,7 @@ TEST_CASE("the boot program maps a channel through its own cap; images never go 
     REQUIRE_INVARIANTS(f.system);
     // The reader cannot unmap the writer's mapping, and its own unmap leaves the writer's.
     Vcpu& rv = r.vcpus[0];
-    CHECK(hypercall(f.system, rv, F::FrameUnmap, {1}) == 0);
+    CHECK(call_status(f.system, rv, F::FrameUnmap, {1}) == 0);
     CHECK_FALSE(r.stage2.translate(Ipa(kChannelIpa)).ok());
     CHECK(w.stage2.translate(Ipa(kChannelIpa)).ok());
     REQUIRE_INVARIANTS(f.system);
@@ -311,8 +302,8 @@ TEST_CASE("notification flows: signal edges must be declared, badges come with t
     REQUIRE(ok(f.system.seal()));
     REQUIRE_INVARIANTS(f.system);
     // The badge is what the receiver sees.
-    CHECK(hypercall(f.system, a.vcpus[0], F::NotificationSignal, {1}) == 0);
-    CHECK(hypercall(f.system, b.vcpus[0], F::NotificationPoll, {1}) == 0);
+    CHECK(call_status(f.system, a.vcpus[0], F::NotificationSignal, {1}) == 0);
+    CHECK(call_status(f.system, b.vcpus[0], F::NotificationPoll, {1}) == 0);
     CHECK(b.vcpus[0].regs.x[1] == 0x40);
 }
 
@@ -320,22 +311,22 @@ TEST_CASE("deleting or revoking one partition's channel cap unmaps it only there
     Shared s;
     Vcpu& wv = s.w->vcpus[0];
     Vcpu& rv = s.r->vcpus[0];
-    REQUIRE(hypercall(s.system, wv, F::FrameMap, {1, kChannelIpa, kRw}) == 0);
-    REQUIRE(hypercall(s.system, rv, F::FrameMap, {1, kChannelIpa, attr::kRead}) == 0);
+    REQUIRE(call_status(s.system, wv, F::FrameMap, {1, kChannelIpa, kRw}) == 0);
+    REQUIRE(call_status(s.system, rv, F::FrameMap, {1, kChannelIpa, attr::kRead}) == 0);
     // The reader mints itself a second cap and maps the channel again: two mappings, one object.
-    REQUIRE(hypercall(s.system, rv, F::CapMint, {1, 2, Rights::kRead, 0}) == 0);
-    REQUIRE(hypercall(s.system, rv, F::FrameMap, {2, kChannelIpa + kChannelSize, attr::kRead}) == 0);
+    REQUIRE(call_status(s.system, rv, F::CapMint, {1, 2, Rights::kRead, 0}) == 0);
+    REQUIRE(call_status(s.system, rv, F::FrameMap, {2, kChannelIpa + kChannelSize, attr::kRead}) == 0);
     REQUIRE_INVARIANTS(s.system);
     guest(*s.w, kChannelIpa)[5] = 0x5A;
 
     // Revoke of its cap 1 takes the mint (and its mapping), not cap 1's own mapping.
-    CHECK(hypercall(s.system, rv, F::CapRevoke, {1}) == 0);
+    CHECK(call_status(s.system, rv, F::CapRevoke, {1}) == 0);
     CHECK(rv.regs.x[1] == 1);
     CHECK_FALSE(s.r->stage2.translate(Ipa(kChannelIpa + kChannelSize)).ok());
     CHECK(s.r->stage2.translate(Ipa(kChannelIpa)).ok());
     REQUIRE_INVARIANTS(s.system);
     // Deleting the reader's cap unmaps the reader only; the writer keeps its mapping and data.
-    CHECK(hypercall(s.system, rv, F::CapDelete, {1}) == 0);
+    CHECK(call_status(s.system, rv, F::CapDelete, {1}) == 0);
     CHECK_FALSE(s.r->stage2.translate(Ipa(kChannelIpa)).ok());
     REQUIRE(s.w->stage2.translate(Ipa(kChannelIpa)).ok());
     CHECK(guest(*s.w, kChannelIpa)[5] == 0x5A);

@@ -55,16 +55,6 @@ auto checked(System& system, const char* what, Op&& op) {
 }
 
 
-// One hypercall from `v` (made Running first, as its core would).
-i64 hypercall(System& s, Vcpu& v, hvc::Function fn, std::initializer_list<u64> args = {}) {
-    if (v.load_state() == VcpuState::Runnable) v.store_state(VcpuState::Running);
-    v.regs.x[0] = static_cast<u64>(fn);
-    for (unsigned k = 1; k < 8; ++k) v.regs.x[k] = 0;
-    unsigned i = 1;
-    for (u64 a : args) v.regs.x[i++] = a;
-    (void)handle_guest_exit(s, v, ExitKind::Sync, ExitSyndrome{kEsrHvc0, 0, 0});
-    return static_cast<i64>(v.regs.x[0]);
-}
 
 CapSlot* cspace(const Partition& p) { return caps::cnode_slots(p.cspace_root); }
 
@@ -289,7 +279,7 @@ TEST_CASE("a demo-like system is checked after every operation", "[invariants]")
     using F = hvc::Function;
     Vcpu& v = alpha->vcpus[0];
     auto call = [&](const char* what, F fn, std::initializer_list<u64> args) {
-        return checked(s, what, [&] { return hypercall(s, v, fn, args); });
+        return checked(s, what, [&] { return call_status(s, v, fn, args); });
     };
     CHECK(call("CapMint", F::CapMint, {2, 10, Rights::kRead | Rights::kGrant, 0}) == 0);
     CHECK(call("FrameMap", F::FrameMap, {10, 0x6000'0000, attr::kRead}) == 0);
@@ -688,7 +678,7 @@ struct CapSystem {
         using F = hvc::Function;
         Vcpu& v = a.vcpus[0];
         auto call = [&](const char* what, F fn, std::initializer_list<u64> args) {
-            return checked(s, what, [&] { return hypercall(s, v, fn, args); });
+            return checked(s, what, [&] { return call_status(s, v, fn, args); });
         };
         CHECK(call("CapMint", F::CapMint, {4, 10, Rights::kRead | Rights::kGrant, 0}) == 0);
         CHECK(call("CapCopy", F::CapCopy, {10, 11}) == 0);
