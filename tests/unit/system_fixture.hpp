@@ -11,9 +11,15 @@
 
 namespace bh::test {
 
+inline constexpr u64 kMiB = 1ull << 20;
+inline constexpr u64 kRwx = manifest::attr::kRead | manifest::attr::kWrite | manifest::attr::kExecute;
+inline constexpr u64 kGuestRam = platform::kGuestRamIpa;
+inline constexpr u64 kPartitionPa = 0x4800'0000;  // where the tests' partitions' RAM starts
+inline constexpr u32 kKernelUntyped = manifest::kKernelUntypedSlot;
+inline constexpr u64 kBootArg = 7;                 // x0 of every partition make() builds
+inline constexpr i64 st(Status s) { return static_cast<i64>(s); }
+
 struct SystemFixture {
-    static constexpr u64 kRwx = manifest::attr::kRead | manifest::attr::kWrite | manifest::attr::kExecute;
-    static constexpr u64 kBootArg = 7;
 
     System system;
     u32 next_slot = manifest::kFirstFreeBootSlot;
@@ -29,8 +35,8 @@ struct SystemFixture {
     // A configured partition without memory or vCPU bindings; returns its boot slot.
     u32 partition(const char* name, u32 vcpus = 1, manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
         const u32 ps = slot(), cs = slot();
-        REQUIRE(ok(system.retype(manifest::kKernelUntypedSlot, ObjectType::Partition, 16, ps, 1)));
-        REQUIRE(ok(system.retype(manifest::kKernelUntypedSlot, ObjectType::CNode, System::kCSpaceRadix, cs, 1)));
+        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1)));
+        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::CNode, System::kCSpaceRadix, cs, 1)));
         REQUIRE(ok(system.create_partition(ps, cs, name, policy, vcpus)));
         return ps;
     }
@@ -44,7 +50,7 @@ struct SystemFixture {
     // A Vcpu object from the kernel's untyped; returns its boot slot.
     u32 vcpu_object() {
         const u32 vs = slot();
-        REQUIRE(ok(system.retype(manifest::kKernelUntypedSlot, ObjectType::Vcpu, 0, vs, 1)));
+        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::Vcpu, 0, vs, 1)));
         return vs;
     }
     // A new Vcpu object bound to `p` as vCPU `vcpu` on physical core `core`.
@@ -56,9 +62,9 @@ struct SystemFixture {
                   manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
         const u32 ps = partition(name, vcpus, policy);
         Partition& p = partition(ps);
-        REQUIRE(ok(system.map_frame(p, at(frame(pa)), Ipa(platform::kGuestRamIpa), kRwx)));
+        REQUIRE(ok(system.map_frame(p, at(frame(pa)), Ipa(kGuestRam), kRwx)));
         for (u32 v = 0; v < vcpus; ++v) bind(p, v, core + v);
-        REQUIRE(ok(system.set_entry(p, 0, platform::kGuestRamIpa, kBootArg)));
+        REQUIRE(ok(system.set_entry(p, 0, kGuestRam, kBootArg)));
         return ps;
     }
     Partition& make(const char* name, u64 pa, u32 core, u32 vcpus = 1,
@@ -66,7 +72,5 @@ struct SystemFixture {
         return partition(make_slot(name, pa, core, vcpus, policy));
     }
 };
-
-constexpr i64 status_value(Status s) { return static_cast<i64>(s); }
 
 }  // namespace bh::test

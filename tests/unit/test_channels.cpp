@@ -26,15 +26,10 @@ using manifest::FlowKind;
 namespace {
 
 constexpr u64 kRw = attr::kRead | attr::kWrite;
-constexpr u64 kRwx = kRw | attr::kExecute;
-constexpr u64 kGuestRam = platform::kGuestRamIpa;
-constexpr u64 kPartitionPa = 0x4800'0000;
-constexpr u64 kMiB = 1ull << 20;
 constexpr u64 kChannelPa = kPartitionPa + 16 * kMiB;
 constexpr unsigned kChannelBits = 16;  // 64 KiB
 constexpr u64 kChannelSize = 1ull << kChannelBits;
 constexpr u64 kChannelIpa = 0x6000'0000;
-constexpr u32 kKernelUntyped = manifest::kKernelUntypedSlot;
 const Rights kR = Rights::read();
 const Rights kRW = Rights::read() | Rights::write();
 
@@ -75,7 +70,6 @@ u8* guest(const Partition& p, u64 ipa) {
     return ram(t.value().pa.raw());
 }
 
-constexpr i64 st(Status s) { return static_cast<i64>(s); }
 
 using F = hvc::Function;
 

@@ -25,7 +25,6 @@ constexpr u32 kRtc = 34;     // PL031, assignable
 constexpr u32 kGpio = 39;    // PL061, assignable
 constexpr u32 kUart = 33;    // the kernel console: never assignable
 constexpr u64 kBadge = 0x100;
-constexpr u64 kPa = 0x4800'0000;
 
 // "driver" (core 1) holds, in its CSpace: 1 = IrqHandler kRtc (Control), 2 = the notification
 // (Read: it waits on it), 3 = the notification (Write only), 4 = IrqHandler kRtc without
@@ -36,8 +35,8 @@ struct World : SystemFixture {
     Partition* driver = nullptr;
     Partition* other = nullptr;
     explicit World(manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
-        driver_slot = make_slot("driver", kPa, 1, 1, policy);
-        other_slot = make_slot("other", kPa + (4ull << 20), 2);
+        driver_slot = make_slot("driver", kPartitionPa, 1, 1, policy);
+        other_slot = make_slot("other", kPartitionPa + 4 * kMiB, 2);
         driver = &partition(driver_slot);
         other = &partition(other_slot);
         ntfn = slot();
@@ -94,7 +93,7 @@ TEST_CASE("an IrqHandler cap is made once per assignable SPI, at boot only", "[i
     CHECK(f.system.create_irq_handler(manifest::kBootSlots, kGpio) == Status::OutOfRange);
 
     // A boot-time operation only.
-    f.make("p", kPa, 1);
+    f.make("p", kPartitionPa, 1);
     REQUIRE(ok(f.system.seal()));
     CHECK(f.system.create_irq_handler(c, kGpio) == Status::Denied);
     CHECK(f.at(c).cap.is_null());
@@ -103,14 +102,14 @@ TEST_CASE("an IrqHandler cap is made once per assignable SPI, at boot only", "[i
 TEST_CASE("retype never makes an IrqHandler: untyped memory is no authority over interrupts", "[interrupts]") {
     SystemFixture f;
     const u32 us = f.slot(), dest = f.slot();
-    REQUIRE(ok(f.system.create_untyped(us, PhysAddr(kPa), 21, false)));
+    REQUIRE(ok(f.system.create_untyped(us, PhysAddr(kPartitionPa), 21, false)));
     CHECK_FALSE(ok(f.system.retype(us, ObjectType::IrqHandler, 0, dest, 1)));
     CHECK(f.at(dest).cap.is_null());
 }
 
 TEST_CASE("seal refuses an interrupt given to two partitions (invariant 5)", "[interrupts]") {
     SystemFixture f;
-    const u32 a = f.make_slot("a", kPa, 1), b = f.make_slot("b", kPa + (4ull << 20), 2), irq = f.slot();
+    const u32 a = f.make_slot("a", kPartitionPa, 1), b = f.make_slot("b", kPartitionPa + 4 * kMiB, 2), irq = f.slot();
     REQUIRE(ok(f.system.create_irq_handler(irq, kGpio)));
     REQUIRE(ok(f.system.grant_cap(irq, f.partition(a), 5, Rights::control())));
     REQUIRE(ok(f.system.grant_cap(irq, f.partition(b), 5, Rights::control())));
@@ -119,7 +118,7 @@ TEST_CASE("seal refuses an interrupt given to two partitions (invariant 5)", "[i
     CHECK_FALSE(f.system.sealed());
     // Two caps in one partition are fine.
     SystemFixture g;
-    const u32 c = g.make_slot("c", kPa, 1), irq2 = g.slot();
+    const u32 c = g.make_slot("c", kPartitionPa, 1), irq2 = g.slot();
     REQUIRE(ok(g.system.create_irq_handler(irq2, kGpio)));
     REQUIRE(ok(g.system.grant_cap(irq2, g.partition(c), 5, Rights::control())));
     REQUIRE(ok(g.system.grant_cap(irq2, g.partition(c), 6, Rights::control())));
@@ -132,28 +131,28 @@ TEST_CASE("IrqBind checks every argument before it changes anything", "[interrup
         CHECK_FALSE(w.line(kRtc).bound());
         CHECK_FALSE(host::irq_enabled(kRtc));
     };
-    CHECK(w.call(w.drv(), F::IrqBind, {2, 2, kBadge}) == status_value(Status::InvalidArgument));  // not an IrqHandler
+    CHECK(w.call(w.drv(), F::IrqBind, {2, 2, kBadge}) == st(Status::InvalidArgument));  // not an IrqHandler
     unchanged();
-    CHECK(w.call(w.drv(), F::IrqBind, {1, 1, kBadge}) == status_value(Status::InvalidArgument));  // not a Notification
+    CHECK(w.call(w.drv(), F::IrqBind, {1, 1, kBadge}) == st(Status::InvalidArgument));  // not a Notification
     unchanged();
-    CHECK(w.call(w.drv(), F::IrqBind, {1, 2, 0}) == status_value(Status::InvalidArgument));  // badge 0
+    CHECK(w.call(w.drv(), F::IrqBind, {1, 2, 0}) == st(Status::InvalidArgument));  // badge 0
     unchanged();
-    CHECK(w.call(w.drv(), F::IrqBind, {1, 3, kBadge}) == status_value(Status::Denied));  // no Read: not its waiter
+    CHECK(w.call(w.drv(), F::IrqBind, {1, 3, kBadge}) == st(Status::Denied));  // no Read: not its waiter
     unchanged();
-    CHECK(w.call(w.drv(), F::IrqBind, {4, 2, kBadge}) == status_value(Status::Denied));  // IrqHandler without Control
+    CHECK(w.call(w.drv(), F::IrqBind, {4, 2, kBadge}) == st(Status::Denied));  // IrqHandler without Control
     unchanged();
-    CHECK(w.call(w.drv(), F::IrqBind, {1, 9, kBadge}) == status_value(Status::InvalidArgument));  // empty slot
+    CHECK(w.call(w.drv(), F::IrqBind, {1, 9, kBadge}) == st(Status::InvalidArgument));  // empty slot
     unchanged();
     CHECK(w.call(w.drv(), F::IrqBind, {1, 1ull << 20, kBadge}) < 0);  // beyond the CSpace
     unchanged();
-    CHECK(w.call(w.drv(), F::IrqAck, {1}) == status_value(Status::NotFound));
-    CHECK(w.call(w.drv(), F::IrqUnbind, {1}) == status_value(Status::NotFound));
-    CHECK(w.call(w.drv(), F::IrqAck, {4}) == status_value(Status::Denied));
-    CHECK(w.call(w.drv(), F::IrqAck, {2}) == status_value(Status::InvalidArgument));
+    CHECK(w.call(w.drv(), F::IrqAck, {1}) == st(Status::NotFound));
+    CHECK(w.call(w.drv(), F::IrqUnbind, {1}) == st(Status::NotFound));
+    CHECK(w.call(w.drv(), F::IrqAck, {4}) == st(Status::Denied));
+    CHECK(w.call(w.drv(), F::IrqAck, {2}) == st(Status::InvalidArgument));
     unchanged();
     // A partition without an IrqHandler cap has nothing to name an interrupt with.
-    CHECK(w.call(w.other->vcpus[0], F::IrqBind, {1, 1, kBadge}) == status_value(Status::InvalidArgument));
-    CHECK(w.call(w.other->vcpus[0], F::IrqAck, {1}) == status_value(Status::InvalidArgument));
+    CHECK(w.call(w.other->vcpus[0], F::IrqBind, {1, 1, kBadge}) == st(Status::InvalidArgument));
+    CHECK(w.call(w.other->vcpus[0], F::IrqAck, {1}) == st(Status::InvalidArgument));
     unchanged();
 }
 
@@ -208,7 +207,7 @@ TEST_CASE("a bound SPI is routed to the binder's core, signals once, and waits f
     w.object().word = 0;
     w.system.interrupts().fired(kRtc);
     CHECK(w.object().word == 0);
-    CHECK(w.call(w.drv(), F::IrqAck, {1}) == status_value(Status::NotFound));
+    CHECK(w.call(w.drv(), F::IrqAck, {1}) == st(Status::NotFound));
     CHECK(w.line(kRtc).created);  // the cap still exists: it may be bound again
     CHECK(w.call(w.drv(), F::IrqBind, {1, 2, kBadge}) == 0);
     CHECK(host::irq_enabled(kRtc));

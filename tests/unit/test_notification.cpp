@@ -17,12 +17,6 @@ namespace attr = bh::manifest::attr;
 
 namespace {
 
-constexpr u64 kRwx = attr::kRead | attr::kWrite | attr::kExecute;
-constexpr u64 kGuestRam = platform::kGuestRamIpa;
-constexpr u64 kPartitionPa = 0x4800'0000;
-constexpr u64 kMiB = 1ull << 20;
-constexpr u32 kKernelUntyped = manifest::kKernelUntypedSlot;
-constexpr u64 kBootArg = 7;
 
 struct Fixture : SystemFixture {
     // The object a Notification cap in boot slot `s` names.
@@ -34,7 +28,6 @@ struct Fixture : SystemFixture {
 
 
 
-constexpr i64 st(Status s) { return static_cast<i64>(s); }
 
 using F = hvc::Function;
 constexpr u64 fid(F f) { return static_cast<u64>(f); }

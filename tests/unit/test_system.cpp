@@ -21,12 +21,7 @@ namespace attr = bh::manifest::attr;
 
 namespace {
 
-constexpr u64 kRwx = attr::kRead | attr::kWrite | attr::kExecute;
-constexpr u64 kGuestRam = platform::kGuestRamIpa;
-constexpr u64 kPartitionPa = 0x4800'0000;
-constexpr u64 kMiB = 1ull << 20;
 constexpr u64 kFrame = 2 * kMiB;  // the fixture's partitions get one 2 MiB frame of RAM
-constexpr u32 kKernelUntyped = manifest::kKernelUntypedSlot;
 
 using Fixture = SystemFixture;
 
