@@ -4,6 +4,7 @@
 #pragma once
 
 #include <bulkhead/types.hpp>
+#include <lib/ids.hpp>
 
 #include <type_traits>
 
@@ -51,8 +52,8 @@ inline constexpr unsigned kMinPartitionBits = 14;  // the Partition object embed
 inline constexpr unsigned kMaxPartitionBits = 20;
 inline constexpr unsigned kMinChannelBits = 12;    // a channel's shared region: 4 KiB .. 2 MiB
 inline constexpr unsigned kMaxChannelBits = 21;
-// Placeholders until the objects exist: the System code that constructs a Vcpu/Notification in
-// the create hook must static_assert that sizeof(object) <= 1 << these.
+// Fixed sizes of the fixed-size objects: the types constructed in them (Vcpu, Notification)
+// static_assert that they fit.
 inline constexpr unsigned kVcpuBits = 12;
 inline constexpr unsigned kNotificationBits = 12;
 inline constexpr u32 kMaxRetypeCount = 256;
@@ -126,7 +127,7 @@ constexpr Rights full_rights(ObjectType type) {
     return Rights::none();
 }
 
-// Types whose caps carry a mapping (mapped_partition_plus1 / mapped_ipa).
+// Types whose caps carry a mapping (mapped_partition / mapped_ipa).
 constexpr bool mappable(ObjectType t) {
     return t == ObjectType::Frame || t == ObjectType::DeviceMmio || t == ObjectType::Channel;
 }
@@ -145,7 +146,8 @@ constexpr bool badgeable(ObjectType t) { return t == ObjectType::Notification ||
 //   flags                 Untyped: kFlagDevice (device memory: never zeroed, only DeviceMmio
 //                         and Untyped may be retyped from it).
 //   badge                 Notification/Channel: 0 = unbadged.
-//   word32                Frame/DeviceMmio/Channel: mapped_partition_plus1 (0 = unmapped).
+//   word32                Frame/DeviceMmio/Channel: the partition it is mapped in, as index + 1
+//                         (0 = unmapped, so that a zeroed cap is unmapped).
 //   word64                Untyped: watermark (offset of the first free byte);
 //                         Frame/DeviceMmio/Channel: mapped_ipa.
 // Zeroed memory is a Null cap.
@@ -167,11 +169,12 @@ struct Capability {
     constexpr bool device() const { return (flags & kFlagDevice) != 0; }
     constexpr u64 watermark() const { return word64; }
     // Frame / DeviceMmio / Channel: each cap maps at most one place.
-    constexpr u32 mapped_partition_plus1() const { return word32; }
+    constexpr PartitionId mapped_partition() const { return word32 != 0 ? PartitionId(word32 - 1) : PartitionId::none(); }
     constexpr u64 mapped_ipa() const { return word64; }
     constexpr bool mapped() const { return caps::mappable(type) && word32 != 0; }
-    void set_mapping(u32 partition_plus1, u64 ipa) {
-        word32 = partition_plus1;
+    // PartitionId::none() (with ipa 0) unmaps.
+    void set_mapping(PartitionId partition, u64 ipa) {
+        word32 = partition.is_none() ? 0 : partition.raw() + 1;
         word64 = ipa;
     }
     // IrqHandler / DmaStream

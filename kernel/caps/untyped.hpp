@@ -74,6 +74,6 @@ constexpr unsigned retype_cap_bits(ObjectType type, unsigned size_bits) {
 //   NoMemory         the objects do not all fit
 //   (hook status)    ObjectHooks::create refused one object (see cap_slot.hpp for the order)
 Status retype(CapSlot& untyped, ObjectType type, unsigned size_bits, CapSlot& dest_cnode, u64 first, u32 count,
-              ObjectHooks& hooks);
+              ObjectHooks& hooks, const CapLockHeld& held);
 
 }  // namespace bh::caps

@@ -10,8 +10,8 @@
 
 #include "caps/capability.hpp"
 #include "lib/crc32.hpp"
-#include "manifest_reader.hpp"
-#include "manifest_writer.hpp"
+#include "boot/manifest_reader.hpp"
+#include "boot/manifest_writer.hpp"
 
 using namespace bh;
 using namespace bh::manifest;

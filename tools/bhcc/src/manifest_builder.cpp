@@ -3,7 +3,7 @@
 #include <bhcc/cap_layout.hpp>
 #include <bhcc/platform_devices.hpp>
 
-#include <manifest_writer.hpp>
+#include <boot/manifest_writer.hpp>
 
 #include "caps/capability.hpp"
 

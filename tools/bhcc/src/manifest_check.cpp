@@ -1,7 +1,7 @@
 #include <bhcc/manifest_check.hpp>
 
 #include <bulkhead/platform.hpp>
-#include <manifest_reader.hpp>
+#include <boot/manifest_reader.hpp>
 
 namespace bhcc {
 

@@ -3,7 +3,7 @@
 // this is the one place where bhcc looks at kernel internals.
 #pragma once
 
-#include <partition.hpp>
+#include <partition/partition.hpp>
 
 namespace bhcc {
 
