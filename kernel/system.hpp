@@ -40,7 +40,7 @@ const char* flow_kind_name(manifest::FlowKind kind);  // "memory", "signal"
 
 class System final : public ObjectHooks {
 public:
-    static constexpr unsigned kMaxRootUntypeds = 256;
+    static constexpr unsigned kMaxRootUntypeds = manifest::kMaxUntypedRegions;
     static constexpr unsigned kCSpaceRadix = 8;  // what partitions' CSpace roots are retyped with
 
     // Sets up the boot CNode (platform::kBootCNodeBase) and installs the Untyped cap of the

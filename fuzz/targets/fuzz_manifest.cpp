@@ -19,7 +19,7 @@
 #include <bulkhead/platform.hpp>
 #include <invariants.hpp>
 #include <manifest_reader.hpp>
-#include <manifest_writer.hpp>
+#include <bulkhead/manifest_writer.hpp>
 #include <system.hpp>
 
 #include <algorithm>

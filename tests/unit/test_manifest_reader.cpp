@@ -9,9 +9,9 @@
 #include <bulkhead/platform.hpp>
 
 #include "caps/capability.hpp"
-#include "lib/crc32.hpp"
+#include <bulkhead/crc32.hpp>
 #include "manifest_reader.hpp"
-#include "manifest_writer.hpp"
+#include <bulkhead/manifest_writer.hpp>
 
 using namespace bh;
 using namespace bh::manifest;

@@ -10,7 +10,7 @@
 
 #include "arch/arch.hpp"
 #include "arch/host/host_memory.hpp"
-#include "lib/crc32.hpp"
+#include <bulkhead/crc32.hpp>
 #include "object_memory.hpp"
 #include "stage2_table.hpp"
 

@@ -85,7 +85,7 @@ extern "C" [[noreturn]] void bh_boot_primary() {
         const ManifestError& e = reader.error();
         refuse_to_boot(e.op_index, "manifest", e.reason, e.status);
     }
-    if (reader.header().ram_base != platform::kRamBase || reader.header().ram_size > platform::kDefaultRamSize) {
+    if (!platform::manifest_ram_supported(reader.header().ram_base, reader.header().ram_size)) {
         refuse_to_boot(-1, "manifest", "compiled for RAM this machine does not have", Status::OutOfRange);
     }
     log("manifest ok: ", reader.op_count(), " ops, ", reader.partition_count(), " partitions");

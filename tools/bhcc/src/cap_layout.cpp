@@ -2,7 +2,7 @@
 
 #include <bhcc/platform_devices.hpp>
 
-#include "caps/capability.hpp"
+#include <bulkhead/objects.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -92,9 +92,9 @@ std::vector<IpcGrant> ipc_grants(const SystemDescription& system) {
         for (std::size_t p = 0; p < system.partitions.size(); ++p) {
             const std::string& name = system.partitions[p].name;
             if (listed(channel.writers, name)) {
-                grants.push_back({IpcKind::Channel, c, p, bh::Rights::kRead | bh::Rights::kWrite, 0});
+                grants.push_back({IpcKind::Channel, c, p, bh::rights::kRead | bh::rights::kWrite, 0});
             } else if (listed(channel.readers, name)) {
-                grants.push_back({IpcKind::Channel, c, p, bh::Rights::kRead, 0});
+                grants.push_back({IpcKind::Channel, c, p, bh::rights::kRead, 0});
             }
         }
     }
@@ -106,9 +106,9 @@ std::vector<IpcGrant> ipc_grants(const SystemDescription& system) {
                 // Its own bit: Signal ORs the badge into the word, so bits tell signallers apart
                 // (rule N7 keeps the position below 64).
                 const std::size_t bit = position(notification.signallers, name);
-                grants.push_back({IpcKind::Notification, n, p, bh::Rights::kWrite, bit < 64 ? 1ull << bit : 0});
+                grants.push_back({IpcKind::Notification, n, p, bh::rights::kWrite, bit < 64 ? 1ull << bit : 0});
             } else if (listed(notification.waiters, name)) {
-                grants.push_back({IpcKind::Notification, n, p, bh::Rights::kRead, 0});
+                grants.push_back({IpcKind::Notification, n, p, bh::rights::kRead, 0});
             }
         }
     }
@@ -118,10 +118,10 @@ std::vector<IpcGrant> ipc_grants(const SystemDescription& system) {
 std::vector<Flow> flows_of(const std::vector<IpcGrant>& grants) {
     std::set<std::tuple<u64, std::size_t, std::size_t>> edges;  // (kind, source, destination)
     for (const IpcGrant& from : grants) {
-        if ((from.rights & bh::Rights::kWrite) == 0) continue;
+        if ((from.rights & bh::rights::kWrite) == 0) continue;
         for (const IpcGrant& to : grants) {
             if (to.kind != from.kind || to.object != from.object || to.partition == from.partition ||
-                (to.rights & bh::Rights::kRead) == 0)
+                (to.rights & bh::rights::kRead) == 0)
                 continue;
             const auto kind = from.kind == IpcKind::Channel ? bh::manifest::FlowKind::Memory
                                                             : bh::manifest::FlowKind::Signal;

@@ -1,7 +1,9 @@
 #include <bhcc/manifest_check.hpp>
 
+#include <bulkhead/manifest_validation.hpp>
 #include <bulkhead/platform.hpp>
-#include <manifest_reader.hpp>
+
+#include <cstring>
 
 namespace bhcc {
 
@@ -23,13 +25,14 @@ void check_manifest_limits(const PackedManifest& packed, Diagnostics& diagnostic
 
 // The kernel's own reader decides, so bhcc and the kernel share one definition of "valid".
 std::string self_check_manifest(std::span<const u8> bytes) {
-    bh::ManifestReader reader;
-    if (bh::ok(reader.open(bytes.data(), bytes.size()))) {
-        if (reader.header().total_size == bytes.size()) return {};
-        return "has total_size " + std::to_string(reader.header().total_size) + " but " +
-               std::to_string(bytes.size()) + " bytes";
+    const bh::ManifestError error = bh::validate_manifest(bytes.data(), bytes.size());
+    if (bh::ok(error.status)) {
+        manifest::ManifestHeader header;
+        std::memcpy(&header, bytes.data(), sizeof header);  // accepted: at least a header
+        if (header.total_size == bytes.size()) return {};
+        return "has total_size " + std::to_string(header.total_size) + " but " + std::to_string(bytes.size()) +
+               " bytes";
     }
-    const bh::ManifestError& error = reader.error();
     std::string text = std::string("refused by ManifestReader: ") + error.reason;
     if (error.op_index >= 0) text += " (op " + std::to_string(error.op_index) + ")";
     return text;

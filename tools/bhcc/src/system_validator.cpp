@@ -5,7 +5,7 @@
 #include <bhcc/kernel_limits.hpp>
 #include <bhcc/platform_devices.hpp>
 
-#include "caps/capability.hpp"
+#include <bulkhead/objects.hpp>
 
 #include <bit>
 #include <map>
