@@ -7,6 +7,7 @@
 #include <bhcc/cap_layout.hpp>
 #include <bhcc/compiler.hpp>
 #include <bhcc/description_parser.hpp>
+#include <bhcc/fdt_structure.hpp>
 #include <bhcc/hex.hpp>
 #include <bhcc/manifest_builder.hpp>
 #include <bhcc/manifest_check.hpp>
@@ -25,6 +26,7 @@
 #include <optional>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <set>
@@ -472,6 +474,88 @@ TEST_CASE("bhcc refuses two partitions of one name in a .dtb (fuzz finding KNOWN
     if (system) bhcc::validate_system(*system, diagnostics);
     REQUIRE_FALSE(diagnostics.empty());
     CHECK(diagnostics.format("x.dtb").find("partition name already used by /partitions/") != std::string::npos);
+}
+
+std::vector<u8> read_blob(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The parser's findings on a blob: its diagnostics, formatted, whether it got past the parser.
+std::string parse_findings(const std::vector<u8>& blob) {
+    bhcc::Diagnostics diagnostics;
+    std::optional<bhcc::SystemDescription> system = bhcc::parse_description(blob, diagnostics);
+    if (system) bhcc::validate_system(*system, diagnostics);
+    return diagnostics.format("x.dtb");
+}
+
+TEST_CASE("bhcc refuses a partition node without a name (fuzz finding, rule P7)", "[bhcc]") {
+    // dtc never writes one; a .dtb given directly can. The kernel refuses it at boot ("empty
+    // partition name"), so bhcc must refuse it first, at the node.
+    CHECK(parse_findings(read_blob(kSourceDir / "fuzz/regressions/bhcc/empty-partition-name-valid-structure.dtb")) ==
+          "x.dtb: /partitions/: partition name is empty\n");
+    // The campaign's own input also has a damaged structure block after that node, which bhcc
+    // now refuses before reading any partition (rule S3).
+    CHECK(parse_findings(read_blob(kSourceDir / "fuzz/regressions/bhcc/empty-partition-name.dtb")) ==
+          "x.dtb: /partitions//ram: not a valid flattened device tree: unknown tag 0x20000 at structure offset 0x210\n");
+}
+
+TEST_CASE("bhcc refuses a damaged structure block up front, in bounded time (fuzz finding: hang, rule S3)", "[bhcc]") {
+    // A property of length 0xfffffff4 sends libfdt's walks backwards for ever; bhcc's own walk
+    // reads each tag once and refuses it at once.
+    CHECK(parse_findings(read_blob(kSourceDir / "fuzz/regressions/bhcc/hang-negative-property-length.dtb")) ==
+          "x.dtb: /: not a valid flattened device tree: property value runs past the structure block at "
+          "structure offset 0x38\n");
+
+    // Each kind of damage, made in a sound blob at a known place.
+    Workspace workspace;
+    const fs::path dtb = workspace.file("demo.dtb");
+    REQUIRE(std::system(("dtc -q -I dts -O dtb -o '" + dtb.string() + "' '" +
+                         (kSourceDir / "config/demo.dts").string() + "'").c_str()) == 0);
+    const std::vector<u8> good = read_blob(dtb);
+    REQUIRE(bhcc::check_fdt_structure(good).message.empty());
+    auto be32 = [](const std::vector<u8>& b, std::size_t at) {
+        return u32{b[at]} << 24 | u32{b[at + 1]} << 16 | u32{b[at + 2]} << 8 | u32{b[at + 3]};
+    };
+    auto put_be32 = [](std::vector<u8>& b, std::size_t at, u32 v) {
+        for (int i = 0; i < 4; ++i) b[at + i] = static_cast<u8>(v >> (24 - 8 * i));
+    };
+    const std::size_t structure = be32(good, 8), structure_size = be32(good, 36);
+    // The root node's first property ("compatible"): BEGIN_NODE, "" padded to 4, then PROP.
+    const std::size_t prop = structure + 8;
+    REQUIRE(be32(good, structure) == 1);
+    REQUIRE(be32(good, prop) == 3);
+    struct Damage {
+        const char* what;
+        std::function<void(std::vector<u8>&)> apply;
+        const char* message;
+    };
+    const std::vector<Damage> damages = {
+        {"version 3", [&](std::vector<u8>& b) { put_be32(b, 20, 3); }, "device tree version 3, expected 16 or 17"},
+        {"negative length", [&](std::vector<u8>& b) { put_be32(b, prop + 4, 0xffff'fff4); },
+         "property value runs past the structure block at structure offset 0x8"},
+        {"name outside strings", [&](std::vector<u8>& b) { put_be32(b, prop + 8, 0x7fff'0000); },
+         "property name outside the strings block at structure offset 0x8"},
+        {"unknown tag", [&](std::vector<u8>& b) { put_be32(b, prop, 7); }, "unknown tag 0x7 at structure offset 0x8"},
+        {"END_NODE first", [&](std::vector<u8>& b) { put_be32(b, structure, 2); },
+         "END_NODE without a node at structure offset 0x0"},
+        {"no END", [&](std::vector<u8>& b) { put_be32(b, structure + structure_size - 4, 4); },
+         "structure block ends without an END tag"},
+        {"END inside the root", [&](std::vector<u8>& b) { put_be32(b, prop, 9); },
+         "END before the root node is closed at structure offset 0x8"},
+        {"structure past the blob", [&](std::vector<u8>& b) { put_be32(b, 36, 0x10'0000); },
+         "structure block outside the blob"},
+    };
+    for (const Damage& d : damages) {
+        INFO(d.what);
+        std::vector<u8> blob = good;
+        d.apply(blob);
+        CHECK(bhcc::check_fdt_structure(blob).message == d.message);
+        bhcc::Diagnostics diagnostics;
+        CHECK_FALSE(bhcc::parse_description(blob, diagnostics).has_value());
+        CHECK(diagnostics.format("x.dtb").find("not a valid flattened device tree") != std::string::npos);
+    }
 }
 
 TEST_CASE("bhcc refuses a payload larger than the kernel reserves for it", "[bhcc]") {
