@@ -157,6 +157,27 @@ u64 first_control_index(const SystemDescription& system, const Partition& partit
     return first_ipc_index(partition) + ipc_capabilities(system, partition.name);
 }
 
+u64 boot_stage2_table_pages(const Partition& partition) {
+    std::set<u64> level2, level3;  // the 1 GiB and 2 MiB areas that need a table
+    auto add = [&](const std::vector<UntypedBlock>& blocks) {
+        for (const UntypedBlock& block : blocks) {
+            for (u64 i = 0; i < block.frame_count(); ++i) {
+                const u64 ipa = block.ipa + (i << block.frame_bits);
+                level2.insert(ipa >> bh::caps::kStage2Level2SpanBits);
+                if (block.frame_bits < bh::caps::kStage2Level3SpanBits) level3.insert(ipa >> bh::caps::kStage2Level3SpanBits);
+            }
+        }
+    };
+    for (const MemoryRegion& region : partition.regions) {
+        if (countable(region) && region.mapped) add(region_blocks(region));
+    }
+    for (const std::string& name : partition.devices) {
+        const PlatformDevice* device = find_platform_device(name);
+        if (device != nullptr && device->assignable) add(device_blocks(device->base, device->size));
+    }
+    return level2.size() + level3.size();
+}
+
 u64 boot_mappings(const Partition& partition) {
     u64 count = 0;
     for (const MemoryRegion& region : partition.regions) {

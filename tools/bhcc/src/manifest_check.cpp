@@ -14,6 +14,13 @@ void check_manifest_limits(const PackedManifest& packed, Diagnostics& diagnostic
         diagnostics.error("/", "the manifest needs " + std::to_string(packed.ops.size()) + " operations, at most " +
                                    std::to_string(manifest::kMaxOps));
     }
+    std::size_t untyped = 0;
+    for (const manifest::ManifestOp& op : packed.ops) untyped += op.kind == manifest::OpKind::CreateUntyped ? 1 : 0;
+    if (untyped > manifest::kMaxUntypedRegions) {
+        diagnostics.error("/", "the system needs " + std::to_string(untyped) + " untyped regions, at most " +
+                                   std::to_string(manifest::kMaxUntypedRegions) +
+                                   " (one per power-of-two block of a region or device, one per channel)");
+    }
     if (packed.boot_slots_needed > manifest::kBootSlots) {
         diagnostics.error("/", "system needs more than " + std::to_string(manifest::kBootSlots) + " boot slots");
     }
