@@ -61,8 +61,8 @@ inline constexpr unsigned kMinPartitionBits = 14;  // the Partition object embed
 inline constexpr unsigned kMaxPartitionBits = 20;
 inline constexpr unsigned kMinChannelBits = 12;    // a channel's shared region: 4 KiB .. 2 MiB
 inline constexpr unsigned kMaxChannelBits = 21;
-// Fixed-size objects (retype takes size_bits 0 for them); the System's create hook
-// static_asserts that each object fits.
+// Fixed-size objects (retype takes size_bits 0 for them); vcpu.hpp and notification.hpp
+// static_assert that each object fits.
 inline constexpr unsigned kVcpuBits = 12;
 inline constexpr unsigned kNotificationBits = 12;
 inline constexpr u32 kMaxRetypeCount = 256;
