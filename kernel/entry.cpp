@@ -40,7 +40,7 @@ void boot(unsigned cores_online) {
         const ManifestError& e = reader.error();
         return refuse_to_boot(e.op_index, "manifest", e.reason, e.status);
     }
-    if (reader.header().ram_base != platform::kRamBase || reader.header().ram_size > platform::kDefaultRamSize)
+    if (!platform::manifest_ram_supported(reader.header().ram_base, reader.header().ram_size))
         return refuse_to_boot(-1, "manifest", "compiled for RAM this machine does not have", Status::OutOfRange);
     log("manifest ok: ", reader.op_count(), " ops, ", reader.partition_count(), " partitions");
     const BootResult result = run_boot_program(g_kernel, reader);

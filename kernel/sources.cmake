@@ -51,3 +51,7 @@ set(BH_ARCH_PURE_SOURCES
 set(BH_HOST_ARCH_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/arch_host.cpp
 )
+# Generic code that only host tools call (never built into the EL2 image).
+set(BH_HOST_ONLY_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/boot/manifest_validation.cpp
+)

@@ -10,8 +10,9 @@
 // Oracles (besides ASan/UBSan on the parser, which reads untrusted bytes):
 //   * a description bhcc accepts packs into a manifest the kernel's reader accepts
 //     (self_check_manifest is empty);
-//   * the kernel's boot program runs that manifest to the end (bhcc's rules are at least as
-//     strict as the kernel's: an accepted system that the kernel refuses at boot is a bug);
+//   * the boot's RAM check (platform::manifest_ram_supported) accepts it, and the kernel's boot
+//     program runs that manifest to the end (bhcc's rules are at least as strict as the
+//     kernel's: an accepted system that the kernel refuses at boot is a bug);
 //   * check_invariants() is ok after the boot program.
 #include <arch/host/host_memory.hpp>
 #include <bhcc/description_parser.hpp>
@@ -104,6 +105,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     host::reset_all();
     ManifestReader reader;
     if (!ok(reader.open(packed.bytes.data(), packed.bytes.size()))) report("reader refused a self-checked manifest", nullptr);
+    // The aarch64 boot's own check before the boot program (kernel/arch/aarch64/main.cpp).
+    if (!platform::manifest_ram_supported(reader.header().ram_base, reader.header().ram_size))
+        report("bhcc accepted a system compiled for RAM the machine does not have", nullptr);
     Kernel* kernel = new (storage) Kernel();
     if (!ok(kernel->init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores))) {
         report("Kernel::init failed on a fresh machine", nullptr);

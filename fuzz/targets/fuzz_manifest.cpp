@@ -19,7 +19,7 @@
 #include <bulkhead/platform.hpp>
 #include <invariants/invariants.hpp>
 #include <boot/manifest_reader.hpp>
-#include <boot/manifest_writer.hpp>
+#include <bulkhead/manifest_writer.hpp>
 #include <kernel.hpp>
 
 #include <algorithm>

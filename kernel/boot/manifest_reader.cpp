@@ -3,7 +3,7 @@
 #include <bulkhead/platform.hpp>
 
 #include "caps/capability.hpp"
-#include "lib/crc32.hpp"
+#include <bulkhead/crc32.hpp>
 
 namespace bh {
 

@@ -13,16 +13,11 @@
 #pragma once
 
 #include <bulkhead/manifest.hpp>
+#include <bulkhead/manifest_validation.hpp>  // ManifestError
 #include <bulkhead/status.hpp>
 #include <bulkhead/types.hpp>
 
 namespace bh {
-
-struct ManifestError {
-    Status status;       // Ok when the manifest was accepted
-    const char* reason;  // human-readable, static storage; "ok" when accepted
-    int op_index;        // offending op, or -1 for a header/layout problem
-};
 
 class ManifestReader {
 public:

@@ -64,8 +64,8 @@ enum class PartitionState : u32 { Unconfigured = 0, Built = 1, Running = 2, Stop
 
 class Partition {
 public:
-    static constexpr unsigned kMaxRegions = 64;
-    static constexpr unsigned kMaxImages = 8;
+    static constexpr unsigned kMaxRegions = manifest::kMaxMappingsPerPartition;
+    static constexpr unsigned kMaxImages = manifest::kMaxImagesPerPartition;
 
     char name[manifest::kNameLength] = {};
     PartitionId index;
@@ -109,5 +109,8 @@ public:
 private:
     Atomic<PartitionState> state_{PartitionState::Unconfigured};
 };
+// System::create puts the stage-2 table pool right after the record, as the ABI says
+// (bulkhead/objects.hpp: how many tables a Partition object holds).
+static_assert(align_up(sizeof(Partition), kPageSize) == caps::kPartitionRecordPages * kPageSize);
 
 }  // namespace bh

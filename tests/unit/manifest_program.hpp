@@ -7,7 +7,7 @@
 #include <bulkhead/platform.hpp>
 #include <cstring>
 #include <initializer_list>
-#include <boot/manifest_writer.hpp>
+#include <bulkhead/manifest_writer.hpp>
 #include <vector>
 
 namespace bh::test {

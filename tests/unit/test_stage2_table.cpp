@@ -11,7 +11,7 @@
 #include "arch/arch.hpp"
 #include "arch/host/host_memory.hpp"
 #include "arch/stage2.hpp"
-#include "lib/crc32.hpp"
+#include <bulkhead/crc32.hpp>
 #include "memory/object_memory.hpp"
 
 using namespace bh;

@@ -7,6 +7,7 @@
 // aligned), so no level-0 table is ever needed for the 1 TiB IPA space.
 #pragma once
 
+#include <bulkhead/objects.hpp>
 #include <bulkhead/types.hpp>
 #include <memory/map_attributes.hpp>
 
@@ -84,6 +85,10 @@ constexpr unsigned entry_index(unsigned level, u64 ipa) {
     return static_cast<unsigned>((ipa >> level_shift(level)) & (entry_count(level) - 1));
 }
 static_assert(level_size(1) == 1ull << 30 && level_size(2) == 2ull << 20 && level_size(3) == 4096);
+// What a Partition object's table pool pays for (bulkhead/objects.hpp): the root, and one page
+// per level-2 table (1 GiB) and per level-3 table (2 MiB).
+static_assert(kRootSize == caps::kStage2RootBytes && level_size(1) == 1ull << caps::kStage2Level2SpanBits &&
+              level_size(2) == 1ull << caps::kStage2Level3SpanBits);
 static_assert(entry_index(1, (1ull << 40) - 1) == 1023 && entry_index(3, 0x1FF000) == 511);
 
 // MapAttributes are the only vocabulary callers use; these two functions are the whole

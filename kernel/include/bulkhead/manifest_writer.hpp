@@ -3,10 +3,9 @@
 // that depend on everything else.
 #pragma once
 
+#include <bulkhead/crc32.hpp>
 #include <bulkhead/manifest.hpp>
 #include <bulkhead/types.hpp>
-
-#include "lib/crc32.hpp"
 
 namespace bh {
 

@@ -1,6 +1,7 @@
 // CRC-32 as used by IEEE 802.3, zlib and PNG: reflected, polynomial 0xEDB88320, initial value
 // and final XOR 0xFFFFFFFF. The boot manifest is checksummed with it (see manifest.hpp), so the
-// kernel and the host config compiler must agree bit for bit.
+// kernel and the host config compiler must agree bit for bit. Part of the ABI so that tools can
+// write and check manifests; defined in kernel/lib/crc32.cpp (the kernel and its host library).
 #pragma once
 
 #include <bulkhead/types.hpp>
