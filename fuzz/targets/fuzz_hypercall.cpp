@@ -22,6 +22,7 @@
 //   * a resumed hypercall's x0 must be a Status value (or SMCCC unknown, or a PSCI result);
 //   * a vCPU the kernel resumes must still be Running, one it parks must not be.
 // Any violation prints the report and traps.
+// covers: T-11 T-15 T-45 T-46 T-57 T-58 T-65 T-74 INV-1 INV-2 INV-4 INV-5 INV-6 INV-7
 #include <arch/host/host_memory.hpp>
 #include <bulkhead/hypercall.hpp>
 #include <bulkhead/platform.hpp>

@@ -14,7 +14,7 @@ TEST_CASE("object types and rights keep their ABI numbers", "[caps]") {
     CHECK(sizeof(CapSlot) == 64);
 }
 
-TEST_CASE("rights only combine and shrink", "[caps]") {
+TEST_CASE("rights only combine and shrink", "[caps][T-45]") {
     const Rights rw = Rights::read() | Rights::write();
     CHECK(rw.has(Rights::read()));
     CHECK_FALSE(rw.has(Rights::grant()));
@@ -28,7 +28,7 @@ TEST_CASE("rights only combine and shrink", "[caps]") {
     CHECK_FALSE(rw.empty());
 }
 
-TEST_CASE("full rights per type: nothing meaningless, untyped never derivable", "[caps]") {
+TEST_CASE("full rights per type: nothing meaningless, untyped never derivable", "[caps][T-45][T-47]") {
     const Rights r = Rights::read(), w = Rights::write(), x = Rights::execute(), g = Rights::grant(),
                  c = Rights::control();
     CHECK(full_rights(ObjectType::Null) == Rights::none());
@@ -74,7 +74,7 @@ TEST_CASE("object sizes per type", "[caps]") {
     CHECK(make_cap(ObjectType::Frame, 0, 21, Rights::none()).object_size() == (2u << 20));
 }
 
-TEST_CASE("well-formedness of capabilities", "[caps]") {
+TEST_CASE("well-formedness of capabilities", "[caps][INV-4]") {
     const u64 base = 0x4800'0000;
     Capability frame = make_cap(ObjectType::Frame, base, 12, full_rights(ObjectType::Frame));
     CHECK(well_formed(frame));
@@ -150,7 +150,7 @@ TEST_CASE("well-formedness of capabilities", "[caps]") {
     CHECK(well_formed(n));
 }
 
-TEST_CASE("object identity: type, object and size; untyped caps are each their own", "[caps]") {
+TEST_CASE("object identity: type, object and size; untyped caps are each their own", "[caps][INV-4]") {
     const Capability f = make_cap(ObjectType::Frame, 0x4800'0000, 12, Rights::read());
     Capability g = f;
     g.rights = Rights::write();
@@ -169,7 +169,7 @@ TEST_CASE("object identity: type, object and size; untyped caps are each their o
     CHECK_FALSE(same_object(Capability{}, Capability{}));
 }
 
-TEST_CASE("retype tables: allowed types and sizes", "[caps]") {
+TEST_CASE("retype tables: allowed types and sizes", "[caps][INV-4]") {
     for (ObjectType t : {ObjectType::CNode, ObjectType::Partition, ObjectType::Vcpu, ObjectType::Frame,
                          ObjectType::Notification, ObjectType::Channel}) {
         CHECK(retype_type_allowed(t, false));

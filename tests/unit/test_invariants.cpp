@@ -161,7 +161,7 @@ TEST_CASE("an empty and a fresh system satisfy the invariants", "[invariants]") 
     for (InvariantId id : kAllInvariantIds) CHECK(std::string(invariant_scope(id)).size() > 10);
 }
 
-TEST_CASE("a demo-like system is checked after every operation", "[invariants]") {
+TEST_CASE("a demo-like system is checked after every operation", "[invariants][INV-1][INV-6][T-51]") {
     host::reset_all();
     System s;
     REQUIRE(ok(s.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores)));
@@ -313,7 +313,7 @@ TEST_CASE("a demo-like system is checked after every operation", "[invariants]")
     CHECK(alpha->load_state() == PartitionState::Stopped);
 }
 
-TEST_CASE("a leaf into another partition's frame is INV-1, naming both", "[invariants]") {
+TEST_CASE("a leaf into another partition's frame is INV-1, naming both", "[invariants][INV-1][T-57]") {
     Fixture f;
     Partition& a = f.make("alpha", kPaA, 1);
     Partition& b = f.make("beta", kPaB, 2);
@@ -357,7 +357,7 @@ TEST_CASE("a leaf into another partition's frame is INV-1, naming both", "[invar
     }
 }
 
-TEST_CASE("a leaf into the kernel region or object memory is INV-2", "[invariants]") {
+TEST_CASE("a leaf into the kernel region or object memory is INV-2", "[invariants][INV-2][T-2]") {
     Fixture f;
     f.make("alpha", kPaA, 1);
     Partition& b = f.make("beta", kPaB, 2);
@@ -404,7 +404,7 @@ TEST_CASE("a leaf into the kernel region or object memory is INV-2", "[invariant
     }
 }
 
-TEST_CASE("device leaves: only assignable windows, never executable, never shared", "[invariants]") {
+TEST_CASE("device leaves: only assignable windows, never executable, never shared", "[invariants][INV-2][INV-6][T-7]") {
     Fixture f;
     Partition& a = f.make("alpha", kPaA, 1);
     Partition& b = f.make("beta", kPaB, 2);
@@ -448,7 +448,7 @@ TEST_CASE("device leaves: only assignable windows, never executable, never share
 // accepted one MMIO page for two partitions (an undeclared channel, INV-6); commit 432a564 made
 // devices exclusive. With capabilities, one DeviceMmio object per page and "one frame, one
 // partition" in map_frame keep it so. Whatever the kernel answers, the state stays clean.
-TEST_CASE("every operation keeps the invariants: MMIO for a second partition", "[invariants]") {
+TEST_CASE("every operation keeps the invariants: MMIO for a second partition", "[invariants][INV-1][INV-6][T-7]") {
     Fixture f;
     Partition& a = f.make("alpha", kPaA, 1);
     Partition& b = f.make("beta", kPaB, 2);
@@ -470,7 +470,7 @@ TEST_CASE("every operation keeps the invariants: MMIO for a second partition", "
     CHECK(a.stage2.translate(Ipa(kRtc)).ok());
 }
 
-TEST_CASE("the kernel's records must match the tables: STATE-1", "[invariants]") {
+TEST_CASE("the kernel's records must match the tables: STATE-1", "[invariants][INV-2][T-3]") {
     Fixture f;
     f.make("alpha", kPaA, 1);
     Partition& b = f.make("beta", kPaB, 2);
@@ -538,7 +538,7 @@ TEST_CASE("the kernel's records must match the tables: STATE-1", "[invariants]")
     }
 }
 
-TEST_CASE("stage-2 tables must live in object memory: INV-2", "[invariants]") {
+TEST_CASE("stage-2 tables must live in object memory: INV-2", "[invariants][INV-2]") {
     Fixture f;
     Partition& b = f.make("beta", kPaB, 2);
     // Move beta's level-2 table into beta's own RAM (same contents): the hardware would then
@@ -557,7 +557,7 @@ TEST_CASE("stage-2 tables must live in object memory: INV-2", "[invariants]") {
     CHECK(std::string(r.first()->partition_name) == "beta");
 }
 
-TEST_CASE("VMIDs are non-zero, unique and the table's: STATE-2", "[invariants]") {
+TEST_CASE("VMIDs are non-zero, unique and the table's: STATE-2", "[invariants][T-4][T-13]") {
     Fixture f;
     Partition& a = f.make("alpha", kPaA, 1);
     Partition& b = f.make("beta", kPaB, 2);
@@ -585,7 +585,7 @@ TEST_CASE("VMIDs are non-zero, unique and the table's: STATE-2", "[invariants]")
     }
 }
 
-TEST_CASE("vCPU and core bindings agree both ways: INV-7", "[invariants]") {
+TEST_CASE("vCPU and core bindings agree both ways: INV-7", "[invariants][INV-7]") {
     Fixture f;
     Partition& a = f.make("alpha", kPaA, 1);
     f.make("beta", kPaB, 2);
@@ -714,7 +714,7 @@ void expect_cap_violation(const InvariantReport& r, const Partition* p, u64 inde
 
 }  // namespace
 
-TEST_CASE("capability operations keep INV-4 and the report lists it as checked", "[invariants][caps]") {
+TEST_CASE("capability operations keep INV-4 and the report lists it as checked", "[invariants][caps][INV-4][T-46]") {
     CapSystem c;
     const InvariantReport r = check_invariants(c.f.system);
     CHECK(r.ok());
@@ -724,7 +724,7 @@ TEST_CASE("capability operations keep INV-4 and the report lists it as checked",
     CHECK(invariant_coverage(InvariantId::CapabilitySoundness) == InvariantCoverage::Checked);
 }
 
-TEST_CASE("a broken derivation tree is INV-4, naming the slot", "[invariants][caps]") {
+TEST_CASE("a broken derivation tree is INV-4, naming the slot", "[invariants][caps][INV-4][T-45][T-66]") {
     CapSystem c;
     Partition& b = *c.beta;
     CapSlot* bcs = cspace(b);
@@ -776,7 +776,7 @@ TEST_CASE("a broken derivation tree is INV-4, naming the slot", "[invariants][ca
     }
 }
 
-TEST_CASE("a retyped object outside its untyped's watermark is INV-4", "[invariants][caps]") {
+TEST_CASE("a retyped object outside its untyped's watermark is INV-4", "[invariants][caps][INV-4]") {
     CapSystem c;
     Partition& b = *c.beta;
 
@@ -809,7 +809,7 @@ TEST_CASE("a retyped object outside its untyped's watermark is INV-4", "[invaria
     }
 }
 
-TEST_CASE("a cap's mapping must be one its partition records: INV-4", "[invariants][caps]") {
+TEST_CASE("a cap's mapping must be one its partition records: INV-4", "[invariants][caps][INV-4][T-46]") {
     CapSystem c;
     Partition& a = *c.alpha;
     Partition& b = *c.beta;
@@ -893,7 +893,7 @@ struct ChannelSystem {
 
 }  // namespace
 
-TEST_CASE("a channel page is shared only through Channel caps: INV-1", "[invariants][channels]") {
+TEST_CASE("a channel page is shared only through Channel caps: INV-1", "[invariants][channels][INV-1][T-61][T-62][T-64]") {
     const u64 ipa = kGuestRam + kMiB;
     for (const bool as_channel : {false, true}) {
         ChannelSystem fresh;
@@ -946,7 +946,7 @@ TEST_CASE("a channel page is shared only through Channel caps: INV-1", "[invaria
     }
 }
 
-TEST_CASE("a cap planted after seal creating an undeclared edge is INV-6, naming it", "[invariants][channels]") {
+TEST_CASE("a cap planted after seal creating an undeclared edge is INV-6, naming it", "[invariants][channels][INV-6][T-51]") {
     ChannelSystem c;
     SECTION("memory: beta gets a Write cap to the channel") {
         REQUIRE(ok(caps::mint(c.f.at(c.ch), cspace(*c.b)[5], Rights::read() | Rights::write(), 0)));
@@ -990,7 +990,7 @@ TEST_CASE("a cap planted after seal creating an undeclared edge is INV-6, naming
     }
 }
 
-TEST_CASE("an IrqHandler cap for an SPI the kernel made no handler for is INV-5", "[invariants]") {
+TEST_CASE("an IrqHandler cap for an SPI the kernel made no handler for is INV-5", "[invariants][INV-5][T-74]") {
     // More INV-5 cases (two holders, stale bindings) are in test_interrupts.cpp.
     Fixture f;
     CHECK(invariant_coverage(InvariantId::InterruptOwnership) == InvariantCoverage::Checked);

@@ -145,7 +145,7 @@ void check(const Refusal& got, Status status, const char* reason, int op_index) 
 
 }  // namespace
 
-TEST_CASE("manifest: a valid manifest is accepted and readable", "[manifest]") {
+TEST_CASE("manifest: a valid manifest is accepted and readable", "[manifest][T-27][T-29]") {
     const Builder b = valid_builder();
     const std::vector<u8> m = b.build();
     ManifestReader r;
@@ -187,7 +187,7 @@ TEST_CASE("manifest: a valid manifest is accepted and readable", "[manifest]") {
     CHECK(r.open(bigger.data(), bigger.size()) == Status::Ok);
 }
 
-TEST_CASE("manifest: the structural checks leave types and semantics to the kernel", "[manifest]") {
+TEST_CASE("manifest: the structural checks leave types and semantics to the kernel", "[manifest][T-27]") {
     // Each of these is structurally fine, and each would be refused by the kernel when it runs
     // the op: the reader does not track what a slot holds.
     const std::vector<std::function<void(Builder&)>> edits = {
@@ -233,7 +233,7 @@ TEST_CASE("manifest: the structural checks leave types and semantics to the kern
     }
 }
 
-TEST_CASE("manifest: ops may start after a gap and images may leave gaps", "[manifest]") {
+TEST_CASE("manifest: ops may start after a gap and images may leave gaps", "[manifest][T-27]") {
     Builder b = valid_builder();
     b.ops_offset = sizeof(ManifestHeader) + 24;
     ManifestReader r;
@@ -242,7 +242,7 @@ TEST_CASE("manifest: ops may start after a gap and images may leave gaps", "[man
     CHECK(r.image(r.op(12))[0] == 0xC0);
 }
 
-TEST_CASE("manifest: a failed open forgets the previous manifest", "[manifest]") {
+TEST_CASE("manifest: a failed open forgets the previous manifest", "[manifest][T-27]") {
     const auto m = valid_builder().build();
     ManifestReader r;
     CHECK_FALSE(r.valid());
@@ -257,7 +257,7 @@ TEST_CASE("manifest: a failed open forgets the previous manifest", "[manifest]")
     CHECK(r.partition_count() == 0);
 }
 
-TEST_CASE("manifest: header refusals", "[manifest]") {
+TEST_CASE("manifest: header refusals", "[manifest][T-27]") {
     const auto good = valid_builder().build();
     ManifestReader r;
     CHECK(r.open(nullptr, 100) == Status::InvalidArgument);
@@ -346,7 +346,7 @@ TEST_CASE("manifest: header refusals", "[manifest]") {
     }
 }
 
-TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
+TEST_CASE("manifest: op refusals name the op and the reason", "[manifest][T-27][T-74]") {
     struct Case {
         const char* reason;
         Status status;
@@ -506,7 +506,7 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
     }
 }
 
-TEST_CASE("manifest: limits are inclusive", "[manifest]") {
+TEST_CASE("manifest: limits are inclusive", "[manifest][T-27]") {
     Builder b;
     for (u32 i = 0; i < kMaxPartitions; ++i)
         b.ops.push_back(make_op(OpKind::CreatePartition, 2 + 2 * i, 3 + 2 * i, 0, kMaxVcpusPerPartition, 0,
@@ -523,7 +523,7 @@ TEST_CASE("manifest: limits are inclusive", "[manifest]") {
     CHECK(r.op_count() == kMaxOps);
 }
 
-TEST_CASE("manifest: corrupted bytes are refused without crashing", "[manifest]") {
+TEST_CASE("manifest: corrupted bytes are refused without crashing", "[manifest][INV-2][T-27]") {
     const auto good = valid_builder().build();
     u32 seed = 1;
     for (int i = 0; i < 2000; ++i) {
@@ -538,7 +538,7 @@ TEST_CASE("manifest: corrupted bytes are refused without crashing", "[manifest]"
     }
 }
 
-TEST_CASE("manifest: finalize", "[manifest]") {
+TEST_CASE("manifest: finalize", "[manifest][T-27]") {
     std::vector<u8> tiny(sizeof(ManifestHeader) - 1);
     CHECK(manifest_finalize(tiny.data(), tiny.size()) == 0);
     auto m = valid_builder().build();

@@ -33,7 +33,7 @@ u8* ram(u64 pa) { return static_cast<u8*>(arch::phys_to_virt(PhysAddr(pa))); }
 
 }  // namespace
 
-TEST_CASE("root untyped regions are exclusive, inside RAM and outside the kernel", "[system]") {
+TEST_CASE("root untyped regions are exclusive, inside RAM and outside the kernel", "[system][INV-1][INV-2][INV-3][INV-6][T-2][T-6][T-7][T-8][T-10][T-26][T-28][T-57]") {
     Fixture f;
     const u32 s = f.slot();
     CHECK(f.system.create_untyped(s, PhysAddr(kPartitionPa + 0x1000), 21, false) == Status::Misaligned);
@@ -61,7 +61,7 @@ TEST_CASE("root untyped regions are exclusive, inside RAM and outside the kernel
     CHECK(f.at(rtc).cap.device());
 }
 
-TEST_CASE("partitions are created from retyped objects", "[system]") {
+TEST_CASE("partitions are created from retyped objects", "[system][T-28][T-32][T-47]") {
     Fixture f;
     const u32 ps = f.slot(), cs = f.slot();
     REQUIRE(ok(f.system.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1)));
@@ -104,7 +104,7 @@ TEST_CASE("partitions are created from retyped objects", "[system]") {
     CHECK(v->load_state() == VcpuState::Off);
 }
 
-TEST_CASE("frames are mapped within their capability's rights, into one partition only", "[system]") {
+TEST_CASE("frames are mapped within their capability's rights, into one partition only", "[system][INV-1][INV-2][INV-7][T-2][T-4][T-6][T-28][T-38][T-46][T-55][T-57][T-62]") {
     Fixture f;
     Partition& p = *f.system.partition_in_slot(f.partition("alpha"));
     Partition& q = *f.system.partition_in_slot(f.partition("beta"));
@@ -181,7 +181,7 @@ TEST_CASE("frames are mapped within their capability's rights, into one partitio
     CHECK(f.system.load_image(p, Ipa(kGuestRam + kFrame - 4), ram(platform::kPayloadBase), 8) == Status::OutOfRange);
 }
 
-TEST_CASE("seal refuses incomplete partitions and launches complete ones", "[system]") {
+TEST_CASE("seal refuses incomplete partitions and launches complete ones", "[system][INV-6][T-5][T-25][T-47]") {
     Fixture f;
     f.partition("alpha");
     CHECK(f.system.seal() == Status::NotFound);  // no memory
@@ -205,7 +205,7 @@ TEST_CASE("seal refuses incomplete partitions and launches complete ones", "[sys
     CHECK(g.system.create_untyped(g.slot(), PhysAddr(0x5000'0000), 21, false) == Status::Denied);
 }
 
-TEST_CASE("a stage-2 fault stops only the faulting partition", "[system][containment]") {
+TEST_CASE("a stage-2 fault stops only the faulting partition", "[system][containment][INV-7][T-1][T-22][T-35]") {
     Fixture f;
     Partition& victim = f.make("victim", kPartitionPa, 1);
     Partition& attacker = f.make("attacker", kPartitionPa + 4 * kMiB, 2);
@@ -235,7 +235,7 @@ TEST_CASE("a stage-2 fault stops only the faulting partition", "[system][contain
     CHECK(host::system_off_requests() == 1);
 }
 
-TEST_CASE("restart policy rescrubs and reloads the partition", "[system][containment]") {
+TEST_CASE("restart policy rescrubs and reloads the partition", "[system][containment][INV-1][INV-6][T-5][T-15][T-16][T-25][T-35]") {
     Fixture f;
     Partition& p = f.make("phoenix", kPartitionPa, 1, 1, manifest::RestartPolicy::Restart);
     static const u8 image[] = {0xC0, 0xDE};
@@ -256,7 +256,7 @@ TEST_CASE("restart policy rescrubs and reloads the partition", "[system][contain
     CHECK(host::console_output().find("partition 'phoenix' restarting (restart 1)") != std::string::npos);
 }
 
-TEST_CASE("hostile hypercalls get an error status and change nothing", "[system][hypercall]") {
+TEST_CASE("hostile hypercalls get an error status and change nothing", "[system][hypercall][INV-2][INV-4][T-11][T-13][T-22][T-32][T-56]") {
     Fixture f;
     Partition& p = f.make("guest", kPartitionPa, 1, 2);
     REQUIRE(ok(f.system.seal()));
@@ -305,7 +305,7 @@ TEST_CASE("hostile hypercalls get an error status and change nothing", "[system]
     CHECK(p.load_state() == PartitionState::Running);
 }
 
-TEST_CASE("PSCI is emulated per partition", "[system][psci]") {
+TEST_CASE("PSCI is emulated per partition", "[system][psci][INV-6][INV-7][T-13][T-22][T-23][T-41]") {
     Fixture f;
     Partition& p = f.make("smp", kPartitionPa, 0, 2);
     Partition& q = f.make("other", kPartitionPa + 4 * kMiB, 2);
@@ -359,7 +359,7 @@ TEST_CASE("PSCI is emulated per partition", "[system][psci]") {
     CHECK(host::system_off_requests() == 0);
 }
 
-TEST_CASE("capability invocations from a partition: mint, rights, map, revoke", "[system][hypercall][caps]") {
+TEST_CASE("capability invocations from a partition: mint, rights, map, revoke", "[system][hypercall][caps][INV-4][T-11][T-45][T-46][T-49][T-56][T-60]") {
     Fixture f;
     const u32 ps = f.partition("capuser");
     Partition& p = *f.system.partition_in_slot(ps);
@@ -435,7 +435,7 @@ TEST_CASE("capability invocations from a partition: mint, rights, map, revoke", 
     CHECK(p.load_state() == PartitionState::Running);
 }
 
-TEST_CASE("a partition with a control capability stops and restarts another", "[system][hypercall][control]") {
+TEST_CASE("a partition with a control capability stops and restarts another", "[system][hypercall][control][INV-4][INV-7][T-58]") {
     Fixture f;
     Partition& manager = f.make("manager", kPartitionPa, 1);
     Partition& victim = f.make("victim", kPartitionPa + 4 * kMiB, 2);
@@ -479,7 +479,7 @@ TEST_CASE("a partition with a control capability stops and restarts another", "[
     CHECK(manager.load_state() == PartitionState::Running);
 }
 
-TEST_CASE("partitions that control each other in a cycle are refused at seal", "[system][control]") {
+TEST_CASE("partitions that control each other in a cycle are refused at seal", "[system][control][INV-7][T-59]") {
     Fixture f;
     Partition& a = f.make("a", kPartitionPa, 1);
     Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
@@ -492,7 +492,7 @@ TEST_CASE("partitions that control each other in a cycle are refused at seal", "
     CHECK_FALSE(f.system.sealed());
 }
 
-TEST_CASE("an interrupt exit resumes a running vCPU and parks a stopped one", "[system]") {
+TEST_CASE("an interrupt exit resumes a running vCPU and parks a stopped one", "[system][T-15]") {
     Fixture f;
     Partition& p = f.make("guest", kPartitionPa, 1, 2);
     REQUIRE(ok(f.system.seal()));
@@ -505,7 +505,7 @@ TEST_CASE("an interrupt exit resumes a running vCPU and parks a stopped one", "[
     CHECK(host::console_output().find("FAULT partition 'guest' core 1: SError") != std::string::npos);
 }
 
-TEST_CASE("the boot program runs a manifest through the system operations", "[system][boot]") {
+TEST_CASE("the boot program runs a manifest through the system operations", "[system][boot][INV-1][INV-2][T-2][T-28][T-38]") {
     using manifest::OpKind;
     ManifestProgram m;
     const auto op = [&m](OpKind kind, u32 slot, std::initializer_list<u64> args, const char* name = "") {
@@ -558,7 +558,7 @@ TEST_CASE("the boot program runs a manifest through the system operations", "[sy
     CHECK(p.stage2.translate(Ipa(kGuestRam)).value().pa == PhysAddr(kPartitionPa));
 }
 
-TEST_CASE("vCPUs are objects of their own: retyped, bound once, required at seal, never left dangling", "[system]") {
+TEST_CASE("vCPUs are objects of their own: retyped, bound once, required at seal, never left dangling", "[system][INV-4][INV-7][T-38]") {
     Fixture f;
     const u32 ps = f.partition("smp", 2);
     Partition& p = f.partition(ps);
@@ -599,7 +599,7 @@ TEST_CASE("vCPUs are objects of their own: retyped, bound once, required at seal
     CHECK(p.load_state() == PartitionState::Stopped);
 }
 
-TEST_CASE("the checker reports a bound vCPU whose object no cap names (freed memory)", "[system][invariants]") {
+TEST_CASE("the checker reports a bound vCPU whose object no cap names (freed memory)", "[system][invariants][INV-4][INV-7]") {
     Fixture f;
     Partition& p = f.make("p", kPartitionPa, 1);
     CHECK(check_invariants(f.system).ok());
