@@ -1,3 +1,4 @@
+#include <audit_cap.hpp>
 #include <boot_program.hpp>
 #ifdef BH_DEBUG_INVARIANTS
 #include <invariants.hpp>
@@ -18,6 +19,7 @@ const char* op_name(manifest::OpKind kind) {
         case manifest::OpKind::Seal: return "seal";
         case manifest::OpKind::DeclareFlow: return "declare-flow";
         case manifest::OpKind::CreateIrqHandler: return "create-irq-handler";
+        case manifest::OpKind::CreateAuditLog: return "create-audit-log";
     }
     return "unknown";
 }
@@ -38,6 +40,7 @@ Status execute(System& system, const ManifestReader& reader, const manifest::Man
                                            static_cast<manifest::RestartPolicy>(op.arg[1]),
                                            static_cast<u32>(op.arg[2]));
         case OpKind::CreateIrqHandler: return system.create_irq_handler(op.slot, op.arg[0]);
+        case OpKind::CreateAuditLog: return create_audit_log(system, op.slot);
         case OpKind::Seal: return system.seal();
         default: break;
     }

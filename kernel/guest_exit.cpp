@@ -1,3 +1,4 @@
+#include <audit_log.hpp>
 #include <esr.hpp>
 #include <guest_exit.hpp>
 #include <lib/format.hpp>
@@ -46,20 +47,30 @@ void report_fault(const Vcpu& vcpu, ExitKind kind, const ExitSyndrome& s) {
     line.put(Hex{vcpu.regs.elr});
     line.put(')');
     log_line(line);
+    audit::fault_contained(*vcpu.partition, vcpu.core, static_cast<u8>(kind), s.esr,
+                           kind == ExitKind::Sync && esr::is_abort(s.esr) ? fault_ipa(s) : 0);
 }
 
 bool dispatch_call(System& system, Vcpu& vcpu) {
     u64 fid = vcpu.regs.x[0];
-    if (is_psci_function(fid)) return handle_psci(system, vcpu);
-    if ((fid & 0xFF00'0000) == 0xC600'0000) return handle_hypercall(system, vcpu);
-    vcpu.regs.x[0] = kSmcccUnknown;  // never forwarded to firmware
-    return true;
+    bool resume = true;
+    if (is_psci_function(fid)) {
+        resume = handle_psci(system, vcpu);
+    } else if ((fid & 0xFF00'0000) == 0xC600'0000) {
+        resume = handle_hypercall(system, vcpu);
+    } else {
+        vcpu.regs.x[0] = kSmcccUnknown;  // never forwarded to firmware
+    }
+    // A refused call is a security event (the status is in x0 only when the caller resumes).
+    if (resume && audit::is_refusal(fid, vcpu.regs.x[0])) audit::call_refused(*vcpu.partition, vcpu.core, fid, vcpu.regs.x[0]);
+    return resume;
 }
 
 bool handle_sync(System& system, Vcpu& vcpu, const ExitSyndrome& s) {
     switch (esr::exception_class(s.esr)) {
         case esr::Class::Hvc64:
             if ((s.esr & 0xffff) != 0) {  // HVC #imm other than 0 is not part of the ABI
+                audit::call_refused(*vcpu.partition, vcpu.core, vcpu.regs.x[0], kSmcccUnknown);
                 vcpu.regs.x[0] = kSmcccUnknown;
                 return true;
             }

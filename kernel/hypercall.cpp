@@ -1,6 +1,7 @@
 // The vendor-specific hypercalls of docs/abi.md. Arguments come only from registers, so there
 // is no guest memory to copy and nothing a guest can change while the kernel looks at it.
 #include <arch/arch.hpp>
+#include <audit_cap.hpp>
 #include <bulkhead/hypercall.hpp>
 #include <guest_exit.hpp>
 #include <lib/format.hpp>
@@ -44,6 +45,7 @@ bool handle_hypercall(System& system, Vcpu& vcpu) {
     GuestRegs& r = vcpu.regs;
     Partition& p = *vcpu.partition;
     if (is_cap_call(r.x[0])) return handle_cap_call(system, vcpu);
+    if (r.x[0] == static_cast<u64>(hvc::Function::AuditRead)) return handle_audit_read(vcpu);
     const auto fn = static_cast<hvc::Function>(r.x[0]);
     if (fn != hvc::Function::AbiVersion && fn != hvc::Function::ConsoleWrite && fn != hvc::Function::PartitionInfo) {
         set_status(vcpu, Status::NotSupported);

@@ -15,6 +15,8 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cap_calls.cpp
   ${CMAKE_CURRENT_LIST_DIR}/notification.cpp
   ${CMAKE_CURRENT_LIST_DIR}/interrupts.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/audit_log.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/audit_cap.cpp
   ${CMAKE_CURRENT_LIST_DIR}/psci_emulation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/cdt.cpp

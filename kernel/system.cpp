@@ -1,4 +1,6 @@
 #include <arch/arch.hpp>
+#include <audit_cap.hpp>
+#include <audit_log.hpp>
 #include <caps/untyped.hpp>
 #include <lib/format.hpp>
 #include <new>
@@ -132,6 +134,7 @@ const char* flow_kind_name(manifest::FlowKind kind) {
     switch (kind) {
         case manifest::FlowKind::Memory: return "memory";
         case manifest::FlowKind::Signal: return "signal";
+        case manifest::FlowKind::Audit: return "audit";
     }
     return "unknown";
 }
@@ -465,6 +468,7 @@ void System::live_flows(FlowGraph& out) const {
             }
         });
     }
+    audit_flows(*this, out);
 }
 
 Status System::load_image(Partition& p, Ipa ipa, const u8* bytes, u64 size) {
@@ -586,6 +590,7 @@ Status System::seal() {
         }
     }
     sealed_ = true;
+    audit::sealed(arch::current_core(), partition_count_);
     running_ = partition_count_;
     for (u32 i = 0; i < partition_count_; ++i) launch(*partitions_[i]);
     return Status::Ok;
@@ -719,6 +724,7 @@ void System::take_down(Partition& p, Vcpu* current, bool restart, StopReason rea
             settle_off(p.vcpus[v]);
         }
     }
+    audit::partition_down(p, arch::current_core(), restart, static_cast<u8>(reason), p.restarts + (restart ? 1 : 0));
     if (restart) {
         ++p.restarts;
         if (by != nullptr) {

@@ -23,11 +23,11 @@ enum class StopReason { Fault, SystemOff, SystemReset, AllVcpusOff, Controller }
 // The System keeps the graph the boot program declared and computes the graph the partitions'
 // capabilities make possible (System::live_flows); seal requires the two to be equal.
 struct FlowGraph {
-    static constexpr unsigned kKinds = 2;  // manifest::FlowKind::Memory, ::Signal
+    static constexpr unsigned kKinds = 3;  // manifest::FlowKind::Memory, ::Signal, ::Audit
     bool edge[manifest::kMaxPartitions][manifest::kMaxPartitions][kKinds] = {};
 
     static constexpr bool kind_valid(manifest::FlowKind k) {
-        return k == manifest::FlowKind::Memory || k == manifest::FlowKind::Signal;
+        return k == manifest::FlowKind::Memory || k == manifest::FlowKind::Signal || k == manifest::FlowKind::Audit;
     }
     static constexpr unsigned index(manifest::FlowKind k) { return static_cast<unsigned>(k) - 1; }
     static constexpr manifest::FlowKind kind(unsigned index) { return static_cast<manifest::FlowKind>(index + 1); }
@@ -36,7 +36,7 @@ struct FlowGraph {
                edge[source][destination][index(k)];
     }
 };
-const char* flow_kind_name(manifest::FlowKind kind);  // "memory", "signal"
+const char* flow_kind_name(manifest::FlowKind kind);  // "memory", "signal", "audit"
 
 class System final : public ObjectHooks {
 public:
@@ -114,7 +114,8 @@ public:
     // The flows the partitions' capabilities and mappings make possible now. Memory: s can write
     // memory (a Write cap in its CSpace to a Frame, DeviceMmio or Channel, or a writable mapping)
     // that d can read (a Read cap or a readable mapping) — overlapping physical ranges. Signal: s
-    // holds a Write cap to a Notification that d holds a Read cap to. Never s == d.
+    // holds a Write cap to a Notification that d holds a Read cap to. Audit: d holds an AuditLog
+    // cap with Read (audit_flows, kernel/audit_cap.hpp). Never s == d.
     void live_flows(FlowGraph& out) const;
     // The kernel's object memory and how much of it has been retyped (its Untyped's watermark).
     struct ObjectMemoryView {

@@ -25,15 +25,17 @@ enum class ObjectType : u8 {
     Notification = 8,
     Channel = 9,
     DmaStream = 10,
+    AuditLog = 11,  // the kernel's security audit log (audit_log.hpp): names no memory
 };
-inline constexpr u8 kObjectTypeCount = 11;
+inline constexpr u8 kObjectTypeCount = 12;
 static_assert(sizeof(ObjectType) == 1);
 static_assert(static_cast<u8>(ObjectType::Null) == 0 && static_cast<u8>(ObjectType::Untyped) == 1 &&
               static_cast<u8>(ObjectType::CNode) == 2 && static_cast<u8>(ObjectType::Partition) == 3 &&
               static_cast<u8>(ObjectType::Vcpu) == 4 && static_cast<u8>(ObjectType::Frame) == 5 &&
               static_cast<u8>(ObjectType::DeviceMmio) == 6 && static_cast<u8>(ObjectType::IrqHandler) == 7 &&
               static_cast<u8>(ObjectType::Notification) == 8 && static_cast<u8>(ObjectType::Channel) == 9 &&
-              static_cast<u8>(ObjectType::DmaStream) == 10 && kObjectTypeCount == 11);
+              static_cast<u8>(ObjectType::DmaStream) == 10 && static_cast<u8>(ObjectType::AuditLog) == 11 &&
+              kObjectTypeCount == 12);
 
 constexpr bool object_type_valid(u8 raw) { return raw < kObjectTypeCount; }
 
@@ -77,6 +79,7 @@ constexpr unsigned object_bits(ObjectType type, unsigned size_bits) {
         case ObjectType::Null:
         case ObjectType::IrqHandler:
         case ObjectType::DmaStream:
+        case ObjectType::AuditLog:
             break;
     }
     return 0;
@@ -98,7 +101,8 @@ constexpr bool cap_size_bits_valid(ObjectType type, unsigned bits) {
         case ObjectType::Channel: return bits >= kMinChannelBits && bits <= kMaxChannelBits;
         case ObjectType::Null:
         case ObjectType::IrqHandler:
-        case ObjectType::DmaStream: return bits == 0;
+        case ObjectType::DmaStream:
+        case ObjectType::AuditLog: return bits == 0;
     }
     return false;
 }
@@ -121,6 +125,7 @@ constexpr Rights full_rights(ObjectType type) {
         case ObjectType::Notification: return r | w | g;   // R: wait, W: signal
         case ObjectType::Channel: return r | w | g;        // shared memory: read/write mappings
         case ObjectType::DmaStream: return c | g;
+        case ObjectType::AuditLog: return r | g;           // R: AuditRead
         case ObjectType::Null: break;
     }
     return Rights::none();
@@ -138,7 +143,8 @@ constexpr bool badgeable(ObjectType t) { return t == ObjectType::Notification ||
 // The fields, per type (anything not listed must be zero):
 //   type, rights          all types
 //   object                memory types: physical base (aligned to the object's size);
-//                         IrqHandler: the IRQ number (INTID); DmaStream: the SMMU stream ID.
+//                         IrqHandler: the IRQ number (INTID); DmaStream: the SMMU stream ID;
+//                         AuditLog: 0 (there is one log).
 //                         (type, object, size_bits) identifies the object.
 //   size_bits             Untyped/Frame/DeviceMmio/Channel/Partition/Vcpu/Notification: log2 of
 //                         the object's size in bytes; CNode: the radix (2^radix slots).

@@ -2,6 +2,7 @@
 // with its own message, the shipped descriptions are accepted, and the packed manifest and boot
 // image have exactly the layout the kernel expects. Guest and kernel ELFs are synthesized here,
 // so these tests do not depend on the aarch64 cross build.
+#include <algorithm>
 #include <catch2/catch_test_macros.hpp>
 
 #include <bhcc/cap_layout.hpp>
@@ -282,6 +283,10 @@ Model run_model(const std::vector<ManifestOp>& ops) {
                 m.cspace[op.arg[0]][op.arg[1]] = granted;
                 break;
             }
+            case OpKind::CreateAuditLog:
+                REQUIRE(m.boot.count(op.slot) == 0);
+                m.boot[op.slot] = Cap{kType(bh::ObjectType::AuditLog), 0, 0, false, 0, std::nullopt, op.slot};
+                break;
             case OpKind::DeclareFlow:
                 REQUIRE(m.cspace.count(op.arg[0]) == 1);
                 REQUIRE(m.cspace.count(op.arg[1]) == 1);
@@ -317,6 +322,12 @@ std::set<std::tuple<u64, u64, u64>> capability_flows(const Model& m) {
             }
         }
     }
+    // Audit: the holder of an AuditLog cap with Read reads what every other partition causes.
+    for (const auto& [b, b_caps] : m.cspace)
+        for (const auto& [bi, cap] : b_caps)
+            if (cap.type == kType(bh::ObjectType::AuditLog) && (cap.rights & bh::Rights::kRead))
+                for (const auto& [a, a_caps] : m.cspace)
+                    if (a != b) flows.emplace(a, b, static_cast<u64>(manifest::FlowKind::Audit));
     return flows;
 }
 
@@ -1386,4 +1397,30 @@ TEST_CASE("channel and notification caps count against the CSpace (rule M17)", "
     CHECK(result.status == bhcc::ExitStatus::Invalid);
     CHECK(result.diagnostics.count() == 1);
     CHECK(result.errors.find(": /partitions/alpha: partition needs more than 255 capabilities") != std::string::npos);
+}
+
+TEST_CASE("audit.dts: the auditor's AuditLog cap at the index its guest uses, an Audit flow from every other partition",
+          "[bhcc][audit][T-33][INV-6]") {
+    Workspace workspace;
+    for (const char* elf : {"auditor.elf", "heartbeat.elf"})
+        write_file(workspace.images() / elf, make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
+    const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/tests/audit.dts", false);
+    INFO(result.errors);
+    REQUIRE(result.status == bhcc::ExitStatus::Ok);
+    const std::vector<ManifestOp> ops = ops_of(result.manifest.bytes);
+    Model model = run_model(ops);
+    // guests/auditor: kAuditSlot 4, after its CNode (1) and two 2 MiB frames (2, 3); Read only.
+    const std::map<u64, Cap>& a = model.of("auditor");
+    REQUIRE(a.size() == 4);
+    CHECK((a.at(4).type == kType(bh::ObjectType::AuditLog) && a.at(4).rights == kR));
+    for (const char* other : {"suspect", "bystander"})
+        for (const auto& [index, cap] : model.of(other)) CHECK(cap.type != kType(bh::ObjectType::AuditLog));
+    CHECK(std::count_if(ops.begin(), ops.end(), [](const ManifestOp& op) { return op.kind == OpKind::CreateAuditLog; }) == 1);
+    const u64 auditor = model.partition_slot.at("auditor");
+    const std::set<std::tuple<u64, u64, u64>> expected = {
+        {model.partition_slot.at("suspect"), auditor, static_cast<u64>(manifest::FlowKind::Audit)},
+        {model.partition_slot.at("bystander"), auditor, static_cast<u64>(manifest::FlowKind::Audit)},
+    };
+    CHECK(model.declared == expected);
+    CHECK(capability_flows(model) == expected);
 }

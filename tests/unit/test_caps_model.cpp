@@ -6,9 +6,10 @@ using namespace caps_test;
 
 TEST_CASE("object types and rights keep their ABI numbers", "[caps]") {
     CHECK(static_cast<int>(ObjectType::DmaStream) == 10);
-    CHECK(kObjectTypeCount == 11);
-    CHECK(object_type_valid(10));
-    CHECK_FALSE(object_type_valid(11));
+    CHECK(static_cast<int>(ObjectType::AuditLog) == 11);
+    CHECK(kObjectTypeCount == 12);
+    CHECK(object_type_valid(11));
+    CHECK_FALSE(object_type_valid(12));
     CHECK(Rights::kControl == 0x10);
     CHECK(sizeof(Capability) == 32);
     CHECK(sizeof(CapSlot) == 64);

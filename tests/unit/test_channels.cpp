@@ -227,7 +227,7 @@ TEST_CASE("seal refuses a channel flow nobody declared, and a declared flow with
         CHECK(f.system.declare_flow(a, a, FlowKind::Memory) == Status::InvalidArgument);
         Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
         CHECK(f.system.declare_flow(a, b, static_cast<FlowKind>(0)) == Status::InvalidArgument);
-        CHECK(f.system.declare_flow(a, b, static_cast<FlowKind>(3)) == Status::InvalidArgument);
+        CHECK(f.system.declare_flow(a, b, static_cast<FlowKind>(4)) == Status::InvalidArgument);
         CHECK(f.system.seal() == Status::Ok);  // nothing declared, nothing shared
     }
     SECTION("two readers are no flow; a private frame held by two partitions is one") {

@@ -364,7 +364,7 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest][T-27][
          [](Builder& b) { b.ops.insert(b.ops.begin(), make_op(OpKind::Seal, 0)); }},
         // Kinds: 1..11 only (the v1 numbers 1..6 meant other ops; 0 and 12 never existed).
         {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{0}; }},
-        {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{12}; }},
+        {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{13}; }},
         {"unknown op kind", Status::NotSupported, 0, [](Builder& b) { b.ops[0].kind = OpKind{0xFFFF'FFFF}; }},
         // Boot slots named by `slot`: [kFirstFreeBootSlot, kBootSlots); Retype's untyped may be slot 1.
         {"boot slot out of range", Status::OutOfRange, 4, [](Builder& b) { b.ops[4].slot = 0; }},
@@ -398,7 +398,7 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest][T-27][
         {"unknown untyped flags", Status::InvalidArgument, 4, [](Builder& b) { b.ops[4].arg[2] = kTooBig; }},
         // Retype.
         {"unknown object type", Status::InvalidArgument, 5, [](Builder& b) { b.ops[5].arg[0] = 0; }},
-        {"unknown object type", Status::InvalidArgument, 5, [](Builder& b) { b.ops[5].arg[0] = 11; }},
+        {"unknown object type", Status::InvalidArgument, 5, [](Builder& b) { b.ops[5].arg[0] = 12; }},
         {"unknown object type", Status::InvalidArgument, 0, [](Builder& b) { b.ops[0].arg[0] = kTooBig + 3; }},
         {"retype count out of range", Status::OutOfRange, 5, [](Builder& b) { b.ops[5].arg[3] = 0; }},
         {"retype count out of range", Status::OutOfRange, 5, [](Builder& b) { b.ops[5].arg[3] = 257; }},
@@ -459,7 +459,7 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest][T-27][
         {"unknown flow kind", Status::InvalidArgument, 22,
          [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, 0)); }},
         {"unknown flow kind", Status::InvalidArgument, 22,
-         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, 3)); }},
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, 4)); }},
         {"unknown flow kind", Status::InvalidArgument, 22,
          [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, kTooBig | 1)); }},
         // CreateIrqHandler: a program slot and an assignable SPI (platform::kAssignableSpis).

@@ -1,6 +1,7 @@
 // Boot: core 0 brings up the machine, validates and runs the manifest, starts the other cores;
 // then every core waits for the vCPU bound to it.
 #include <arch/arch.hpp>
+#include <audit_log.hpp>
 #include <boot_program.hpp>
 #include <bulkhead/platform.hpp>
 #include <lib/format.hpp>
@@ -47,6 +48,7 @@ void bring_up_core(unsigned core) {
 }
 
 [[noreturn]] void refuse_to_boot(int op_index, const char* what, const char* reason, Status status) {
+    audit::manifest_rejected(0, op_index >= 0 ? static_cast<u64>(op_index) : ~0ull, status);
     if (op_index >= 0) {
         log("manifest rejected: op #", op_index, " (", what, "): ", reason, " (", status_name(status), ")");
     } else {
