@@ -27,11 +27,18 @@ def collect_proofs(build: str) -> dict:
     """Rows of build/proofs/report*.txt (bulkhead-proofs): group, subject, claim, verdict, seconds."""
     reports = sorted(glob.glob(os.path.join(build, "proofs", "report*.txt")))
     out = {"reports": [], "rows": []}
-    row = re.compile(r"^(model|lemma|concrete)\s+(.{26})\s(.{44})\s(\S+(?: \S+)?)\s+([0-9.]+)\s*(.*)$")
+    row = re.compile(r"^(model|lemma)\s+(.{26})\s(.*?)\s+(proved|COUNTEREXAMPLE|UNKNOWN|satisfiable|VACUOUS)\s+([0-9.]+)\s*(.*)$")
+    concrete = re.compile(r"^concrete check (\S+): proof: (holds|VIOLATED)(.*?)(\d+) z3 queries, ([0-9.]+) s")
     for path in reports:
         name = os.path.basename(path)[len("report"):-len(".txt")].lstrip("-") or "model"
         rows = []
         for line in open(path, encoding="utf-8", errors="replace"):
+            c = concrete.match(line)
+            if c:
+                rows.append({"group": "concrete", "subject": os.path.basename(c.group(1)), "claim": c.group(3).strip(" :;"),
+                             "verdict": "proved" if c.group(2) == "holds" else "VIOLATED", "seconds": float(c.group(5)),
+                             "note": f"{c.group(4)} z3 queries, all 2^40 IPAs"})
+                continue
             m = row.match(line.rstrip("\n"))
             if m:
                 rows.append({"group": m.group(1), "subject": m.group(2).strip(), "claim": m.group(3).strip(),
@@ -262,8 +269,10 @@ def section_traceability(model: tr.Model) -> str:
 def section_proofs(p: dict) -> str:
     if not p["reports"]:
         return "<p class='bad'>No proof reports (build/proofs/report*.txt): run <code>ctest -L proof</code>.</p>"
+    meaning = lambda n: ("a planted bug: counterexamples are the expected result (the bug is caught)" if n.startswith("planted")
+                         else "counterexamples here are the known findings of docs/proofs.md (KF-1)" if n == "model" else "")
     rows = [[escape(r["name"]), r["queries"], f"{r['seconds']:.2f}",
-             ", ".join(f"{escape(k)} {v}" for k, v in sorted(r["verdicts"].items()))] for r in p["reports"]]
+             ", ".join(f"{escape(k)} {v}" for k, v in sorted(r["verdicts"].items())), meaning(r["name"])] for r in p["reports"]]
     slow = sorted(p["rows"], key=lambda r: -r["seconds"])[:15]
     by_subject: dict = {}
     for r in p["rows"]:
@@ -271,7 +280,7 @@ def section_proofs(p: dict) -> str:
             by_subject[r["subject"]] = by_subject.get(r["subject"], 0.0) + r["seconds"]
     chart = svg.bar_chart("Solver time per model operation (s)", sorted(by_subject.items(), key=lambda x: -x[1])[:22], unit=" s")
     bad = [r for r in p["rows"] if r["verdict"] not in ("proved", "satisfiable")]
-    return (_table(["report", "queries", "solver s", "verdicts"], rows) + chart
+    return (_table(["report", "queries", "solver s", "verdicts", "meaning"], rows) + chart
             + "<h3>Slowest queries</h3>" + _table(["report", "operation / lemma", "claim", "verdict", "s"],
                                                  [[r["report"], escape(r["subject"]), escape(r["claim"]), escape(r["verdict"]),
                                                    f"{r['seconds']:.3f}"] for r in slow])
@@ -312,6 +321,10 @@ def _cov_cell(s: dict | None, key: str, pair: str) -> str:
     return f"{s[key]:.1f} % ({a}/{b})"
 
 
+def _pct(v) -> str:
+    return "—" if v is None else f"{v:.1f} %"
+
+
 def section_coverage(c: dict) -> str:
     out = ""
     if c["gcov"]:
@@ -324,13 +337,13 @@ def section_coverage(c: dict) -> str:
     if m:
         out += "<h3>MC/DC of kernel/caps/ (clang-19 -fcoverage-mcdc, unit tests)</h3>" + _table(
             ["file", "lines", "branches", "MC/DC conditions"],
-            [[f"<code>{escape(f['file'])}</code>", f"{f['lines']:.1f} %", f"{f['branches']:.1f} %",
+            [[f"<code>{escape(f['file'])}</code>", _pct(f["lines"]), _pct(f["branches"]),
               "—" if f["mcdc"] is None else f"{f['mcdc']:.1f} % ({f['mcdc_covered']}/{f['mcdc_total']})"] for f in m["files"]])
         out += svg.bar_chart("MC/DC per file, kernel/caps/ (%)", [(f["file"].split("/")[-1], f["mcdc"] or 0) for f in m["files"]],
                              unit=" %")
         t = m["total"]
         mcdc = "—" if t["mcdc"] is None else f"{t['mcdc']:.1f} % ({t['mcdc_covered']}/{t['mcdc_total']} conditions)"
-        out += (f"<p>Total kernel/caps/: lines {t['lines']:.1f} %, branches {t['branches']:.1f} %, MC/DC {mcdc} "
+        out += (f"<p>Total kernel/caps/: lines {_pct(t['lines'])}, branches {_pct(t['branches'])}, MC/DC {mcdc} "
                 f"{_age(m.get('mtime'))}</p>")
     else:
         out += "<p class='bad'>No MC/DC report (build-mcdc/mcdc.json): run <code>tools/evidence/mcdc</code>.</p>"
