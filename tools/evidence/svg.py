@@ -48,7 +48,10 @@ def line_chart(title: str, labels: list[str], series: list[tuple[str, list]], wi
     if y_label:
         out.append(f'<text x="14" y="{top + ph / 2}" transform="rotate(-90 14 {top + ph / 2})" text-anchor="middle">'
                    f'{escape(y_label)}</text>')
+    every = max(1, -(-n // 14))  # at most ~14 labels on the axis
     for i, lab in enumerate(labels):
+        if i % every and i != n - 1:
+            continue
         out.append(f'<text x="{x(i):.1f}" y="{top + ph + 12}" text-anchor="end" '
                    f'transform="rotate(-40 {x(i):.1f} {top + ph + 12})">{escape(lab)}</text>')
     all_series = list(series) + ([right] if right else [])
