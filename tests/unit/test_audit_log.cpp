@@ -4,12 +4,15 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include "guest_exits.hpp"
+#include "manifest_program.hpp"
 #include "system_fixture.hpp"
 
 #include <arch/host/host_memory.hpp>
 #include <audit_cap.hpp>
 #include <audit_log.hpp>
+#include <boot_program.hpp>
 #include <invariants.hpp>
+#include <manifest_reader.hpp>
 
 #include <atomic>
 #include <string>
@@ -264,4 +267,65 @@ TEST_CASE("a partition flooding refused calls gets every one recorded but few co
     CHECK(log.size() == audit::Ring::kPerCore);  // core 0's ring holds the newest 64
     CHECK(lost == 100 - audit::Ring::kPerCore);
     CHECK(log.back().sequence == 100);
+}
+
+TEST_CASE("the boot program makes the AuditLog cap once, grants it and requires the audit flows",
+          "[audit][boot][INV-6][T-33]") {
+    using manifest::OpKind;
+    ManifestProgram m;
+    const u64 part = static_cast<u64>(ObjectType::Partition), cnode = static_cast<u64>(ObjectType::CNode),
+              frame = static_cast<u64>(ObjectType::Frame), vcpu = static_cast<u64>(ObjectType::Vcpu);
+    // Partition p in boot slot 2 + 4p (its CNode +1, untyped +2, frame +3); the log in slot 20.
+    auto program = [&](bool declare, bool twice) {
+        m.ops.clear();
+        for (u32 i = 0; i < 2; ++i) {
+            const u32 base = 2 + 4 * i;
+            m.op(OpKind::Retype, kKernelUntyped, {part, 16, base, 1});
+            m.op(OpKind::Retype, kKernelUntyped, {cnode, System::kCSpaceRadix, base + 1, 1});
+            m.op(OpKind::CreatePartition, base, {base + 1, 0, 1}, i == 0 ? "worker" : "auditor");
+            m.op(OpKind::CreateUntyped, base + 2, {kPartitionPa + i * 4 * kMiB, 21, 0});
+            m.op(OpKind::Retype, base + 2, {frame, 21, base + 3, 1});
+            m.op(OpKind::MapFrame, base + 3, {base, kGuestRam, kRwx});
+            m.op(OpKind::Retype, kKernelUntyped, {vcpu, 0, 13 + i, 1});
+            m.op(OpKind::BindVcpu, 13 + i, {base, 0, i});
+            m.op(OpKind::StartVcpu, 0, {base, 0, kGuestRam, 0});
+        }
+        m.op(OpKind::CreateAuditLog, 20, {});
+        if (twice) m.op(OpKind::CreateAuditLog, 21, {});
+        m.op(OpKind::GrantCap, 20, {6, 1, Rights::kRead, 0});
+        if (declare) m.op(OpKind::DeclareFlow, 0, {2, 6, static_cast<u64>(manifest::FlowKind::Audit)});
+        m.op(OpKind::Seal, 0, {});
+    };
+    auto run = [&](Fixture& f) {
+        const std::vector<u8> blob = m.blob();
+        ManifestReader reader;
+        REQUIRE(ok(reader.open(blob.data(), blob.size())));
+        return run_boot_program(f.system, reader);
+    };
+    {
+        Fixture f;
+        program(true, false);
+        const BootResult r = run(f);
+        INFO(r.reason);
+        REQUIRE(r.status == Status::Ok);
+        CHECK(f.system.boot_slot(20)->cap.type == ObjectType::AuditLog);
+        CHECK(check_invariants(f.system).ok());
+        CHECK(std::string(op_name(OpKind::CreateAuditLog)) == "create-audit-log");
+        // The seal is the log's first entry.
+        CHECK(audit::log().read(0).entry.event == Event::Sealed);
+    }
+    {
+        Fixture f;
+        program(false, false);  // the auditor reads the worker's events: undeclared
+        const BootResult r = run(f);
+        CHECK(r.status == Status::Denied);
+        CHECK(std::string(r.reason) == "capabilities allow an undeclared information flow");
+    }
+    {
+        Fixture f;
+        program(true, true);
+        const BootResult r = run(f);
+        CHECK(r.status == Status::Exists);
+        CHECK(r.op_index == 19);  // the second CreateAuditLog
+    }
 }

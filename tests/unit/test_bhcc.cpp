@@ -458,6 +458,7 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         {"interrupt-twice", "/partitions/alpha: interrupt 34 is listed twice"},
         {"interrupt-two-partitions", "/partitions/beta: interrupt 39 is already given to /partitions/alpha"},
         {"interrupts-not-cells", "/partitions/alpha: interrupts must be a list of interrupt numbers (INTIDs)"},
+        {"audit-with-value", "/partitions/alpha: audit takes no value (write `audit;`)"},
     };
     Workspace workspace;
     for (const Case& c : cases) {

@@ -462,6 +462,11 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest][T-27][
          [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, 4)); }},
         {"unknown flow kind", Status::InvalidArgument, 22,
          [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, kTooBig | 1)); }},
+        // CreateAuditLog: a program slot (once and before seal are the kernel's checks).
+        {"boot slot out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::CreateAuditLog, kKernelUntypedSlot)); }},
+        {"boot slot out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::CreateAuditLog, kBootSlots)); }},
         // CreateIrqHandler: a program slot and an assignable SPI (platform::kAssignableSpis).
         {"boot slot out of range", Status::OutOfRange, 22,
          [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::CreateIrqHandler, kKernelUntypedSlot, 34)); }},
