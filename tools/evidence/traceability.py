@@ -56,6 +56,7 @@ class Threat:
     mechanism: list      # code symbols named by the Mechanism bullet
     cited: list          # test names (or globs) the Evidence prose cites
     gap: str | None      # the accepted-gap statement, if any
+    planned: list = field(default_factory=list)  # evidence kinds the prose calls planned
 
 
 @dataclass
@@ -96,7 +97,13 @@ def read_threats(root: str, model: Model) -> None:
         for s in re.findall(r"`([^`]+)`", b.get("Mechanism", "")):
             if s not in symbols and " " not in s and len(s) <= 60:
                 symbols.append(s)
-        model.threats[ident] = Threat(ident, title, stride, invs, status, symbols, cited, b.get("Gap"))
+        # "planned: proof (…), fuzz, redteam": the kinds named in each planned list.
+        planned = set()
+        for p in re.findall(r"planned:([^;.]*)", b.get("Evidence", "")):
+            # Proof, fuzz and red-team evidence is one thing per threat: "planned" means none yet.
+            # (A planned unit or QEMU test beside existing ones is just more evidence to come.)
+            planned.update(k for k in ("proof", "fuzz", "redteam") if re.search(r"\b%s\b" % k, re.sub(r"\([^)]*\)", "", p)))
+        model.threats[ident] = Threat(ident, title, stride, invs, status, symbols, cited, b.get("Gap"), sorted(planned))
     for ident in index:
         if ident not in model.threats:
             model.problems.append(f"threats.md: {ident} is in the index but has no section")
@@ -208,6 +215,12 @@ def check(model: Model, registered: set | None, configured_kinds: set | None) ->
         if not evidence_for(model, t.ident) and not t.gap:
             problems.append(f"{t.ident} ({t.title}) has no evidence and is not marked as an accepted gap "
                             f"(a '- **Gap** ...' bullet in threats.md)")
+        have = {e.kind for e in evidence_for(model, t.ident)}
+        for k in t.planned:
+            if k in have:
+                problems.append(f"{t.ident}: threats.md calls {k} evidence planned, but "
+                                + ", ".join(e.name for e in evidence_for(model, t.ident) if e.kind == k)
+                                + " show it: cite them instead")
         for c in t.cited:
             if any(ch in c for ch in "*?["):
                 if not fnmatch.filter(model.evidence, c):
