@@ -358,8 +358,10 @@ def section_bench(b: dict | None) -> str:
     rows, bars, marks = [], [], {}
     for p in b.get("paths", []):
         ref = p.get("reference") or {}
-        rows.append([escape(p.get("name", "?")), escape(p.get("unit", "")), p.get("instructions", ""), p.get("el2_instructions", ""),
-                     p.get("iterations", ""), p.get("budget", ""), ref.get("floor", ""), ref.get("bao", ""), escape(str(p.get("goal", "")))])
+        cell = lambda v: "—" if v is None or v == "" else v
+        rows.append([escape(p.get("name", "?")), escape(p.get("unit", "")), cell(p.get("instructions")), cell(p.get("el2_instructions")),
+                     cell(p.get("iterations")), cell(p.get("budget")), cell(ref.get("floor")), cell(ref.get("bao")),
+                     escape(str(cell(p.get("goal"))))])
         if isinstance(p.get("el2_instructions"), (int, float)):
             bars.append((p["name"], p["el2_instructions"]))
             marks[p["name"]] = [(k, v) for k, v in (("floor", ref.get("floor")), ("Bao", ref.get("bao"))) if isinstance(v, (int, float))]
