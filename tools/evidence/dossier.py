@@ -59,6 +59,9 @@ def collect_fuzz(fuzz_build: str) -> list[dict]:
     out = []
     for work in sorted(glob.glob(os.path.join(fuzz_build, "campaigns", "*"))):
         logf = os.path.join(work, "libfuzzer.log")
+        if os.path.exists(os.path.join(work, "afl", "main", "plot_data")):
+            out.append(_afl_campaign(work))
+            continue
         if not os.path.exists(logf):
             continue
         points = []
@@ -80,10 +83,36 @@ def collect_fuzz(fuzz_build: str) -> list[dict]:
             if total:
                 line_cov = total[0].split()[-4] if len(total[0].split()) >= 10 else None
         out.append({"target": os.path.basename(work), "execs": execs, "rate": points[-1][2] if points else 0,
-                    "coverage": [(p[0], p[1]) for p in points], "edges": points[-1][1] if points else 0,
+                    "coverage": [(p[0], p[1]) for p in points], "x": "executions", "edges": points[-1][1] if points else 0,
                     "features": 0, "findings": findings, "line_coverage": line_cov, "log": logf,
                     "mtime": os.path.getmtime(logf)})
     return out
+
+
+def _afl_campaign(work: str) -> dict:
+    """An AFL++ campaign (make fuzz ENGINE=afl): the main instance's plot_data (edges over time),
+    every instance's fuzzer_stats (executions), the findings the campaign script copied out."""
+    plot = os.path.join(work, "afl", "main", "plot_data")
+    lines = open(plot, errors="replace").read().splitlines()
+    header = [h.strip() for h in lines[0].lstrip("#").split(",")] if lines and lines[0].startswith("#") else []
+    col = {name: i for i, name in enumerate(header)}
+    points, rate = [], 0
+    for line in lines[1:]:
+        cells = [c.strip() for c in line.split(",")]
+        try:
+            points.append((int(float(cells[col["relative_time"]])), int(cells[col["edges_found"]])))
+            rate = int(float(cells[col["execs_per_sec"]]))
+        except (KeyError, IndexError, ValueError):
+            continue
+    execs = 0
+    for stats in glob.glob(os.path.join(work, "afl", "*", "fuzzer_stats")):
+        for line in open(stats, errors="replace"):
+            if line.startswith("execs_done"):
+                execs += int(line.split(":")[1])
+    findings = sorted(os.path.basename(f) for f in glob.glob(os.path.join(work, "findings", "*")))
+    return {"target": os.path.basename(work), "execs": execs, "rate": rate, "coverage": points, "x": "seconds",
+            "edges": points[-1][1] if points else 0, "features": 0, "findings": findings, "line_coverage": None,
+            "log": plot, "mtime": os.path.getmtime(plot)}
 
 
 def _gcovr_summary(root: str, coverage_json: str, prefix: str) -> dict | None:
@@ -298,15 +327,16 @@ def section_fuzz(campaigns: list[dict], planted: list | None) -> str:
         rows = [[escape(c["target"]), f"{c['execs']:,}", f"{c['rate']:,}", c["edges"], escape(str(c["line_coverage"] or "—")),
                  "<span class='ok'>none</span>" if not c["findings"] else f"<span class='bad'>{len(c['findings'])}</span>: "
                  + escape(", ".join(c["findings"][:5]))] for c in campaigns]
-        out = _table(["campaign", "executions", "exec/s (last)", "edges (libFuzzer cov)", "line coverage", "findings"], rows)
+        out = _table(["campaign", "executions", "exec/s (last)", "edges covered", "line coverage", "findings"], rows)
         for c in campaigns:
             if len(c["coverage"]) > 1:
                 pts = c["coverage"]
                 step = max(1, len(pts) // 40)
                 pts = pts[::step] + ([pts[-1]] if pts[-1] not in pts[::step] else [])
-                out += svg.line_chart(f"Coverage over the campaign: {c['target']}", [f"{e:,}" for e, _ in pts],
+                out += svg.line_chart(f"Coverage over the campaign: {c['target']} (x: {c['x']})", [f"{e:,}" for e, _ in pts],
                                       [("edges covered", [cv for _, cv in pts])], y_label="edges", height=260)
-        out += f"<p>{_age(max(c['mtime'] for c in campaigns))} x axis: executions (libFuzzer prints at doubling counts).</p>"
+        out += (f"<p>{_age(max(c['mtime'] for c in campaigns))} x axis: executions for libFuzzer campaigns (it reports "
+                "at doubling counts and on each new input), seconds for AFL++ campaigns (its plot_data).</p>")
     if planted:
         out += "<h3>Planted bugs and regressions (CTest label fuzz, last run)</h3>" + _table(
             ["test", "last result"], [[escape(t["name"]), "<span class='bad'>failed</span>" if t["failed"] else "passed or not run"]
