@@ -54,10 +54,10 @@ void panic(const char* what) {
 
 unsigned current_core() { return static_cast<unsigned>(BH_READ_SYSREG(mpidr_el1) & 0xff); }
 
-void clean_to_poc(PhysAddr pa, u64 size) {
+void clean_invalidate_to_poc(PhysAddr pa, u64 size) {
     u64 ctr = BH_READ_SYSREG(ctr_el0);
     u64 line = 4ull << ((ctr >> 16) & 0xf);  // DminLine, in bytes
-    for (u64 a = align_down(pa.raw(), line); a < pa.raw() + size; a += line) asm volatile("dc cvac, %0" ::"r"(a) : "memory");
+    for (u64 a = align_down(pa.raw(), line); a < pa.raw() + size; a += line) asm volatile("dc civac, %0" ::"r"(a) : "memory");
     aarch64::dsb_ish();
     // The memory may hold new code: no core may keep stale instructions for it.
     asm volatile("ic ialluis" ::: "memory");
