@@ -35,6 +35,7 @@ unsigned start_secondary_cores() {
     while (online < platform::kMaxCores && __atomic_load_n(&core_online[online], __ATOMIC_ACQUIRE) != 0) ++online;
     while (online < platform::kMaxCores && arch::counter_now() < deadline) {
         if (__atomic_load_n(&core_online[online], __ATOMIC_ACQUIRE) != 0) ++online;
+        arch::cpu_relax();
     }
     return online;
 }
