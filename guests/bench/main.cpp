@@ -8,8 +8,9 @@
 // other vCPU is halted in WFI (guest WFI is not trapped: QEMU stops executing that vCPU) or, for
 // the cross-core round trip, is the partner itself. The kernel's idle loop polls, so no core is
 // left without a partition (four partitions for four cores).
-// Bit 8 of the meter's boot argument selects counter mode: the same loops timed with CNTVCT_EL0
-// instead of the PMU, for the default kernel, which traps the PMU (config/bench/bench-default.dts).
+// Bit 8 of the boot argument selects counter mode, for the default kernel, which traps the PMU
+// (config/bench/bench-default.dts sets it in every partition): the same loops timed with
+// CNTVCT_EL0, and an entry (bench_entry) that leaves the PMU alone.
 #include <console.hpp>
 #include <hypercall.hpp>
 
