@@ -19,12 +19,14 @@ import sys
 ALLOWED = "_ZN2bh7aarch6413kMdcrPmuTrapsE"  # bh::aarch64::kMdcrPmuTraps
 # Entry points of the measured paths that exist under these names in any layout of the kernel:
 # the vectors, the register save/restore and the C++ exit handler. Every other function is
-# compared as well; those of the hot paths are listed by the substrings below when present.
+# compared as well; those of the hot paths are listed by the substrings below (of mangled names)
+# when present.
 REQUIRED = ("bh_el2_vectors", "guest_exit_common", "bh_guest_resume", "bh_guest_exit", "bh_core_loop")
-PATH_SUBSTRINGS = ("handle_guest_exit", "handle_hypercall", "handle_cap_call", "is_cap_call", "invoke",
-                   "identify", "lookup", "notification_signal", "notification_poll", "notification_wait",
-                   "map_frame", "unmap_frame", "System7control", "take_down", "launch", "reload_memory",
-                   "settle_off", "wake_waiter", "handle_psci")
+PATH_SUBSTRINGS = ("guest_exit", "next_guest", "decode_exit", "decode_call", "handle_hypercall",
+                   "handle_vendor_call", "handle_cap_call", "is_cap_call", "invoke", "identify", "lookup",
+                   "notification_signal", "notification_poll", "notification_wait", "notification_invoked",
+                   "map_frame", "unmap_frame", "7control", "take_down", "launch",
+                   "reload_memory", "settle_off", "wake_waiter", "handle_psci")
 OBJDUMP = "aarch64-linux-gnu-objdump"
 NM = "aarch64-linux-gnu-nm"
 
