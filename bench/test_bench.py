@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Self-test of the benchmark harness on canned inputs (no QEMU): the logs and power-off counters
-in bench/selftest/ are those of one real run of bench.img, bench-default.img and floor.elf.
+in bench/selftest/ are those of one real run of bench.img, bench-default.img and floor.elf (on the
+kernel of 68b522c, before the kernel house: its figures, not today's).
 Each test checks that what bench/run computes from them is right, and that each kind of bad run
 is refused: calibration off, runs that differ, wrong statuses, a missing report, over budget.
 Run by CTest as unit.bench_harness."""
