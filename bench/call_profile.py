@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Where a hypercall's instructions go: boots bench.img under -icount with QEMU's gdb stub,
-stops the meter at the first measured `hvc` of each path asked for, single-steps the call
-instruction by instruction until the guest resumes, and prints how many instructions each
-function executed (docs/benchmarks.md, "Profiling a call").
+stops the meter at the first `hvc` of the first measured loop (after the warm-up) of each path
+asked for, single-steps the call instruction by instruction until the guest resumes, and prints
+how many instructions each function executed (docs/benchmarks.md, "Profiling a call").
 
 usage: bench/call_profile.py [--build DIR] [--check RESULTS.json] [PATH...]
   PATH: unknown-function abi-version cap-identify cap-identify-empty notification-signal
@@ -40,6 +40,7 @@ PATHS = {
     "notification-poll": (VENDOR | 0x32, 8),
 }
 PC = 32  # the PC in the AArch64 gdb register description
+ITERATIONS = 1000  # of a measured loop (guests/bench/main.cpp, kIterations), not a warm-up
 
 
 def functions(elf):
@@ -124,7 +125,9 @@ def main(argv):
     stepper = Stepper(os.path.join(args.build, "images", "bench.img"), args.timeout)
     try:
         while wanted:
-            stepper.run_to(entry)  # bench_calls1_pmu(calls, ...): x0 points to the first Call
+            stepper.run_to(entry)  # bench_calls1_pmu(calls, iterations, out): x0 points to the first Call
+            if stepper.reg(1) != ITERATIONS:  # a warm-up: the measured loops follow it
+                continue
             call = stepper.memory(stepper.reg(0), 16)
             key = (int.from_bytes(call[:8], "little"), int.from_bytes(call[8:], "little"))
             name = wanted.pop(key, None)
