@@ -52,7 +52,7 @@ void settle_off(Vcpu& v) {
         }
     }
     for (u32 r = 0; r < p.region_count; ++r)
-        if (p.regions[r].is_private_ram()) arch::clean_to_poc(p.regions[r].pa, p.regions[r].size);
+        if (p.regions[r].is_private_ram()) arch::clean_invalidate_to_poc(p.regions[r].pa, p.regions[r].size);
     return true;
 }
 
