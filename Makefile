@@ -2,7 +2,7 @@
 # Debian bookworm, as root: the first run installs what is missing (tools/bootstrap).
 BUILD ?= build
 
-.PHONY: all bootstrap configure build run test coverage fuzz fuzz-build evidence clean
+.PHONY: all bootstrap configure build run test bench coverage fuzz fuzz-build evidence clean
 
 all: build
 
@@ -28,6 +28,13 @@ run: build
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j2
+
+# Instruction counts of the kernel's hot paths under QEMU -icount (docs/benchmarks.md): the table
+# on stdout, $(BUILD)/bench/results.json and the serial logs beside it. Two runs, which must agree
+# to the instruction; fails when the calibration is off, a check fails or a path exceeds its
+# budget (bench/budgets.json).
+bench: build
+	bench/run --build $(BUILD) --runs 2
 
 # Host-side coverage: a separate, instrumented build (BH_COVERAGE=ON: --coverage -O0, no aarch64
 # image, no QEMU tests), the unit tests, then gcovr over kernel/ and tools/bhcc/. HTML report

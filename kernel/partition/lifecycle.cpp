@@ -21,6 +21,7 @@ void settle_off(Vcpu& v) {
         if (s == VcpuState::Off) return;
         if (s == VcpuState::Runnable) v.transition(VcpuState::Runnable, VcpuState::Off);
         if (s == VcpuState::Blocked && v.transition(VcpuState::Blocked, VcpuState::Off)) notification_cancel_wait(v);
+        arch::cpu_relax();
     }
 }
 
