@@ -376,7 +376,7 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
          "/partitions/alpha/ram: physical range [0xc0000000, 0xc1000000) is outside RAM [0x40000000, 0xc0000000)"},
         {"region-over-kernel",
          "/partitions/alpha/ram: physical range [0x43000000, 0x44000000) overlaps the kernel region "
-         "[0x40000000, 0x44000000)"},
+         "[0x40000000, 0x48000000)"},
         {"physical-overlap", "/partitions/beta/ram: physical memory overlaps /partitions/alpha/ram"},
         {"physical-overlap-same-partition", "/partitions/alpha/data: physical memory overlaps /partitions/alpha/ram"},
         {"ipa-overlap", "/partitions/alpha/data: IPA range overlaps /partitions/alpha/ram"},
@@ -430,7 +430,7 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         {"channel-too-large", "/channels/ch0: size 0x400000 must be a power of two from 4 KiB to 2 MiB"},
         {"channel-misaligned", "/channels/ch0: phys 0x4a001000 is not aligned to the channel size 0x2000"},
         {"channel-outside-ram", "/channels/ch0: physical range [0xc0000000, 0xc0001000) is outside RAM [0x40000000, 0xc0000000)"},
-        {"channel-over-kernel", "/channels/ch0: physical range [0x43000000, 0x43001000) overlaps the kernel region [0x40000000, 0x44000000)"},
+        {"channel-over-kernel", "/channels/ch0: physical range [0x43000000, 0x43001000) overlaps the kernel region [0x40000000, 0x48000000)"},
         {"channel-over-region", "/channels/ch0: physical memory overlaps /partitions/beta/ram"},
         {"channel-overlap", "/channels/ch1: physical memory overlaps /channels/ch0"},
         {"channel-unknown-partition", "/channels/ch0: unknown partition \"gamma\" in readers"},
@@ -484,7 +484,7 @@ TEST_CASE("bhcc refuses a payload larger than the kernel reserves for it", "[bhc
     INFO(result.errors);
     CHECK(result.status == bhcc::ExitStatus::Invalid);
     CHECK(result.errors.find(path.string() + ": /: the payload (manifest and images) is ") != std::string::npos);
-    CHECK(result.errors.find("at most 33554432") != std::string::npos);
+    CHECK(result.errors.find("at most 100663296") != std::string::npos);
 }
 
 TEST_CASE("bhcc reports dtc syntax errors with the file name", "[bhcc]") {
