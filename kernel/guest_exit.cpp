@@ -1,6 +1,7 @@
 #include <esr.hpp>
 #include <guest_exit.hpp>
 #include <lib/format.hpp>
+#include <os_sysregs.hpp>
 
 namespace bh {
 
@@ -67,6 +68,9 @@ bool handle_sync(System& system, Vcpu& vcpu, const ExitSyndrome& s) {
         case esr::Class::Smc64:
             vcpu.regs.elr += 4;  // a trapped SMC returns to itself; skip it
             return dispatch_call(system, vcpu);
+        case esr::Class::SysReg:
+            if (vcpu.partition->os_guest && emulate_os_sysreg(vcpu, s.esr)) return true;
+            [[fallthrough]];
         default:
             report_fault(vcpu, ExitKind::Sync, s);
             system.stop(vcpu, StopReason::Fault);

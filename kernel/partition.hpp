@@ -62,6 +62,8 @@ public:
     u32 index = 0;
     u16 vmid = 0;
     manifest::RestartPolicy restart_policy = manifest::RestartPolicy::Stop;
+    // Runs an unmodified OS (manifest::partition_flag::kOsGuest): kernel/os_sysregs.hpp.
+    bool os_guest = false;
     u32 restarts = 0;
     u64 counter_offset = 0;  // CNTVOFF: the guest's virtual counter starts at 0 when it starts
 

@@ -308,7 +308,7 @@ Status System::retype(u32 untyped_slot, ObjectType type, unsigned size_bits, u32
 }
 
 Status System::create_partition(u32 slot, u32 cnode_slot, const char* name, manifest::RestartPolicy policy,
-                                u32 vcpu_count) {
+                                u32 vcpu_count, u64 flags) {
     if (sealed_) return refuse(Status::Denied, "system is sealed");
     if (partition_count_ >= manifest::kMaxPartitions) return refuse(Status::NoMemory, "too many partitions");
     if (!valid_name(name)) return refuse(Status::InvalidArgument, "invalid partition name");
@@ -316,6 +316,7 @@ Status System::create_partition(u32 slot, u32 cnode_slot, const char* name, mani
         return refuse(Status::InvalidArgument, "unknown restart policy");
     if (vcpu_count == 0 || vcpu_count > manifest::kMaxVcpusPerPartition)
         return refuse(Status::InvalidArgument, "vCPU count out of range");
+    if ((flags & ~manifest::partition_flag::kAll) != 0) return refuse(Status::InvalidArgument, "unknown partition flags");
     for (u32 i = 0; i < partition_count_; ++i)
         if (same_name(partitions_[i]->name, name)) return refuse(Status::Exists, "duplicate partition name");
     CapSlot* object = boot_slot(slot);
@@ -337,6 +338,7 @@ Status System::create_partition(u32 slot, u32 cnode_slot, const char* name, mani
     p->vmid = vmid;
     copy_name(p->name, name);
     p->restart_policy = policy;
+    p->os_guest = (flags & manifest::partition_flag::kOsGuest) != 0;
     p->vcpu_count = vcpu_count;
     p->cspace_root = cnode->cap;
     p->cspace_root.rights = Rights::read() | Rights::write();

@@ -2,7 +2,8 @@
 //
 // The system under test is built once through the same System operations the boot program
 // uses: two partitions ("alpha", restart policy Restart, 2 vCPUs on cores 0-1; "beta", policy
-// Stop, 1 vCPU on core 2), each with a 4 KiB RAM frame, a CSpace holding its own CNode, spare
+// Stop, 1 vCPU on core 2, an OS guest: kernel/os_sysregs.hpp answers some of its trapped system
+// register accesses), each with a 4 KiB RAM frame, a CSpace holding its own CNode, spare
 // frames (one copy of a frame shared by both, which neither may map while the other does), a
 // notification both can signal and only alpha waits on (one waiting partition per
 // notification), Partition caps with Control (alpha controls beta, beta and itself, beta
@@ -147,12 +148,12 @@ void must(Status s, const char* what) {
 
 u32 slot() { return world.next_slot++; }
 
-u32 partition(const char* name, u32 vcpus, manifest::RestartPolicy policy) {
+u32 partition(const char* name, u32 vcpus, manifest::RestartPolicy policy, u64 flags = 0) {
     System& s = *world.system;
     const u32 ps = slot(), cs = slot();
     must(s.retype(manifest::kKernelUntypedSlot, ObjectType::Partition, 16, ps, 1), "retype partition");
     must(s.retype(manifest::kKernelUntypedSlot, ObjectType::CNode, System::kCSpaceRadix, cs, 1), "retype cnode");
-    must(s.create_partition(ps, cs, name, policy, vcpus), "create partition");
+    must(s.create_partition(ps, cs, name, policy, vcpus, flags), "create partition");
     return ps;
 }
 
@@ -185,7 +186,7 @@ void build() {
     const Rights all = Rights::from_bits(Rights::kAllBits);
 
     const u32 a = partition("alpha", 2, manifest::RestartPolicy::Restart);
-    const u32 b = partition("beta", 1, manifest::RestartPolicy::Stop);
+    const u32 b = partition("beta", 1, manifest::RestartPolicy::Stop, manifest::partition_flag::kOsGuest);
     Partition& pa = *s.partition_in_slot(a);
     Partition& pb = *s.partition_in_slot(b);
     world.alpha = &pa;
