@@ -162,7 +162,7 @@ public:
     [[nodiscard]] fs::path file(const std::string& name) const { return root_ / name; }
 
     [[nodiscard]] bhcc::CompileResult compile(const fs::path& description, bool with_kernel = true) const {
-        bhcc::CompileRequest request{description, images(), std::nullopt};
+        bhcc::CompileRequest request{description, {images()}, std::nullopt};
         if (with_kernel) request.kernel = kernel();
         return bhcc::compile_system(request);
     }
@@ -407,7 +407,7 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         {"controls-cycle", "/partitions/alpha: partitions control each other in a cycle: alpha -> beta -> alpha"},
         {"controls-cycle-long",
          "/partitions/alpha: partitions control each other in a cycle: alpha -> beta -> gamma -> alpha"},
-        {"image-property-missing", "/partitions/alpha: missing image"},
+        {"image-property-missing", "/partitions/alpha: missing image (a bare-metal ELF) or kernel (a Linux Image)"},
         {"image-not-found", "/partitions/alpha: image \"nonexistent.elf\" not found in "},
         {"image-not-aarch64",
          "/partitions/alpha: image \"x86.elf\" is not an AArch64 ELF64 executable: e_machine is 62, expected 183 "
