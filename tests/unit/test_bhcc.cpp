@@ -18,6 +18,8 @@
 #include <caps/capability.hpp>
 #include <caps/rights.hpp>
 
+#include "linux_image_fixture.hpp"
+
 #include <unistd.h>
 
 #include <array>
@@ -149,6 +151,10 @@ public:
         for (u64 i = 0; i < 9; ++i) nine.push_back({0x4000'0000 + i * 0x1000, 0x10, 0x1000, kFlagsRx, 1});
         write_file(images() / "many-segments.elf", make_elf(kMachineAarch64, kGuestEntry, nine));
         write_file(kernel(), make_elf(kMachineAarch64, kKernelEntry, kKernelSegments));
+        // What Linux partitions name (test_bhcc_linux.cpp tests them in depth).
+        write_file(images() / "Image", bh::test::make_linux_image(0, 3u << 20));
+        write_file(images() / "initramfs.cpio.gz", std::vector<u8>(4096, 0x1f));
+        write_file(images() / "rtbeat.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
     }
     ~Workspace() {
         std::error_code ignored;
@@ -1001,7 +1007,10 @@ TEST_CASE("every shipped description compiles and passes the kernel's reader", "
     write_file(workspace.images() / "faulter.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
     write_file(workspace.images() / "manager.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
     for (const char* name : {"config/demo.dts", "config/quad.dts", "config/tests/caps.dts", "config/tests/faults.dts",
-                             "config/tests/restart.dts", "config/tests/traps.dts", "config/tests/control.dts"}) {
+                             "config/tests/restart.dts", "config/tests/traps.dts", "config/tests/control.dts",
+                             "config/linux-demo.dts", "config/tests/linux-no-console.dts",
+                             "config/tests/linux-reboot.dts", "config/tests/linux-unmapped.dts",
+                             "config/tests/linux-flood.dts", "config/bench/linux-boot.dts"}) {
         INFO(name);
         const bhcc::CompileResult result = workspace.compile(kSourceDir / name, false);
         INFO(result.errors);

@@ -15,6 +15,7 @@
 #include <bulkhead/platform.hpp>
 #include <manifest_reader.hpp>
 
+#include "linux_image_fixture.hpp"
 #include "scratch_dir.hpp"
 
 extern "C" {
@@ -46,16 +47,10 @@ constexpr u64 kRamSize = 128 * kMiB;
 constexpr u64 kImageFileSize = 1 * kMiB;
 constexpr u64 kImageSize = 3 * kMiB;
 
-// An Image header (Documentation/arm64/booting.rst) followed by filler bytes `fill`.
+// An Image header followed by filler (linux_image_fixture.hpp); the file defaults to 1 MiB.
 std::vector<u8> make_image(u64 text_offset, u64 image_size, u64 flags = 0xa, u64 file_size = kImageFileSize,
-                           u32 magic = bhcc::kLinuxImageMagic, u8 fill = 0x5a) {
-    std::vector<u8> bytes(file_size, fill);
-    auto put64 = [&](std::size_t at, u64 value) { std::memcpy(bytes.data() + at, &value, 8); };
-    put64(8, text_offset);
-    put64(16, image_size);
-    put64(24, flags);
-    std::memcpy(bytes.data() + 56, &magic, 4);
-    return bytes;
+                           u32 magic = bhcc::kLinuxImageMagic) {
+    return bh::test::make_linux_image(text_offset, image_size, flags, file_size, magic);
 }
 
 // A scratch directory with an image directory holding "Image" and "initramfs.cpio.gz".
