@@ -10,6 +10,7 @@
 #include <bhcc/linux_image.hpp>
 #include <bhcc/linux_layout.hpp>
 #include <bhcc/linux_partition_check.hpp>
+#include <bhcc/manifest_dump.hpp>
 
 #include <bulkhead/manifest.hpp>
 #include <bulkhead/platform.hpp>
@@ -405,6 +406,13 @@ TEST_CASE("linux: a Linux partition compiles into LoadImage ops at the layout's 
     CHECK(read.cells("/chosen", "linux,initrd-start") == std::vector<u32>{0, u32(kRamIpa + 2 * kMiB + kImageSize)});
     CHECK(read.cells("/chosen", "linux,initrd-end") == std::vector<u32>{0, u32(kRamIpa + 2 * kMiB + kImageSize + 5000)});
     CHECK(read.string("/chosen", "bootargs") == "console=ttyAMA0 quiet");
+
+    // The dump names the flag and the boot argument.
+    const std::string dump = bhcc::dump_manifest(result.manifest.bytes);
+    INFO(dump);
+    CHECK(dump.find("CreatePartition slot 2 name=\"linux\" cspace=slot 3 restart=stop vcpus=2 os-guest\n") !=
+          std::string::npos);
+    CHECK(dump.find("StartVcpu       linux@2 vcpu=0 entry=0x40200000 x0=0x40000000\n") != std::string::npos);
 }
 
 TEST_CASE("linux: guest files are looked up in each image directory in turn", "[bhcc][linux]") {
