@@ -46,7 +46,12 @@ std::optional<LinuxGuest> load_linux_guest(const Partition& partition, const Ima
         }
         initramfs = std::move(*bytes);
     }
-    LinuxPlacement placement = place_linux(partition, *kernel.image, initramfs.size());
+    return make_linux_guest(partition, *kernel.image, initramfs, diagnostics);
+}
+
+std::optional<LinuxGuest> make_linux_guest(const Partition& partition, const LinuxImage& kernel,
+                                           const std::vector<u8>& initramfs, Diagnostics& diagnostics) {
+    LinuxPlacement placement = place_linux(partition, kernel, initramfs.size());
     if (!placement.layout) {
         diagnostics.error(partition.node, placement.error);
         return std::nullopt;
@@ -58,7 +63,7 @@ std::optional<LinuxGuest> load_linux_guest(const Partition& partition, const Ima
     guest.image.entry = guest.layout.kernel_ipa;
     add_segment(guest.image, guest.layout.device_tree_ipa, guest.device_tree, guest.device_tree.size(), kSegmentRead);
     // The tail of image_size past the file (bss) is not carried: the kernel scrubs RAM to zero.
-    add_segment(guest.image, guest.layout.kernel_ipa, kernel.image->bytes, guest.layout.kernel_size,
+    add_segment(guest.image, guest.layout.kernel_ipa, kernel.bytes, guest.layout.kernel_size,
                 kSegmentRead | kSegmentWrite | kSegmentExecute);
     if (!initramfs.empty()) add_segment(guest.image, guest.layout.initramfs_ipa, initramfs, initramfs.size(), kSegmentRead);
     return guest;

@@ -26,4 +26,9 @@ struct LinuxGuest {
 [[nodiscard]] std::optional<LinuxGuest> load_linux_guest(const Partition& partition, const ImageDirs& dirs,
                                                          Diagnostics& diagnostics);
 
+// The same from files already read (`initramfs` empty: none): placement, device tree, segments.
+// nullopt (with one diagnostic) when they do not fit. The fuzz target drives this directly.
+[[nodiscard]] std::optional<LinuxGuest> make_linux_guest(const Partition& partition, const LinuxImage& kernel,
+                                                         const std::vector<u8>& initramfs, Diagnostics& diagnostics);
+
 }  // namespace bhcc
