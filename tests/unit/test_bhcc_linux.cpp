@@ -14,7 +14,7 @@
 
 #include <bulkhead/manifest.hpp>
 #include <bulkhead/platform.hpp>
-#include <manifest_reader.hpp>
+#include <boot/manifest_reader.hpp>
 
 #include "linux_image_fixture.hpp"
 #include "scratch_dir.hpp"
@@ -377,7 +377,7 @@ TEST_CASE("linux: a Linux partition compiles into LoadImage ops at the layout's 
         if (op.kind == OpKind::CreatePartition) create = op;
         if (op.kind == OpKind::StartVcpu) start = op;
     }
-    // An unmodified OS: the debug and PMU registers it programs read as zero (kernel/os_sysregs.hpp).
+    // An unmodified OS: the debug and PMU registers it programs read as zero (kernel/arch/aarch64/os_registers.hpp).
     REQUIRE(create);
     CHECK(create->arg[2] == 2);
     CHECK(create->arg[3] == manifest::partition_flag::kOsGuest);

@@ -1,18 +1,20 @@
-// The debug and PMU registers an unmodified OS programs at boot (kernel/os_sysregs.hpp): for a
-// partition created with partition_flag::kOsGuest they read as zero and ignore writes; every
-// other trapped register, and every trapped register of a bare-metal partition, stays a fault.
-#include "guest_exits.hpp"
-#include "system_fixture.hpp"
+// The debug and PMU registers an unmodified OS programs at boot (arch/aarch64/os_registers.hpp,
+// calls/guest_exit.cpp): for a partition created with partition_flag::kOsGuest they read as zero
+// and ignore writes; every other trapped register, and every trapped register of a bare-metal
+// partition, stays a fault.
+#include <catch2/catch_test_macros.hpp>
 
-#include <arch/host/host_memory.hpp>
-#include <os_sysregs.hpp>
+#include "guest_exits.hpp"
+#include "kernel_fixture.hpp"
+
+#include <arch/aarch64/os_registers.hpp>
 
 #include <string>
 
-namespace bh::test {
-namespace {
+using namespace bh;
+using namespace bh::test;
 
-using Fixture = SystemFixture;
+namespace {
 
 struct Encoding {
     const char* name;
@@ -44,93 +46,95 @@ const Encoding kLoud[] = {
     {"DBGAUTHSTATUS_EL1", 2, 0, 7, 14, 6}, {"MDCCSR_EL0", 2, 3, 0, 1, 0},
 };
 
-esr::SysRegAccess access_of(const Encoding& e) { return esr::sysreg_access(sysreg_esr(e, 0, false)); }
+arch::GuestExit decoded(const Encoding& e, u32 rt, bool read) {
+    return arch::decode_exit(ExitVector::Sync, arch::Syndrome{sysreg_esr(e, rt, read), 0, 0});
+}
 
 }  // namespace
 
-TEST_CASE("os sysregs: the registers an OS programs at boot are recognised, their neighbours not", "[system][os]") {
+TEST_CASE("os registers: those an OS programs at boot are recognised, their neighbours not", "[guest_exit][os]") {
     for (const Encoding& e : kQuiet) {
         INFO(e.name);
-        CHECK(is_os_quiet_register(access_of(e)));
+        CHECK(arch::is_os_quiet_register(esr::sysreg_access(sysreg_esr(e, 0, false))));
+        const arch::GuestExit x = decoded(e, 9, true);
+        CHECK(x.cause == arch::GuestExit::Cause::Trap);
+        CHECK(x.os_quiet_register);
+        CHECK(x.register_read);
+        CHECK(x.register_rt == 9);
+        CHECK_FALSE(decoded(e, 30, false).register_read);
     }
     for (const Encoding& e : kLoud) {
         INFO(e.name);
-        CHECK_FALSE(is_os_quiet_register(access_of(e)));
+        CHECK_FALSE(arch::is_os_quiet_register(esr::sysreg_access(sysreg_esr(e, 0, false))));
+        CHECK_FALSE(decoded(e, 1, true).os_quiet_register);
     }
+    // Only a system register trap (EC 0x18) is one: the same ISS under another class is not.
+    const u64 iss = sysreg_esr(kQuiet[0], 1, true) & 0x1ff'ffff;
+    CHECK_FALSE(arch::decode_exit(ExitVector::Sync, arch::Syndrome{(0x01ull << 26) | iss, 0, 0}).os_quiet_register);
+    CHECK_FALSE(arch::decode_exit(ExitVector::Sync, arch::Syndrome{kEsrHvc0, 0, 0}).os_quiet_register);
 }
 
-TEST_CASE("os sysregs: reads give zero, writes are dropped, the vCPU moves past the instruction", "[system][os]") {
-    Vcpu v{};
-    v.regs.elr = 0x4000'1000;
+TEST_CASE("os registers: an OS guest reads zero, its writes are dropped, it moves past the instruction",
+          "[guest_exit][os]") {
+    KernelFixture f;
+    Partition& os = f.make("linux", kPartitionPa, 0, 1, manifest::RestartPolicy::Stop, manifest::partition_flag::kOsGuest);
+    CHECK(os.os_guest);
+    REQUIRE(f.seal().ok());
+    Vcpu& v = os.vcpus[0];
     for (u32 i = 0; i < 31; ++i) v.regs.x[i] = 0x1111 * (i + 1);
-    const Encoding mdscr = kQuiet[0];
+    const u64 elr = v.regs.elr;
 
-    REQUIRE(emulate_os_sysreg(v, sysreg_esr(mdscr, 7, true)));  // mrs x7, mdscr_el1
+    CHECK(exit_with(f.kernel, v, ExitVector::Sync, sysreg_esr(kQuiet[0], 7, true)));  // mrs x7, mdscr_el1
     CHECK(v.regs.x[7] == 0);
     CHECK(v.regs.x[6] == 0x1111 * 7);
     CHECK(v.regs.x[8] == 0x1111 * 9);
-    CHECK(v.regs.elr == 0x4000'1004);
-
-    REQUIRE(emulate_os_sysreg(v, sysreg_esr(mdscr, 3, false)));  // msr mdscr_el1, x3: dropped
+    CHECK(v.regs.elr == elr + 4);
+    CHECK(exit_with(f.kernel, v, ExitVector::Sync, sysreg_esr(kQuiet[0], 3, false)));  // msr mdscr_el1, x3
     CHECK(v.regs.x[3] == 0x1111 * 4);
-    CHECK(v.regs.elr == 0x4000'1008);
-
-    REQUIRE(emulate_os_sysreg(v, sysreg_esr(kQuiet[12], 31, true)));  // mrs xzr, pmuserenr_el0
+    CHECK(exit_with(f.kernel, v, ExitVector::Sync, sysreg_esr(kQuiet[12], 31, true)));  // mrs xzr, pmuserenr_el0
     for (u32 i = 0; i < 31; ++i) CHECK(v.regs.x[i] == (i == 7 ? 0 : 0x1111 * (i + 1)));
-    CHECK(v.regs.elr == 0x4000'100c);
-
-    // Anything else: nothing changes.
-    CHECK_FALSE(emulate_os_sysreg(v, sysreg_esr(kLoud[0], 2, true)));
-    CHECK_FALSE(emulate_os_sysreg(v, kEsrHvc0));
-    CHECK(v.regs.x[2] == 0x1111 * 3);
-    CHECK(v.regs.elr == 0x4000'100c);
-}
-
-TEST_CASE("os sysregs: only a partition created as an OS guest gets them; others fault as before", "[system][os]") {
-    Fixture f;
-    Partition& os = f.make("linux", kPartitionPa, 0, 1, manifest::RestartPolicy::Stop, manifest::partition_flag::kOsGuest);
-    Partition& bare = f.make("bare", kPartitionPa + (2 * kMiB), 1);
-    CHECK(os.os_guest);
-    CHECK_FALSE(bare.os_guest);
-    REQUIRE(ok(f.system.seal()));
-    Vcpu& ov = os.vcpus[0];
-    Vcpu& bv = bare.vcpus[0];
+    CHECK(v.regs.elr == elr + 12);
 
     for (const Encoding& e : kQuiet) {
         INFO(e.name);
-        const u64 elr = ov.regs.elr;
-        CHECK(exit_with(f.system, ov, ExitKind::Sync, sysreg_esr(e, 1, true)));
-        CHECK(exit_with(f.system, ov, ExitKind::Sync, sysreg_esr(e, 1, false)));
-        CHECK(ov.regs.elr == elr + 8);
+        const u64 before = v.regs.elr;
+        CHECK(exit_with(f.kernel, v, ExitVector::Sync, sysreg_esr(e, 1, true)));
+        CHECK(exit_with(f.kernel, v, ExitVector::Sync, sysreg_esr(e, 1, false)));
+        CHECK(v.regs.elr == before + 8);
     }
     CHECK(os.load_state() == PartitionState::Running);
     CHECK(host::console_output().find("FAULT") == std::string::npos);
 
-    // The same MDSCR_EL1 write from a bare-metal partition is its fault.
-    CHECK_FALSE(exit_with(f.system, bv, ExitKind::Sync, sysreg_esr(kQuiet[0], 1, false)));
-    CHECK(bare.load_state() == PartitionState::Stopped);
-    CHECK(host::console_output().find("FAULT partition 'bare' core 1: trapped system register access") !=
-          std::string::npos);
-
-    // And a register outside the list is the OS guest's fault too.
-    CHECK_FALSE(exit_with(f.system, ov, ExitKind::Sync, sysreg_esr(kLoud[0], 1, false)));  // msr pmcr_el0
+    // A register outside the list is the OS guest's fault too.
+    CHECK_FALSE(exit_with(f.kernel, v, ExitVector::Sync, sysreg_esr(kLoud[0], 1, false)));  // msr pmcr_el0
     CHECK(os.load_state() == PartitionState::Stopped);
     CHECK(host::console_output().find("FAULT partition 'linux' core 0: trapped system register access") !=
           std::string::npos);
 }
 
-TEST_CASE("os sysregs: create_partition refuses unknown flags and changes nothing", "[system][os]") {
-    Fixture f;
-    const u32 ps = f.slot(), cs = f.slot();
-    REQUIRE(ok(f.system.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1)));
-    REQUIRE(ok(f.system.retype(kKernelUntyped, ObjectType::CNode, System::kCSpaceRadix, cs, 1)));
-    CHECK(f.system.create_partition(ps, cs, "p", manifest::RestartPolicy::Stop, 1, 1) == Status::InvalidArgument);
-    CHECK(f.system.create_partition(ps, cs, "p", manifest::RestartPolicy::Stop, 1,
-                                    manifest::partition_flag::kOsGuest | (1ull << 40)) == Status::InvalidArgument);
-    // Nothing was made by the refusals: the same objects still become the partition.
-    REQUIRE(ok(f.system.create_partition(ps, cs, "p", manifest::RestartPolicy::Stop, 1, manifest::partition_flag::kOsGuest)));
-    REQUIRE(f.system.partition_in_slot(ps) != nullptr);
-    CHECK(f.system.partition_in_slot(ps)->os_guest);
+TEST_CASE("os registers: a bare-metal partition's access to them is its fault, as before", "[guest_exit][os]") {
+    KernelFixture f;
+    Partition& bare = f.make("bare", kPartitionPa, 1);
+    CHECK_FALSE(bare.os_guest);
+    REQUIRE(f.seal().ok());
+    CHECK_FALSE(exit_with(f.kernel, bare.vcpus[0], ExitVector::Sync, sysreg_esr(kQuiet[0], 1, false)));
+    CHECK(bare.load_state() == PartitionState::Stopped);
+    CHECK(host::console_output().find("FAULT partition 'bare' core 1: trapped system register access") !=
+          std::string::npos);
 }
 
-}  // namespace bh::test
+TEST_CASE("os registers: CreatePartition refuses unknown partition flags and makes nothing", "[guest_exit][os]") {
+    KernelFixture f;
+    const u32 ps = f.slot(), cs = f.slot();
+    REQUIRE(f.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1).ok());
+    REQUIRE(f.retype(kKernelUntyped, ObjectType::CNode, PartitionTable::kCSpaceRadix, cs, 1).ok());
+    CHECK_REFUSED(f.create_partition(ps, cs, "p", manifest::RestartPolicy::Stop, 1, 1), Status::InvalidArgument,
+                  "unknown partition flags");
+    CHECK_REFUSED(f.create_partition(ps, cs, "p", manifest::RestartPolicy::Stop, 1,
+                                     manifest::partition_flag::kOsGuest | (1ull << 40)),
+                  Status::InvalidArgument, "unknown partition flags");
+    CHECK(f.kernel.partitions.count() == 0);
+    // The same objects still become the partition.
+    REQUIRE(f.create_partition(ps, cs, "p", manifest::RestartPolicy::Stop, 1, manifest::partition_flag::kOsGuest).ok());
+    CHECK(f.partition(ps).os_guest);
+}

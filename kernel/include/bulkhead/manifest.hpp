@@ -32,6 +32,13 @@ inline constexpr unsigned kBootCNodeRadix = 12;
 inline constexpr u32 kBootSlots = 1u << kBootCNodeRadix;
 inline constexpr u32 kKernelUntypedSlot = 1;
 inline constexpr u32 kFirstFreeBootSlot = 2;
+// What the kernel keeps room for, checked as the program runs: CreateUntyped ops (the root
+// Untyped regions, System::kMaxRootUntypeds), mappings one partition holds at a time (MapFrame
+// at boot plus FrameMap later; Partition::kMaxRegions) and LoadImage ops per partition
+// (Partition::kMaxImages).
+inline constexpr unsigned kMaxUntypedRegions = 256;
+inline constexpr unsigned kMaxMappingsPerPartition = 64;
+inline constexpr unsigned kMaxImagesPerPartition = 8;
 
 struct ManifestHeader {
     u32 magic;
@@ -89,7 +96,7 @@ enum class RestartPolicy : u64 { Stop = 0, Restart = 1 };
 namespace partition_flag {
 // An unmodified operating system (a Linux partition): the debug and PMU registers such a
 // kernel programs while it boots read as zero and ignore writes, instead of being the
-// partition's fault (kernel/os_sysregs.hpp). Bit 8 leaves the low bits to the flags of the
+// partition's fault (kernel/arch/aarch64/os_registers.hpp). Bit 8 leaves the low bits to the flags of the
 // virtual devices.
 inline constexpr u64 kOsGuest = 1u << 8;
 inline constexpr u64 kAll = kOsGuest;
