@@ -1,4 +1,5 @@
 #include <arch/arch.hpp>
+#include <audit/audit_log.hpp>
 #include <ipc/notification.hpp>
 #include <irq/interrupts.hpp>
 #include <lib/bulk_memory.hpp>
@@ -110,6 +111,7 @@ void Lifecycle::take_down(Partition& p, Vcpu* current, bool restart, StopReason 
             settle_off(p.vcpus[v]);
         }
     }
+    audit::partition_down(p, arch::current_core(), restart, static_cast<u8>(reason), p.restarts + (restart ? 1 : 0));
     if (restart) {
         ++p.restarts;
         if (by != nullptr) {

@@ -52,7 +52,7 @@ arch::GuestExit decoded(const Encoding& e, u32 rt, bool read) {
 
 }  // namespace
 
-TEST_CASE("os registers: those an OS programs at boot are recognised, their neighbours not", "[guest_exit][os]") {
+TEST_CASE("os registers: those an OS programs at boot are recognised, their neighbours not", "[guest_exit][os][T-18][T-19]") {
     for (const Encoding& e : kQuiet) {
         INFO(e.name);
         CHECK(arch::is_os_quiet_register(esr::sysreg_access(sysreg_esr(e, 0, false))));
@@ -74,8 +74,7 @@ TEST_CASE("os registers: those an OS programs at boot are recognised, their neig
     CHECK_FALSE(arch::decode_exit(ExitVector::Sync, arch::Syndrome{kEsrHvc0, 0, 0}).os_quiet_register);
 }
 
-TEST_CASE("os registers: an OS guest reads zero, its writes are dropped, it moves past the instruction",
-          "[guest_exit][os]") {
+TEST_CASE("os registers: an OS guest reads zero, its writes are dropped, it moves past the instruction", "[guest_exit][os][T-18][T-19]") {
     KernelFixture f;
     Partition& os = f.make("linux", kPartitionPa, 0, 1, manifest::RestartPolicy::Stop, manifest::partition_flag::kOsGuest);
     CHECK(os.os_guest);
@@ -112,7 +111,7 @@ TEST_CASE("os registers: an OS guest reads zero, its writes are dropped, it move
           std::string::npos);
 }
 
-TEST_CASE("os registers: a bare-metal partition's access to them is its fault, as before", "[guest_exit][os]") {
+TEST_CASE("os registers: a bare-metal partition's access to them is its fault, as before", "[guest_exit][os][T-19]") {
     KernelFixture f;
     Partition& bare = f.make("bare", kPartitionPa, 1);
     CHECK_FALSE(bare.os_guest);
