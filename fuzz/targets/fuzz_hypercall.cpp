@@ -2,9 +2,11 @@
 //
 // The system under test is built once through the same kernel operations the boot program
 // uses: two partitions ("alpha", restart policy Restart, 2 vCPUs on cores 0-1; "beta", policy
-// Stop, 1 vCPU on core 2), each with a 4 KiB RAM frame, a CSpace holding its own CNode, spare
-// frames (alpha holds a cap to a frame the boot program mapped into beta: alpha may not map it),
-// a channel both hold and may map, a notification both can signal and only alpha waits on (one waiting partition per
+// Stop, 1 vCPU on core 2, an OS guest: the debug and PMU registers of
+// arch/aarch64/os_registers.hpp read as zero for it, so its trapped system register exits reach
+// that code), each with a 4 KiB RAM frame, a CSpace holding its own CNode, spare frames (alpha
+// holds a cap to a frame the boot program mapped into beta: alpha may not map it), a channel
+// both hold and may map, a notification both can signal and only alpha waits on (one waiting partition per
 // notification), Partition caps with Control (alpha controls beta, beta and itself, beta
 // controls itself) and a device page (beta). Then it is snapshotted
 // (the Kernel object and the simulated RAM it uses) and every input starts from a restored copy,
@@ -161,12 +163,12 @@ Outcome grant(u32 source, Partition& p, u64 index, Rights mask) {
     return world.system->boot.grant_cap(BootSlot(source), p, index, mask, 0, held());
 }
 
-u32 partition(const char* name, u32 vcpus, manifest::RestartPolicy policy) {
+u32 partition(const char* name, u32 vcpus, manifest::RestartPolicy policy, u64 flags = 0) {
     Kernel& s = *world.system;
     const u32 ps = slot(), cs = slot();
     must(s.boot.retype(kObjects, ObjectType::Partition, 16, BootSlot(ps), 1, s, held()), "retype partition");
     must(s.boot.retype(kObjects, ObjectType::CNode, PartitionTable::kCSpaceRadix, BootSlot(cs), 1, s, held()), "retype cnode");
-    must(s.partitions.create(s.boot, BootSlot(ps), BootSlot(cs), name, policy, vcpus), "create partition");
+    must(s.partitions.create(s.boot, BootSlot(ps), BootSlot(cs), name, policy, vcpus, flags), "create partition");
     return ps;
 }
 
@@ -201,7 +203,7 @@ void build() {
     const Rights all = Rights::from_bits(Rights::kAllBits);
 
     const u32 a = partition("alpha", 2, manifest::RestartPolicy::Restart);
-    const u32 b = partition("beta", 1, manifest::RestartPolicy::Stop);
+    const u32 b = partition("beta", 1, manifest::RestartPolicy::Stop, manifest::partition_flag::kOsGuest);
     Partition& pa = *s.partitions.in_slot(s.boot, BootSlot(a));
     Partition& pb = *s.partitions.in_slot(s.boot, BootSlot(b));
     world.alpha = &pa;

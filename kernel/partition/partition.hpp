@@ -71,6 +71,9 @@ public:
     PartitionId index;
     u16 vmid = 0;
     manifest::RestartPolicy restart_policy = manifest::RestartPolicy::Stop;
+    // Runs an unmodified OS (manifest::partition_flag::kOsGuest): the debug and PMU registers it
+    // programs at boot read as zero (arch/aarch64/os_registers.hpp, calls/guest_exit.cpp).
+    bool os_guest = false;
     u32 restarts = 0;
     u64 counter_offset = 0;  // CNTVOFF: the guest's virtual counter starts at 0 when it starts
 

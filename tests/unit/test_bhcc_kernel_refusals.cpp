@@ -256,7 +256,7 @@ std::map<std::string, Entry> refusal_table() {
                           "unknown op kind", "unknown untyped flags", "unknown object type", "retype count out of range",
                           "unknown restart policy", "unknown rights bits", "unknown flow kind", "empty image",
                           "image outside the manifest's image area", "device attribute in the manifest (the kernel sets it)",
-                          "untyped not aligned to its size", "unknown memory attribute bits"})
+                          "untyped not aligned to its size", "unknown memory attribute bits", "unknown partition flags"})
         t[r] = construction;
     t["total size exceeds the buffer"] = {{file("payload-too-large", "/: the payload (manifest and images) is ",
                                                 Status::OutOfRange)}, ""};
