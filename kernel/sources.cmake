@@ -17,6 +17,7 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/interrupts.cpp
   ${CMAKE_CURRENT_LIST_DIR}/psci_emulation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/mmio/trapped_access.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/cdt.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/cnode.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/untyped.cpp
