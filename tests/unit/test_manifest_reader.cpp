@@ -153,7 +153,7 @@ TEST_CASE("manifest: a valid manifest is accepted and readable", "[manifest]") {
     CHECK(r.valid());
     CHECK(r.error().status == Status::Ok);
     CHECK(r.header().magic == kMagic);
-    CHECK(r.header().version == 3);
+    CHECK(r.header().version == 4);
     CHECK(r.header().total_size == m.size());
     CHECK(r.op_count() == kValidOps);
     CHECK(r.partition_count() == 2);
@@ -275,7 +275,7 @@ TEST_CASE("manifest: header refusals", "[manifest]") {
         check(refuse(m), Status::Corrupt, "bad magic", -1);
     }
     SECTION("version") {
-        for (u16 version : {u16{1}, u16{2}, u16{4}}) {  // v1 (partition ops) and v2 (embedded vCPUs) are gone
+        for (u16 version : {u16{1}, u16{2}, u16{3}, u16{5}}) {  // v1 (partition ops), v2 (embedded vCPUs), v3 (no partition flags) are gone
             h.version = version;
             put_header(m, h);
             check(refuse(m), Status::NotSupported, "unsupported manifest version", -1);
@@ -425,6 +425,13 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
         {"vcpu count out of range", Status::OutOfRange, 2, [](Builder& b) { b.ops[2].arg[2] = 0; }},
         {"vcpu count out of range", Status::OutOfRange, 18,
          [](Builder& b) { b.ops[18].arg[2] = kMaxVcpusPerPartition + 1; }},
+        {"unknown partition flags", Status::InvalidArgument, 2, [](Builder& b) { b.ops[2].arg[3] = 1u << 3; }},
+        {"console input without a virtual UART", Status::InvalidArgument, 18,
+         [](Builder& b) { b.ops[18].arg[3] = partition_flag::kConsoleInput | partition_flag::kVirtualGic; }},
+        {"console input given to two partitions", Status::Exists, 18,
+         [](Builder& b) {
+             b.ops[2].arg[3] = b.ops[18].arg[3] = partition_flag::kConsoleInput | partition_flag::kVirtualUart;
+         }},
         {"too many partitions", Status::OutOfRange, static_cast<int>(kMaxPartitions),
          [](Builder& b) {
              b.ops.clear();
@@ -545,4 +552,19 @@ TEST_CASE("manifest: finalize", "[manifest]") {
     const ManifestHeader h = get_header(m);
     CHECK(h.total_size == m.size());
     CHECK(h.checksum == crc32(m.data() + kChecksumStart, m.size() - kChecksumStart));
+}
+
+TEST_CASE("manifest: partition flags are accepted in every combination the rules allow", "[manifest]") {
+    namespace flag = partition_flag;
+    for (u64 flags : {u64{0}, flag::kVirtualGic, flag::kVirtualUart, flag::kVirtualGic | flag::kVirtualUart,
+                      flag::kVirtualUart | flag::kConsoleInput, flag::kAll}) {
+        Builder b = valid_builder();
+        b.ops[2].arg[3] = flags;
+        b.ops[18].arg[3] = flags & ~flag::kConsoleInput;  // console input: one partition at most
+        const std::vector<u8> m = b.build();
+        ManifestReader r;
+        INFO("flags " << flags);
+        CHECK(r.open(m.data(), m.size()) == Status::Ok);
+        CHECK(r.op(2).arg[3] == flags);
+    }
 }

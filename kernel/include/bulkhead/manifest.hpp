@@ -22,7 +22,9 @@ namespace bh::manifest {
 inline constexpr u32 kMagic = 0x464d'4842;  // "BHMF"
 // 3: BindVcpu binds a Vcpu object (retyped like any other) where version 2's BindCore bound
 // a vCPU embedded in its partition; CreateIrqHandler.
-inline constexpr u16 kVersion = 3;
+// 4: CreatePartition's arg3 carries the partition's PartitionFlag bits (virtual GIC, UART,
+// console input); version 3 left it zero.
+inline constexpr u16 kVersion = 4;
 inline constexpr unsigned kNameLength = 24;  // including the terminating NUL
 inline constexpr unsigned kMaxPartitions = 16;
 inline constexpr unsigned kMaxVcpusPerPartition = 4;
@@ -53,7 +55,8 @@ enum class OpKind : u32 {
     Retype = 2,           // slot = Untyped; arg0 = object type, arg1 = size_bits, arg2 = first
                           // destination boot slot, arg3 = count
     CreatePartition = 3,  // slot = Partition object (retyped); arg0 = boot slot of the CNode that
-                          // becomes its CSpace root; arg1 = RestartPolicy; arg2 = vCPU count; name
+                          // becomes its CSpace root; arg1 = RestartPolicy; arg2 = vCPU count;
+                          // arg3 = PartitionFlag bits; name
     MapFrame = 4,         // slot = Frame or DeviceMmio cap; arg0 = partition slot, arg1 = IPA,
                           // arg2 = attr bits (kRead/kWrite/kExecute)
     GrantCap = 5,         // slot = source cap; arg0 = partition slot, arg1 = index in that
@@ -82,6 +85,22 @@ enum class FlowKind : u64 {
 inline constexpr u64 kUntypedDevice = 1;
 
 enum class RestartPolicy : u64 { Stop = 0, Restart = 1 };
+
+// What a partition sees besides its memory and devices (CreatePartition arg3). Without a flag a
+// partition behaves as before version 4: the GIC and UART windows are unmapped (an access is its
+// fault) and ICC_SGI*R writes are its fault.
+namespace partition_flag {
+// An emulated GICv3 distributor and one redistributor per vCPU, the virtual CPU interface
+// (list registers), SGIs among its own vCPUs, its IrqHandler SPIs and the virtual timer (PPI 27)
+// as virtual interrupts (docs/vgic.md).
+inline constexpr u64 kVirtualGic = 1u << 0;
+// An emulated PL011 at platform::kUartBase: its output goes to the partition's console line.
+inline constexpr u64 kVirtualUart = 1u << 1;
+// The physical console's input goes to this partition's PL011 (needs kVirtualUart; at most one
+// partition of a system).
+inline constexpr u64 kConsoleInput = 1u << 2;
+inline constexpr u64 kAll = kVirtualGic | kVirtualUart | kConsoleInput;
+}  // namespace partition_flag
 
 namespace attr {
 inline constexpr u64 kRead = 1u << 0;

@@ -42,6 +42,9 @@ struct Partition {
     // Interrupts (INTIDs, `interrupts`): each gets the IrqHandler cap of that SPI (rights
     // Control only), after the `controls` caps, in `interrupts` order.
     std::vector<u64> interrupts;
+    // `virtual-gic;`, `virtual-uart;`, `console-input;`: bh::manifest::partition_flag bits, carried
+    // in CreatePartition (docs/system-description.md, "Emulated devices").
+    u64 flags = 0;
     std::vector<MemoryRegion> regions;  // every memory child, well formed or not
 };
 
