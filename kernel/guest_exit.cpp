@@ -1,6 +1,7 @@
 #include <esr.hpp>
 #include <guest_exit.hpp>
 #include <lib/format.hpp>
+#include <virtual_devices.hpp>
 
 namespace bh {
 
@@ -68,6 +69,7 @@ bool handle_sync(System& system, Vcpu& vcpu, const ExitSyndrome& s) {
             vcpu.regs.elr += 4;  // a trapped SMC returns to itself; skip it
             return dispatch_call(system, vcpu);
         default:
+            if (emulate_sync_exit(system, vcpu, s) == Emulation::Resume) return true;
             report_fault(vcpu, ExitKind::Sync, s);
             system.stop(vcpu, StopReason::Fault);
             return false;
@@ -96,6 +98,7 @@ bool handle_guest_exit(System& system, Vcpu& vcpu, ExitKind kind, const ExitSynd
         vcpu.transition(VcpuState::Running, VcpuState::Off);
         return false;
     }
+    virtual_devices_resume(vcpu);
     return true;
 }
 

@@ -2,6 +2,7 @@
 // is no guest memory to copy and nothing a guest can change while the kernel looks at it.
 #include <arch/arch.hpp>
 #include <bulkhead/hypercall.hpp>
+#include <console_line.hpp>
 #include <guest_exit.hpp>
 #include <lib/format.hpp>
 
@@ -10,33 +11,6 @@ namespace bh {
 namespace {
 
 void set_status(Vcpu& vcpu, Status s) { vcpu.regs.x[0] = static_cast<u64>(static_cast<i64>(s)); }
-
-void flush_console_line(Partition& p) {
-    LineBuffer line;
-    line.put('[');
-    line.put(p.name);
-    line.put("] ");
-    line.put_bytes(p.console_line, p.console_length);
-    line.end_line();
-    arch::console_write(line.data(), line.size());
-    p.console_length = 0;
-}
-
-void console_write(Partition& p, const char* bytes, u64 length) {
-    LockGuard guard(p.console_lock);
-    for (u64 i = 0; i < length; ++i) {
-        char c = bytes[i];
-        if (c == '\n') {
-            flush_console_line(p);
-            continue;
-        }
-        if (c == '\r') continue;
-        // Control characters could rewrite the operator's terminal or forge other lines.
-        if (c < 0x20 || c > 0x7e) c = '?';
-        p.console_line[p.console_length++] = c;
-        if (p.console_length == sizeof(p.console_line)) flush_console_line(p);
-    }
-}
 
 }  // namespace
 
@@ -65,7 +39,7 @@ bool handle_hypercall(System& system, Vcpu& vcpu) {
             }
             char bytes[hvc::kConsoleChunk];
             for (unsigned i = 0; i < hvc::kConsoleChunk; ++i) bytes[i] = static_cast<char>(r.x[3 + i / 8] >> (8 * (i % 8)));
-            console_write(p, bytes, r.x[2]);
+            console_line_write(p, bytes, r.x[2]);
             set_status(vcpu, Status::Ok);
             return true;
         }

@@ -1,4 +1,5 @@
 #include <arch/arch.hpp>
+#include <arch/vgic_hw.hpp>
 #include <caps/cspace.hpp>
 #include <interrupts.hpp>
 #include <notification.hpp>
@@ -41,6 +42,7 @@ Status InterruptTable::bind(const Capability& irq, const Capability& notificatio
 #endif
     if (core >= platform::kMaxCores) return Status::InvalidArgument;
     Binding& b = *line(irq.irq());
+    if (b.virtual_delivery) return Status::Denied;
     // The distributor's configuration of an SPI may change only while it is disabled.
     if (b.bound()) arch::irq_disable(irq.irq());
     b.notification = notification.object;
@@ -54,6 +56,7 @@ Status InterruptTable::bind(const Capability& irq, const Capability& notificatio
 Status InterruptTable::ack(const Capability& irq) {
     if (const Status s = check_handler(irq); !ok(s)) return s;
     Binding& b = *line(irq.irq());
+    if (b.virtual_delivery) return Status::Denied;
     if (!b.bound()) return Status::NotFound;
     if (b.masked) {
         b.masked = false;
@@ -64,31 +67,62 @@ Status InterruptTable::ack(const Capability& irq) {
 
 Status InterruptTable::unbind(const Capability& irq) {
     if (const Status s = check_handler(irq); !ok(s)) return s;
+    if (line(irq.irq())->virtual_delivery) return Status::Denied;
     if (!line(irq.irq())->bound()) return Status::NotFound;
     forget(irq.irq());
     return Status::Ok;
 }
 
+Status InterruptTable::bind_virtual(const Capability& irq, u32 owner_index) {
+    if (const Status s = check_handler(irq); !ok(s)) return s;
+    LockGuard guard(cap_lock);
+    Binding& b = *line(irq.irq());
+    if (b.bound()) return b.virtual_delivery && b.owner_plus1 == owner_index + 1 ? Status::Ok : Status::Busy;
+    arch::irq_disable(irq.irq());
+    b.virtual_delivery = true;
+    b.owner_plus1 = owner_index + 1;
+    b.core = 0;
+    return Status::Ok;
+}
+
+void InterruptTable::virtual_update(u32 intid, u32 owner_index, bool enable, unsigned core) {
+    Binding* b = line(intid);
+    if (b == nullptr || core >= platform::kMaxCores) return;
+    LockGuard guard(cap_lock);
+    if (!b->virtual_delivery || b->owner_plus1 != owner_index + 1) return;
+    if (enable) {
+        b->core = core;
+        arch::irq_enable(intid, core);
+    } else {
+        arch::irq_disable(intid);
+    }
+}
+
 void InterruptTable::forget(u32 intid) {
     Binding& b = *line(intid);
     arch::irq_disable(intid);
+    // A forwarded SPI may be active in a list register of a vCPU that will never deactivate it
+    // (its partition stops): it must not stay active at the distributor for good.
+    if (b.virtual_delivery) arch::irq_deactivate(intid, b.core);
     const bool created = b.created;
     b = Binding{};
     b.created = created;
 }
 
-void InterruptTable::fired(u32 intid) {
+InterruptTable::Fired InterruptTable::fired(u32 intid) {
     Binding* b = line(intid);
     if (b == nullptr) {
         // Never enabled by the kernel: whatever enabled it, it stays off.
         if (intid >= platform::kFirstSpi && intid < platform::kSpiLimit) arch::irq_disable(intid);
-        return;
+        return Fired{};
     }
     LockGuard guard(cap_lock);
+    if (b->virtual_delivery) return Fired{true, b->owner_plus1 - 1};
     arch::irq_disable(intid);
-    if (!b->bound()) return;  // unbound meanwhile on another core: it stays disabled
+    if (!b->bound()) return Fired{};  // unbound meanwhile on another core: it stays disabled
     b->masked = true;
     notification_signal_object(b->notification, b->badge);
+    return Fired{};
 }
 
 void InterruptTable::notification_destroyed(u64 object) {

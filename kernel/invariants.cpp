@@ -462,6 +462,15 @@ private:
                 value(add(InvariantId::InterruptOwnership, "an SPI is bound by one partition and held by another"), intid);
             if (b.core >= s_.core_count())
                 value(add(InvariantId::InterruptOwnership, "an SPI is routed to no core of the machine"), intid);
+            if (b.virtual_delivery) {
+                // Delivered through its owner's virtual GIC: a partition that has one, holding
+                // the SPI's cap (checked above), and to no notification.
+                const Partition* owner = b.owner_plus1 <= count_ ? s_.partition(b.owner_plus1 - 1) : nullptr;
+                if (b.notification != 0 || owner == nullptr || !owner->has_vgic())
+                    value(add(InvariantId::InterruptOwnership, "an SPI is delivered virtually to a partition without a virtual GIC"),
+                          intid);
+                continue;
+            }
             if (!names_object(ObjectType::Notification, arch::phys_to_virt(PhysAddr(b.notification))))
                 value(add(InvariantId::InterruptOwnership, "an SPI is bound to a notification no cap names"), intid);
             // The interrupt reaches its owner or nobody: no other partition can wait on it.

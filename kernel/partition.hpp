@@ -11,6 +11,8 @@
 #include <object_memory.hpp>
 #include <stage2_table.hpp>
 #include <vcpu.hpp>
+#include <vgic/vgic_state.hpp>
+#include <vuart/virtual_uart.hpp>
 
 namespace bh {
 
@@ -76,6 +78,7 @@ public:
     u32 image_count = 0;
     VcpuSet vcpus;
     u32 vcpu_count = 0;  // declared by CreatePartition; indices 0 .. vcpu_count - 1
+    u64 flags = 0;     // manifest::partition_flag bits: its virtual GIC, UART, console input
     u64 entry = 0;     // vCPU 0's entry point and x0, kept for restarts
     u64 boot_arg = 0;
     bool has_entry = false;
@@ -85,6 +88,13 @@ public:
     SpinLock console_lock;
     char console_line[160] = {};
     u32 console_length = 0;
+
+    // Its emulated devices (kernel/vgic, kernel/vuart), when `flags` gives it them.
+    vgic::VgicDistributor vgic;
+    vuart::VirtualUart uart;
+    bool has_vgic() const { return (flags & manifest::partition_flag::kVirtualGic) != 0; }
+    bool has_uart() const { return (flags & manifest::partition_flag::kVirtualUart) != 0; }
+    bool has_console_input() const { return (flags & manifest::partition_flag::kConsoleInput) != 0; }
 
     PartitionState load_state() const {
         return static_cast<PartitionState>(__atomic_load_n(&state_, __ATOMIC_ACQUIRE));

@@ -17,7 +17,14 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/interrupts.cpp
   ${CMAKE_CURRENT_LIST_DIR}/psci_emulation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/console_line.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/virtual_devices.cpp
   ${CMAKE_CURRENT_LIST_DIR}/mmio/trapped_access.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/vgic/delivery.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/vgic/distributor.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/vgic/redistributor.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/vgic/sgi.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/vuart/virtual_uart.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/cdt.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/cnode.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/untyped.cpp
@@ -25,4 +32,5 @@ set(BH_GENERIC_SOURCES
 )
 set(BH_HOST_ARCH_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/arch_host.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/arch/host/vgic_hw_host.cpp
 )

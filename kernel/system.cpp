@@ -4,6 +4,7 @@
 #include <new>
 #include <notification.hpp>
 #include <system.hpp>
+#include <virtual_devices.hpp>
 
 namespace bh {
 
@@ -308,7 +309,7 @@ Status System::retype(u32 untyped_slot, ObjectType type, unsigned size_bits, u32
 }
 
 Status System::create_partition(u32 slot, u32 cnode_slot, const char* name, manifest::RestartPolicy policy,
-                                u32 vcpu_count) {
+                                u32 vcpu_count, u64 flags) {
     if (sealed_) return refuse(Status::Denied, "system is sealed");
     if (partition_count_ >= manifest::kMaxPartitions) return refuse(Status::NoMemory, "too many partitions");
     if (!valid_name(name)) return refuse(Status::InvalidArgument, "invalid partition name");
@@ -318,6 +319,7 @@ Status System::create_partition(u32 slot, u32 cnode_slot, const char* name, mani
         return refuse(Status::InvalidArgument, "vCPU count out of range");
     for (u32 i = 0; i < partition_count_; ++i)
         if (same_name(partitions_[i]->name, name)) return refuse(Status::Exists, "duplicate partition name");
+    if (const char* why = partition_flags_refusal(flags, *this); why != nullptr) return refuse(Status::InvalidArgument, why);
     CapSlot* object = boot_slot(slot);
     CapSlot* cnode = boot_slot(cnode_slot);
     if (object == nullptr || cnode == nullptr) return refuse(Status::OutOfRange, "no such boot slot");
@@ -338,6 +340,7 @@ Status System::create_partition(u32 slot, u32 cnode_slot, const char* name, mani
     copy_name(p->name, name);
     p->restart_policy = policy;
     p->vcpu_count = vcpu_count;
+    p->flags = flags;
     p->cspace_root = cnode->cap;
     p->cspace_root.rights = Rights::read() | Rights::write();
     p->store_state(PartitionState::Built);
@@ -387,6 +390,7 @@ Status System::map_frame(Partition& p, CapSlot& frame, Ipa ipa, u64 attrs) {
     if (p.region_count >= Partition::kMaxRegions) return refuse(Status::NoMemory, "too many mappings");
     const u64 size = frame_size(c);
     if (!ipa.aligned(size)) return refuse(Status::Misaligned, "IPA not aligned to the frame");
+    if (overlaps_emulated_window(p, ipa, size)) return refuse(Status::Exists, "IPA range holds an emulated device");
     // A Channel is the one object several partitions may map (INV-1's shared-region exception):
     // each of them holds its own cap to it, and each cap maps once.
 #ifndef BH_PLANTED_BUG_FRAME_DOUBLE_MAP  // test-only planted bug (docs/fuzzing.md): without this check a frame maps twice
@@ -682,6 +686,7 @@ void System::launch(Partition& p) {
     p.counter_offset = arch::counter_now();
     for (u32 v = 0; v < p.vcpu_count; ++v) p.vcpus[v].store_state(VcpuState::Off);
     p.console_length = 0;
+    virtual_devices_launch(*this, p);
     p.vcpus[0].prepare_start(p.entry, p.boot_arg);
     p.store_state(PartitionState::Running);
     p.vcpus[0].store_state(VcpuState::Runnable);

@@ -6,6 +6,7 @@
 
 #include <bulkhead/types.hpp>
 #include <caps/capability.hpp>
+#include <vgic/vgic_state.hpp>
 
 namespace bh {
 
@@ -45,6 +46,8 @@ struct Vcpu {
     bool reset_on_entry = false;
     // The notification this vCPU waits on while Blocked; guarded by the capability lock.
     Notification* waiting_on = nullptr;
+    // Its emulated redistributor and virtual CPU interface, when its partition has a virtual GIC.
+    vgic::VgicCpu vgic;
 
     VcpuState load_state() const { return static_cast<VcpuState>(__atomic_load_n(&state, __ATOMIC_ACQUIRE)); }
     void store_state(VcpuState s) { __atomic_store_n(&state, static_cast<u32>(s), __ATOMIC_RELEASE); }

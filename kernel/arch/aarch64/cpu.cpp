@@ -5,6 +5,7 @@
 #include <lib/format.hpp>
 #include <stage2_table.hpp>
 #include <system.hpp>
+#include <virtual_devices.hpp>
 
 #include "aarch64.hpp"
 #include "asm_defs.h"
@@ -110,17 +111,20 @@ void reset_el1_state() {
     BH_WRITE_SYSREG(vttbr_el2, p.stage2.vttbr());
     BH_WRITE_SYSREG(vmpidr_el2, (1ull << 31) | v.index);  // the guest sees vCPU indices as Aff0
     BH_WRITE_SYSREG(cntvoff_el2, p.counter_offset);
-    if (v.reset_on_entry) {
+    const bool reset = v.reset_on_entry;
+    if (reset) {
         reset_el1_state();
         v.reset_on_entry = false;
     }
+    virtual_devices_enter(v, reset);
     isb();
     bh_guest_resume(&v.regs);
 }
 
 const char* const kExceptionKinds[] = {"synchronous", "IRQ", "FIQ", "SError"};
 
-void spi_fired(u32 intid) { g_system.interrupts().fired(intid); }
+bool interrupt_in_exit(u32 intid) { return physical_interrupt(g_system, this_cpu().core, intid, true); }
+bool interrupt_while_idle(u32 intid) { return physical_interrupt(g_system, this_cpu().core, intid, false); }
 
 }  // namespace
 
@@ -141,7 +145,7 @@ extern "C" [[noreturn]] void bh_core_loop() {
         // SPIs routed to it: EL2 runs with IRQs masked, so they are polled here. (WFE does not
         // sleep under QEMU; on hardware this idle loop would wait with WFI instead, which a
         // pending interrupt ends even while masked.)
-        gic_acknowledge_all(spi_fired);
+        gic_acknowledge_all(interrupt_while_idle);
         asm volatile("wfe" ::: "memory");
     }
 }
@@ -152,8 +156,9 @@ extern "C" GuestRegs* bh_guest_exit(GuestRegs* frame, u64 kind) {
     s.esr = BH_READ_SYSREG(esr_el2);
     s.far = BH_READ_SYSREG(far_el2);
     s.hpfar = BH_READ_SYSREG(hpfar_el2);
-    if (kind == EXIT_IRQ) gic_acknowledge_all(spi_fired);
+    if (kind == EXIT_IRQ) gic_acknowledge_all(interrupt_in_exit);
     if (handle_guest_exit(g_system, v, static_cast<ExitKind>(kind), s)) return frame;
+    virtual_devices_leave(v);  // it stopped or waits: nothing of its interface stays live on the core
     return nullptr;
 }
 

@@ -1,0 +1,17 @@
+// A partition's console output, collected per partition and printed a line at a time with the
+// partition's name in front, so a partition can neither interleave with nor forge other lines
+// (docs/isolation.md, "Console"). Written by ConsoleWrite (kernel/hypercall.cpp) and by the
+// partition's emulated PL011 (kernel/vuart).
+#pragma once
+
+#include <bulkhead/types.hpp>
+
+namespace bh {
+
+class Partition;
+
+// Appends `length` bytes; each '\n' ends a line, '\r' is dropped, other control characters and
+// bytes outside printable ASCII become '?', and a line is broken at the buffer's length.
+void console_line_write(Partition& p, const char* bytes, u64 length);
+
+}  // namespace bh

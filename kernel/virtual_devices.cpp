@@ -1,0 +1,185 @@
+#include <arch/vgic_hw.hpp>
+#include <caps/cnode.hpp>
+#include <esr.hpp>
+#include <guest_exit.hpp>
+#include <lib/format.hpp>
+#include <mmio/trapped_access.hpp>
+#include <notification.hpp>
+#include <system.hpp>
+#include <virtual_devices.hpp>
+#include <vuart/virtual_uart.hpp>
+
+namespace bh {
+
+namespace {
+
+using namespace manifest::partition_flag;
+
+enum class Device { Distributor, Redistributors, Uart };
+
+struct Window {
+    Device device;
+    u64 base;
+    u64 size;
+    const char* name;
+};
+
+constexpr u64 kUartWindow = kPageSize;
+
+// The windows `p`'s devices occupy; returns how many.
+unsigned windows_of(const Partition& p, Window (&out)[3]) {
+    unsigned n = 0;
+    if (p.has_vgic()) {
+        out[n++] = Window{Device::Distributor, platform::kGicdBase, vgic::kDistributorSize, "GIC distributor"};
+        out[n++] = Window{Device::Redistributors, platform::kGicrBase, p.vcpu_count * vgic::kRedistributorStride,
+                          "GIC redistributor"};
+    }
+    if (p.has_uart()) out[n++] = Window{Device::Uart, platform::kUartBase, kUartWindow, "UART"};
+    return n;
+}
+
+void refuse(const Partition& p, const Window& w, u64 ipa, const char* why) {
+    log("partition '", p.name, "': ", w.name, " access at IPA ", Hex{ipa}, " not emulated: ", why);
+}
+
+Emulation emulate_mmio(System& system, Vcpu& v, const ExitSyndrome& s) {
+    Partition& p = *v.partition;
+    const u64 ipa = fault_ipa(s);
+    Window windows[3];
+    const unsigned count = windows_of(p, windows);
+    const Window* w = nullptr;
+    for (unsigned i = 0; i < count && w == nullptr; ++i)
+        if (range_inside(ipa, 1, windows[i].base, windows[i].size)) w = &windows[i];
+    if (w == nullptr) return Emulation::NotEmulated;
+    const mmio::Decoded d = mmio::decode(s.esr, Ipa(ipa));
+    if (!d.ok()) {
+        refuse(p, *w, ipa, d.refusal);
+        return Emulation::Fault;
+    }
+    const mmio::Access& a = d.access;
+    const u64 offset = ipa - w->base;
+    u64 value = a.write ? mmio::store_value(a, v.regs) : 0;
+    const char* why = nullptr;
+    switch (w->device) {
+        case Device::Distributor: why = vgic::distributor_access(v, system.interrupts(), offset, a.size, a.write, value); break;
+        case Device::Redistributors: why = vgic::redistributor_access(v, offset, a.size, a.write, value); break;
+        case Device::Uart: why = vuart::access(v, offset, a.size, a.write, value); break;
+    }
+    if (why != nullptr) {
+        refuse(p, *w, ipa, why);
+        return Emulation::Fault;
+    }
+    if (!a.write) mmio::complete_load(a, v.regs, value);
+    v.regs.elr += 4;  // ESR.IL: every AArch64 instruction is 4 bytes
+    return Emulation::Resume;
+}
+
+// ICC_SGI1R_EL1 (op2 5), ICC_ASGI1R_EL1 (6), ICC_SGI0R_EL1 (7): op0 3, op1 0, CRn 12, CRm 11.
+Emulation emulate_sysreg(Vcpu& v, const ExitSyndrome& s) {
+    if (!v.partition->has_vgic()) return Emulation::NotEmulated;
+    const esr::SysRegAccess r = esr::sysreg_access(s.esr);
+    if (r.read || r.op0 != 3 || r.op1 != 0 || r.crn != 12 || r.crm != 11 || r.op2 < 5) return Emulation::NotEmulated;
+    vgic::send_sgi(v, r.rt == 31 ? 0 : v.regs.x[r.rt], r.op2 == 5);
+    v.regs.elr += 4;
+    return Emulation::Resume;
+}
+
+Partition* console_input_partition(System& system) {
+    for (u32 i = 0; i < system.partition_count(); ++i)
+        if (system.partition(i)->has_console_input()) return system.partition(i);
+    return nullptr;
+}
+
+}  // namespace
+
+const char* partition_flags_refusal(u64 flags, const System& system) {
+    if ((flags & ~kAll) != 0) return "unknown partition flags";
+    if ((flags & kConsoleInput) == 0) return nullptr;
+    if ((flags & kVirtualUart) == 0) return "console input without a virtual UART";
+    for (u32 i = 0; i < system.partition_count(); ++i)
+        if (system.partition(i)->has_console_input()) return "console input given to two partitions";
+    return nullptr;
+}
+
+bool overlaps_emulated_window(const Partition& p, Ipa ipa, u64 size) {
+    Window windows[3];
+    const unsigned count = windows_of(p, windows);
+    for (unsigned i = 0; i < count; ++i)
+        if (ranges_overlap(ipa.raw(), size, windows[i].base, windows[i].size)) return true;
+    return false;
+}
+
+void virtual_devices_launch(System& system, Partition& p) {
+    u32 hardware = 0;
+    if (p.has_vgic() && p.cspace_root.type == ObjectType::CNode) {
+        const CapSlot* slots = caps::cnode_slots(p.cspace_root);
+        for (u64 k = 0; slots != nullptr && k < caps::cnode_slot_count(p.cspace_root); ++k) {
+            const Capability& c = slots[k].cap;
+            if (c.type != ObjectType::IrqHandler || c.irq() < vgic::kSpiBase || c.irq() >= vgic::kInterrupts) continue;
+            if (ok(system.interrupts().bind_virtual(c, p.index))) hardware |= 1u << (c.irq() - vgic::kSpiBase);
+        }
+    }
+    if (p.has_vgic()) vgic::reset_distributor(p, hardware, p.has_uart());
+    if (p.has_uart()) vuart::reset(p);
+    if (p.has_console_input()) {
+        LockGuard guard(cap_lock);  // the distributor's configuration words, as for irq_enable
+        arch::console_input_route(p.vcpus[0].core);
+    }
+}
+
+void virtual_devices_enter(Vcpu& v, bool reset) {
+    if (v.partition->has_vgic()) vgic::enter(v, reset);
+}
+
+void virtual_devices_leave(Vcpu& v) {
+    if (v.partition->has_vgic()) vgic::leave(v);
+}
+
+Emulation emulate_sync_exit(System& system, Vcpu& v, const ExitSyndrome& s) {
+    switch (esr::exception_class(s.esr)) {
+        case esr::Class::DataAbortLower: return emulate_mmio(system, v, s);
+        case esr::Class::SysReg: return emulate_sysreg(v, s);
+        default: return Emulation::NotEmulated;
+    }
+}
+
+bool physical_interrupt(System& system, unsigned core, u32 intid, bool in_exit) {
+    if (intid < vgic::kSgis) return false;  // SGI 0: a kick; the exit itself was the point
+    if (intid < vgic::kPrivateInterrupts) {
+        Vcpu* v = system.vcpu_on_core(core);
+        const bool virtual_gic = v != nullptr && v->partition != nullptr && v->partition->has_vgic();
+        if (intid == vgic::kMaintenancePpi) {
+            if (virtual_gic && in_exit) vgic::maintenance(*v);
+            return false;
+        }
+        if (intid == vgic::kTimerPpi) {
+            if (virtual_gic) {
+                vgic::timer_fired(*v);
+                return true;
+            }
+            arch::local_ppi_enable(vgic::kTimerPpi, false);  // no virtual GIC here to take it
+        }
+        return false;
+    }
+    if (intid == platform::kUartSpi) {
+        Partition* p = console_input_partition(system);
+        if (p != nullptr && p->load_state() == PartitionState::Running) {
+            vuart::console_input(*p);
+        } else {
+            u8 discarded = 0;  // nobody to read it (yet): not kept, so the line cannot storm
+            while (arch::console_read(discarded)) {
+            }
+        }
+        return false;
+    }
+    const InterruptTable::Fired f = system.interrupts().fired(intid);
+    if (!f.forward) return false;
+    Partition* p = system.partition(f.owner);
+    if (p != nullptr && vgic::raise_spi(*p, intid)) return true;
+    // Its route names no vCPU: off until the guest routes it somewhere (it stays pending at the
+    // device), rather than firing again at once.
+    system.interrupts().virtual_update(intid, f.owner, false, 0);
+    return false;
+}
+
+}  // namespace bh
