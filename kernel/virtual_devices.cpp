@@ -74,16 +74,6 @@ Emulation emulate_mmio(System& system, Vcpu& v, const ExitSyndrome& s) {
     return Emulation::Resume;
 }
 
-// ICC_SGI1R_EL1 (op2 5), ICC_ASGI1R_EL1 (6), ICC_SGI0R_EL1 (7): op0 3, op1 0, CRn 12, CRm 11.
-Emulation emulate_sysreg(Vcpu& v, const ExitSyndrome& s) {
-    if (!v.partition->has_vgic()) return Emulation::NotEmulated;
-    const esr::SysRegAccess r = esr::sysreg_access(s.esr);
-    if (r.read || r.op0 != 3 || r.op1 != 0 || r.crn != 12 || r.crm != 11 || r.op2 < 5) return Emulation::NotEmulated;
-    vgic::send_sgi(v, r.rt == 31 ? 0 : v.regs.x[r.rt], r.op2 == 5);
-    v.regs.elr += 4;
-    return Emulation::Resume;
-}
-
 Partition* console_input_partition(System& system) {
     for (u32 i = 0; i < system.partition_count(); ++i)
         if (system.partition(i)->has_console_input()) return system.partition(i);
@@ -138,7 +128,7 @@ void virtual_devices_leave(Vcpu& v) {
 Emulation emulate_sync_exit(System& system, Vcpu& v, const ExitSyndrome& s) {
     switch (esr::exception_class(s.esr)) {
         case esr::Class::DataAbortLower: return emulate_mmio(system, v, s);
-        case esr::Class::SysReg: return emulate_sysreg(v, s);
+        case esr::Class::SysReg: return emulate_sgi_write(v, s.esr) ? Emulation::Resume : Emulation::NotEmulated;
         default: return Emulation::NotEmulated;
     }
 }

@@ -32,8 +32,15 @@ void virtual_devices_leave(Vcpu& v);
 // Own core, before the guest resumes after an exit: what was raised for it meanwhile goes into
 // its list registers.
 inline void virtual_devices_resume(Vcpu& v) {
-    if (v.partition->has_vgic()) vgic::flush(v);
+    if (v.partition->has_vgic()) vgic::flush(v.vgic, v);
 }
+
+// The SGI register writes of a partition with a virtual GIC (ICC_SGI1R_EL1, ICC_ASGI1R_EL1,
+// ICC_SGI0R_EL1 trapped by HCR_EL2.IMO/FMO; `esr` of a synchronous exit), emulated before
+// anything else looks at the exit: true when it was one (the guest continues after it; the
+// caller resumes it after virtual_devices_resume). The arch layer calls this first on a
+// synchronous exit because inter-processor interrupts are what a multi-core guest traps most.
+[[nodiscard]] bool emulate_sgi_write(Vcpu& v, u64 esr);
 
 enum class Emulation { NotEmulated, Resume, Fault };
 // A synchronous exit the partition's devices may account for: a data abort in one of their

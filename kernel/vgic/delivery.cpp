@@ -13,24 +13,10 @@ using namespace detail;
 
 namespace {
 
-u32 lr_mask() { return (1u << arch::vgic_list_registers()) - 1; }
-
 // The SPIs the distributor forwards now.
 u32 deliverable_spis(const Partition& p) {
     if ((load(p.vgic.ctlr) & kCtlrEnableGrp1) == 0) return 0;
     return load(p.vgic.enabled) & p.vgic.visible;
-}
-
-u64 list_register(const Partition& p, const Vcpu& v, u32 intid) {
-    u64 lr = arch::lr::kPending | arch::lr::kGroup1 | (static_cast<u64>(priority_of(p, v, intid)) << arch::lr::kPriorityShift) |
-             intid;
-    if (is_hardware(p, intid)) {
-        lr |= arch::lr::kHw | (static_cast<u64>(intid) << arch::lr::kPhysicalShift);
-    } else if (intid == kUartSpi) {
-        // A level the UART holds: its end is the moment to look at the level again.
-        lr |= arch::lr::kEoi;
-    }
-    return lr;
 }
 
 // Puts `intid` into a list register. `in_use`: registers holding something when the fill began;
@@ -59,6 +45,8 @@ bool place(const Partition& p, Vcpu& v, u32 intid, u32 in_use, u32& empty) {
     arch::vgic_write_lr(i, list_register(p, v, intid));
     return true;
 }
+
+static_assert(kUnderflowArmed == arch::ich::kUnderflow);
 
 void set_underflow(VgicCpu& c, bool armed) {
     const u32 hcr = armed ? (c.hcr | arch::ich::kUnderflow) : (c.hcr & ~arch::ich::kUnderflow);
@@ -111,21 +99,21 @@ void raise(Vcpu& target, u32 intid) {
     if (target.core != arch::current_core() && target.load_state() == VcpuState::Running) arch::kick_core(target.core);
 }
 
-void flush(Vcpu& v) {
+void flush_pending(Vcpu& v) {
     VgicCpu& c = v.vgic;
     const Partition& p = *v.partition;
-    const u32 own = load(c.pending) & load(c.enabled);
-    const u32 spis = load(c.pending_spi) & deliverable_spis(p);
+    const u32 pending = load(c.pending), pending_spi = load(c.pending_spi);
+    const u32 own = pending & load(c.enabled);
+    const u32 spis = pending_spi != 0 ? pending_spi & deliverable_spis(p) : 0;
     if ((own | spis) == 0) {
         set_underflow(c, false);
         return;
     }
     // Others only ever set bits: taking exactly these leaves whatever they add meanwhile.
-    fetch_and(c.pending, ~own);
-    fetch_and(c.pending_spi, ~spis);
-    const u32 mask = lr_mask();
-    u32 empty = arch::vgic_empty_lrs() & mask;
-    const u32 in_use = ~empty & mask;
+    if (own != 0) fetch_and(c.pending, ~own);
+    if (spis != 0) fetch_and(c.pending_spi, ~spis);
+    u32 empty = arch::vgic_empty_lrs() & c.lr_mask;
+    const u32 in_use = ~empty & c.lr_mask;
     u32 left = 0, left_spis = 0;
     for (u32 bits = own; bits != 0; bits &= bits - 1)
         if (!place(p, v, lowest(bits), in_use, empty)) left |= bits & -bits;
@@ -140,14 +128,14 @@ void flush(Vcpu& v) {
 void maintenance(Vcpu& v) {
     Partition& p = *v.partition;
     if ((arch::vgic_maintenance_status() & arch::ich::kEoi) != 0) {
-        for (u32 ended = arch::vgic_eoi_lrs() & lr_mask(); ended != 0; ended &= ended - 1) {
+        for (u32 ended = arch::vgic_eoi_lrs() & v.vgic.lr_mask; ended != 0; ended &= ended - 1) {
             const unsigned i = lowest(ended);
             const u32 intid = v.vgic.lr_intid[i];
             arch::vgic_write_lr(i, 0);
             if (intid == kUartSpi && p.has_uart()) vuart::interrupt_completed(p);
         }
     }
-    flush(v);
+    flush_pending(v);
 }
 
 void timer_fired(Vcpu& v) { raise(v, kTimerPpi); }
@@ -172,12 +160,13 @@ void enter(Vcpu& v, bool reset) {
         c.saved = CpuInterfaceState{};
         c.run = v.partition->restarts;
     }
+    c.lr_mask = (1u << arch::vgic_list_registers()) - 1;
     arch::vgic_restore(c.saved);
     c.hcr = arch::ich::kEnable;
     arch::vgic_set_control(c.hcr);
     arch::local_ppi_enable(kMaintenancePpi, true);
     arch::local_ppi_enable(kTimerPpi, true);
-    flush(v);
+    flush_pending(v);
 }
 
 void leave(Vcpu& v) {

@@ -19,6 +19,8 @@ class InterruptTable;
 
 namespace bh::vgic {
 
+inline constexpr u32 kUnderflowArmed = 1u << 1;  // ICH_HCR_EL2.UIE in VgicCpu::hcr
+
 // --- life cycle
 // The partition (re)starts: its distributor back to its reset state; `hardware` (bit n: SPI
 // 32 + n) are its physical SPIs, `uart` whether its emulated PL011's SPI 33 exists.
@@ -39,8 +41,14 @@ void leave(Vcpu& v);
 // kicked (SGI 0) so that it does at once.
 void raise(Vcpu& target, u32 intid);
 // Own core, before the guest resumes: deliverable pending interrupts into free list registers;
-// those that do not fit stay pending and the underflow maintenance interrupt is armed.
-void flush(Vcpu& v);
+// those that do not fit stay pending and the underflow maintenance interrupt is armed. Inline
+// up to its first test: on most exits nothing is pending.
+void flush_pending(Vcpu& v);
+inline void flush(VgicCpu& c, Vcpu& v) {
+    if ((__atomic_load_n(&c.pending, __ATOMIC_ACQUIRE) | __atomic_load_n(&c.pending_spi, __ATOMIC_ACQUIRE) |
+         (c.hcr & kUnderflowArmed)) != 0)
+        flush_pending(v);
+}
 // Own core: the maintenance interrupt (PPI 25) fired for `v`.
 void maintenance(Vcpu& v);
 

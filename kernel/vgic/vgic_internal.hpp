@@ -2,6 +2,7 @@
 // the routing and classification of a partition's interrupts.
 #pragma once
 
+#include <arch/vgic_hw.hpp>
 #include <partition.hpp>
 #include <vgic/vgic_state.hpp>
 
@@ -48,6 +49,20 @@ inline bool in_range(u64 offset, u64 base, u64 size) { return offset >= base && 
 
 inline u8 priority_of(const Partition& p, const Vcpu& v, u32 intid) {
     return intid < kPrivateInterrupts ? load(v.vgic.priority[intid]) : load(p.vgic.priority[intid - kSpiBase]);
+}
+
+// The list register that offers `intid` to `v`'s guest: pending, Group 1, at its priority; a
+// physical interrupt's with HW = 1 (the guest's deactivation ends it at the physical GIC), the
+// UART's level with EOI (its end is when to look at the level again).
+inline u64 list_register(const Partition& p, const Vcpu& v, u32 intid) {
+    u64 lr = arch::lr::kPending | arch::lr::kGroup1 |
+             (static_cast<u64>(priority_of(p, v, intid)) << arch::lr::kPriorityShift) | intid;
+    if (is_hardware(p, intid)) {
+        lr |= arch::lr::kHw | (static_cast<u64>(intid) << arch::lr::kPhysicalShift);
+    } else if (intid == kUartSpi) {
+        lr |= arch::lr::kEoi;
+    }
+    return lr;
 }
 
 }  // namespace bh::vgic::detail

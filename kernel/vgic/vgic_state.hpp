@@ -44,6 +44,7 @@ struct VgicCpu {
     // Own core only: the vINTID each list register was last written with (meaningful while
     // ICH_ELRSR_EL2 says the register is in use) and ICH_HCR_EL2 as last written.
     u32 lr_intid[kMaxListRegisters] = {};
+    u32 lr_mask = 0;  // one bit per list register the core has
     u32 hcr = 0;
     u32 run = 0;  // the partition's restart count when the vCPU last (re)started
     CpuInterfaceState saved;  // the interface while the vCPU is off its core

@@ -154,6 +154,11 @@ extern "C" GuestRegs* bh_guest_exit(GuestRegs* frame, u64 kind) {
     Vcpu& v = *this_cpu().vcpu;
     ExitSyndrome s;
     s.esr = BH_READ_SYSREG(esr_el2);
+    // An SGI is the guest's cheapest way to reach another vCPU: the short way through.
+    if (kind == EXIT_SYNC && emulate_sgi_write(v, s.esr)) {
+        virtual_devices_resume(v);
+        return frame;
+    }
     s.far = BH_READ_SYSREG(far_el2);
     s.hpfar = BH_READ_SYSREG(hpfar_el2);
     if (kind == EXIT_IRQ) gic_acknowledge_all(interrupt_in_exit);
