@@ -29,6 +29,7 @@ void console_line_write(Partition& p, const char* bytes, u64 length) {
             continue;
         }
         if (c == '\r') continue;
+        if (c == '\t') c = ' ';  // harmless, and frequent in an OS's log
         // Control characters could rewrite the operator's terminal or forge other lines.
         if (c < 0x20 || c > 0x7e) c = '?';
         p.console_line[p.console_length++] = c;

@@ -10,8 +10,9 @@ namespace bh {
 
 class Partition;
 
-// Appends `length` bytes; each '\n' ends a line, '\r' is dropped, other control characters and
-// bytes outside printable ASCII become '?', and a line is broken at the buffer's length.
+// Appends `length` bytes; each '\n' ends a line, '\r' is dropped, a tab becomes a space, other
+// control characters and bytes outside printable ASCII become '?', and a line is broken at the
+// buffer's length.
 void console_line_write(Partition& p, const char* bytes, u64 length);
 
 }  // namespace bh

@@ -74,6 +74,28 @@ Emulation emulate_mmio(System& system, Vcpu& v, const ExitSyndrome& s) {
     return Emulation::Resume;
 }
 
+// The debug registers (op0 2: MDSCR_EL1, the OS lock, breakpoints, watchpoints, DCC; trapped by
+// MDCR_EL2.TDA/TDOSA/TDRA) and the PMU's (trapped by TPM/TPMCR): PMCR_EL0 .. PMUSERENR_EL0
+// (op0 3, op1 3, CRn 9, CRm 12-14), PMINTENSET/CLR_EL1 and PMMIR_EL1 (op1 0, CRn 9, CRm 14),
+// the event counters and types (op1 3, CRn 14, CRm 8-15). Read as zero (no counter, no
+// breakpoint), written to no effect: the isolation the traps give stays whole.
+bool debug_or_pmu(const esr::SysRegAccess& r) {
+    if (r.op0 == 2) return true;
+    if (r.op0 != 3) return false;
+    if (r.op1 == 3 && r.crn == 9 && r.crm >= 12 && r.crm <= 14) return true;
+    if (r.op1 == 0 && r.crn == 9 && r.crm == 14 && (r.op2 == 1 || r.op2 == 2 || r.op2 == 6)) return true;
+    return r.op1 == 3 && r.crn == 14 && r.crm >= 8;
+}
+
+Emulation emulate_sysreg(Vcpu& v, const ExitSyndrome& s) {
+    if (emulate_sgi_write(v, s.esr)) return Emulation::Resume;
+    const esr::SysRegAccess r = esr::sysreg_access(s.esr);
+    if (!v.partition->has_vgic() || !debug_or_pmu(r)) return Emulation::NotEmulated;
+    if (r.read && r.rt != 31) v.regs.x[r.rt] = 0;
+    v.regs.elr += 4;
+    return Emulation::Resume;
+}
+
 Partition* console_input_partition(System& system) {
     for (u32 i = 0; i < system.partition_count(); ++i)
         if (system.partition(i)->has_console_input()) return system.partition(i);
@@ -128,7 +150,7 @@ void virtual_devices_leave(Vcpu& v) {
 Emulation emulate_sync_exit(System& system, Vcpu& v, const ExitSyndrome& s) {
     switch (esr::exception_class(s.esr)) {
         case esr::Class::DataAbortLower: return emulate_mmio(system, v, s);
-        case esr::Class::SysReg: return emulate_sgi_write(v, s.esr) ? Emulation::Resume : Emulation::NotEmulated;
+        case esr::Class::SysReg: return emulate_sysreg(v, s);
         default: return Emulation::NotEmulated;
     }
 }

@@ -44,7 +44,9 @@ inline void virtual_devices_resume(Vcpu& v) {
 
 enum class Emulation { NotEmulated, Resume, Fault };
 // A synchronous exit the partition's devices may account for: a data abort in one of their
-// windows, or (virtual GIC) a write of ICC_SGI1R_EL1, ICC_ASGI1R_EL1 or ICC_SGI0R_EL1. Resume:
+// windows, or (virtual GIC) a write of ICC_SGI1R_EL1, ICC_ASGI1R_EL1 or ICC_SGI0R_EL1, or an
+// access to a debug or PMU register, which for a partition with a virtual GIC reads as zero and
+// ignores writes (an unmodified OS touches them while it starts; docs/vgic.md). Resume:
 // emulated, the guest continues after the instruction. Fault: the access cannot be emulated
 // (logged with its reason); the caller contains it as the partition's fault. NotEmulated: not
 // theirs.

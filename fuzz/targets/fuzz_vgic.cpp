@@ -16,10 +16,13 @@
 //   5, 6  the guest acknowledges / ends INTID (byte)
 //   7, 8  PSCI: function (CPU_ON, CPU_OFF, SYSTEM_RESET, CPU_SUSPEND), target, entry offset
 //   9     console input: count, byte
+//   10    any trapped system register access: ISS (4 bytes), register seed (8)
 //   else  an IRQ exit (a kick)
 // Physical interrupts arrive at the cores of guest and plain; other's core stays quiet, so
 // anything other ever has pending came from guest.
 // Oracles, after every step:
+//   * a system register access the kernel emulated advanced ELR by 4 and changed at most its Rt,
+//     to zero (a read of a debug or PMU register);
 //   * the decode: an access the kernel emulated advanced ELR by 4 and changed no register but a
 //     load's destination (and a W destination's upper half is zero); a refused one stopped the
 //     partition, never resumed it; ISV = 0 is never emulated;
@@ -257,6 +260,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 break;
             }
             case 9: host::console_receive(std::string(1 + in.u8() % 40, static_cast<char>(in.u8()))); break;
+            case 10: {  // any trapped system register access: emulated ones change Rt to 0 at most
+                const u64 esr = (0x18ull << 26) | (1ull << 25) | (in.u32() & 0x1ff'ffff);
+                const u64 seed = in.u64();
+                for (unsigned r = 0; r < 31; ++r) v.regs.x[r] = seed ^ (0x9e37'79b9'7f4a'7c15ull * (r + 1));
+                const GuestRegs before = v.regs;
+                if (!w.exit(v, ExitKind::Sync, esr)) break;
+                const unsigned rt = (esr >> 5) & 31;
+                if (v.regs.elr != before.elr + 4) fuzz::finding("an emulated system register did not advance ELR by 4");
+                for (unsigned r = 0; r < 31; ++r)
+                    if (v.regs.x[r] != before.x[r] && (r != rt || (esr & 1) == 0 || v.regs.x[r] != 0))
+                        fuzz::finding("an emulated system register access changed a register but its Rt to zero");
+                break;
+            }
             default: (void)w.exit(v, ExitKind::Irq); break;  // a kick: fills its list registers
         }
         w.settle();

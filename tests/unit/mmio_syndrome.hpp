@@ -21,6 +21,8 @@ constexpr u64 msr(u32 op0, u32 op1, u32 crn, u32 crm, u32 op2, u8 rt) {
     return (0x18ull << 26) | (1ull << 25) | (u64{op0} << 20) | (u64{op2} << 17) | (u64{op1} << 14) | (u64{crn} << 10) |
            (u64{rt} << 5) | (u64{crm} << 1);
 }
+// An MRS (read) of the same register into `rt`.
+constexpr u64 mrs(u32 op0, u32 op1, u32 crn, u32 crm, u32 op2, u8 rt) { return msr(op0, op1, crn, crm, op2, rt) | 1; }
 constexpr u64 msr_sgi1r(u8 rt) { return msr(3, 0, 12, 11, 5, rt); }
 constexpr u64 msr_asgi1r(u8 rt) { return msr(3, 0, 12, 11, 6, rt); }
 constexpr u64 msr_sgi0r(u8 rt) { return msr(3, 0, 12, 11, 7, rt); }

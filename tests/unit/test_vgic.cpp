@@ -573,3 +573,53 @@ TEST_CASE("vgic: no memory is mapped over an emulated window; flags are checked"
     CHECK(std::string(f.system.last_refusal()) == "console input given to two partitions");
     CHECK(ok(create(flag::kVirtualGic | flag::kVirtualUart)));
 }
+
+TEST_CASE("vgic: debug and PMU registers read as zero and ignore writes; other traps stay faults", "[vgic]") {
+    struct Access {
+        const char* name;
+        u64 esr;
+    };
+    const Access emulated[] = {
+        {"msr mdscr_el1", msr(2, 0, 0, 2, 2, 4)},      {"msr oslar_el1", msr(2, 0, 1, 0, 4, 4)},
+        {"msr dbgbcr0_el1", msr(2, 0, 0, 0, 5, 4)},    {"msr dbgwvr3_el1", msr(2, 0, 0, 3, 6, 4)},
+        {"msr pmuserenr_el0", msr(3, 3, 9, 14, 0, 4)}, {"msr pmcr_el0", msr(3, 3, 9, 12, 0, 4)},
+        {"msr pmintenclr_el1", msr(3, 0, 9, 14, 2, 4)}, {"msr pmevtyper0_el0", msr(3, 3, 14, 12, 0, 4)},
+        {"msr pmccfiltr_el0", msr(3, 3, 14, 15, 7, 4)},
+    };
+    const Access read_as_zero[] = {
+        {"mrs mdscr_el1", mrs(2, 0, 0, 2, 2, 5)},   {"mrs oslsr_el1", mrs(2, 0, 1, 1, 4, 5)},
+        {"mrs pmcr_el0", mrs(3, 3, 9, 12, 0, 5)},   {"mrs pmccntr_el0", mrs(3, 3, 9, 13, 0, 5)},
+        {"mrs pmevcntr0_el0", mrs(3, 3, 14, 8, 0, 5)}, {"mrs pmmir_el1", mrs(3, 0, 9, 14, 6, 5)},
+    };
+    const Access faults[] = {
+        {"mrs cntpct_el0", mrs(3, 3, 14, 0, 1, 5)},        // the physical counter stays trapped
+        {"msr cntp_ctl_el0", msr(3, 3, 14, 2, 1, 5)},      // and the physical timer
+        {"dc isw", msr(1, 0, 7, 6, 2, 5)},                  // set/way maintenance
+        {"msr actlr_el1", msr(3, 0, 1, 0, 1, 5)},          // TACR
+        {"mrs s3_1_c15_c2_0", mrs(3, 1, 15, 2, 0, 5)},      // CPUACTLR_EL1: implementation defined
+    };
+    World w;
+    Vcpu& v = w.g0();
+    for (const Access& a : emulated) {
+        INFO(a.name);
+        const u64 elr = v.regs.elr;
+        CHECK(w.exit(v, K::Sync, a.esr));
+        CHECK(v.regs.elr == elr + 4);
+    }
+    for (const Access& a : read_as_zero) {
+        INFO(a.name);
+        v.regs.x[5] = 0xdead;
+        CHECK(w.exit(v, K::Sync, a.esr));
+        CHECK(v.regs.x[5] == 0);
+    }
+    CHECK(w.exit(v, K::Sync, mrs(3, 3, 9, 12, 0, 31)));  // into XZR: nothing written
+    for (const Access& a : faults) {
+        INFO(a.name);
+        World fresh;
+        CHECK_FALSE(fresh.exit(fresh.g0(), K::Sync, a.esr));
+        CHECK(fresh.guest->load_state() == PartitionState::Stopped);
+    }
+    // Without a virtual GIC, as before: the partition's fault.
+    CHECK_FALSE(w.exit(w.plain->vcpus[0], K::Sync, msr(2, 0, 0, 2, 2, 4)));
+    CHECK(w.plain->load_state() == PartitionState::Stopped);
+}
