@@ -1,8 +1,8 @@
 // The virtual devices against a guest that does anything: trapped loads and stores with any
 // syndrome into and around the emulated GIC and UART windows, SGI register writes of any value,
 // physical interrupts arriving, the guest acknowledging and ending interrupts, vCPUs switched
-// off and on, partition resets, console input. The system (kernel/vgic, kernel/vuart,
-// kernel/mmio; docs/vgic.md): partition `guest` (virtual GIC, UART, console input; vCPUs 0 and
+// off and on, partition resets, console input. The system (kernel/vgic, kernel/devices,
+// kernel/arch/aarch64/trapped_access; docs/vgic.md): partition `guest` (virtual GIC, UART, console input; vCPUs 0 and
 // 1 on cores 1 and 2; the RTC's SPI 34 by IrqHandler cap), `other` (virtual GIC, core 3) and
 // `plain` (no virtual device, core 0). Only guest's vCPUs act; other and plain idle.
 //
@@ -32,15 +32,17 @@
 //     physical interrupts ever deactivated are guest's (34, and PPI 27 on guest's cores);
 //   * the invariant checker (INV-5 with virtual delivery among them) holds.
 #include <arch/arch.hpp>
+#include <arch/guest.hpp>
 #include <arch/host/host_memory.hpp>
 #include <arch/host/host_vgic.hpp>
 #include <arch/vgic_hw.hpp>
 #include <bulkhead/hypercall.hpp>
-#include <guest_exit.hpp>
-#include <invariants.hpp>
-#include <mmio/trapped_access.hpp>
-#include <system.hpp>
-#include <virtual_devices.hpp>
+#include <calls/guest_exit.hpp>
+#include <devices/virtual_devices.hpp>
+#include <invariants/invariants.hpp>
+#include <kernel.hpp>
+#include <memory/frame_mapping.hpp>
+#include <policy/seal.hpp>
 
 #include <string>
 
@@ -80,45 +82,61 @@ constexpr u64 sgi_register_write(u64 op2, u64 rt) {
     return (0x18ull << 26) | (1ull << 25) | (3ull << 20) | op2 << 17 | (12ull << 10) | rt << 5 | (11ull << 1);
 }
 
+// `f(held)` with the capability lock held for its duration only (setup runs alone; seal and
+// the kernel's own paths take the lock themselves).
+template <class F>
+Outcome locked(F&& f) {
+    CapLockGuard guard(cap_lock);
+    return f(guard.held());
+}
+
 struct World {
-    System system;
+    Kernel kernel;
     Partition* guest = nullptr;
     Partition* other = nullptr;
     Partition* plain = nullptr;
     u32 next = manifest::kFirstFreeBootSlot;
 
     u32 slot() { return next++; }
+    Outcome retype(u32 untyped, ObjectType type, unsigned bits, u32 first) {
+        return locked([&](const CapLockHeld& held) {
+            return kernel.boot.retype(BootSlot(untyped), type, bits, BootSlot(first), 1, kernel, held);
+        });
+    }
     Partition& make(const char* name, u64 pa, u32 core, u32 vcpus, u64 flags) {
         const u32 ps = slot(), cs = slot(), us = slot(), fs = slot();
-        must(system.retype(manifest::kKernelUntypedSlot, ObjectType::Partition, 16, ps, 1));
-        must(system.retype(manifest::kKernelUntypedSlot, ObjectType::CNode, System::kCSpaceRadix, cs, 1));
-        must(system.create_partition(ps, cs, name, manifest::RestartPolicy::Restart, vcpus, flags));
-        Partition& p = *system.partition_in_slot(ps);
-        must(system.create_untyped(us, PhysAddr(pa), 12, false));  // one page: cheap to scrub
-        must(system.retype(us, ObjectType::Frame, 12, fs, 1));
-        must(system.map_frame(p, *system.boot_slot(fs), Ipa(kRam), manifest::attr::kRead | manifest::attr::kWrite |
-                                                                           manifest::attr::kExecute));
+        must(retype(manifest::kKernelUntypedSlot, ObjectType::Partition, 16, ps));
+        must(retype(manifest::kKernelUntypedSlot, ObjectType::CNode, PartitionTable::kCSpaceRadix, cs));
+        must(kernel.partitions.create(kernel.boot, BootSlot(ps), BootSlot(cs), name, manifest::RestartPolicy::Restart,
+                                      vcpus, flags));
+        Partition& p = *kernel.partitions.in_slot(kernel.boot, BootSlot(ps));
+        must(kernel.boot.create_untyped(BootSlot(us), PhysAddr(pa), 12, false));  // one page: cheap to scrub
+        must(retype(us, ObjectType::Frame, 12, fs));
+        must(map_frame(p, *kernel.boot.slot(BootSlot(fs)), Ipa(kRam),
+                       MapAttributes::from_bits(manifest::attr::kRead | manifest::attr::kWrite | manifest::attr::kExecute)));
         for (u32 v = 0; v < vcpus; ++v) {
             const u32 vs = slot();
-            must(system.retype(manifest::kKernelUntypedSlot, ObjectType::Vcpu, 0, vs, 1));
-            must(system.bind_vcpu(p, vs, v, core + v));
+            must(retype(manifest::kKernelUntypedSlot, ObjectType::Vcpu, 0, vs));
+            must(kernel.cores.bind(kernel.boot, p, BootSlot(vs), VcpuIndex(v), CoreId(core + v)));
         }
-        must(system.set_entry(p, 0, kRam, 0));
+        must(kernel.partitions.set_entry(p, VcpuIndex(0), kRam, 0));
         return p;
     }
-    static void must(Status s) {
-        if (!ok(s)) fuzz::finding("setup refused");
+    static void must(const Outcome& o) {
+        if (!o.ok()) fuzz::finding("setup refused");
     }
     World() {
         host::reset_all();
-        must(system.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores));
+        must(kernel.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores));
         guest = &make("guest", 0x4800'0000, 1, 2, flag::kAll);
         other = &make("other", 0x4840'0000, 3, 1, flag::kVirtualGic);
         plain = &make("plain", 0x4880'0000, 0, 1, 0);
         const u32 rtc = slot();
-        must(system.create_irq_handler(rtc, kRtc));
-        must(system.grant_cap(rtc, *guest, 2, Rights::control()));
-        must(system.seal());
+        must(kernel.boot.create_irq_handler(BootSlot(rtc), kRtc, kernel.interrupts));
+        must(locked([&](const CapLockHeld& held) {
+            return kernel.boot.grant_cap(BootSlot(rtc), *guest, 2, Rights::control(), 0, held);
+        }));
+        must(seal(kernel));
         for (Partition* p : {guest, other, plain}) enter(p->vcpus[0]);
     }
     // Whether each core has its vCPU entered (its virtual CPU interface live), by core.
@@ -128,27 +146,30 @@ struct World {
     // the one taking an exit is Running, so that a stop, which waits for Running vCPUs to leave
     // their cores, finds the others cancelable.
     void enter(Vcpu& v) {
-        if (entered[v.core] || v.load_state() != VcpuState::Runnable) return;
-        host::set_current_core(v.core);
+        const u32 core = v.core.raw();
+        if (entered[core] || v.load_state() != VcpuState::Runnable) return;
+        host::set_current_core(core);
         const bool reset = v.reset_on_entry;
         v.reset_on_entry = false;
         virtual_devices_enter(v, reset);
-        entered[v.core] = true;
+        entered[core] = true;
     }
     void leave(Vcpu& v) {
-        if (!entered[v.core]) return;
-        host::set_current_core(v.core);
+        const u32 core = v.core.raw();
+        if (!entered[core]) return;
+        host::set_current_core(core);
         virtual_devices_leave(v);
-        entered[v.core] = false;
+        entered[core] = false;
     }
     // `v` takes an exit on its core: resumed (back to waiting, Runnable) or parked.
-    bool exit(Vcpu& v, ExitKind kind, u64 esr = 0, u64 ipa = 0) {
+    bool exit(Vcpu& v, arch::ExitVector vector, u64 esr = 0, u64 ipa = 0) {
         enter(v);
-        if (!entered[v.core] || v.load_state() != VcpuState::Runnable) return false;
+        if (!entered[v.core.raw()] || v.load_state() != VcpuState::Runnable) return false;
         if (v.partition->load_state() != PartitionState::Running) return false;
-        host::set_current_core(v.core);
+        host::set_current_core(v.core.raw());
         v.store_state(VcpuState::Running);
-        const bool resumed = handle_guest_exit(system, v, kind, ExitSyndrome{esr, ipa, (ipa >> 12) << 4});
+        const bool resumed =
+            handle_guest_exit(kernel, v, arch::decode_exit(vector, arch::Syndrome{esr, ipa, (ipa >> 12) << 4}));
         if (resumed) {
             if (v.load_state() != VcpuState::Running) fuzz::finding("a resumed vCPU is not Running");
             v.store_state(VcpuState::Runnable);
@@ -169,8 +190,8 @@ struct World {
     }
 };
 
-void check_access(const Vcpu& v, const GuestRegs& before, u64 esr, u64 ipa, bool resumed) {
-    const mmio::Decoded d = mmio::decode(esr, Ipa(ipa));
+void check_access(const Vcpu& v, const arch::GuestRegs& before, u64 esr, u64 ipa, bool resumed) {
+    const arch::DecodedMmio d = arch::decode_mmio(esr, Ipa(ipa));
     if (!resumed) return;
     if (!d.ok()) fuzz::finding("an access the decoder refuses was resumed");
     if ((esr & kIsv) == 0) fuzz::finding("ISV = 0 emulated");
@@ -184,10 +205,10 @@ void check_access(const Vcpu& v, const GuestRegs& before, u64 esr, u64 ipa, bool
 
 void check_isolation(World& w) {
     const Vcpu& o = w.other->vcpus[0];
-    if (o.vgic.pending != 0 || o.vgic.pending_spi != 0) fuzz::finding("an interrupt is pending for another partition");
+    if (o.vgic.pending.load() != 0 || o.vgic.pending_spi.load() != 0) fuzz::finding("an interrupt is pending for another partition");
     for (unsigned i = 0; i < host::kHostListRegisters; ++i)
-        if ((host::list_register(o.core, i) & arch::lr::kStateMask) != 0) fuzz::finding("another partition's list register filled");
-    if (host::ich_control(w.plain->vcpus[0].core) != 0) fuzz::finding("a partition without a virtual GIC has its interface on");
+        if ((host::list_register(o.core.raw(), i) & arch::lr::kStateMask) != 0) fuzz::finding("another partition's list register filled");
+    if (host::ich_control(w.plain->vcpus[0].core.raw()) != 0) fuzz::finding("a partition without a virtual GIC has its interface on");
     for (u32 intid = platform::kFirstSpi; intid < platform::kSpiLimit; ++intid)
         if (host::irq_enabled(intid) && intid != kRtc && intid != platform::kUartSpi) fuzz::finding("an SPI not the guest's is on");
     for (const host::Deactivation& d : host::deactivations()) {
@@ -217,37 +238,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 // Distinct register values from one input word: a change to any of them shows.
                 const u64 seed = in.u64();
                 for (unsigned r = 0; r < 31; ++r) v.regs.x[r] = seed ^ (0x9e37'79b9'7f4a'7c15ull * (r + 1));
-                const GuestRegs before = v.regs;
-                const bool resumed = w.exit(v, ExitKind::Sync, esr, ipa);
+                const arch::GuestRegs before = v.regs;
+                const bool resumed = w.exit(v, arch::ExitVector::Sync, esr, ipa);
                 check_access(v, before, esr, ipa, resumed);
                 break;
             }
             case 3: {  // an SGI register write, any value, any Rt, any of the three registers
                 const u8 rt = in.u8() & 31;
                 if (rt < 31) v.regs.x[rt] = in.u64();
-                (void)w.exit(v, ExitKind::Sync, sgi_register_write(5 + in.u8() % 3, rt));
+                (void)w.exit(v, arch::ExitVector::Sync, sgi_register_write(5 + in.u8() % 3, rt));
                 break;
             }
             case 4: {  // a physical interrupt at a core of guest or plain (other's stays quiet)
                 const u32 intid = in.pick(kInterrupts);
                 const unsigned core = in.u8() % 3;
                 host::set_current_core(core);
-                Vcpu* on = w.system.vcpu_on_core(core);
+                Vcpu* on = w.kernel.cores.on(CoreId(core));
                 // In an exit of the core's vCPU when it runs there, else in the core's idle loop.
                 const bool in_exit = on != nullptr && w.entered[core] && on->load_state() == VcpuState::Runnable;
                 if (in_exit) on->store_state(VcpuState::Running);
-                const bool forwarded = physical_interrupt(w.system, core, intid, in_exit);
+                const bool forwarded = physical_interrupt(w.kernel, CoreId(core), intid, in_exit);
                 if (in_exit) {
                     on->store_state(VcpuState::Runnable);
-                    (void)w.exit(*on, ExitKind::Irq);
+                    (void)w.exit(*on, arch::ExitVector::Irq);
                 }
                 (void)forwarded;
                 break;
             }
-            case 5: (void)host::guest_acknowledge(v.core); break;
+            case 5: (void)host::guest_acknowledge(v.core.raw()); break;
             case 6: {
                 const u32 intid = in.u8() & 63;
-                (void)host::guest_end_of_interrupt(v.core, intid);
+                (void)host::guest_end_of_interrupt(v.core.raw(), intid);
                 break;
             }
             case 7:  // PSCI: CPU_ON the other vCPU, CPU_OFF, SYSTEM_RESET
@@ -256,7 +277,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 v.regs.x[0] = in.pick(fns);
                 v.regs.x[1] = in.u8() & 3;
                 v.regs.x[2] = kRam + (in.u8() & 0x7c);
-                (void)w.exit(v, ExitKind::Sync, (0x16ull << 26) | (1ull << 25));
+                (void)w.exit(v, arch::ExitVector::Sync, (0x16ull << 26) | (1ull << 25));
                 break;
             }
             case 9: host::console_receive(std::string(1 + in.u8() % 40, static_cast<char>(in.u8()))); break;
@@ -264,8 +285,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 const u64 esr = (0x18ull << 26) | (1ull << 25) | (in.u32() & 0x1ff'ffff);
                 const u64 seed = in.u64();
                 for (unsigned r = 0; r < 31; ++r) v.regs.x[r] = seed ^ (0x9e37'79b9'7f4a'7c15ull * (r + 1));
-                const GuestRegs before = v.regs;
-                if (!w.exit(v, ExitKind::Sync, esr)) break;
+                const arch::GuestRegs before = v.regs;
+                if (!w.exit(v, arch::ExitVector::Sync, esr)) break;
                 const unsigned rt = (esr >> 5) & 31;
                 if (v.regs.elr != before.elr + 4) fuzz::finding("an emulated system register did not advance ELR by 4");
                 for (unsigned r = 0; r < 31; ++r)
@@ -273,12 +294,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                         fuzz::finding("an emulated system register access changed a register but its Rt to zero");
                 break;
             }
-            default: (void)w.exit(v, ExitKind::Irq); break;  // a kick: fills its list registers
+            default: (void)w.exit(v, arch::ExitVector::Irq); break;  // a kick: fills its list registers
         }
         w.settle();
         check_isolation(w);
     }
-    const InvariantReport report = check_invariants(w.system);
+    const InvariantReport report = check_invariants(w.kernel);
     if (!report.ok()) fuzz::finding("invariant violated");
     return 0;
 }

@@ -8,9 +8,19 @@
 #pragma once
 
 #include <bulkhead/types.hpp>
-#include <vgic/vgic_state.hpp>
 
 namespace bh::arch {
+
+inline constexpr unsigned kMaxListRegisters = 16;  // the architecture's limit; ICH_VTR_EL2 says how many
+inline constexpr unsigned kMaxActivePriorityRegisters = 4;
+
+// One vCPU's virtual CPU interface registers (ICH_*_EL2) while the vCPU is off its core.
+struct CpuInterfaceState {
+    u64 lr[kMaxListRegisters] = {};
+    u32 vmcr = 0;
+    u32 ap0r[kMaxActivePriorityRegisters] = {};
+    u32 ap1r[kMaxActivePriorityRegisters] = {};
+};
 
 // ICH_LR<n>_EL2 fields (GICv3 architecture specification, 12.4.6).
 namespace lr {
@@ -34,7 +44,7 @@ inline constexpr u32 kEoi = 1u << 0;        // MISR.EOI: a list register with EO
 }  // namespace ich
 
 // --- the virtual CPU interface of this core
-unsigned vgic_list_registers();  // ICH_VTR_EL2.ListRegs + 1 (at most vgic::kMaxListRegisters)
+unsigned vgic_list_registers();  // ICH_VTR_EL2.ListRegs + 1 (at most kMaxListRegisters)
 u64 vgic_read_lr(unsigned index);
 void vgic_write_lr(unsigned index, u64 value);
 u32 vgic_empty_lrs();           // ICH_ELRSR_EL2: bit n, list register n holds nothing
@@ -43,8 +53,8 @@ u32 vgic_maintenance_status();  // ICH_MISR_EL2
 void vgic_set_control(u32 hcr);  // ICH_HCR_EL2
 // The interface as a whole (VMCR, active priorities, list registers), for a vCPU leaving or
 // entering its core.
-void vgic_save(vgic::CpuInterfaceState& out);
-void vgic_restore(const vgic::CpuInterfaceState& in);
+void vgic_save(CpuInterfaceState& out);
+void vgic_restore(const CpuInterfaceState& in);
 
 // --- physical interrupts forwarded to vCPUs
 // Ends the active state of `intid`: a PPI on `core`'s redistributor, an SPI at the distributor.

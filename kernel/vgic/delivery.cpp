@@ -5,7 +5,7 @@
 #include <arch/vgic_hw.hpp>
 #include <vgic/vgic.hpp>
 #include <vgic/vgic_internal.hpp>
-#include <vuart/virtual_uart.hpp>
+#include <devices/virtual_uart.hpp>
 
 namespace bh::vgic {
 
@@ -15,8 +15,8 @@ namespace {
 
 // The SPIs the distributor forwards now.
 u32 deliverable_spis(const Partition& p) {
-    if ((load(p.vgic.ctlr) & kCtlrEnableGrp1) == 0) return 0;
-    return load(p.vgic.enabled) & p.vgic.visible;
+    if ((p.vgic.ctlr.load() & kCtlrEnableGrp1) == 0) return 0;
+    return p.vgic.enabled.load() & p.vgic.visible;
 }
 
 // Puts `intid` into a list register. `in_use`: registers holding something when the fill began;
@@ -66,11 +66,11 @@ void release_physical(Vcpu& v, bool spis) {
         const u64 lr = c.saved.lr[i];
         if ((lr & arch::lr::kHw) == 0 || (lr & arch::lr::kStateMask) == 0) continue;
         const u32 physical = static_cast<u32>((lr & arch::lr::kPhysicalMask) >> arch::lr::kPhysicalShift);
-        if (physical < kPrivateInterrupts || spis) arch::irq_deactivate(physical, v.core);
+        if (physical < kPrivateInterrupts || spis) arch::irq_deactivate(physical, v.core.raw());
     }
-    if ((exchange(c.pending, 0) & (1u << kTimerPpi)) != 0) arch::irq_deactivate(kTimerPpi, v.core);
-    const u32 held = exchange(c.pending_spi, 0) & p.vgic.hardware;
-    for (u32 bits = spis ? held : 0; bits != 0; bits &= bits - 1) arch::irq_deactivate(kSpiBase + lowest(bits), v.core);
+    if ((c.pending.exchange(0) & (1u << kTimerPpi)) != 0) arch::irq_deactivate(kTimerPpi, v.core.raw());
+    const u32 held = c.pending_spi.exchange(0) & p.vgic.hardware;
+    for (u32 bits = spis ? held : 0; bits != 0; bits &= bits - 1) arch::irq_deactivate(kSpiBase + lowest(bits), v.core.raw());
 }
 
 }  // namespace
@@ -87,31 +87,32 @@ u64 detail::list_register_intids(const Vcpu& v, u64 state) {
 
 void raise(Vcpu& target, u32 intid) {
     if (intid < kPrivateInterrupts) {
-        fetch_or(target.vgic.pending, 1u << intid);
+        target.vgic.pending.fetch_or(1u << intid);
     } else if (intid < kInterrupts) {
-        fetch_or(target.vgic.pending_spi, spi_bit(intid));
+        target.vgic.pending_spi.fetch_or(spi_bit(intid));
     } else {
         return;
     }
     // Its own core fills list registers before every resume; a core in the guest must leave it
     // to do so. The pending bit is published first, so a core that is just resuming either sees
     // it or is kicked after.
-    if (target.core != arch::current_core() && target.load_state() == VcpuState::Running) arch::kick_core(target.core);
+    if (target.core.raw() != arch::current_core() && target.load_state() == VcpuState::Running)
+        arch::kick_core(target.core.raw());
 }
 
 void flush_pending(Vcpu& v) {
     VgicCpu& c = v.vgic;
     const Partition& p = *v.partition;
-    const u32 pending = load(c.pending), pending_spi = load(c.pending_spi);
-    const u32 own = pending & load(c.enabled);
+    const u32 pending = c.pending.load(), pending_spi = c.pending_spi.load();
+    const u32 own = pending & c.enabled.load();
     const u32 spis = pending_spi != 0 ? pending_spi & deliverable_spis(p) : 0;
     if ((own | spis) == 0) {
         set_underflow(c, false);
         return;
     }
     // Others only ever set bits: taking exactly these leaves whatever they add meanwhile.
-    if (own != 0) fetch_and(c.pending, ~own);
-    if (spis != 0) fetch_and(c.pending_spi, ~spis);
+    if (own != 0) c.pending.fetch_and(~own);
+    if (spis != 0) c.pending_spi.fetch_and(~spis);
     u32 empty = arch::vgic_empty_lrs() & c.lr_mask;
     const u32 in_use = ~empty & c.lr_mask;
     u32 left = 0, left_spis = 0;
@@ -120,8 +121,8 @@ void flush_pending(Vcpu& v) {
     for (u32 bits = spis; bits != 0; bits &= bits - 1)
         if (!place(p, v, kSpiBase + lowest(bits), in_use, empty)) left_spis |= bits & -bits;
     // What did not fit waits for the list registers to drain (underflow: at most one in use).
-    if (left != 0) fetch_or(c.pending, left);
-    if (left_spis != 0) fetch_or(c.pending_spi, left_spis);
+    if (left != 0) c.pending.fetch_or(left);
+    if (left_spis != 0) c.pending_spi.fetch_or(left_spis);
     set_underflow(c, (left | left_spis) != 0);
 }
 
@@ -142,7 +143,7 @@ void timer_fired(Vcpu& v) { raise(v, kTimerPpi); }
 
 bool raise_spi(Partition& p, u32 intid) {
     if (intid < kSpiBase || intid >= kInterrupts) return false;
-    Vcpu* target = route_target(p, load(p.vgic.route[intid - kSpiBase]));
+    Vcpu* target = route_target(p, p.vgic.route[intid - kSpiBase].load());
     if (target == nullptr) return false;
     raise(*target, intid);
     return true;
@@ -152,10 +153,10 @@ void enter(Vcpu& v, bool reset) {
     VgicCpu& c = v.vgic;
     if (reset) {
         release_physical(v, c.run == v.partition->restarts);
-        c.enabled = 0;
-        c.ppi_config = 0;
-        c.sleep = 1;  // GICR_WAKER.ProcessorSleep resets to 1
-        for (u8& b : c.priority) b = 0;
+        c.enabled.store(0);
+        c.ppi_config.store(0);
+        c.sleep.store(1);  // GICR_WAKER.ProcessorSleep resets to 1
+        for (Atomic<u8>& b : c.priority) b.store(0);
         for (u32& i : c.lr_intid) i = 0;
         c.saved = CpuInterfaceState{};
         c.run = v.partition->restarts;

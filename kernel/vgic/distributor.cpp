@@ -7,7 +7,7 @@
 // fault (docs/vgic.md lists every register).
 #include <arch/arch.hpp>
 #include <arch/vgic_hw.hpp>
-#include <interrupts.hpp>
+#include <irq/interrupts.hpp>
 #include <vgic/vgic.hpp>
 #include <vgic/vgic_internal.hpp>
 
@@ -53,16 +53,17 @@ u32 own_lr_spis(const Vcpu& v, u64 state) { return static_cast<u32>(list_registe
 void sync_physical(Partition& p, InterruptTable& irqs, u32 spis) {
     for (u32 bits = spis & p.vgic.hardware; bits != 0; bits &= bits - 1) {
         const u32 intid = kSpiBase + lowest(bits);
-        const Vcpu* target = route_target(p, load(p.vgic.route[intid - kSpiBase]));
-        const bool on = (load(p.vgic.enabled) & spi_bit(intid)) != 0 && target != nullptr;
-        irqs.virtual_update(intid, p.index, on, on ? target->core : 0);
+        const Vcpu* target = route_target(p, p.vgic.route[intid - kSpiBase].load());
+        const bool on = (p.vgic.enabled.load() & spi_bit(intid)) != 0 && target != nullptr;
+        irqs.virtual_update(intid, p.index, on, on ? target->core : CoreId(0));
     }
 }
 
 // SPIs just enabled may be waiting for a vCPU on another core: it must look again.
 void wake_waiting(Partition& p, u32 spis) {
     for (u32 i = 0; i < p.vcpu_count; ++i)
-        if ((load(p.vcpus[i].vgic.pending_spi) & spis) != 0) raise(p.vcpus[i], kSpiBase + lowest(load(p.vcpus[i].vgic.pending_spi) & spis));
+        if (const u32 waiting = p.vcpus[i].vgic.pending_spi.load() & spis; waiting != 0)
+            raise(p.vcpus[i], kSpiBase + lowest(waiting));
 }
 
 void set_pending(Partition& p, u32 spis) {
@@ -70,7 +71,7 @@ void set_pending(Partition& p, u32 spis) {
         const u32 intid = kSpiBase + lowest(bits);
         if ((p.vgic.hardware & spi_bit(intid)) != 0) {
             arch::irq_set_pending(intid);  // the physical distributor delivers it as it fired
-        } else if (Vcpu* target = route_target(p, load(p.vgic.route[intid - kSpiBase])); target != nullptr) {
+        } else if (Vcpu* target = route_target(p, p.vgic.route[intid - kSpiBase].load()); target != nullptr) {
             raise(*target, intid);
         }
     }
@@ -80,16 +81,16 @@ void clear_pending(Partition& p, u32 spis) {
     for (u32 bits = spis & p.vgic.hardware; bits != 0; bits &= bits - 1) arch::irq_clear_pending(kSpiBase + lowest(bits));
     for (u32 i = 0; i < p.vcpu_count; ++i) {
         Vcpu& v = p.vcpus[i];
-        const u32 held = fetch_and(v.vgic.pending_spi, ~spis) & spis & p.vgic.hardware;
+        const u32 held = v.vgic.pending_spi.fetch_and(~spis) & spis & p.vgic.hardware;
         // Taken from the physical distributor and held for this vCPU: no longer pending, so no
         // longer held active either.
-        for (u32 bits = held; bits != 0; bits &= bits - 1) arch::irq_deactivate(kSpiBase + lowest(bits), v.core);
+        for (u32 bits = held; bits != 0; bits &= bits - 1) arch::irq_deactivate(kSpiBase + lowest(bits), v.core.raw());
     }
 }
 
 u32 pending_spis(const Partition& p, const Vcpu& v) {
     u32 bits = own_lr_spis(v, arch::lr::kPending);
-    for (u32 i = 0; i < p.vcpu_count; ++i) bits |= load(p.vcpus[i].vgic.pending_spi);
+    for (u32 i = 0; i < p.vcpu_count; ++i) bits |= p.vcpus[i].vgic.pending_spi.load();
     return bits & p.vgic.visible;
 }
 
@@ -98,11 +99,11 @@ void priority_access(Partition& p, u64 offset, unsigned size, bool write, u64& v
     for (unsigned k = 0; k < size; ++k) {
         const u64 intid = offset - kIpriorityr + k;
         if (intid < kSpiBase || intid >= kInterrupts || (p.vgic.visible & spi_bit(static_cast<u32>(intid))) == 0) continue;
-        u8& slot = p.vgic.priority[intid - kSpiBase];
+        Atomic<u8>& slot = p.vgic.priority[intid - kSpiBase];
         if (write) {
-            store(slot, static_cast<u8>(value >> (8 * k)));
+            slot.store(static_cast<u8>(value >> (8 * k)));
         } else {
-            value |= static_cast<u64>(load(slot)) << (8 * k);
+            value |= static_cast<u64>(slot.load()) << (8 * k);
         }
     }
 }
@@ -111,14 +112,14 @@ void priority_access(Partition& p, u64 offset, unsigned size, bool write, u64& v
 void route_access(Partition& p, InterruptTable& irqs, u64 offset, unsigned size, bool write, u64& value) {
     const u64 intid = (offset - kIrouter) / 8;
     if (intid < kSpiBase || intid >= kInterrupts || (p.vgic.visible & spi_bit(static_cast<u32>(intid))) == 0) return;
-    u64& route = p.vgic.route[intid - kSpiBase];
+    Atomic<u64>& route = p.vgic.route[intid - kSpiBase];
     const unsigned shift = size == 8 ? 0 : 8 * static_cast<unsigned>(offset & 4);
     const u64 mask = size == 8 ? ~0ull : 0xffff'ffffull << shift;
     if (!write) {
-        value = (load(route) & mask) >> shift;
+        value = (route.load() & mask) >> shift;
         return;
     }
-    store(route, ((load(route) & ~mask) | ((value << shift) & mask)) & kRouteAffinityMask);
+    route.store(((route.load() & ~mask) | ((value << shift) & mask)) & kRouteAffinityMask);
     sync_physical(p, irqs, spi_bit(static_cast<u32>(intid)));
 }
 
@@ -132,11 +133,11 @@ void config_access(Partition& p, u64 offset, bool write, u64& value) {
         const u32 bit = spi_bit(static_cast<u32>(first) + k);
         if ((p.vgic.visible & bit) == 0) continue;
         if (!write) {
-            value |= (load(p.vgic.edge) & bit) != 0 ? 2ull << (2 * k) : 0;
+            value |= (p.vgic.edge.load() & bit) != 0 ? 2ull << (2 * k) : 0;
         } else if ((value >> (2 * k + 1) & 1) != 0) {
-            fetch_or(p.vgic.edge, bit);
+            p.vgic.edge.fetch_or(bit);
         } else {
-            fetch_and(p.vgic.edge, ~bit);
+            p.vgic.edge.fetch_and(~bit);
         }
     }
 }
@@ -153,13 +154,13 @@ const char* size_refusal(u64 offset, unsigned size) {
 void reset_distributor(Partition& p, u32 hardware, bool uart) {
     VgicDistributor& d = p.vgic;
     LockGuard guard(d.lock);
-    d.ctlr = 0;
-    d.enabled = 0;
-    d.edge = 0;
+    d.ctlr.store(0);
+    d.enabled.store(0);
+    d.edge.store(0);
     d.hardware = hardware;
     d.visible = hardware | (uart ? spi_bit(kUartSpi) : 0);
-    for (u8& b : d.priority) b = 0;
-    for (u64& r : d.route) r = 0;
+    for (Atomic<u8>& b : d.priority) b.store(0);
+    for (Atomic<u64>& r : d.route) r.store(0);
 }
 
 const char* distributor_access(Vcpu& v, InterruptTable& irqs, u64 offset, unsigned size, bool write, u64& value) {
@@ -170,8 +171,8 @@ const char* distributor_access(Vcpu& v, InterruptTable& irqs, u64 offset, unsign
     LockGuard guard(d.lock);  // one register access at a time: read-modify-writes and their effects
     const u32 word = static_cast<u32>(value);
     if (offset == kCtlr) {
-        if (write) store(d.ctlr, word & kCtlrEnableGrp1);
-        else value = load(d.ctlr) | kCtlrAre | kCtlrDs;
+        if (write) d.ctlr.store(word & kCtlrEnableGrp1);
+        else value = d.ctlr.load() | kCtlrAre | kCtlrDs;
         if (write && (word & kCtlrEnableGrp1) != 0) wake_waiting(p, d.visible);
     } else if (offset == kTyper) {
         if (!write) value = kTyperFixed | ((p.vcpu_count - 1) & 7) << 5;
@@ -184,11 +185,11 @@ const char* distributor_access(Vcpu& v, InterruptTable& irqs, u64 offset, unsign
         const u64 base = set ? kIsenabler : kIcenabler;
         if (!spi_word(offset, base)) return nullptr;
         if (!write) {
-            value = load(d.enabled) & d.visible;
+            value = d.enabled.load() & d.visible;
         } else {
             const u32 bits = word & d.visible;
-            if (set) fetch_or(d.enabled, bits);
-            else fetch_and(d.enabled, ~bits);
+            if (set) d.enabled.fetch_or(bits);
+            else d.enabled.fetch_and(~bits);
             sync_physical(p, irqs, bits);
             if (set) wake_waiting(p, bits);
         }

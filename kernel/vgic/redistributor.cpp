@@ -71,44 +71,44 @@ const char* redistributor_access(Vcpu& caller, u64 offset, unsigned size, bool w
                           (index + 1 == p.vcpu_count ? kTyperLast : 0);
         if (!write) value = offset == kTyper ? (size == 8 ? typer : typer & 0xffff'ffff) : typer >> 32;
     } else if (offset == kWaker) {
-        if (write) store(c.sleep, (word & kWakerProcessorSleep) != 0 ? 1 : 0);
-        else value = load(c.sleep) != 0 ? kWakerProcessorSleep | kWakerChildrenAsleep : 0;
+        if (write) c.sleep.store((word & kWakerProcessorSleep) != 0 ? 1 : 0);
+        else value = c.sleep.load() != 0 ? kWakerProcessorSleep | kWakerChildrenAsleep : 0;
     } else if (offset == kPidr2) {
         if (!write) value = kPidr2ArchRev3;
     } else if (offset == kIgroupr0) {
         if (!write) value = 0xffff'ffff;  // all Group 1
     } else if (offset == kIsenabler0 || offset == kIcenabler0) {
         if (!write) {
-            value = load(c.enabled);
+            value = c.enabled.load();
         } else if (offset == kIsenabler0) {
-            const u32 newly = word & ~fetch_or(c.enabled, word);
+            const u32 newly = word & ~c.enabled.fetch_or(word);
             // Something that waited for this enable may be pending: its core must look.
-            if ((load(c.pending) & newly) != 0) raise(v, lowest(load(c.pending) & newly));
+            if ((c.pending.load() & newly) != 0) raise(v, lowest(c.pending.load() & newly));
         } else {
-            fetch_and(c.enabled, ~word);
+            c.enabled.fetch_and(~word);
         }
     } else if (offset == kIspendr0 || offset == kIcpendr0) {
         if (!write) {
-            value = load(c.pending) | (self ? own_lr_private(v, arch::lr::kPending) : 0);
+            value = c.pending.load() | (self ? own_lr_private(v, arch::lr::kPending) : 0);
         } else if (offset == kIspendr0) {
             for (u32 bits = word & kSoftwarePrivate; bits != 0; bits &= bits - 1) raise(v, lowest(bits));
         } else {
-            fetch_and(c.pending, ~(word & kSoftwarePrivate));
+            c.pending.fetch_and(~(word & kSoftwarePrivate));
         }
     } else if (offset == kIsactiver0 || offset == kIcactiver0) {
         // As at the distributor: readable for the calling vCPU's own list registers, not writable.
         if (!write && self) value = own_lr_private(v, arch::lr::kActive);
     } else if (in_range(offset, kIpriorityr, 0x20)) {
         for (unsigned k = 0; k < size; ++k) {
-            u8& slot = c.priority[offset - kIpriorityr + k];
-            if (write) store(slot, static_cast<u8>(value >> (8 * k)));
-            else value |= static_cast<u64>(load(slot)) << (8 * k);
+            Atomic<u8>& slot = c.priority[offset - kIpriorityr + k];
+            if (write) slot.store(static_cast<u8>(value >> (8 * k)));
+            else value |= static_cast<u64>(slot.load()) << (8 * k);
         }
     } else if (offset == kIcfgr0) {
         if (!write) value = kSgisEdge;
     } else if (offset == kIcfgr1) {
-        if (write) store(c.ppi_config, word);
-        else value = load(c.ppi_config);
+        if (write) c.ppi_config.store(word);
+        else value = c.ppi_config.load();
     }
     // GICR_CTLR, IIDR, STATUSR, the LPI registers, IGRPMODR0, NSACR, reserved space and the other
     // ID registers read as zero and ignore writes.

@@ -3,10 +3,8 @@
 // affinity routing exactly as the GICv3 architecture specification defines it (12.2.21), over
 // the partition's own vCPUs only: a value naming any other affinity reaches nobody.
 #include <bulkhead/manifest.hpp>
-#include <esr.hpp>
 #include <vgic/vgic.hpp>
 #include <vgic/vgic_internal.hpp>
-#include <virtual_devices.hpp>
 
 namespace bh::vgic {
 
@@ -28,23 +26,13 @@ constexpr unsigned kAff3Shift = 48;
 // the fill before the guest resumes.
 void raise_own(Vcpu& v, u32 intid) {
     VgicCpu& c = v.vgic;
-    if ((load(c.enabled) >> intid & 1) != 0 && (arch::vgic_empty_lrs() & c.lr_mask) == c.lr_mask) {
+    if ((c.enabled.load() >> intid & 1) != 0 && (arch::vgic_empty_lrs() & c.lr_mask) == c.lr_mask) {
         c.lr_intid[0] = intid;
         arch::vgic_write_lr(0, list_register(*v.partition, v, intid));
         return;
     }
-    fetch_or(c.pending, 1u << intid);
+    c.pending.fetch_or(1u << intid);
 }
-
-// ICC_SGI1R_EL1 (op2 5), ICC_ASGI1R_EL1 (6), ICC_SGI0R_EL1 (7) writes: op0 3, op1 0, CRn 12,
-// CRm 11, direction 0 (EC 0x18's ISS, esr::sysreg_access), compared at once but for Rt and op2.
-constexpr u32 kSysRegRt = 0x1fu << 5;
-constexpr u32 kSysRegOp2 = 7u << 17;
-constexpr u32 kSgiWrite = 3u << 20 | 12u << 10 | 11u << 1;
-static_assert(esr::sysreg_access(0x6000'0000ull | kSgiWrite | 5u << 17 | 3u << 5).crm == 11 &&
-              esr::sysreg_access(0x6000'0000ull | kSgiWrite | 5u << 17 | 3u << 5).op2 == 5 &&
-              esr::sysreg_access(0x6000'0000ull | kSgiWrite | 5u << 17 | 3u << 5).rt == 3 &&
-              !esr::sysreg_access(0x6000'0000ull | kSgiWrite | 5u << 17 | 3u << 5).read);
 
 }  // namespace
 
@@ -71,27 +59,10 @@ void send_sgi(Vcpu& sender, u64 sgir, bool group1) {
     if (!group1) return;
     Partition& p = *sender.partition;
     const u32 intid = static_cast<u32>(sgir >> kIntidShift & 0xf);
-    const u32 self = 1u << sender.index;
-    const u32 targets = sgi_targets(sgir, sender.index, p.vcpu_count);
+    const u32 self = 1u << sender.index.raw();
+    const u32 targets = sgi_targets(sgir, sender.index.raw(), p.vcpu_count);
     if ((targets & self) != 0) raise_own(sender, intid);  // its own core: no kick, filled on resume
     for (u32 others = targets & ~self; others != 0; others &= others - 1) raise(p.vcpus[lowest(others)], intid);
 }
 
 }  // namespace bh::vgic
-
-namespace bh {
-
-bool emulate_sgi_write(Vcpu& v, u64 esr) {
-    using namespace vgic;
-    const u32 iss = esr::iss(esr);
-    const u32 op2 = (iss & kSysRegOp2) >> 17;
-    if (esr::exception_class(esr) != esr::Class::SysReg || (iss & ~(kSysRegRt | kSysRegOp2)) != kSgiWrite || op2 < 5 ||
-        !v.partition->has_vgic())
-        return false;
-    const u32 rt = (iss & kSysRegRt) >> 5;
-    send_sgi(v, rt == 31 ? 0 : v.regs.x[rt], op2 == 5);
-    v.regs.elr += 4;
-    return true;
-}
-
-}  // namespace bh

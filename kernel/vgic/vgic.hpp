@@ -45,8 +45,7 @@ void raise(Vcpu& target, u32 intid);
 // up to its first test: on most exits nothing is pending.
 void flush_pending(Vcpu& v);
 inline void flush(VgicCpu& c, Vcpu& v) {
-    if ((__atomic_load_n(&c.pending, __ATOMIC_ACQUIRE) | __atomic_load_n(&c.pending_spi, __ATOMIC_ACQUIRE) |
-         (c.hcr & kUnderflowArmed)) != 0)
+    if ((c.pending.load() | c.pending_spi.load() | (c.hcr & kUnderflowArmed)) != 0)
         flush_pending(v);
 }
 // Own core: the maintenance interrupt (PPI 25) fired for `v`.

@@ -1,22 +1,13 @@
-// Helpers shared by the files of kernel/vgic: atomic access to the words other cores write, and
-// the routing and classification of a partition's interrupts.
+// Helpers shared by the files of kernel/vgic: the routing and classification of a partition's
+// interrupts and the list register that offers one.
 #pragma once
 
 #include <arch/vgic_hw.hpp>
-#include <partition.hpp>
+#include <partition/partition.hpp>
 #include <vgic/vgic_state.hpp>
 
 namespace bh::vgic::detail {
 
-inline u32 load(const u32& word) { return __atomic_load_n(&word, __ATOMIC_ACQUIRE); }
-inline u64 load(const u64& word) { return __atomic_load_n(&word, __ATOMIC_ACQUIRE); }
-inline u8 load(const u8& byte) { return __atomic_load_n(&byte, __ATOMIC_RELAXED); }
-inline void store(u8& byte, u8 value) { __atomic_store_n(&byte, value, __ATOMIC_RELAXED); }
-inline void store(u32& word, u32 value) { __atomic_store_n(&word, value, __ATOMIC_RELEASE); }
-inline void store(u64& word, u64 value) { __atomic_store_n(&word, value, __ATOMIC_RELEASE); }
-inline u32 fetch_or(u32& word, u32 bits) { return __atomic_fetch_or(&word, bits, __ATOMIC_SEQ_CST); }
-inline u32 fetch_and(u32& word, u32 bits) { return __atomic_fetch_and(&word, bits, __ATOMIC_SEQ_CST); }
-inline u32 exchange(u32& word, u32 value) { return __atomic_exchange_n(&word, value, __ATOMIC_SEQ_CST); }
 inline unsigned lowest(u32 bits) { return static_cast<unsigned>(__builtin_ctz(bits)); }
 
 inline constexpr u32 kCtlrEnableGrp1 = 1u << 1;
@@ -48,7 +39,7 @@ u64 list_register_intids(const Vcpu& v, u64 state);
 inline bool in_range(u64 offset, u64 base, u64 size) { return offset >= base && offset - base < size; }
 
 inline u8 priority_of(const Partition& p, const Vcpu& v, u32 intid) {
-    return intid < kPrivateInterrupts ? load(v.vgic.priority[intid]) : load(p.vgic.priority[intid - kSpiBase]);
+    return intid < kPrivateInterrupts ? v.vgic.priority[intid].load() : p.vgic.priority[intid - kSpiBase].load();
 }
 
 // The list register that offers `intid` to `v`'s guest: pending, Group 1, at its priority; a

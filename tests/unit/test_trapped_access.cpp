@@ -1,8 +1,8 @@
-// The decode of a stage-2 data abort in an emulated window (kernel/mmio/trapped_access.hpp): every
+// The decode of a stage-2 data abort in an emulated window (kernel/arch/aarch64/trapped_access.hpp): every
 // field of the instruction syndrome, every refusal, and the register a load fills.
 #include <catch2/catch_test_macros.hpp>
 
-#include <mmio/trapped_access.hpp>
+#include <arch/aarch64/trapped_access.hpp>
 
 #include "mmio_syndrome.hpp"
 
@@ -22,7 +22,7 @@ TEST_CASE("trapped access: the syndrome's size, direction, register, width and e
     };
     for (const Case& c : cases) {
         const u64 ipa = 0x0800'0000 + 8 * c.size;
-        const mmio::Decoded d = mmio::decode(data_abort(c.size, c.write, c.reg, c.sf, c.sse), Ipa(ipa));
+        const arch::DecodedMmio d = arch::decode_mmio(data_abort(c.size, c.write, c.reg, c.sf, c.sse), Ipa(ipa));
         INFO("size " << c.size << " write " << c.write << " reg " << int(c.reg));
         REQUIRE(d.ok());
         CHECK(d.access.ipa == Ipa(ipa));
@@ -37,7 +37,7 @@ TEST_CASE("trapped access: the syndrome's size, direction, register, width and e
 TEST_CASE("trapped access: what the syndrome cannot describe is refused with its reason", "[mmio]") {
     const Ipa ipa(0x0800'0000);
     const u64 good = data_abort(4, true, 3);
-    REQUIRE(mmio::decode(good, ipa).ok());
+    REQUIRE(arch::decode_mmio(good, ipa).ok());
     struct Case {
         u64 esr;
         Ipa at;
@@ -61,17 +61,17 @@ TEST_CASE("trapped access: what the syndrome cannot describe is refused with its
     };
     for (const Case& c : cases) {
         INFO(c.reason);
-        const mmio::Decoded d = mmio::decode(c.esr, c.at);
+        const arch::DecodedMmio d = arch::decode_mmio(c.esr, c.at);
         REQUIRE_FALSE(d.ok());
         CHECK(std::string(d.refusal) == c.reason);
     }
 }
 
 TEST_CASE("trapped access: stores take the register's low bytes, XZR stores zero", "[mmio]") {
-    GuestRegs regs{};
+    arch::GuestRegs regs{};
     regs.x[5] = 0x1122'3344'5566'7788;
     const auto value = [&](unsigned size, u8 reg) {
-        return mmio::store_value(mmio::decode(data_abort(size, true, reg, size == 8), Ipa(0x0900'0000)).access, regs);
+        return arch::store_value(arch::decode_mmio(data_abort(size, true, reg, size == 8), Ipa(0x0900'0000)).access, regs);
     };
     CHECK(value(1, 5) == 0x88);
     CHECK(value(2, 5) == 0x7788);
@@ -82,10 +82,10 @@ TEST_CASE("trapped access: stores take the register's low bytes, XZR stores zero
 }
 
 TEST_CASE("trapped access: loads zero- or sign-extend to the register's width, XZR discards", "[mmio]") {
-    GuestRegs regs{};
+    arch::GuestRegs regs{};
     const auto load = [&](unsigned size, u8 reg, bool sf, bool sse, u64 device_value) {
         regs.x[reg < 31 ? reg : 0] = 0xdead'beef'dead'beef;
-        mmio::complete_load(mmio::decode(data_abort(size, false, reg, sf, sse), Ipa(0x0900'0000)).access, regs,
+        arch::complete_load(arch::decode_mmio(data_abort(size, false, reg, sf, sse), Ipa(0x0900'0000)).access, regs,
                             device_value);
         return regs.x[reg < 31 ? reg : 0];
     };

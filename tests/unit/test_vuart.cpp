@@ -25,7 +25,7 @@ struct World : VgicFixture {
     World() {
         tty = &make("tty", kPartitionPa, 1, 1, manifest::RestartPolicy::Stop, flag::kAll);
         quiet = &make("quiet", kPartitionPa + 4 * kMiB, 2, 1, manifest::RestartPolicy::Stop, flag::kVirtualUart);
-        REQUIRE(ok(system.seal()));
+        REQUIRE(seal().ok());
         enter(v());
         enter(q());
     }
@@ -158,10 +158,10 @@ TEST_CASE("vuart: a full FIFO holds the console's input back at its UART", "[vua
 
 TEST_CASE("vuart: input for a console-input partition that is not running is dropped", "[vuart]") {
     World w;
-    REQUIRE_FALSE(hypercall(w.system, w.v(), hvc::psci::kSystemOff));
+    REQUIRE_FALSE(hypercall(w.kernel, w.v(), hvc::psci::kSystemOff));
     host::console_receive("lost");
     host::set_current_core(1);
-    CHECK_FALSE(physical_interrupt(w.system, 1, platform::kUartSpi, false));
+    CHECK_FALSE(physical_interrupt(w.kernel, CoreId(1), platform::kUartSpi, false));
     CHECK(host::console_bytes_waiting() == 0);  // read and dropped: the line cannot storm
     CHECK(w.tty->uart.rx_count == 0);
 }

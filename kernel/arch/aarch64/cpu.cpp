@@ -1,27 +1,22 @@
 // Per-core state, the EL2 configuration guests run under, entering a vCPU and taking exits.
+// What a core runs and what an exit means are the generic kernel's decisions
+// (arch/kernel_entry.hpp); this file only moves registers and configures the hardware.
 #include <arch/arch.hpp>
-#include <esr.hpp>
-#include <guest_exit.hpp>
+#include <arch/kernel_entry.hpp>
+#include <bulkhead/platform.hpp>
 #include <lib/format.hpp>
-#include <stage2_table.hpp>
-#include <system.hpp>
-#include <virtual_devices.hpp>
 
 #include "aarch64.hpp"
 #include "asm_defs.h"
+#include "esr.hpp"
+#include "stage2_format.hpp"
 #include "sysreg.hpp"
-
-namespace bh {
-extern System g_system;
-}
 
 alignas(16) char bh_stacks[bh::platform::kMaxCores << KERNEL_STACK_SHIFT];
 
 namespace bh::aarch64 {
 
-static_assert(sizeof(GuestRegs) == GUEST_FRAME_SIZE && __builtin_offsetof(GuestRegs, elr) == GUEST_FRAME_ELR);
 static_assert(__builtin_offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP);
-static_assert(static_cast<u64>(ExitKind::Irq) == EXIT_IRQ && static_cast<u64>(ExitKind::Aarch32) == EXIT_AARCH32);
 
 namespace {
 
@@ -64,7 +59,7 @@ void el2_configure_core() {
     BH_WRITE_SYSREG(cnthctl_el2, 0);
     BH_WRITE_SYSREG(cnthp_ctl_el2, 0);
     BH_WRITE_SYSREG(vtcr_el2, kVtcrEl2);
-    // No virtual interrupts yet: the guests' virtual CPU interface stays disabled.
+    // The virtual CPU interface stays off until a vCPU with a virtual GIC enters (kernel/vgic).
     BH_WRITE_SYSREG(S3_4_C12_C11_0, 0);  // ICH_HCR_EL2
     BH_WRITE_SYSREG(vpidr_el2, BH_READ_SYSREG(midr_el1));
     BH_WRITE_SYSREG(hcr_el2, kGuestHcr);
@@ -105,26 +100,20 @@ void reset_el1_state() {
     bh_clear_fp_state();
 }
 
-[[noreturn]] void enter_vcpu(Vcpu& v) {
-    Partition& p = *v.partition;
-    this_cpu().vcpu = &v;
-    BH_WRITE_SYSREG(vttbr_el2, p.stage2.vttbr());
-    BH_WRITE_SYSREG(vmpidr_el2, (1ull << 31) | v.index);  // the guest sees vCPU indices as Aff0
-    BH_WRITE_SYSREG(cntvoff_el2, p.counter_offset);
-    const bool reset = v.reset_on_entry;
-    if (reset) {
-        reset_el1_state();
-        v.reset_on_entry = false;
-    }
-    virtual_devices_enter(v, reset);
+bool interrupt_in_exit(u32 intid) { return kernel_entry::interrupt(CoreId(this_cpu().core), intid, true); }
+bool interrupt_while_idle(u32 intid) { return kernel_entry::interrupt(CoreId(this_cpu().core), intid, false); }
+
+[[noreturn]] void enter_guest(const kernel_entry::GuestEntry& g) {
+    this_cpu().vcpu = g.vcpu;
+    BH_WRITE_SYSREG(vttbr_el2, g.vttbr);
+    BH_WRITE_SYSREG(vmpidr_el2, (1ull << 31) | g.vcpu_index);  // the guest sees vCPU indices as Aff0
+    BH_WRITE_SYSREG(cntvoff_el2, g.counter_offset);
+    if (g.reset_el1) reset_el1_state();
     isb();
-    bh_guest_resume(&v.regs);
+    bh_guest_resume(g.regs);
 }
 
 const char* const kExceptionKinds[] = {"synchronous", "IRQ", "FIQ", "SError"};
-
-bool interrupt_in_exit(u32 intid) { return physical_interrupt(g_system, this_cpu().core, intid, true); }
-bool interrupt_while_idle(u32 intid) { return physical_interrupt(g_system, this_cpu().core, intid, false); }
 
 }  // namespace
 
@@ -134,13 +123,10 @@ using namespace bh;
 using namespace bh::aarch64;
 
 extern "C" [[noreturn]] void bh_core_loop() {
+    const CoreId core(this_cpu().core);
     for (;;) {
-        // Read each time: cores start waiting before the boot manifest binds their vCPUs.
-        Vcpu* v = g_system.vcpu_on_core(this_cpu().core);
-        if (v != nullptr && v->transition(VcpuState::Runnable, VcpuState::Running)) {
-            if (v->partition->load_state() == PartitionState::Running) enter_vcpu(*v);
-            v->store_state(VcpuState::Off);
-        }
+        kernel_entry::GuestEntry next;
+        if (kernel_entry::next_guest(core, next)) enter_guest(next);
         // A core whose vCPU waits (say, a driver for its device's interrupt) still takes the
         // SPIs routed to it: EL2 runs with IRQs masked, so they are polled here. (WFE does not
         // sleep under QEMU; on hardware this idle loop would wait with WFI instead, which a
@@ -150,20 +136,20 @@ extern "C" [[noreturn]] void bh_core_loop() {
     }
 }
 
-extern "C" GuestRegs* bh_guest_exit(GuestRegs* frame, u64 kind) {
-    Vcpu& v = *this_cpu().vcpu;
-    ExitSyndrome s;
+extern "C" arch::GuestRegs* bh_guest_exit(arch::GuestRegs* frame, u64 vector) {
+    arch::Syndrome s;
     s.esr = BH_READ_SYSREG(esr_el2);
-    // An SGI is the guest's cheapest way to reach another vCPU: the short way through.
-    if (kind == EXIT_SYNC && emulate_sgi_write(v, s.esr)) {
-        virtual_devices_resume(v);
-        return frame;
+    // An SGI is a multi-core guest's most frequent trap: the short way through.
+    if (vector == EXIT_SYNC) {
+        const arch::SgiRegisterWrite sgi = arch::sgi_register_write(s.esr);
+        if (sgi.found && kernel_entry::sgi_register_write(*this_cpu().vcpu, sgi.rt == 31 ? 0 : frame->x[sgi.rt], sgi.group1))
+            return frame;
     }
     s.far = BH_READ_SYSREG(far_el2);
     s.hpfar = BH_READ_SYSREG(hpfar_el2);
-    if (kind == EXIT_IRQ) gic_acknowledge_all(interrupt_in_exit);
-    if (handle_guest_exit(g_system, v, static_cast<ExitKind>(kind), s)) return frame;
-    virtual_devices_leave(v);  // it stopped or waits: nothing of its interface stays live on the core
+    if (vector == EXIT_IRQ) gic_acknowledge_all(interrupt_in_exit);
+    if (kernel_entry::guest_exit(*this_cpu().vcpu, arch::decode_exit(static_cast<arch::ExitVector>(vector), s)))
+        return frame;
     return nullptr;
 }
 

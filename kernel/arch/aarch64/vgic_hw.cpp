@@ -55,7 +55,7 @@ unsigned apr_registers() {
 unsigned vgic_list_registers() {
     if (list_registers_ == 0) {
         const unsigned n = static_cast<unsigned>(BH_READ_SYSREG(S3_4_C12_C11_1) & 0x1f) + 1;  // ICH_VTR_EL2
-        list_registers_ = n <= vgic::kMaxListRegisters ? n : vgic::kMaxListRegisters;
+        list_registers_ = n <= kMaxListRegisters ? n : kMaxListRegisters;
     }
     return list_registers_;
 }
@@ -67,20 +67,20 @@ u32 vgic_eoi_lrs() { return static_cast<u32>(BH_READ_SYSREG(S3_4_C12_C11_3)); }
 u32 vgic_maintenance_status() { return static_cast<u32>(BH_READ_SYSREG(S3_4_C12_C11_2)); }
 void vgic_set_control(u32 hcr) { BH_WRITE_SYSREG(S3_4_C12_C11_0, hcr); }
 
-void vgic_save(vgic::CpuInterfaceState& out) {
+void vgic_save(CpuInterfaceState& out) {
     out.vmcr = static_cast<u32>(BH_READ_SYSREG(S3_4_C12_C11_7));
     const unsigned aprs = apr_registers();
-    for (unsigned i = 0; i < aprs && i < vgic::kMaxAprs; ++i) {
+    for (unsigned i = 0; i < aprs && i < kMaxActivePriorityRegisters; ++i) {
         out.ap0r[i] = apr_access(0, i, false, 0);
         out.ap1r[i] = apr_access(1, i, false, 0);
     }
     for (unsigned i = 0; i < vgic_list_registers(); ++i) out.lr[i] = vgic_read_lr(i);
 }
 
-void vgic_restore(const vgic::CpuInterfaceState& in) {
+void vgic_restore(const CpuInterfaceState& in) {
     BH_WRITE_SYSREG(S3_4_C12_C11_7, in.vmcr);
     const unsigned aprs = apr_registers();
-    for (unsigned i = 0; i < aprs && i < vgic::kMaxAprs; ++i) {
+    for (unsigned i = 0; i < aprs && i < kMaxActivePriorityRegisters; ++i) {
         apr_access(0, i, true, in.ap0r[i]);
         apr_access(1, i, true, in.ap1r[i]);
     }

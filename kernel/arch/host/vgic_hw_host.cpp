@@ -14,18 +14,20 @@
 namespace bh {
 namespace {
 
+constexpr u32 kPrivateInterrupts = 32;  // SGIs and PPIs
+
 struct Interface {
-    u64 lr[vgic::kMaxListRegisters] = {};
+    u64 lr[arch::kMaxListRegisters] = {};
     u32 hcr = 0;
     u32 vmcr = 0;
-    u32 ap0r[vgic::kMaxAprs] = {};
-    u32 ap1r[vgic::kMaxAprs] = {};
+    u32 ap0r[arch::kMaxActivePriorityRegisters] = {};
+    u32 ap1r[arch::kMaxActivePriorityRegisters] = {};
 };
 
 std::array<Interface, platform::kMaxCores> g_ich{};
 std::vector<host::Deactivation> g_deactivations;
 std::array<bool, platform::kSpiLimit> g_spi_pending{};
-std::array<std::array<bool, vgic::kPrivateInterrupts>, platform::kMaxCores> g_ppi_enabled{};
+std::array<std::array<bool, kPrivateInterrupts>, platform::kMaxCores> g_ppi_enabled{};
 std::deque<u8> g_console_input;
 bool g_console_input_held = false;
 int g_console_input_core = -1;
@@ -84,20 +86,20 @@ u32 vgic_maintenance_status() {
 
 void vgic_set_control(u32 hcr) { here().hcr = hcr; }
 
-void vgic_save(vgic::CpuInterfaceState& out) {
+void vgic_save(arch::CpuInterfaceState& out) {
     const Interface& c = here();
     out.vmcr = c.vmcr;
-    for (unsigned i = 0; i < vgic::kMaxAprs; ++i) {
+    for (unsigned i = 0; i < arch::kMaxActivePriorityRegisters; ++i) {
         out.ap0r[i] = c.ap0r[i];
         out.ap1r[i] = c.ap1r[i];
     }
     for (unsigned i = 0; i < host::kHostListRegisters; ++i) out.lr[i] = c.lr[i];
 }
 
-void vgic_restore(const vgic::CpuInterfaceState& in) {
+void vgic_restore(const arch::CpuInterfaceState& in) {
     Interface& c = here();
     c.vmcr = in.vmcr;
-    for (unsigned i = 0; i < vgic::kMaxAprs; ++i) {
+    for (unsigned i = 0; i < arch::kMaxActivePriorityRegisters; ++i) {
         c.ap0r[i] = in.ap0r[i];
         c.ap1r[i] = in.ap1r[i];
     }
@@ -120,7 +122,7 @@ void irq_clear_pending(u32 intid) {
 }
 
 void local_ppi_enable(u32 intid, bool enable) {
-    if (intid >= vgic::kPrivateInterrupts) std::abort();
+    if (intid >= kPrivateInterrupts) std::abort();
     g_ppi_enabled[current_core()][intid] = enable;
 }
 

@@ -1,0 +1,52 @@
+// What the arch layer calls in the generic kernel: the only way up. The arch layer brings the
+// machine up, enters and leaves guests and acknowledges interrupts; every decision (what runs
+// on a core, what an exit means, who gets an interrupt, how the system is built) is made behind
+// these functions, which own the kernel's one instance (kernel/entry.cpp).
+#pragma once
+
+#include <arch/guest.hpp>
+#include <lib/ids.hpp>
+
+namespace bh {
+struct Vcpu;
+}
+
+namespace bh::kernel_entry {
+
+// Core 0, once the machine is up and `cores_online` cores (0 .. cores_online - 1) wait: builds
+// the system from the boot manifest in the payload area and starts the partitions. Returns only
+// when they run; a refused manifest powers the machine off.
+void boot(unsigned cores_online);
+
+// What a core needs to enter a vCPU; the Vcpu itself is opaque to the arch layer, which only
+// hands it back on the vCPU's next exit.
+struct GuestEntry {
+    Vcpu* vcpu = nullptr;
+    arch::GuestRegs* regs = nullptr;
+    u64 vttbr = 0;           // its partition's stage-2 root and VMID
+    u64 counter_offset = 0;  // CNTVOFF_EL2: the guest's virtual time starts at its launch
+    u32 vcpu_index = 0;      // its virtual MPIDR's Aff0
+    bool reset_el1 = false;  // a (re)start: reset every EL1 register and FP/SIMD first
+};
+
+// The vCPU `core` should run now, claimed for it (Runnable -> Running); false: nothing to run.
+[[nodiscard]] bool next_guest(CoreId core, GuestEntry& out);
+
+// One exit of `vcpu` (the vCPU this core runs); true: resume it, false: it no longer runs.
+// Entering a vCPU and leaving it also switch its virtual CPU interface in and out (a partition
+// with a virtual GIC), so the arch layer does nothing more for it.
+[[nodiscard]] bool guest_exit(Vcpu& vcpu, const arch::GuestExit& exit);
+
+// The exit of `vcpu` is a write of `value` to an SGI generation register (arch::
+// sgi_register_write; `group1`: ICC_SGI1R_EL1), recognised before anything else is decoded: a
+// multi-core guest's most frequent trap. True: emulated, resume the guest. False: its partition
+// has no virtual GIC; the exit goes the usual way (guest_exit), where it is a fault.
+[[nodiscard]] bool sgi_register_write(Vcpu& vcpu, u64 value, bool group1);
+
+// A physical interrupt was acknowledged at EL2 on `core` (before its priority drop), in an exit
+// of the core's vCPU (`in_exit`: its virtual CPU interface is live) or while the core waits.
+// True: it was forwarded to a vCPU through a list register with HW = 1, whose guest deactivates
+// it; the caller must leave it active. False: the caller deactivates it.
+[[nodiscard]] bool interrupt(CoreId core, u32 intid, bool in_exit);
+
+}  // namespace bh::kernel_entry
