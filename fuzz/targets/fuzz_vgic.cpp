@@ -31,6 +31,7 @@
 //   * the physical GIC: the only SPIs enabled are guest's 34 and the console's 33, and the only
 //     physical interrupts ever deactivated are guest's (34, and PPI 27 on guest's cores);
 //   * the invariant checker (INV-5 with virtual delivery among them) holds.
+// covers: T-43 T-75 T-76 T-80 INV-5
 #include <arch/arch.hpp>
 #include <arch/guest.hpp>
 #include <arch/host/host_memory.hpp>

@@ -77,7 +77,7 @@ TEST_CASE("exits are decoded from the syndrome registers as the hardware reports
     CHECK(described(sync(kEsrDataAbortWrite)).find("translation fault level 2, write") != std::string::npos);
 }
 
-TEST_CASE("an SGI register write is recognised from ESR_EL2 alone, and nothing else is", "[guest_exit][vgic]") {
+TEST_CASE("an SGI register write is recognised from ESR_EL2 alone, and nothing else is", "[guest_exit][vgic][T-75]") {
     using arch::sgi_register_write;
     for (u8 rt : {u8{0}, u8{7}, u8{30}, u8{31}}) {
         INFO(int(rt));
@@ -108,7 +108,7 @@ TEST_CASE("an SGI register write is recognised from ESR_EL2 alone, and nothing e
     }
 }
 
-TEST_CASE("hostile hypercalls get an error status and change nothing", "[system][hypercall]") {
+TEST_CASE("hostile hypercalls get an error status and change nothing", "[system][hypercall][INV-2][INV-4][T-11][T-13][T-22][T-32][T-56]") {
     KernelFixture f;
     Partition& p = f.make("guest", kPartitionPa, 1, 2);
     REQUIRE(f.seal().ok());
@@ -181,7 +181,7 @@ TEST_CASE("console output is collected per partition and emitted a line at a tim
     CHECK(a.console_length == 40);
 }
 
-TEST_CASE("an interrupt exit resumes a running vCPU and parks a stopped one", "[system]") {
+TEST_CASE("an interrupt exit resumes a running vCPU and parks a stopped one", "[system][T-15]") {
     KernelFixture f;
     Partition& p = f.make("guest", kPartitionPa, 1, 2);
     REQUIRE(f.seal().ok());

@@ -10,7 +10,7 @@
 using namespace bh;
 using namespace bh::test;
 
-TEST_CASE("PSCI is emulated per partition", "[system][psci]") {
+TEST_CASE("PSCI is emulated per partition", "[system][psci][INV-6][INV-7][T-13][T-22][T-23][T-41]") {
     KernelFixture f;
     Partition& p = f.make("smp", kPartitionPa, 0, 2);
     Partition& q = f.make("other", kPartitionPa + 4 * kMiB, 2);
@@ -105,7 +105,7 @@ TEST_CASE("PSCI_FEATURES names the emulated functions; PSCI by SMC resumes after
     CHECK(v.regs.x[0] == 0);
 }
 
-TEST_CASE("PSCI 1.1: the calls Linux makes, each answered for the caller's partition only", "[psci]") {
+TEST_CASE("PSCI 1.1: the calls Linux makes, each answered for the caller's partition only", "[psci][T-23]") {
     KernelFixture f;
     Partition& p = f.make("smp", kPartitionPa, 0, 3);
     REQUIRE(f.seal().ok());

@@ -9,7 +9,7 @@
 using namespace bh;
 using namespace bh::test;
 
-TEST_CASE("trapped access: the syndrome's size, direction, register, width and extension", "[mmio]") {
+TEST_CASE("trapped access: the syndrome's size, direction, register, width and extension", "[mmio][T-80]") {
     struct Case {
         unsigned size;
         bool write, sse, sf;
@@ -34,7 +34,7 @@ TEST_CASE("trapped access: the syndrome's size, direction, register, width and e
     }
 }
 
-TEST_CASE("trapped access: what the syndrome cannot describe is refused with its reason", "[mmio]") {
+TEST_CASE("trapped access: what the syndrome cannot describe is refused with its reason", "[mmio][T-80]") {
     const Ipa ipa(0x0800'0000);
     const u64 good = data_abort(4, true, 3);
     REQUIRE(arch::decode_mmio(good, ipa).ok());
@@ -67,7 +67,7 @@ TEST_CASE("trapped access: what the syndrome cannot describe is refused with its
     }
 }
 
-TEST_CASE("trapped access: stores take the register's low bytes, XZR stores zero", "[mmio]") {
+TEST_CASE("trapped access: stores take the register's low bytes, XZR stores zero", "[mmio][T-80]") {
     arch::GuestRegs regs{};
     regs.x[5] = 0x1122'3344'5566'7788;
     const auto value = [&](unsigned size, u8 reg) {
@@ -81,7 +81,7 @@ TEST_CASE("trapped access: stores take the register's low bytes, XZR stores zero
     CHECK(value(8, 31) == 0);  // XZR, not x30 or the saved frame's next word
 }
 
-TEST_CASE("trapped access: loads zero- or sign-extend to the register's width, XZR discards", "[mmio]") {
+TEST_CASE("trapped access: loads zero- or sign-extend to the register's width, XZR discards", "[mmio][T-80]") {
     arch::GuestRegs regs{};
     const auto load = [&](unsigned size, u8 reg, bool sf, bool sse, u64 device_value) {
         regs.x[reg < 31 ? reg : 0] = 0xdead'beef'dead'beef;

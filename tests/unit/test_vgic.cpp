@@ -62,7 +62,7 @@ bool console_has(const std::string& text) { return host::console_output().find(t
 
 }  // namespace
 
-TEST_CASE("vgic: a partition without the flags meets no emulation (as before)", "[vgic]") {
+TEST_CASE("vgic: a partition without the flags meets no emulation (as before)", "[vgic][T-21][T-26]") {
     SECTION("its GIC distributor access is a stage-2 fault") {
         World w;
         Vcpu& v = w.plain->vcpus[0];
@@ -92,7 +92,7 @@ TEST_CASE("vgic: a partition without the flags meets no emulation (as before)", 
     }
 }
 
-TEST_CASE("vgic: GICD identification and control registers", "[vgic]") {
+TEST_CASE("vgic: GICD identification and control registers", "[vgic][T-43]") {
     World w;
     Vcpu& v = w.g0();
     CHECK(w.read(v, kGicd + 0x0) == 0x50);  // ARE and DS read as one, groups off
@@ -109,7 +109,7 @@ TEST_CASE("vgic: GICD identification and control registers", "[vgic]") {
     }
 }
 
-TEST_CASE("vgic: the distributor shows a partition its own SPIs only, others read as zero", "[vgic]") {
+TEST_CASE("vgic: the distributor shows a partition its own SPIs only, others read as zero", "[vgic][T-43][T-76][INV-5]") {
     World w;
     Vcpu& v = w.g0();
     const u32 own = 1u << (kUartSpi - 32) | 1u << (kRtc - 32);
@@ -143,7 +143,7 @@ TEST_CASE("vgic: the distributor shows a partition its own SPIs only, others rea
     CHECK(check_invariants(w.kernel).ok());
 }
 
-TEST_CASE("vgic: GICD_IROUTER routes a physical SPI to the core of the vCPU it names", "[vgic]") {
+TEST_CASE("vgic: GICD_IROUTER routes a physical SPI to the core of the vCPU it names", "[vgic][T-76][INV-5]") {
     World w;
     Vcpu& v = w.g0();
     w.enable_spi(kRtc, 0);
@@ -166,7 +166,7 @@ TEST_CASE("vgic: GICD_IROUTER routes a physical SPI to the core of the vCPU it n
     CHECK(w.read(v, kIrouter(0), 8) == 0);
 }
 
-TEST_CASE("vgic: pending state through the distributor", "[vgic]") {
+TEST_CASE("vgic: pending state through the distributor", "[vgic][T-43]") {
     World w;
     Vcpu& v = w.g0();
     w.enable_spi(kRtc);
@@ -184,7 +184,7 @@ TEST_CASE("vgic: pending state through the distributor", "[vgic]") {
     CHECK(w.read(v, kGicd + 0x204) == 0);
 }
 
-TEST_CASE("vgic: a forwarded physical SPI held for the vCPU and cleared is deactivated", "[vgic]") {
+TEST_CASE("vgic: a forwarded physical SPI held for the vCPU and cleared is deactivated", "[vgic][T-77][INV-5]") {
     World w;
     Vcpu& v = w.g0();
     w.enable_spi(kRtc);
@@ -196,7 +196,7 @@ TEST_CASE("vgic: a forwarded physical SPI held for the vCPU and cleared is deact
     CHECK(host::deactivations() == std::vector<host::Deactivation>{{kRtc, 1}});
 }
 
-TEST_CASE("vgic: GICR frames, one per vCPU, each with its own affinity", "[vgic]") {
+TEST_CASE("vgic: GICR frames, one per vCPU, each with its own affinity", "[vgic][T-43]") {
     World w;
     Vcpu& v = w.g0();
     CHECK(w.read(v, kGicrFrame(0) + 0x8, 8) == 0);                                // Aff 0.0.0.0, not Last
@@ -225,7 +225,7 @@ TEST_CASE("vgic: GICR frames, one per vCPU, each with its own affinity", "[vgic]
     CHECK(w.guest->load_state() == PartitionState::Stopped);
 }
 
-TEST_CASE("vgic: an access to another vCPU's redistributor acts on that vCPU (Bao #394)", "[vgic]") {
+TEST_CASE("vgic: an access to another vCPU's redistributor acts on that vCPU (Bao #394)", "[vgic][T-43][T-76]") {
     World w;
     w.start(w.g0(), *w.guest, 1);
     Vcpu& v0 = w.g0();
@@ -252,7 +252,7 @@ TEST_CASE("vgic: an access to another vCPU's redistributor acts on that vCPU (Ba
     CHECK(v1.vgic.enabled.load() == 0);
 }
 
-TEST_CASE("vgic: the SGI affinity decode, over the partition's own vCPUs only (Bao #389)", "[vgic]") {
+TEST_CASE("vgic: the SGI affinity decode, over the partition's own vCPUs only (Bao #389)", "[vgic][T-43][T-75]") {
     struct Case {
         u64 value;
         u32 sender, vcpus, targets;
@@ -280,7 +280,7 @@ TEST_CASE("vgic: the SGI affinity decode, over the partition's own vCPUs only (B
     }
 }
 
-TEST_CASE("vgic: a self-IPI reaches the guest through a list register", "[vgic]") {
+TEST_CASE("vgic: a self-IPI reaches the guest through a list register", "[vgic][T-43]") {
     World w;
     Vcpu& v = w.g0();
     w.enable_private(v, 0, 5);
@@ -306,7 +306,7 @@ TEST_CASE("vgic: a self-IPI reaches the guest through a list register", "[vgic]"
     CHECK(host::kick_count(1) == 0);       // its own core: no kick needed
 }
 
-TEST_CASE("vgic: an SGI to the partition's vCPU on another core waits in its state and kicks that core", "[vgic]") {
+TEST_CASE("vgic: an SGI to the partition's vCPU on another core waits in its state and kicks that core", "[vgic][T-43]") {
     World w;
     w.start(w.g0(), *w.guest, 1);
     Vcpu& v0 = w.g0();
@@ -329,7 +329,7 @@ TEST_CASE("vgic: an SGI to the partition's vCPU on another core waits in its sta
     CHECK(host::kick_count(2) == kicks + 1);
 }
 
-TEST_CASE("vgic: an SGI aimed at another partition's cores arrives nowhere", "[vgic]") {
+TEST_CASE("vgic: an SGI aimed at another partition's cores arrives nowhere", "[vgic][T-75][INV-7]") {
     World w;
     w.start(w.g0(), *w.guest, 1);
     w.enable_private(w.o0(), 0, 7);
@@ -352,7 +352,7 @@ TEST_CASE("vgic: an SGI aimed at another partition's cores arrives nowhere", "[v
     CHECK(w.g1().vgic.pending.load() == 0);
 }
 
-TEST_CASE("vgic: Group 0 and other-security-state SGI requests deliver nothing", "[vgic]") {
+TEST_CASE("vgic: Group 0 and other-security-state SGI requests deliver nothing", "[vgic][T-75]") {
     World w;
     Vcpu& v = w.g0();
     w.enable_private(v, 0, 1);
@@ -367,7 +367,7 @@ TEST_CASE("vgic: Group 0 and other-security-state SGI requests deliver nothing",
     CHECK(w.in_lrs(v) == std::vector<u32>{1});
 }
 
-TEST_CASE("vgic: the virtual timer's PPI 27 is forwarded with HW = 1 and ended by the guest", "[vgic]") {
+TEST_CASE("vgic: the virtual timer's PPI 27 is forwarded with HW = 1 and ended by the guest", "[vgic][T-78][T-79][INV-7]") {
     World w;
     Vcpu& v = w.g0();
     CHECK(host::local_ppi_enabled(1, kTimer));
@@ -405,7 +405,7 @@ TEST_CASE("vgic: the virtual timer's PPI 27 is forwarded with HW = 1 and ended b
     }
 }
 
-TEST_CASE("vgic: a physical SPI is forwarded to the vCPU its route names", "[vgic]") {
+TEST_CASE("vgic: a physical SPI is forwarded to the vCPU its route names", "[vgic][T-43][INV-5]") {
     World w;
     w.start(w.g0(), *w.guest, 1);
     w.enable_spi(kRtc, 1);
@@ -433,7 +433,7 @@ TEST_CASE("vgic: a physical SPI is forwarded to the vCPU its route names", "[vgi
     CHECK(check_invariants(w.kernel).ok());
 }
 
-TEST_CASE("vgic: a vCPU's reset deactivates the physical interrupts it held (Bao #371)", "[vgic]") {
+TEST_CASE("vgic: a vCPU's reset deactivates the physical interrupts it held (Bao #371)", "[vgic][T-43][T-77][T-79][INV-5]") {
     SECTION("the timer, active in a list register, when the vCPU goes off and on again") {
         World w;
         w.start(w.g0(), *w.guest, 1);
@@ -496,7 +496,7 @@ TEST_CASE("vgic: a vCPU's reset deactivates the physical interrupts it held (Bao
     }
 }
 
-TEST_CASE("vgic: interrupts beyond the list registers wait; the underflow maintenance refills", "[vgic]") {
+TEST_CASE("vgic: interrupts beyond the list registers wait; the underflow maintenance refills", "[vgic][T-78]") {
     World w;
     Vcpu& v = w.g0();
     for (u32 sgi = 1; sgi <= 6; ++sgi) w.enable_private(v, 0, sgi);
@@ -517,7 +517,7 @@ TEST_CASE("vgic: interrupts beyond the list registers wait; the underflow mainte
     CHECK(arch::vgic_maintenance_status() == 0);
 }
 
-TEST_CASE("vgic: refusals are the partition's fault, with the reason logged", "[vgic]") {
+TEST_CASE("vgic: refusals are the partition's fault, with the reason logged", "[vgic][T-80][INV-2]") {
     SECTION("no instruction syndrome (a load pair, say)") {
         World w;
         CHECK_FALSE(w.exit(w.g0(), K::Sync, data_abort(4, true, 2) & ~kIsv, kGicd));
@@ -549,7 +549,7 @@ TEST_CASE("vgic: refusals are the partition's fault, with the reason logged", "[
     CHECK_FALSE(console_has("PANIC"));
 }
 
-TEST_CASE("vgic: no memory is mapped over an emulated window; flags are checked", "[vgic]") {
+TEST_CASE("vgic: no memory is mapped over an emulated window; flags are checked", "[vgic][T-26][T-81]") {
     KernelFixture f;
     Partition& p = f.make("guest", kPartitionPa, 1, 2, manifest::RestartPolicy::Stop, flag::kAll);
     const u32 page = f.slot(), untyped = f.slot();
@@ -575,7 +575,7 @@ TEST_CASE("vgic: no memory is mapped over an emulated window; flags are checked"
     CHECK(create(flag::kVirtualGic | flag::kVirtualUart).ok());
 }
 
-TEST_CASE("vgic: debug and PMU registers read as zero and ignore writes; other traps stay faults", "[vgic]") {
+TEST_CASE("vgic: debug and PMU registers read as zero and ignore writes; other traps stay faults", "[vgic][T-18][T-19][T-20]") {
     struct Access {
         const char* name;
         u64 esr;

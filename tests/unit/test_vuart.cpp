@@ -76,7 +76,7 @@ TEST_CASE("vuart: the registers Linux's PL011 driver and AMBA bus read", "[vuart
     CHECK(w.reg(kIcr) == 0);  // write-only
 }
 
-TEST_CASE("vuart: what a partition transmits is its console line, prefixed with its name", "[vuart]") {
+TEST_CASE("vuart: what a partition transmits is its console line, prefixed with its name", "[vuart][T-81]") {
     World w;
     for (char c : std::string("hello\r\n")) w.set(kDr, static_cast<u8>(c), 1);
     for (char c : std::string("\x1b[2J\tx\n")) w.write(w.q(), kUart + kDr, static_cast<u8>(c), 4);
@@ -91,7 +91,7 @@ TEST_CASE("vuart: what a partition transmits is its console line, prefixed with 
     CHECK(w.reg(kFr) == (kTxEmpty | kRxEmpty));  // never busy, never full
 }
 
-TEST_CASE("vuart: the transmit interrupt is the partition's SPI 33, raised while it asserts", "[vuart]") {
+TEST_CASE("vuart: the transmit interrupt is the partition's SPI 33, raised while it asserts", "[vuart][T-78]") {
     World w;
     w.enable_interrupt();
     w.set(kImsc, kTx);
@@ -115,7 +115,7 @@ TEST_CASE("vuart: the transmit interrupt is the partition's SPI 33, raised while
     CHECK(w.in_lrs(w.q()).empty());
 }
 
-TEST_CASE("vuart: the console's input reaches the console-input partition, its FIFO and its SPI", "[vuart]") {
+TEST_CASE("vuart: the console's input reaches the console-input partition, its FIFO and its SPI", "[vuart][T-81]") {
     World w;
     w.enable_interrupt();
     w.set(kImsc, kRx);
@@ -135,7 +135,7 @@ TEST_CASE("vuart: the console's input reaches the console-input partition, its F
     CHECK(w.quiet->uart.rx_count == 0);  // only the console-input partition receives
 }
 
-TEST_CASE("vuart: a full FIFO holds the console's input back at its UART", "[vuart]") {
+TEST_CASE("vuart: a full FIFO holds the console's input back at its UART", "[vuart][T-81][INV-7]") {
     World w;
     w.set(kLcrH, 0x10);  // FEN: 32 characters
     std::string input;
@@ -156,7 +156,7 @@ TEST_CASE("vuart: a full FIFO holds the console's input back at its UART", "[vua
     CHECK_FALSE(host::console_input_held());
 }
 
-TEST_CASE("vuart: input for a console-input partition that is not running is dropped", "[vuart]") {
+TEST_CASE("vuart: input for a console-input partition that is not running is dropped", "[vuart][T-81]") {
     World w;
     REQUIRE_FALSE(hypercall(w.kernel, w.v(), hvc::psci::kSystemOff));
     host::console_receive("lost");

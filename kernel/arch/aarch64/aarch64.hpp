@@ -39,6 +39,8 @@ void gic_spi_pending(u32 intid, bool pending);
 void gic_deactivate(u32 intid, unsigned core);
 void gic_local_ppi_enable(u32 intid, bool enable);
 void el2_configure_core();
+// VTTBR_EL2 for `vmid` over an all-invalid stage-2 root (for TLB maintenance by VMID).
+u64 empty_stage2_vttbr(u16 vmid);
 [[nodiscard]] bool smmu_abort_all_dma();
 i64 psci_cpu_on(u64 mpidr, u64 entry, u64 context);
 [[noreturn]] void psci_system_off();

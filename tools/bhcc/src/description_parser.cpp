@@ -243,6 +243,14 @@ void parse_optional_properties(const Node& node, Partition& partition, Diagnosti
             diagnostics.error(node.path(), std::string(property) + " is a boolean property and takes no value");
         }
     }
+    if (node.has("audit")) {
+        auto value = node.raw("audit");
+        if (value && value->empty()) {
+            partition.audit = true;
+        } else {
+            diagnostics.error(node.path(), "audit takes no value (write `audit;`)");
+        }
+    }
     if (node.has("controls")) {
         auto controls = node.strings("controls");
         if (controls) {

@@ -45,6 +45,10 @@ struct Partition {
     // `virtual-gic;`, `virtual-uart;`, `console-input;`: bh::manifest::partition_flag bits, carried
     // in CreatePartition (docs/system-description.md, "Emulated devices").
     u64 flags = 0;
+    // `audit` (no value): the partition reads the kernel's security audit log. It gets the
+    // AuditLog cap (Read only) after its interrupts' caps, and every other partition gets a
+    // declared Audit flow to it (docs/audit.md).
+    bool audit = false;
     std::vector<MemoryRegion> regions;  // every memory child, well formed or not
 };
 
