@@ -1,6 +1,7 @@
 #include <audit/audit_log.hpp>
 #include <calls/cap_invoke.hpp>
 #include <calls/guest_exit.hpp>
+#include <devices/virtual_devices.hpp>
 #include <kernel.hpp>
 #include <lib/format.hpp>
 
@@ -54,17 +55,6 @@ bool handle_call(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
     return resume;
 }
 
-// An OS guest's access to a debug or PMU register it programs at boot (arch/aarch64/
-// os_registers.hpp): a read gives zero, a write is dropped, and the guest moves past the
-// instruction. Nothing reaches the physical register. False (the partition's fault) for every
-// other trap and for a partition that is not an OS guest.
-bool answer_os_register(Vcpu& vcpu, const arch::GuestExit& e) {
-    if (!vcpu.partition->os_guest || !e.os_quiet_register) return false;
-    if (e.register_read && e.register_rt < 31) vcpu.regs.x[e.register_rt] = 0;
-    vcpu.regs.skip_trapped_instruction();  // a trapped MRS/MSR returns to itself
-    return true;
-}
-
 }  // namespace
 
 bool handle_guest_exit(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
@@ -74,10 +64,13 @@ bool handle_guest_exit(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
         case Cause::Hypercall:
         case Cause::SecureCall: resume = handle_call(k, vcpu, e); break;
         case Cause::Interrupt: break;  // a kick, or an SPI the arch layer passed on: the check below decides
-        case Cause::Trap:
-            if (answer_os_register(vcpu, e)) break;
-            [[fallthrough]];
         case Cause::MemoryAbort:
+        case Cause::SystemRegister:
+            // The partition's emulated devices, and an OS guest's quiet registers, may account
+            // for it (devices/virtual_devices.hpp).
+            if (emulate_sync_exit(k.interrupts, vcpu, e) == Emulation::Resume) break;
+            [[fallthrough]];
+        case Cause::Trap:
         case Cause::SError:
         case Cause::Aarch32:
             report_fault(vcpu, e);
@@ -91,6 +84,7 @@ bool handle_guest_exit(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
         vcpu.transition(VcpuState::Running, VcpuState::Off);
         return false;
     }
+    virtual_devices_resume(vcpu);
     return true;
 }
 

@@ -15,6 +15,7 @@
 
 #include "arch/arch.hpp"
 #include "arch/host/host_memory.hpp"
+#include "arch/host/host_vgic.hpp"
 
 namespace bh {
 namespace {
@@ -191,6 +192,7 @@ void reset_all() {
     reset_console();
     reset_counters();
     reset_irqs();
+    reset_vgic();
     g_core = 0;
     g_counter = 0;
     g_observer = nullptr;

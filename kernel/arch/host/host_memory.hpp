@@ -55,7 +55,8 @@ void reset_irqs();
 bool irq_enabled(u32 intid);
 int irq_route(u32 intid);
 
-// reset_memory + reset_console + reset_irqs + reset_counters + core 0 + counter 0: a fresh machine for each test.
+// reset_memory + reset_console + reset_irqs + reset_counters + reset_vgic (host_vgic.hpp) + core 0 +
+// counter 0: a fresh machine for each test.
 void reset_all();
 
 }  // namespace bh::host
