@@ -36,7 +36,7 @@ Status execute(System& system, const ManifestReader& reader, const manifest::Man
         case OpKind::CreatePartition:
             return system.create_partition(op.slot, static_cast<u32>(op.arg[0]), op.name,
                                            static_cast<manifest::RestartPolicy>(op.arg[1]),
-                                           static_cast<u32>(op.arg[2]));
+                                           static_cast<u32>(op.arg[2]), static_cast<manifest::FaultPolicy>(op.arg[3]));
         case OpKind::CreateIrqHandler: return system.create_irq_handler(op.slot, op.arg[0]);
         case OpKind::Seal: return system.seal();
         default: break;

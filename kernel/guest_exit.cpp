@@ -1,4 +1,5 @@
 #include <esr.hpp>
+#include <fault_injection.hpp>
 #include <guest_exit.hpp>
 #include <lib/format.hpp>
 
@@ -22,7 +23,9 @@ const char* fault_kind(ExitKind kind, u64 esr) {
     }
 }
 
-void report_fault(const Vcpu& vcpu, ExitKind kind, const ExitSyndrome& s) {
+}  // namespace
+
+void report_fault(const Vcpu& vcpu, ExitKind kind, const ExitSyndrome& s, const char* outcome) {
     LineBuffer line;
     line.put("FAULT partition '");
     line.put(vcpu.partition->name);
@@ -45,8 +48,14 @@ void report_fault(const Vcpu& vcpu, ExitKind kind, const ExitSyndrome& s) {
     line.put(", ELR ");
     line.put(Hex{vcpu.regs.elr});
     line.put(')');
+    if (outcome != nullptr) {
+        line.put(' ');
+        line.put(outcome);
+    }
     log_line(line);
 }
+
+namespace {
 
 bool dispatch_call(System& system, Vcpu& vcpu) {
     u64 fid = vcpu.regs.x[0];
@@ -68,6 +77,8 @@ bool handle_sync(System& system, Vcpu& vcpu, const ExitSyndrome& s) {
             vcpu.regs.elr += 4;  // a trapped SMC returns to itself; skip it
             return dispatch_call(system, vcpu);
         default:
+            // Fault policy "inject": the partition gets the exception and runs on.
+            if (vcpu.partition->fault_policy == manifest::FaultPolicy::Inject && inject_fault(vcpu, s)) return true;
             report_fault(vcpu, ExitKind::Sync, s);
             system.stop(vcpu, StopReason::Fault);
             return false;

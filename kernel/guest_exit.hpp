@@ -24,6 +24,10 @@ struct ExitSyndrome {
 // The faulting IPA of a stage-2 abort: HPFAR_EL2.FIPA holds bits [47:12], FAR the page offset.
 constexpr u64 fault_ipa(const ExitSyndrome& s) { return ((s.hpfar & 0x0000'0fff'ffff'fff0ull) << 8) | (s.far & 0xfff); }
 
+// Prints the FAULT line of a contained fault: "FAULT partition '<name>' core <c>: <kind> [at IPA ..]
+// (ESR ..: <decoded>, ELR ..)", followed by " <outcome>" when one is given.
+void report_fault(const Vcpu& vcpu, ExitKind kind, const ExitSyndrome& s, const char* outcome = nullptr);
+
 // Hypercalls and PSCI; they read arguments from and write results to vcpu.regs.
 [[nodiscard]] bool handle_hypercall(System& system, Vcpu& vcpu);
 [[nodiscard]] bool handle_psci(System& system, Vcpu& vcpu);

@@ -129,6 +129,8 @@ Status ManifestReader::check_op(const ManifestOp& op, u32 index) {
             if (op.arg[1] != static_cast<u64>(RestartPolicy::Stop) &&
                 op.arg[1] != static_cast<u64>(RestartPolicy::Restart))
                 return fail(Status::InvalidArgument, "unknown restart policy", at);
+            if (op.arg[3] != static_cast<u64>(FaultPolicy::Stop) && op.arg[3] != static_cast<u64>(FaultPolicy::Inject))
+                return fail(Status::InvalidArgument, "unknown fault policy", at);
             if (op.arg[2] < 1 || op.arg[2] > kMaxVcpusPerPartition)
                 return fail(Status::OutOfRange, "vcpu count out of range", at);
             vcpu_count_[partition_count_] = static_cast<u8>(op.arg[2]);

@@ -9,6 +9,7 @@
 #include <caps/capability.hpp>
 #include <lib/spinlock.hpp>
 #include <object_memory.hpp>
+#include <report_budget.hpp>
 #include <stage2_table.hpp>
 #include <vcpu.hpp>
 
@@ -63,6 +64,12 @@ public:
     u16 vmid = 0;
     manifest::RestartPolicy restart_policy = manifest::RestartPolicy::Stop;
     u32 restarts = 0;
+    manifest::FaultPolicy fault_policy = manifest::FaultPolicy::Stop;
+    // Faults injected in the current run (fault policy Inject), those reported one by one, and
+    // the budget of such reports (kernel/fault_injection.hpp).
+    u64 injected_faults = 0;
+    u64 reported_faults = 0;
+    ReportBudget fault_reports;
     u64 counter_offset = 0;  // CNTVOFF: the guest's virtual counter starts at 0 when it starts
 
     Stage2Table stage2;

@@ -11,6 +11,7 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/system.cpp
   ${CMAKE_CURRENT_LIST_DIR}/boot_program.cpp
   ${CMAKE_CURRENT_LIST_DIR}/guest_exit.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/fault_injection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/hypercall.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cap_calls.cpp
   ${CMAKE_CURRENT_LIST_DIR}/notification.cpp

@@ -1,5 +1,6 @@
 #include <arch/arch.hpp>
 #include <caps/untyped.hpp>
+#include <fault_injection.hpp>
 #include <lib/format.hpp>
 #include <new>
 #include <notification.hpp>
@@ -308,12 +309,14 @@ Status System::retype(u32 untyped_slot, ObjectType type, unsigned size_bits, u32
 }
 
 Status System::create_partition(u32 slot, u32 cnode_slot, const char* name, manifest::RestartPolicy policy,
-                                u32 vcpu_count) {
+                                u32 vcpu_count, manifest::FaultPolicy faults) {
     if (sealed_) return refuse(Status::Denied, "system is sealed");
     if (partition_count_ >= manifest::kMaxPartitions) return refuse(Status::NoMemory, "too many partitions");
     if (!valid_name(name)) return refuse(Status::InvalidArgument, "invalid partition name");
     if (policy != manifest::RestartPolicy::Stop && policy != manifest::RestartPolicy::Restart)
         return refuse(Status::InvalidArgument, "unknown restart policy");
+    if (faults != manifest::FaultPolicy::Stop && faults != manifest::FaultPolicy::Inject)
+        return refuse(Status::InvalidArgument, "unknown fault policy");
     if (vcpu_count == 0 || vcpu_count > manifest::kMaxVcpusPerPartition)
         return refuse(Status::InvalidArgument, "vCPU count out of range");
     for (u32 i = 0; i < partition_count_; ++i)
@@ -337,6 +340,7 @@ Status System::create_partition(u32 slot, u32 cnode_slot, const char* name, mani
     p->vmid = vmid;
     copy_name(p->name, name);
     p->restart_policy = policy;
+    p->fault_policy = faults;
     p->vcpu_count = vcpu_count;
     p->cspace_root = cnode->cap;
     p->cspace_root.rights = Rights::read() | Rights::write();
@@ -719,6 +723,7 @@ void System::take_down(Partition& p, Vcpu* current, bool restart, StopReason rea
             settle_off(p.vcpus[v]);
         }
     }
+    report_injected_faults(p);  // no vCPU of the run is left to add to the count
     if (restart) {
         ++p.restarts;
         if (by != nullptr) {

@@ -51,7 +51,7 @@ public:
     Status create_untyped(u32 slot, PhysAddr pa, unsigned size_bits, bool device);
     Status retype(u32 untyped_slot, ObjectType type, unsigned size_bits, u32 first, u32 count);
     Status create_partition(u32 slot, u32 cnode_slot, const char* name, manifest::RestartPolicy policy,
-                            u32 vcpu_count);
+                            u32 vcpu_count, manifest::FaultPolicy faults = manifest::FaultPolicy::Stop);
     // A mint of the boot cap into `p`'s CSpace root at `index`, with `mask` and `badge` (0 keeps
     // the source's; a badge only on an unbadged Notification or Channel cap, caps::mint's rules).
     Status grant_cap(u32 source_slot, Partition& p, u64 index, Rights mask, u64 badge = 0);

@@ -38,6 +38,20 @@ void wake_cores();
 
 // Counter ticks (CNTPCT); used as the time base of partitions' virtual counters.
 u64 counter_now();
+// Counter ticks per second (CNTFRQ).
+u64 counter_frequency();
+
+// The EL1 exception state of the guest that runs on this core, for delivering an exception to
+// it (kernel/fault_injection.hpp). Valid only while the kernel handles an exit of that guest:
+// its EL1 registers are live in the core until it is entered again.
+struct GuestExceptionState {
+    u64 esr;   // ESR_EL1
+    u64 far;   // FAR_EL1
+    u64 elr;   // ELR_EL1: where the exception was taken
+    u64 spsr;  // SPSR_EL1: the PSTATE it was taken from
+};
+u64 guest_vbar();  // VBAR_EL1
+void set_guest_exception(const GuestExceptionState& state);
 
 // Shared peripheral interrupts given to partitions (kernel/interrupts.hpp): route `intid` to
 // `core` and let it through the distributor; stop it at the distributor (it stays pending at

@@ -33,11 +33,12 @@ struct SystemFixture {
     Partition& partition(u32 s) { return *system.partition_in_slot(s); }
 
     // A configured partition without memory or vCPU bindings; returns its boot slot.
-    u32 partition(const char* name, u32 vcpus = 1, manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
+    u32 partition(const char* name, u32 vcpus = 1, manifest::RestartPolicy policy = manifest::RestartPolicy::Stop,
+                  manifest::FaultPolicy faults = manifest::FaultPolicy::Stop) {
         const u32 ps = slot(), cs = slot();
         REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1)));
         REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::CNode, System::kCSpaceRadix, cs, 1)));
-        REQUIRE(ok(system.create_partition(ps, cs, name, policy, vcpus)));
+        REQUIRE(ok(system.create_partition(ps, cs, name, policy, vcpus, faults)));
         return ps;
     }
     // A RAM frame of 2^bits at `pa` (its own root untyped); returns the frame's boot slot.
@@ -59,8 +60,9 @@ struct SystemFixture {
     // A partition ready for seal: one 2 MiB frame at `pa` mapped rwx at the guest RAM IPA, vCPU i
     // on core `core + i`, entry at the start of its RAM with x0 = kBootArg. Returns its slot.
     u32 make_slot(const char* name, u64 pa, u32 core, u32 vcpus = 1,
-                  manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
-        const u32 ps = partition(name, vcpus, policy);
+                  manifest::RestartPolicy policy = manifest::RestartPolicy::Stop,
+                  manifest::FaultPolicy faults = manifest::FaultPolicy::Stop) {
+        const u32 ps = partition(name, vcpus, policy, faults);
         Partition& p = partition(ps);
         REQUIRE(ok(system.map_frame(p, at(frame(pa)), Ipa(kGuestRam), kRwx)));
         for (u32 v = 0; v < vcpus; ++v) bind(p, v, core + v);
@@ -68,8 +70,9 @@ struct SystemFixture {
         return ps;
     }
     Partition& make(const char* name, u64 pa, u32 core, u32 vcpus = 1,
-                    manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
-        return partition(make_slot(name, pa, core, vcpus, policy));
+                    manifest::RestartPolicy policy = manifest::RestartPolicy::Stop,
+                    manifest::FaultPolicy faults = manifest::FaultPolicy::Stop) {
+        return partition(make_slot(name, pa, core, vcpus, policy, faults));
     }
 };
 

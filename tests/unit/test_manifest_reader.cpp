@@ -422,6 +422,7 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
         {"empty partition name", Status::InvalidArgument, 18,
          [](Builder& b) { std::memset(b.ops[18].name, 0, kNameLength); }},
         {"unknown restart policy", Status::InvalidArgument, 2, [](Builder& b) { b.ops[2].arg[1] = 2; }},
+        {"unknown fault policy", Status::InvalidArgument, 2, [](Builder& b) { b.ops[2].arg[3] = 2; }},
         {"vcpu count out of range", Status::OutOfRange, 2, [](Builder& b) { b.ops[2].arg[2] = 0; }},
         {"vcpu count out of range", Status::OutOfRange, 18,
          [](Builder& b) { b.ops[18].arg[2] = kMaxVcpusPerPartition + 1; }},

@@ -53,7 +53,8 @@ enum class OpKind : u32 {
     Retype = 2,           // slot = Untyped; arg0 = object type, arg1 = size_bits, arg2 = first
                           // destination boot slot, arg3 = count
     CreatePartition = 3,  // slot = Partition object (retyped); arg0 = boot slot of the CNode that
-                          // becomes its CSpace root; arg1 = RestartPolicy; arg2 = vCPU count; name
+                          // becomes its CSpace root; arg1 = RestartPolicy; arg2 = vCPU count;
+                          // arg3 = FaultPolicy (0 in manifests made before it existed); name
     MapFrame = 4,         // slot = Frame or DeviceMmio cap; arg0 = partition slot, arg1 = IPA,
                           // arg2 = attr bits (kRead/kWrite/kExecute)
     GrantCap = 5,         // slot = source cap; arg0 = partition slot, arg1 = index in that
@@ -82,6 +83,11 @@ enum class FlowKind : u64 {
 inline constexpr u64 kUntypedDevice = 1;
 
 enum class RestartPolicy : u64 { Stop = 0, Restart = 1 };
+// What a synchronous fault the kernel contains does to the partition: end its run (then the
+// RestartPolicy decides), or come back to it as an EL1 exception (docs/isolation.md, "Fault
+// policy"). Stop is 0, so a kernel that does not know arg3 of CreatePartition behaves as the
+// stricter policy.
+enum class FaultPolicy : u64 { Stop = 0, Inject = 1 };
 
 namespace attr {
 inline constexpr u64 kRead = 1u << 0;

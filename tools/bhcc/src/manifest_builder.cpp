@@ -71,7 +71,7 @@ public:
         emit(make_op(OpKind::Retype, manifest::kKernelUntypedSlot, type_arg(ObjectType::CNode), kCSpaceRadix,
                      cnode, 1));
         ManifestOp create = make_op(OpKind::CreatePartition, p, cnode, static_cast<u64>(partition.restart),
-                                    partition.cpus.size());
+                                    partition.cpus.size(), static_cast<u64>(partition.faults));
         std::memcpy(create.name, partition.name.data(), partition.name.size());  // validated < kNameLength
         emit(create);
         next_index_ = kCSpaceFirstFrameIndex;

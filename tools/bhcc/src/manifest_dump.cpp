@@ -121,7 +121,8 @@ public:
                 return "CreatePartition " + slot + " name=\"" + name + "\" cspace=slot " + std::to_string(op.arg[0]) +
                        " restart=" +
                        (op.arg[1] == static_cast<u64>(manifest::RestartPolicy::Restart) ? "restart" : "stop") +
-                       " vcpus=" + std::to_string(op.arg[2]);
+                       " vcpus=" + std::to_string(op.arg[2]) +
+                       (op.arg[3] == static_cast<u64>(manifest::FaultPolicy::Inject) ? " faults=inject" : "");
             }
             case OpKind::MapFrame:
                 return "MapFrame        " + slot + " (" + what(op.slot) + ") -> " + partition(op.arg[0]) +
