@@ -10,6 +10,7 @@
 #include <lib/spinlock.hpp>
 #include <object_memory.hpp>
 #include <report_budget.hpp>
+#include <restart_backoff.hpp>
 #include <stage2_table.hpp>
 #include <vcpu.hpp>
 
@@ -64,6 +65,8 @@ public:
     u16 vmid = 0;
     manifest::RestartPolicy restart_policy = manifest::RestartPolicy::Stop;
     u32 restarts = 0;
+    RestartBackoff backoff;
+    u64 run_start = 0;  // counter value at which the current run started (or will start)
     manifest::FaultPolicy fault_policy = manifest::FaultPolicy::Stop;
     // Faults injected in the current run (fault policy Inject), those reported one by one, and
     // the budget of such reports (kernel/fault_injection.hpp).

@@ -673,7 +673,7 @@ bool System::reload_memory(Partition& p) {
     return true;
 }
 
-void System::launch(Partition& p) {
+void System::launch(Partition& p, u64 delay) {
     if (!reload_memory(p)) {
         // Its image no longer lies in memory it maps (it unmapped it before a restart).
         log("partition '", p.name, "' cannot be loaded: image outside its private mapped memory");
@@ -683,10 +683,13 @@ void System::launch(Partition& p) {
     }
     // A restarted guest must not find TLB entries of its previous run (its own stage 1).
     arch::stage2_tlb_invalidate_vmid(p.vmid);
-    p.counter_offset = arch::counter_now();
+    // Its time starts when vCPU 0 may first run: after the back-off, if any.
+    p.run_start = arch::counter_now() + delay;
+    p.counter_offset = p.run_start;
     for (u32 v = 0; v < p.vcpu_count; ++v) p.vcpus[v].store_state(VcpuState::Off);
     p.console_length = 0;
     p.vcpus[0].prepare_start(p.entry, p.boot_arg);
+    __atomic_store_n(&p.vcpus[0].start_not_before, p.run_start, __ATOMIC_RELEASE);
     p.store_state(PartitionState::Running);
     p.vcpus[0].store_state(VcpuState::Runnable);
     log("partition '", p.name, "' started on core ", p.vcpus[0].core);
@@ -731,7 +734,12 @@ void System::take_down(Partition& p, Vcpu* current, bool restart, StopReason rea
         } else {
             log("partition '", p.name, "' restarting (restart ", p.restarts, ")");
         }
-        launch(p);
+        const u64 frequency = arch::counter_frequency();
+        const u64 delay = p.backoff.next_delay(p.run_start, arch::counter_now(), frequency);
+        if (delay != 0)
+            log("partition '", p.name, "' restart delayed ", delay * 1000 / frequency, " ms (", p.backoff.quick_restarts(),
+                " quick restarts in a row)");
+        launch(p, delay);
         return;
     }
     p.store_state(PartitionState::Stopped);

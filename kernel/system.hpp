@@ -139,7 +139,8 @@ private:
     }
     Status check_root_untyped(PhysAddr pa, u64 size, bool device) const;
     Status check_other_mappings(const CapSlot& frame, const Partition& p) const;
-    void launch(Partition& p);
+    // Scrubs, reloads and starts `p`; vCPU 0 enters after `delay` counter ticks (restart back-off).
+    void launch(Partition& p, u64 delay = 0);
     // Stops every vCPU of `p` (which the caller moved to Stopping), then relaunches it or stops
     // it for good. `current` is the calling vCPU when it belongs to `p`.
     void take_down(Partition& p, Vcpu* current, bool restart, StopReason reason, const char* by);

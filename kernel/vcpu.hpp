@@ -45,6 +45,12 @@ struct Vcpu {
     bool reset_on_entry = false;
     // The notification this vCPU waits on while Blocked; guarded by the capability lock.
     Notification* waiting_on = nullptr;
+    // A runnable vCPU is entered only once the counter reaches this (restart back-off,
+    // kernel/restart_backoff.hpp); 0: at once. Written before the vCPU is made Runnable.
+    u64 start_not_before = 0;
+
+    // Whether its core may enter it at counter `now`.
+    bool start_due(u64 now) const { return now >= __atomic_load_n(&start_not_before, __ATOMIC_ACQUIRE); }
 
     VcpuState load_state() const { return static_cast<VcpuState>(__atomic_load_n(&state, __ATOMIC_ACQUIRE)); }
     void store_state(VcpuState s) { __atomic_store_n(&state, static_cast<u32>(s), __ATOMIC_RELEASE); }
@@ -62,6 +68,7 @@ struct Vcpu {
         regs.spsr = kGuestInitialSpsr;
         regs.reserved = 0;
         reset_on_entry = true;
+        start_not_before = 0;
     }
 };
 

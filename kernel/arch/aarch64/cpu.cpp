@@ -134,8 +134,13 @@ extern "C" [[noreturn]] void bh_core_loop() {
         // Read each time: cores start waiting before the boot manifest binds their vCPUs.
         Vcpu* v = g_system.vcpu_on_core(this_cpu().core);
         if (v != nullptr && v->transition(VcpuState::Runnable, VcpuState::Running)) {
-            if (v->partition->load_state() == PartitionState::Running) enter_vcpu(*v);
-            v->store_state(VcpuState::Off);
+            // Restart back-off: runnable, but not yet (a stop meanwhile finds it Runnable again).
+            if (!v->start_due(arch::counter_now())) {
+                v->store_state(VcpuState::Runnable);
+            } else {
+                if (v->partition->load_state() == PartitionState::Running) enter_vcpu(*v);
+                v->store_state(VcpuState::Off);
+            }
         }
         // A core whose vCPU waits (say, a driver for its device's interrupt) still takes the
         // SPIs routed to it: EL2 runs with IRQs masked, so they are polled here. (WFE does not
