@@ -13,6 +13,7 @@
 #include <bulkhead/types.hpp>
 #include <console.hpp>
 #include <hypercall.hpp>
+#include <initializer_list>  // freestanding: range-for over a braced list
 
 namespace xtf {
 
@@ -184,6 +185,16 @@ inline Outcome call(Stub stub, u64 argument) {
     const u64 v = stub(argument);
     return finish(v);
 }
+
+// ---------------------------------------------------------------- calls (calls.S)
+// A call with all 31 general registers given (in) and returned (out): x0 = function ID, x1..x7
+// arguments, x8..x30 whatever the test puts there (canaries) and must find again.
+using RawCall = void (*)(const u64 in[31], u64 out[31]);
+extern "C" void xtf_call_hvc(const u64 in[31], u64 out[31]);        // HVC #0
+extern "C" void xtf_call_smc(const u64 in[31], u64 out[31]);        // SMC #0
+extern "C" void xtf_call_hvc_1(const u64 in[31], u64 out[31]);      // HVC #1: not the ABI's
+extern "C" void xtf_call_hvc_ffff(const u64 in[31], u64 out[31]);   // HVC #0xffff
+extern "C" void xtf_call_smc_1234(const u64 in[31], u64 out[31]);   // SMC #0x1234
 
 // ---------------------------------------------------------------- the partition's own memory
 struct Range {
