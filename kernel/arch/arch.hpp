@@ -22,6 +22,10 @@ void publish_memory_writes();
 
 unsigned current_core();
 
+// A hint that this core is waiting for another (a spinlock): YIELD on aarch64, which lets the
+// other hardware thread of the core, or under single-threaded emulation another vCPU, run.
+void cpu_relax();
+
 }  // namespace bh::arch
 
 namespace bh::arch {

@@ -46,6 +46,8 @@ void publish_memory_writes() {
 
 unsigned current_core() { return static_cast<unsigned>(BH_READ_SYSREG(mpidr_el1) & 0xff); }
 
+void cpu_relax() { asm volatile("yield" ::: "memory"); }
+
 void clean_to_poc(PhysAddr pa, u64 size) {
     u64 ctr = BH_READ_SYSREG(ctr_el0);
     u64 line = 4ull << ((ctr >> 16) & 0xf);  // DminLine, in bytes

@@ -75,6 +75,8 @@ void publish_memory_writes() {
 
 unsigned current_core() { return g_core; }
 
+void cpu_relax() {}
+
 // Host memory is coherent; what matters to tests is that the kernel asked, and for what.
 void clean_to_poc(PhysAddr, u64 size) {
     ++g_clean_calls;
