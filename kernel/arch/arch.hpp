@@ -20,6 +20,10 @@ void stage2_tlb_invalidate_vmid(u16 vmid);
 // Make table and scrub writes visible to the page-table walker and to other cores.
 void publish_memory_writes();
 
+// One translation-table descriptor, stored single-copy-atomically (a walker never sees half of
+// it). The host build records these for the tests that check every state a walker could see.
+void write_descriptor(u64* entry, u64 value);
+
 unsigned current_core();
 
 // A hint that this core is waiting for another (a spinlock): YIELD on aarch64, which lets the
@@ -57,7 +61,7 @@ struct GuestExceptionState {
 u64 guest_vbar();  // VBAR_EL1
 void set_guest_exception(const GuestExceptionState& state);
 
-// Shared peripheral interrupts given to partitions (kernel/interrupts.hpp): route `intid` to
+// Shared peripheral interrupts given to partitions (kernel/irq/interrupts.hpp): route `intid` to
 // `core` and let it through the distributor; stop it at the distributor (it stays pending at
 // the device until the partition's driver clears it there).
 void irq_enable(u32 intid, unsigned core);
@@ -65,5 +69,9 @@ void irq_disable(u32 intid);
 
 // Power the machine off (PSCI SYSTEM_OFF); on the host, records the request and returns.
 void system_off();
+
+// A kernel bug (a broken internal invariant, never a guest's doing): report and stop the
+// machine. On the host it aborts the test or fuzz run.
+[[noreturn]] void panic(const char* what);
 
 }  // namespace bh::arch

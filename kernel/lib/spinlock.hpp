@@ -1,7 +1,9 @@
-// A ticket spinlock for the few short critical sections shared between cores (the console, the
-// capability lock, a partition's console line and report budget). Needs normal cacheable
-// memory, i.e. the EL2 MMU on; all-zero is unlocked, so locks in retyped (zeroed) objects need
-// no constructor.
+// A ticket spinlock for the few short critical sections shared between cores (the console,
+// capability operations, a partition's console line and report budget), and the lock witness:
+// a function that may only run with a lock held takes `const Held<Lock>&`, which only a guard
+// of that lock can make, so "called with the lock held" is checked by the compiler instead of
+// stated in a comment (Hafnium's vm_locked). Needs normal cacheable memory, i.e. the EL2 MMU
+// on; all-zero is unlocked.
 //
 // Fair: cores get the lock in the order they asked for it, so a core waits for at most one
 // critical section of each other core (threats T-34, T-36: the console and the capability lock
@@ -15,33 +17,54 @@
 #pragma once
 
 #include <arch/arch.hpp>
-#include <bulkhead/types.hpp>
+#include <lib/atomic.hpp>
 
 namespace bh {
 
 class SpinLock {
 public:
     void lock() {
-        const u32 ticket = __atomic_fetch_add(&next_, 1u, __ATOMIC_RELAXED);
-        while (__atomic_load_n(&serving_, __ATOMIC_ACQUIRE) != ticket) arch::cpu_relax();
+        const u32 ticket = next_.add_fetch(1) - 1;
+        while (serving_.load() != ticket) arch::cpu_relax();
     }
-    // Only the holder writes serving_, so a plain read of it is current.
-    void unlock() { __atomic_store_n(&serving_, serving_ + 1, __ATOMIC_RELEASE); }
+    // Only the holder writes serving_, so its own relaxed read of it is current.
+    void unlock() { serving_.store(serving_.load_relaxed() + 1); }
 
 private:
-    u32 next_ = 0;     // the next ticket to hand out
-    u32 serving_ = 0;  // the ticket that holds the lock
+    Atomic<u32> next_;     // the next ticket to hand out
+    Atomic<u32> serving_;  // the ticket that holds the lock
 };
 
-class LockGuard {
+template <typename Lock>
+class Guard;
+
+// Proof that this core holds `Lock`. Neither copyable nor constructible outside Guard.
+template <typename Lock>
+class Held {
 public:
-    explicit LockGuard(SpinLock& lock) : lock_(lock) { lock_.lock(); }
-    ~LockGuard() { lock_.unlock(); }
-    LockGuard(const LockGuard&) = delete;
-    LockGuard& operator=(const LockGuard&) = delete;
+    Held(const Held&) = delete;
+    Held& operator=(const Held&) = delete;
 
 private:
-    SpinLock& lock_;
+    friend class Guard<Lock>;
+    Held() = default;
 };
+
+// Holds `lock` for its lifetime and hands out the witness.
+template <typename Lock>
+class Guard {
+public:
+    explicit Guard(Lock& lock) : lock_(lock) { lock_.lock(); }
+    ~Guard() { lock_.unlock(); }
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+    const Held<Lock>& held() const { return held_; }
+
+private:
+    Lock& lock_;
+    Held<Lock> held_;
+};
+
+using LockGuard = Guard<SpinLock>;
 
 }  // namespace bh

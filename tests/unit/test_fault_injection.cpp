@@ -1,14 +1,15 @@
-// Fault policy "inject" (kernel/fault_injection.hpp, docs/isolation.md "Fault policy"): a
-// contained synchronous fault comes back to the partition as an EL1 exception, reported within
-// a budget, and the partition runs on; everything the policy does not cover still ends the run.
+// Fault policy "inject" (calls/fault_injection.hpp, docs/isolation.md "Fault policy"): a
+// contained synchronous fault comes back to the partition as an EL1 exception
+// (arch/aarch64/exception_injection.hpp), reported within a budget, and the partition runs on;
+// everything the policy does not cover still ends the run.
 #include <catch2/catch_test_macros.hpp>
 
 #include "guest_exits.hpp"
-#include "system_fixture.hpp"
+#include "kernel_fixture.hpp"
 
 #include <arch/host/host_memory.hpp>
-#include <fault_injection.hpp>
-#include <report_budget.hpp>
+#include <calls/fault_injection.hpp>
+#include <lib/report_budget.hpp>
 #include <string>
 
 using namespace bh;
@@ -26,7 +27,8 @@ constexpr u64 kEsrDataAbortRead = (0x24ull << 26) | (1ull << 25) | 0x06;     // 
 constexpr u64 kEsrInstAbort = (0x20ull << 26) | (1ull << 25) | 0x07;          // translation fault level 3
 constexpr u64 kEsrSError = 0x2full << 26;
 
-ExitSyndrome abort_at(u64 esr, u64 va) { return ExitSyndrome{esr, va, (va >> 12) << 4}; }
+arch::Syndrome abort_at(u64 esr, u64 va) { return arch::Syndrome{esr, va, (va >> 12) << 4}; }
+arch::GuestExit sync_exit(const arch::Syndrome& s) { return arch::decode_exit(ExitVector::Sync, s); }
 
 size_t occurrences(const std::string& text, const std::string& what) {
     size_t n = 0;
@@ -34,57 +36,59 @@ size_t occurrences(const std::string& text, const std::string& what) {
     return n;
 }
 
-struct InjectFixture : SystemFixture {
+struct InjectFixture : KernelFixture {
     Partition& p;
     Vcpu& v;
     explicit InjectFixture(manifest::FaultPolicy faults = manifest::FaultPolicy::Inject)
         : p(make("prober", kPartitionPa, 1, 1, manifest::RestartPolicy::Stop, faults)), v(p.vcpus[0]) {
-        REQUIRE(ok(system.seal()));
+        REQUIRE(seal().ok());
+        enter(kernel, v);
         host::set_guest_vbar(kVbar);
         v.regs.spsr = kEl1h;
     }
     // One exit of the running vCPU with syndrome `s` at guest PC `pc`; true when it resumes.
-    bool fault(const ExitSyndrome& s, u64 pc = kGuestRam + 0x100) {
+    bool fault(const arch::Syndrome& s, u64 pc = kGuestRam + 0x100) {
         v.regs.elr = pc;
-        return exit_with(system, v, ExitKind::Sync, s.esr, s.far, s.hpfar);
+        return exit_with(kernel, v, ExitVector::Sync, s.esr, s.far, s.hpfar);
     }
 };
 
 }  // namespace
 
 TEST_CASE("the syndrome delivered for each injectable exit", "[fault_injection]") {
-    GuestException e;
-    // A write abort from EL1: same-EL data abort, WnR kept, external abort, FAR the VA.
-    REQUIRE(injectable_exception(abort_at(kEsrDataAbortWrite, kFaultVa), kEl1h, e));
+    using arch::exception_for_exit;
+    arch::GuestException e;
+    // A write abort from EL1h: same-EL data abort, WnR kept, external abort, FAR the VA, the
+    // current-EL-with-SPx vector.
+    REQUIRE(exception_for_exit(sync_exit(abort_at(kEsrDataAbortWrite, kFaultVa)), kEl1h, e));
     CHECK(e.esr == ((0x25ull << 26) | (1ull << 25) | (1ull << 6) | 0x10));
     CHECK(e.far == kFaultVa);
-    CHECK(e.has_far);
-    // From EL0 it is the lower-EL class; a read has no WnR.
-    REQUIRE(injectable_exception(abort_at(kEsrDataAbortRead, kFaultVa), kEl0, e));
+    CHECK(e.vector_offset == 0x200);
+    // From EL0 it is the lower-EL class and vector; a read has no WnR.
+    REQUIRE(exception_for_exit(sync_exit(abort_at(kEsrDataAbortRead, kFaultVa)), kEl0, e));
     CHECK(e.esr == ((0x24ull << 26) | (1ull << 25) | 0x10));
+    CHECK(e.vector_offset == 0x400);
     // Cache maintenance (CM) and FAR-not-valid (FnV) are kept; FAR then means nothing.
-    REQUIRE(injectable_exception(abort_at(kEsrDataAbortRead | (1u << 8) | (1u << 10), kFaultVa), kEl1h, e));
+    REQUIRE(exception_for_exit(sync_exit(abort_at(kEsrDataAbortRead | (1u << 8) | (1u << 10), kFaultVa)), kEl1h, e));
     CHECK(e.esr == ((0x25ull << 26) | (1ull << 25) | (1u << 8) | (1u << 10) | 0x10));
-    CHECK_FALSE(e.has_far);
-    // An instruction abort: same-EL class from EL1 (either stack pointer), lower from EL0.
-    REQUIRE(injectable_exception(abort_at(kEsrInstAbort, kFaultVa), 0x3c4, e));
+    CHECK(e.far == 0);
+    // An instruction abort: same-EL class from EL1t (and its vector), lower from EL0.
+    REQUIRE(exception_for_exit(sync_exit(abort_at(kEsrInstAbort, kFaultVa)), 0x3c4, e));
     CHECK(e.esr == ((0x21ull << 26) | (1ull << 25) | 0x10));
-    REQUIRE(injectable_exception(abort_at(kEsrInstAbort, kFaultVa), kEl0, e));
+    CHECK(e.vector_offset == 0x000);
+    REQUIRE(exception_for_exit(sync_exit(abort_at(kEsrInstAbort, kFaultVa)), kEl0, e));
     CHECK(e.esr == ((0x20ull << 26) | (1ull << 25) | 0x10));
     // A trapped system register is undefined; nothing of the trapped encoding is passed on.
-    REQUIRE(injectable_exception(ExitSyndrome{kEsrSysReg | 0x30c09d, 0, 0}, kEl1h, e));
+    REQUIRE(exception_for_exit(sync_exit(arch::Syndrome{kEsrSysReg | 0x30c09d, 0, 0}), kEl1hUnmasked, e));
     CHECK(e.esr == (1ull << 25));
-    CHECK_FALSE(e.has_far);
+    CHECK(e.far == 0);
+    CHECK(e.vector_offset == 0x200);
     // Not covered: SError, HVC (served, never a fault), an unknown class, anything from AArch32.
-    CHECK_FALSE(injectable_exception(ExitSyndrome{kEsrSError, 0, 0}, kEl1h, e));
-    CHECK_FALSE(injectable_exception(ExitSyndrome{kEsrHvc0, 0, 0}, kEl1h, e));
-    CHECK_FALSE(injectable_exception(ExitSyndrome{0x3cull << 26, 0, 0}, kEl1h, e));
-    CHECK_FALSE(injectable_exception(abort_at(kEsrDataAbortWrite, kFaultVa), 0x1d3, e));  // AArch32 SVC mode
-    // The vector each origin enters.
-    CHECK(el1_vector_offset(0x3c4) == 0x000);
-    CHECK(el1_vector_offset(kEl1h) == 0x200);
-    CHECK(el1_vector_offset(kEl1hUnmasked) == 0x200);
-    CHECK(el1_vector_offset(kEl0) == 0x400);
+    CHECK_FALSE(exception_for_exit(arch::decode_exit(ExitVector::SError, arch::Syndrome{kEsrSError, 0, 0}), kEl1h, e));
+    CHECK_FALSE(exception_for_exit(sync_exit(arch::Syndrome{kEsrHvc0, 0, 0}), kEl1h, e));
+    CHECK_FALSE(exception_for_exit(sync_exit(arch::Syndrome{0x3cull << 26, 0, 0}), kEl1h, e));
+    CHECK_FALSE(exception_for_exit(sync_exit(abort_at(kEsrDataAbortWrite, kFaultVa)), 0x1d3, e));  // AArch32 SVC
+    CHECK_FALSE(exception_for_exit(arch::decode_exit(ExitVector::Aarch32, abort_at(kEsrDataAbortWrite, kFaultVa)), kEl1h, e));
 }
 
 TEST_CASE("an injected fault enters the guest's vector and the partition runs on", "[fault_injection][containment]") {
@@ -109,13 +113,13 @@ TEST_CASE("an injected fault enters the guest's vector and the partition runs on
 
     // A trapped system register comes back undefined, from EL0 through the lower-EL vector.
     f.v.regs.spsr = kEl0;
-    CHECK(f.fault(ExitSyndrome{kEsrSysReg, 0, 0}, kGuestRam + 0x200));
+    CHECK(f.fault(arch::Syndrome{kEsrSysReg, 0, 0}, kGuestRam + 0x200));
     CHECK(f.v.regs.elr == kVbar + 0x400);
     CHECK(host::guest_exception().esr == (1ull << 25));
     CHECK(host::guest_exception().elr == kGuestRam + 0x200);
 
     // Its run ends with the count; the machine powers off when it stops.
-    CHECK_FALSE(hypercall(f.system, f.v, hvc::psci::kSystemOff));
+    CHECK_FALSE(hypercall(f.kernel, f.v, hvc::psci::kSystemOff));
     CHECK(out.find("partition 'prober': 2 faults injected in this run, 2 of them reported\n") != std::string::npos);
     CHECK(f.p.load_state() == PartitionState::Stopped);
 }
@@ -132,7 +136,7 @@ TEST_CASE("a fault the policy cannot deliver still ends the run", "[fault_inject
     }
     SECTION("an SError") {
         InjectFixture f;
-        CHECK_FALSE(exit_with(f.system, f.v, ExitKind::SError, kEsrSError));
+        CHECK_FALSE(exit_with(f.kernel, f.v, ExitVector::SError, kEsrSError));
         CHECK(f.p.load_state() == PartitionState::Stopped);
     }
     SECTION("an exception from AArch32") {
@@ -163,9 +167,9 @@ TEST_CASE("injected faults are reported within a budget and counted in full", "[
     CHECK(occurrences(out, "injected into the partition") == ReportBudget::kBurst + 1);
     CHECK(out.find("partition 'prober': 24 more faults injected, not reported\n") != std::string::npos);
     // The end of the run counts every one of them; a new run starts with a full budget.
-    CHECK_FALSE(hypercall(f.system, f.v, hvc::psci::kSystemOff));
+    CHECK_FALSE(hypercall(f.kernel, f.v, hvc::psci::kSystemOff));
     CHECK(out.find("partition 'prober': 41 faults injected in this run, 17 of them reported\n") != std::string::npos);
-    CHECK(f.p.injected_faults == 0);
+    CHECK(f.p.injected_faults.load() == 0);
 }
 
 TEST_CASE("the report budget: a burst, then one per interval, never more than the burst", "[fault_injection]") {
@@ -186,15 +190,14 @@ TEST_CASE("the report budget: a burst, then one per interval, never more than th
     CHECK_FALSE(b.admit(5, 10));
 }
 
-TEST_CASE("the fault policy is validated where a partition is created", "[fault_injection][system]") {
-    SystemFixture f;
+TEST_CASE("the fault policy is validated where a partition is created", "[fault_injection]") {
+    KernelFixture f;
     const u32 ps = f.slot(), cs = f.slot();
-    REQUIRE(ok(f.system.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1)));
-    REQUIRE(ok(f.system.retype(kKernelUntyped, ObjectType::CNode, System::kCSpaceRadix, cs, 1)));
-    CHECK(f.system.create_partition(ps, cs, "odd", manifest::RestartPolicy::Stop, 1,
-                                    static_cast<manifest::FaultPolicy>(2)) == Status::InvalidArgument);
-    CHECK(std::string(f.system.last_refusal()) == "unknown fault policy");
-    CHECK(f.system.partition_in_slot(ps) == nullptr);
-    CHECK(ok(f.system.create_partition(ps, cs, "odd", manifest::RestartPolicy::Stop, 1, manifest::FaultPolicy::Inject)));
-    CHECK(f.system.partition_in_slot(ps)->fault_policy == manifest::FaultPolicy::Inject);
+    REQUIRE(f.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1).ok());
+    REQUIRE(f.retype(kKernelUntyped, ObjectType::CNode, PartitionTable::kCSpaceRadix, cs, 1).ok());
+    CHECK_REFUSED(f.create_partition(ps, cs, "odd", manifest::RestartPolicy::Stop, 1, static_cast<manifest::FaultPolicy>(2)),
+                  Status::InvalidArgument, "unknown fault policy");
+    CHECK(f.kernel.partitions.in_slot(f.kernel.boot, BootSlot(ps)) == nullptr);
+    CHECK(f.create_partition(ps, cs, "odd", manifest::RestartPolicy::Stop, 1, manifest::FaultPolicy::Inject).ok());
+    CHECK(f.partition(ps).fault_policy == manifest::FaultPolicy::Inject);
 }

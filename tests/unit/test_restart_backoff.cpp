@@ -1,13 +1,14 @@
-// Restart back-off (kernel/restart_backoff.hpp, docs/isolation.md "Restart back-off"): runs that
-// keep ending quickly are restarted after a growing delay, spent with vCPU 0 runnable but not yet
-// due, never in the kernel; a run that lasted starts the count afresh.
+// Restart back-off (partition/restart_backoff.hpp, docs/isolation.md "Restart back-off"): runs
+// that keep ending quickly are restarted after a growing delay, spent with vCPU 0 runnable but
+// not yet due (the core loop's CoreMap::claim leaves it), never in the kernel; a run that lasted
+// starts the count afresh.
 #include <catch2/catch_test_macros.hpp>
 
 #include "guest_exits.hpp"
-#include "system_fixture.hpp"
+#include "kernel_fixture.hpp"
 
 #include <arch/host/host_memory.hpp>
-#include <restart_backoff.hpp>
+#include <partition/restart_backoff.hpp>
 #include <string>
 
 using namespace bh;
@@ -46,61 +47,68 @@ TEST_CASE("back-off: quick runs double the wait up to a second, a settled run re
 
 TEST_CASE("a partition in a fault loop is restarted later and later, never held in the kernel",
           "[restart_backoff][containment]") {
-    SystemFixture f;
+    KernelFixture f;
     Partition& p = f.make("looper", kPartitionPa, 1, 1, manifest::RestartPolicy::Restart);
     Partition& manager = f.make("manager", kPartitionPa + 4 * kMiB, 2);
     host::set_counter(10'000);
-    REQUIRE(ok(f.system.seal()));
+    REQUIRE(f.seal().ok());
     Vcpu& v = p.vcpus[0];
-    // The first run starts at once.
-    CHECK(v.start_due(v.start_not_before));
-    CHECK(v.start_not_before <= 10'002);
+    // The first run starts at once: its core claims it.
+    CHECK(v.start_not_before.load() <= 10'002);
+    CHECK(f.kernel.cores.claim(CoreId(1)) == &v);
 
     // A fault right away: restarted, but vCPU 0 is due only 1/64 s later.
     u64 now = 20'000;
     host::set_counter(now);
-    CHECK_FALSE(exit_with(f.system, v, ExitKind::Sync, kEsrDataAbortWrite));
+    CHECK_FALSE(exit_with(f.kernel, v, ExitVector::Sync, kEsrDataAbortWrite));
     CHECK(p.load_state() == PartitionState::Running);
     CHECK(p.restarts == 1);
     CHECK(v.load_state() == VcpuState::Runnable);
-    CHECK(v.start_not_before >= now + kFirst);
-    CHECK(v.start_not_before <= now + kFirst + 10);
+    const u64 due = v.start_not_before.load();
+    CHECK(due >= now + kFirst);
+    CHECK(due <= now + kFirst + 10);
     CHECK_FALSE(v.start_due(now + kFirst - 1));
-    CHECK(v.start_due(v.start_not_before));
+    CHECK(v.start_due(due));
+    // Its core does not enter it before then, and leaves it runnable.
+    host::set_counter(due - 100);
+    CHECK(f.kernel.cores.claim(CoreId(1)) == nullptr);
+    CHECK(v.load_state() == VcpuState::Runnable);
+    host::set_counter(due);
+    CHECK(f.kernel.cores.claim(CoreId(1)) == &v);
     // Its virtual time starts when it may run, not at the fault.
-    CHECK(p.counter_offset == v.start_not_before);
+    CHECK(p.counter_offset == due);
     std::string out = host::console_output();
     CHECK(out.find("partition 'looper' restarting (restart 1)\n") != std::string::npos);
     CHECK(out.find("partition 'looper' restart delayed 15 ms (1 quick restarts in a row)\n") != std::string::npos);
 
     // Faulting again as soon as it runs: twice as long.
-    now = v.start_not_before + 100;
+    now = due + 100;
     host::set_counter(now);
-    CHECK_FALSE(exit_with(f.system, v, ExitKind::Sync, kEsrDataAbortWrite));
-    CHECK(v.start_not_before >= now + 2 * kFirst);
-    CHECK(v.start_not_before <= now + 2 * kFirst + 10);
+    CHECK_FALSE(exit_with(f.kernel, v, ExitVector::Sync, kEsrDataAbortWrite));
+    CHECK(v.start_not_before.load() >= now + 2 * kFirst);
+    CHECK(v.start_not_before.load() <= now + 2 * kFirst + 10);
     CHECK(host::console_output().find("restart delayed 31 ms (2 quick restarts in a row)\n") != std::string::npos);
 
     // A controller can stop it while it waits: the runnable vCPU is cancelled, nothing waits.
-    CHECK(ok(f.system.control(p, false, manager.vcpus[0])));
+    CHECK(f.kernel.lifecycle.control(p, false, manager.vcpus[0]).ok());
     CHECK(p.load_state() == PartitionState::Stopped);
     CHECK(v.load_state() == VcpuState::Off);
 }
 
 TEST_CASE("a partition that ran a while is restarted at once", "[restart_backoff][containment]") {
-    SystemFixture f;
+    KernelFixture f;
     Partition& p = f.make("steady", kPartitionPa, 1, 1, manifest::RestartPolicy::Restart);
     host::set_counter(1'000);
-    REQUIRE(ok(f.system.seal()));
+    REQUIRE(f.seal().ok());
     Vcpu& v = p.vcpus[0];
     const u64 now = p.run_start + 5 * kHz;  // five seconds into its run
     host::set_counter(now);
-    CHECK_FALSE(exit_with(f.system, v, ExitKind::Sync, kEsrDataAbortWrite));
+    CHECK_FALSE(exit_with(f.kernel, v, ExitVector::Sync, kEsrDataAbortWrite));
     CHECK(p.restarts == 1);
-    CHECK(v.start_due(now + 2));
+    CHECK(v.start_not_before.load() < now + 100);  // due at once (the host counter ticks per read)
     CHECK(host::console_output().find("restart delayed") == std::string::npos);
     // CPU_ON of another vCPU is never delayed: prepare_start clears the back-off.
-    v.start_not_before = now + kHz;
+    v.start_not_before.store(now + kHz);
     v.prepare_start(kGuestRam, 0);
     CHECK(v.start_due(0));
 }

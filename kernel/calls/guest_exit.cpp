@@ -1,0 +1,80 @@
+#include <calls/cap_invoke.hpp>
+#include <calls/fault_injection.hpp>
+#include <calls/guest_exit.hpp>
+#include <kernel.hpp>
+#include <lib/format.hpp>
+
+namespace bh {
+
+void report_fault(const Vcpu& vcpu, const arch::GuestExit& e, const char* outcome) {
+    LineBuffer line;
+    line.put("FAULT partition '");
+    line.put(vcpu.partition->name);
+    line.put("' core ");
+    line.put(vcpu.core.raw());
+    line.put(": ");
+    line.put(arch::fault_kind(e));
+    if (e.cause == arch::GuestExit::Cause::MemoryAbort) {
+        line.put(" at IPA ");
+        line.put(Hex{e.ipa.raw()});
+    }
+    line.put(" (ESR ");
+    line.put(Hex{e.syndrome.esr});
+    line.put(": ");
+    arch::describe_fault(e, line);
+    line.put(", ELR ");
+    line.put(Hex{vcpu.regs.elr});
+    line.put(')');
+    if (outcome != nullptr) {
+        line.put(' ');
+        line.put(outcome);
+    }
+    log_line(line);
+}
+
+namespace {
+
+bool handle_call(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
+    if (e.cause == arch::GuestExit::Cause::SecureCall) vcpu.regs.skip_trapped_instruction();
+    const DecodedCall d = decode_call(vcpu.regs, e.immediate, *vcpu.partition);
+    if (!d.ok) {
+        vcpu.regs.x[0] = d.refusal.x0;
+        return true;
+    }
+    if (is_cap_call(d.call.id)) return handle_cap_call(k, vcpu, d.call);
+    if (is_psci_call(d.call.id)) return handle_psci(k, vcpu, d.call);
+    handle_vendor_call(vcpu, d.call);
+    return true;
+}
+
+}  // namespace
+
+bool handle_guest_exit(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
+    using Cause = arch::GuestExit::Cause;
+    bool resume = true;
+    switch (e.cause) {
+        case Cause::Hypercall:
+        case Cause::SecureCall: resume = handle_call(k, vcpu, e); break;
+        case Cause::Interrupt: break;  // a kick, or an SPI the arch layer passed on: the check below decides
+        case Cause::MemoryAbort:
+        case Cause::Trap:
+            // Fault policy "inject": the partition gets the exception and runs on.
+            if (vcpu.partition->fault_policy == manifest::FaultPolicy::Inject && inject_fault(vcpu, e)) break;
+            [[fallthrough]];
+        case Cause::SError:
+        case Cause::Aarch32:
+            report_fault(vcpu, e);
+            k.lifecycle.stop(vcpu, StopReason::Fault);
+            resume = false;
+            break;
+    }
+    if (!resume) return false;
+    // Another core may have stopped the partition meanwhile; leave the guest then.
+    if (vcpu.partition->load_state() != PartitionState::Running || vcpu.load_state() != VcpuState::Running) {
+        vcpu.transition(VcpuState::Running, VcpuState::Off);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace bh
