@@ -32,6 +32,9 @@ void gic_acknowledge_all(void (*spi)(u32 intid));
 void gic_spi_enable(u32 intid, unsigned core);
 void gic_spi_disable(u32 intid);
 void el2_configure_core();
+// A vCPU's (re)start: the virtual GIC CPU interface state the guest reads at EL1 (ICH_VMCR_EL2,
+// ICH_AP<g>R<n>_EL2) back to its reset values (virtual_cpu_interface.cpp).
+void reset_virtual_cpu_interface();
 [[nodiscard]] bool smmu_abort_all_dma();
 i64 psci_cpu_on(u64 mpidr, u64 entry, u64 context);
 [[noreturn]] void psci_system_off();
