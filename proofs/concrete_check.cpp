@@ -147,6 +147,10 @@ struct Replay {
                     slots[op.slot] = Cap{ObjectType::IrqHandler, op.arg[0], 0, 0,
                                          static_cast<u8>(Rights::kControl | Rights::kGrant), false, 0, 0};
                     break;
+                case OpKind::CreateAuditLog:  // audit_cap.cpp create_audit_log: names no memory
+                    slots[op.slot] = Cap{ObjectType::AuditLog, 0, 0, 0,
+                                         static_cast<u8>(Rights::kRead | Rights::kGrant), false, 0, 0};
+                    break;
                 case OpKind::DeclareFlow: {
                     unsigned a, b;
                     if (!partition(op.arg[0], a) || !partition(op.arg[1], b)) return fail(n, "declare-flow: no such partition");
@@ -160,7 +164,11 @@ struct Replay {
     }
 };
 
-const char* flow_name(u64 k) { return k == static_cast<u64>(manifest::FlowKind::Memory) ? "memory" : "signal"; }
+const char* flow_name(u64 k) {
+    return k == static_cast<u64>(manifest::FlowKind::Memory)   ? "memory"
+           : k == static_cast<u64>(manifest::FlowKind::Signal) ? "signal"
+                                                                : "audit";
+}
 
 const char* type_name(ObjectType t) {
     switch (t) {
@@ -329,6 +337,13 @@ ConcreteReport check_manifest(std::span<const std::uint8_t> bytes) {
             if (a.type == ObjectType::Frame || a.type == ObjectType::DeviceMmio)
                 derived.emplace(std::tuple{a.partition, b.partition, kMem}, w);  // both hold a cap to one frame
         }
+    // Audit: the holder of an AuditLog cap with Read learns what every other partition does.
+    for (const auto& a : rp.held)
+        if (a.type == ObjectType::AuditLog && (a.rights & Rights::kRead))
+            for (unsigned p = 0; p < np; ++p)
+                if (p != a.partition)
+                    derived.emplace(std::tuple{p, a.partition, static_cast<u64>(manifest::FlowKind::Audit)},
+                                    "'" + rp.names[a.partition] + "' holds the AuditLog cap with Read");
     for (const auto& [f, witness] : derived)
         if (!rp.declared.count(f)) {
             ok = false;

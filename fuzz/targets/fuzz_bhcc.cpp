@@ -14,6 +14,7 @@
 //     program runs that manifest to the end (bhcc's rules are at least as strict as the
 //     kernel's: an accepted system that the kernel refuses at boot is a bug);
 //   * check_invariants() is ok after the boot program.
+// covers: T-30
 #include <arch/host/host_memory.hpp>
 #include <bhcc/description_parser.hpp>
 #include <bhcc/diagnostics.hpp>

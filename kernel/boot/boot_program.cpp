@@ -1,3 +1,4 @@
+#include <audit/audit_cap.hpp>
 #include <boot/boot_program.hpp>
 #include <memory/frame_mapping.hpp>
 #include <policy/seal.hpp>
@@ -20,6 +21,7 @@ const char* op_name(manifest::OpKind kind) {
         case manifest::OpKind::Seal: return "seal";
         case manifest::OpKind::DeclareFlow: return "declare-flow";
         case manifest::OpKind::CreateIrqHandler: return "create-irq-handler";
+        case manifest::OpKind::CreateAuditLog: return "create-audit-log";
     }
     return "unknown";
 }
@@ -51,6 +53,7 @@ Outcome execute_op(Kernel& k, const ManifestReader& reader, const manifest::Mani
                                        static_cast<manifest::RestartPolicy>(op.arg[1]), static_cast<u32>(op.arg[2]),
                                        static_cast<manifest::FaultPolicy>(op.arg[3]));
         case OpKind::CreateIrqHandler: return k.boot.create_irq_handler(slot, op.arg[0], k.interrupts);
+        case OpKind::CreateAuditLog: return create_audit_log(k.boot, slot);
         case OpKind::Seal: return seal(k);
         default: break;
     }

@@ -1,3 +1,4 @@
+#include <audit/audit_cap.hpp>
 #include <calls/cap_invoke.hpp>
 #include <caps/cspace.hpp>
 #include <ipc/notification.hpp>
@@ -17,6 +18,7 @@ struct Invocation {
     CapSlot* other = nullptr;  // the destination of copy, mint and move; IrqBind's notification
     Notification* notification = nullptr;
     Partition* target = nullptr;  // PartitionStop/Restart, acted on after the lock
+    bool audit_read = false;      // AuditRead: the log is read after the lock (it needs none)
 };
 
 // The slot `cptr` names in `p`'s CSpace, with `need` on the CNode (Read to use a cap,
@@ -105,6 +107,12 @@ Status decode(const Kernel& k, const Vcpu& vcpu, Invocation& inv, const CapLockH
         case CallId::IrqUnbind:
             s = one(c.one.cap, kUse);
             return ok(s) ? k.interrupts.check_bound(inv.slot->cap, held) : s;
+        case CallId::AuditRead:
+            if (s = one(c.audit.log, kUse); !ok(s)) return s;
+            if (inv.slot->cap.type != ObjectType::AuditLog) return Status::InvalidArgument;
+            if (!inv.slot->cap.rights.has(Rights::read())) return Status::Denied;
+            inv.audit_read = true;
+            return Status::Ok;
         default: return Status::NotSupported;
     }
 }
@@ -176,6 +184,7 @@ bool handle_cap_call(Kernel& k, Vcpu& vcpu, const GuestCall& call) {
         // NotificationWait blocked the caller: it parks; whoever wakes it writes x0 and x1.
         if (notification_waiting(vcpu, guard.held())) return false;
     }
+    if (inv.audit_read) audit_read(vcpu.regs, call.audit.cursor);
     if (inv.target == nullptr) return true;
     const Outcome o = k.lifecycle.control(*inv.target, call.id == CallId::PartitionRestart, vcpu);
     vcpu.regs.x[0] = status_value(o.status());

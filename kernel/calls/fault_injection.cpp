@@ -1,4 +1,5 @@
 #include <arch/arch.hpp>
+#include <audit/audit_log.hpp>
 #include <calls/fault_injection.hpp>
 #include <calls/guest_exit.hpp>
 #include <lib/format.hpp>
@@ -25,7 +26,13 @@ bool inject_fault(Vcpu& vcpu, const arch::GuestExit& exit) {
         p.reported_faults.add_fetch(1);
         const u64 skipped = p.fault_reports.take_suppressed();
         if (skipped != 0) log("partition '", p.name, "': ", skipped, " more faults injected, not reported");
-        report_fault(vcpu, exit, "injected into the partition");
+        report_fault(vcpu, exit, "injected into the partition");  // the line and its audit entry
+    } else {
+        // Beyond the budget the audit ring still gets every one (it counts what it overwrites);
+        // only the console lines are spared.
+        audit::log().record(vcpu.core.raw(), audit::Event::FaultContained, static_cast<u8>(exit.vector),
+                            p.index.raw() + 1, exit.syndrome.esr,
+                            exit.cause == arch::GuestExit::Cause::MemoryAbort ? exit.ipa.raw() : 0, arch::counter_now());
     }
     arch::set_guest_exception(arch::GuestExceptionState{e.esr, e.far, r.elr, r.spsr});
     r.elr = vector;

@@ -5,8 +5,9 @@
 // an access outside every memslot or to a system register it does not emulate: a stage-2 abort
 // as a synchronous external abort, a trapped system register or set/way operation as an
 // undefined instruction (arch/aarch64/exception_injection.hpp has the encodings). Nothing else
-// changes: the access was not performed, the report is the same FAULT line (within a budget,
-// lib/report_budget.hpp), and SError, AArch32 and any other exit still end the run.
+// changes: the access was not performed, the report is the same FAULT line and audit entry (the
+// lines within a budget, lib/report_budget.hpp; the audit ring records every one), and SError,
+// AArch32 and any other exit still end the run.
 #pragma once
 
 #include <arch/guest.hpp>

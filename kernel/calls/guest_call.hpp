@@ -40,6 +40,7 @@ enum class CallId : u8 {
     IrqBind,
     IrqAck,
     IrqUnbind,
+    AuditRead,
     // PSCI, on the caller's own partition
     PsciVersion,
     PsciFeatures,
@@ -50,7 +51,7 @@ enum class CallId : u8 {
     PsciSystemReset,
 };
 
-constexpr bool is_cap_call(CallId id) { return id >= CallId::CapIdentify && id <= CallId::IrqUnbind; }
+constexpr bool is_cap_call(CallId id) { return id >= CallId::CapIdentify && id <= CallId::AuditRead; }
 constexpr bool is_psci_call(CallId id) { return id >= CallId::PsciVersion; }
 
 // The arguments of each call (NOVA's per-call views of the registers).
@@ -75,6 +76,10 @@ struct FrameMapArgs {
     u64 frame;
     Ipa ipa;
     MapAttributes attrs;
+};
+struct AuditReadArgs {
+    u64 log;     // cptr of the AuditLog cap
+    u64 cursor;  // a sequence number: the oldest entry at or after it is read
 };
 struct IrqBindArgs {
     u64 irq;
@@ -102,6 +107,7 @@ struct GuestCall {
         CapMintArgs mint;
         FrameMapArgs map;
         IrqBindArgs bind;
+        AuditReadArgs audit;
         PsciFeaturesArgs features;
         PsciCpuOnArgs cpu_on;
         PsciAffinityArgs affinity;

@@ -55,7 +55,7 @@ struct InjectFixture : KernelFixture {
 
 }  // namespace
 
-TEST_CASE("the syndrome delivered for each injectable exit", "[fault_injection]") {
+TEST_CASE("the syndrome delivered for each injectable exit", "[fault_injection][T-15]") {
     using arch::exception_for_exit;
     arch::GuestException e;
     // A write abort from EL1h: same-EL data abort, WnR kept, external abort, FAR the VA, the
@@ -91,7 +91,7 @@ TEST_CASE("the syndrome delivered for each injectable exit", "[fault_injection]"
     CHECK_FALSE(exception_for_exit(arch::decode_exit(ExitVector::Aarch32, abort_at(kEsrDataAbortWrite, kFaultVa)), kEl1h, e));
 }
 
-TEST_CASE("an injected fault enters the guest's vector and the partition runs on", "[fault_injection][containment]") {
+TEST_CASE("an injected fault enters the guest's vector and the partition runs on", "[fault_injection][containment][T-1][T-15]") {
     InjectFixture f;
     f.v.regs.spsr = kEl1hUnmasked;  // interrupts unmasked when it faulted
     CHECK(f.fault(abort_at(kEsrDataAbortWrite, kFaultVa)));
@@ -124,7 +124,7 @@ TEST_CASE("an injected fault enters the guest's vector and the partition runs on
     CHECK(f.p.load_state() == PartitionState::Stopped);
 }
 
-TEST_CASE("a fault the policy cannot deliver still ends the run", "[fault_injection][containment]") {
+TEST_CASE("a fault the policy cannot deliver still ends the run", "[fault_injection][containment][T-15][T-39]") {
     SECTION("the vector itself faults: delivering it again would loop") {
         InjectFixture f;
         CHECK_FALSE(f.fault(abort_at(kEsrInstAbort, kVbar + 0x200), kVbar + 0x200));
@@ -153,7 +153,7 @@ TEST_CASE("a fault the policy cannot deliver still ends the run", "[fault_inject
     }
 }
 
-TEST_CASE("injected faults are reported within a budget and counted in full", "[fault_injection]") {
+TEST_CASE("injected faults are reported within a budget and counted in full", "[fault_injection][T-34][T-33]") {
     InjectFixture f;
     constexpr u64 kInterval = host::kCounterFrequency / 8;
     const u64 start = 1'000'000;
@@ -172,7 +172,7 @@ TEST_CASE("injected faults are reported within a budget and counted in full", "[
     CHECK(f.p.injected_faults.load() == 0);
 }
 
-TEST_CASE("the report budget: a burst, then one per interval, never more than the burst", "[fault_injection]") {
+TEST_CASE("the report budget: a burst, then one per interval, never more than the burst", "[fault_injection][T-34]") {
     ReportBudget b;
     b.reset(100);
     for (u32 i = 0; i < ReportBudget::kBurst; ++i) CHECK(b.admit(100, 10));
@@ -190,7 +190,7 @@ TEST_CASE("the report budget: a burst, then one per interval, never more than th
     CHECK_FALSE(b.admit(5, 10));
 }
 
-TEST_CASE("the fault policy is validated where a partition is created", "[fault_injection]") {
+TEST_CASE("the fault policy is validated where a partition is created", "[fault_injection][T-27]") {
     KernelFixture f;
     const u32 ps = f.slot(), cs = f.slot();
     REQUIRE(f.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1).ok());

@@ -25,7 +25,7 @@ u32 nth_partition_slot(u32 n) { return manifest::kFirstFreeBootSlot + n * kSlots
 
 }  // namespace
 
-TEST_CASE("a stage-2 fault stops only the faulting partition", "[system][containment]") {
+TEST_CASE("a stage-2 fault stops only the faulting partition", "[system][containment][INV-7][T-1][T-22][T-35]") {
     KernelFixture f;
     Partition& victim = f.make("victim", kPartitionPa, 1);
     Partition& attacker = f.make("attacker", kPartitionPa + 4 * kMiB, 2);
@@ -55,7 +55,7 @@ TEST_CASE("a stage-2 fault stops only the faulting partition", "[system][contain
     CHECK(f.kernel.lifecycle.running() == 0);
 }
 
-TEST_CASE("restart policy rescrubs and reloads the partition", "[system][containment]") {
+TEST_CASE("restart policy rescrubs and reloads the partition", "[system][containment][INV-1][INV-6][T-5][T-15][T-16][T-25][T-35]") {
     KernelFixture f;
     Partition& p = f.make("phoenix", kPartitionPa, 1, 1, manifest::RestartPolicy::Restart);
     static const u8 image[] = {0xC0, 0xDE};
@@ -78,7 +78,7 @@ TEST_CASE("restart policy rescrubs and reloads the partition", "[system][contain
     CHECK(logged("partition 'phoenix' restarting (restart 1)"));
 }
 
-TEST_CASE("a partition with a control capability stops and restarts another", "[system][hypercall][control]") {
+TEST_CASE("a partition with a control capability stops and restarts another", "[system][hypercall][control][INV-4][INV-7][T-58]") {
     KernelFixture f;
     Partition& manager = f.make("manager", kPartitionPa, 1);
     Partition& victim = f.make("victim", kPartitionPa + 4 * kMiB, 2);

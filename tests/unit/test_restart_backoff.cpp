@@ -21,7 +21,7 @@ constexpr u64 kFirst = kHz / RestartBackoff::kFirstDelayDivisor;
 
 }  // namespace
 
-TEST_CASE("back-off: quick runs double the wait up to a second, a settled run resets it", "[restart_backoff]") {
+TEST_CASE("back-off: quick runs double the wait up to a second, a settled run resets it", "[restart_backoff][T-35]") {
     RestartBackoff b;
     u64 t = 1000;
     // A run that lasted a second or more: restart at once.
@@ -45,8 +45,7 @@ TEST_CASE("back-off: quick runs double the wait up to a second, a settled run re
     CHECK(b.next_delay(t + 5000, t, kHz) == 2 * kFirst);
 }
 
-TEST_CASE("a partition in a fault loop is restarted later and later, never held in the kernel",
-          "[restart_backoff][containment]") {
+TEST_CASE("a partition in a fault loop is restarted later and later, never held in the kernel", "[restart_backoff][containment][T-35][INV-7]") {
     KernelFixture f;
     Partition& p = f.make("looper", kPartitionPa, 1, 1, manifest::RestartPolicy::Restart);
     Partition& manager = f.make("manager", kPartitionPa + 4 * kMiB, 2);
@@ -95,7 +94,7 @@ TEST_CASE("a partition in a fault loop is restarted later and later, never held 
     CHECK(v.load_state() == VcpuState::Off);
 }
 
-TEST_CASE("a partition that ran a while is restarted at once", "[restart_backoff][containment]") {
+TEST_CASE("a partition that ran a while is restarted at once", "[restart_backoff][containment][T-35]") {
     KernelFixture f;
     Partition& p = f.make("steady", kPartitionPa, 1, 1, manifest::RestartPolicy::Restart);
     host::set_counter(1'000);

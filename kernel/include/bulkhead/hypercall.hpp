@@ -42,10 +42,17 @@ enum class Function : u64 {
                                      //    routed to this vCPU's core
     IrqAck = kVendorBase | 0x51,     // x1 = IrqHandler cap (Control): let a fired SPI in again
     IrqUnbind = kVendorBase | 0x52,  // x1 = IrqHandler cap (Control): disable it, forget the binding
+    AuditRead = kVendorBase | 0x60,  // x1 = AuditLog cap (Read), x2 = cursor (a sequence number) ->
+                                     //    x1 = sequence, x2 = event | detail << 8 | core << 16 |
+                                     //    partition+1 << 32, x3 = a, x4 = b, x5 = time (counter),
+                                     //    x6 = entries lost before it, x7 = overwritten since boot;
+                                     //    NotFound: nothing at or after the cursor yet, x1 = the
+                                     //    cursor to wait from (docs/audit.md)
 };
 
+// 4: AuditRead (0x60); version 3's calls are unchanged.
 // 3: IrqBind, IrqAck, IrqUnbind (0x50-0x52); version 2's calls are unchanged.
-inline constexpr u64 kAbiVersion = 3;
+inline constexpr u64 kAbiVersion = 4;
 inline constexpr unsigned kConsoleChunk = 40;  // 5 registers of 8 bytes
 inline constexpr unsigned kRevokeBudget = 64;  // deletions per CapRevoke call
 

@@ -80,11 +80,16 @@ enum class OpKind : u32 {
                           // the declared ones (invariant 6, checked at seal and by the checker)
     CreateIrqHandler = 11,  // slot := the IrqHandler cap of SPI arg0 (an INTID of
                             // platform::kAssignableSpis), at most once per SPI
+    CreateAuditLog = 12,    // slot := the AuditLog cap (Read|Grant) of the kernel's security audit
+                            // log, at most once (docs/audit.md). Added within version 3: a
+                            // manifest without it is unchanged, and a kernel that does not know
+                            // it refuses it as an unknown op.
 };
 
 enum class FlowKind : u64 {
     Memory = 1,  // the source can write memory the destination can read (a Channel)
     Signal = 2,  // the source can signal a Notification the destination can wait on
+    Audit = 3,   // the destination holds an AuditLog Read cap: it reads the events the source causes
 };
 
 inline constexpr u64 kUntypedDevice = 1;
