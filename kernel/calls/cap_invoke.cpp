@@ -97,6 +97,10 @@ Status decode(const Kernel& k, const Vcpu& vcpu, Invocation& inv, const CapLockH
             return inv.target != nullptr ? Status::Ok : Status::NotFound;
         }
         case CallId::IrqBind: {
+            // A binding outlives the call: one made while the partition is being taken down (by a
+            // vCPU still in the kernel after the take-down ended its bindings) would survive into
+            // the next run or past the stop.
+            if (p.load_state() != PartitionState::Running) return Status::Busy;
             if (s = one(c.bind.irq, kUse); !ok(s)) return s;
             const Result<CapSlot*> n = resolve(p, c.bind.notification, kUse);
             if (!n.ok()) return n.status();
@@ -187,9 +191,12 @@ bool handle_cap_call(Kernel& k, Vcpu& vcpu, const GuestCall& call) {
     if (inv.audit_read) audit_read(vcpu.regs, call.audit.cursor);
     if (inv.target == nullptr) return true;
     const Outcome o = k.lifecycle.control(*inv.target, call.id == CallId::PartitionRestart, vcpu);
+    // The caller may have stopped or restarted its own partition: then it does not resume, and
+    // its registers belong to the next run (vCPU 0's carry the boot argument; another vCPU's
+    // may already be filled in by that run's CPU_ON).
+    if (vcpu.load_state() != VcpuState::Running) return false;
     vcpu.regs.x[0] = status_value(o.status());
-    // The caller may have stopped or restarted its own partition: then it does not resume.
-    return vcpu.load_state() == VcpuState::Running;
+    return true;
 }
 
 }  // namespace bh

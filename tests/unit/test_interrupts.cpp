@@ -356,3 +356,31 @@ TEST_CASE("the checker holds every interrupt state above to INV-5 and catches ea
     }
     line = saved;
 }
+
+TEST_CASE("a vCPU still in the kernel when its partition is taken down cannot bind an interrupt again", "[interrupts][INV-5][T-73]") {
+    KernelFixture f;
+    Partition& p = f.make("driver", kPartitionPa, 1, 2);  // vCPUs on cores 1 and 2
+    const u32 ntfn = f.slot(), rtc = f.slot();
+    REQUIRE(ok(f.retype(manifest::kKernelUntypedSlot, ObjectType::Notification, 0, ntfn, 1)));
+    REQUIRE(ok(f.create_irq_handler(rtc, kRtc)));
+    REQUIRE(ok(f.grant(rtc, p, 1, Rights::control())));
+    REQUIRE(ok(f.grant(ntfn, p, 2, Rights::read())));
+    REQUIRE(ok(f.seal()));
+    Vcpu& v0 = p.vcpus[0];
+    Vcpu& v1 = p.vcpus[1];
+    REQUIRE(call_status(f.kernel, v0, static_cast<F>(hvc::psci::kCpuOn), {1, kGuestRam, 0}) == 0);
+    REQUIRE(call_status(f.kernel, v1, F::IrqBind, {1, 2, kBadge}) == 0);
+    REQUIRE(f.kernel.interrupts.binding(kRtc)->bound());
+    // A controller on another core takes the partition down: it moves it to Stopping and ends its
+    // bindings first (Lifecycle::take_down), then waits for vCPU 1, which is still in the kernel
+    // on its own core and makes one more call before it sees the stop.
+    REQUIRE(p.transition(PartitionState::Running, PartitionState::Stopping));
+    f.kernel.interrupts.partition_stopped(p.index);
+    REQUIRE_FALSE(f.kernel.interrupts.binding(kRtc)->bound());
+    CHECK_FALSE(hypercall(f.kernel, v1, fid(F::IrqBind), {1, 2, kBadge}));  // it leaves the guest
+    CHECK(status_of(v1) == st(Status::Busy));
+    // Nothing of the old run decides where the interrupt goes: the binding stays gone.
+    CHECK_FALSE(f.kernel.interrupts.binding(kRtc)->bound());
+    CHECK_FALSE(host::irq_enabled(kRtc));
+    CHECK(v1.load_state() == VcpuState::Off);
+}

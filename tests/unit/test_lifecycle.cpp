@@ -153,6 +153,21 @@ TEST_CASE("a partition that stops or restarts itself does not resume", "[control
     CHECK(f.kernel.lifecycle.running() == 1);
 }
 
+TEST_CASE("a partition that restarts itself from vCPU 0 starts with its boot argument in x0", "[control][T-14]") {
+    KernelFixture f;
+    Partition& p = f.make("self", kPartitionPa, 1);  // x0 = kBootArg at every start
+    REQUIRE(f.grant(nth_partition_slot(0), p, 1, Rights::control()).ok());
+    REQUIRE(f.seal().ok());
+    Vcpu& v0 = p.vcpus[0];
+    CHECK_FALSE(hypercall(f.kernel, v0, static_cast<u64>(hvc::Function::PartitionRestart), {1}));
+    REQUIRE(p.restarts == 1);
+    REQUIRE(v0.load_state() == VcpuState::Runnable);
+    // The restart prepared vCPU 0's registers for its new run: the call's status must not
+    // overwrite them (the caller no longer exists to read it).
+    CHECK(v0.regs.x[0] == kBootArg);
+    CHECK(v0.regs.elr == kGuestRam);
+}
+
 TEST_CASE("a controller finds a partition that another core is taking down busy", "[control]") {
     KernelFixture f;
     Partition& manager = f.make("manager", kPartitionPa, 1);

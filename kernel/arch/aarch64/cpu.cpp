@@ -12,7 +12,10 @@
 #include "stage2_format.hpp"
 #include "sysreg.hpp"
 
-alignas(16) char bh_stacks[bh::platform::kMaxCores << KERNEL_STACK_SHIFT];
+// Per core: an unmapped guard page, then its 16 KiB stack (mmu.cpp leaves the guards unmapped, so
+// an overflow faults instead of running into the next core's stack and the data above).
+alignas(4096) char bh_stacks[bh::platform::kMaxCores * KERNEL_STACK_SLOT];
+static_assert(KERNEL_STACK_GUARD == bh::kPageSize && KERNEL_STACK_SLOT % bh::kPageSize == 0);
 
 namespace bh::aarch64 {
 
@@ -62,7 +65,7 @@ PerCpu& this_cpu() { return *reinterpret_cast<PerCpu*>(BH_READ_SYSREG(tpidr_el2)
 void percpu_init(unsigned core) {
     PerCpu& c = cpus[core];
     c.core = core;
-    c.stack_top = reinterpret_cast<u64>(bh_stacks) + ((static_cast<u64>(core) + 1) << KERNEL_STACK_SHIFT);
+    c.stack_top = reinterpret_cast<u64>(bh_stacks) + (static_cast<u64>(core) + 1) * KERNEL_STACK_SLOT;
     BH_WRITE_SYSREG(tpidr_el2, reinterpret_cast<u64>(&c));
     BH_WRITE_SYSREG(vbar_el2, reinterpret_cast<u64>(bh_el2_vectors));
     isb();
