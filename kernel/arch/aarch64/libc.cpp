@@ -50,6 +50,19 @@ BH_LIBC void* memset(void* dst, int c, bh::usize n) {
     const auto byte = static_cast<unsigned char>(c);
     for (; n > 0 && !word_aligned(d); --n) *d++ = byte;
     const Word word = 0x0101'0101'0101'0101ull * byte;
+    // Eight words a step for the large clears (retype zeroes every new object: a Linux
+    // partition's RAM is 128 MiB).
+    for (; n >= 8 * kWord; n -= 8 * kWord, d += 8 * kWord) {
+        Word* w = reinterpret_cast<Word*>(d);
+        w[0] = word;
+        w[1] = word;
+        w[2] = word;
+        w[3] = word;
+        w[4] = word;
+        w[5] = word;
+        w[6] = word;
+        w[7] = word;
+    }
     for (; n >= kWord; n -= kWord, d += kWord) *reinterpret_cast<Word*>(d) = word;
     while (n-- > 0) *d++ = byte;
     return dst;
