@@ -24,4 +24,6 @@ set(BH_GENERIC_SOURCES
 )
 set(BH_HOST_ARCH_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/arch_host.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/arch/host/smmu_host.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/arch/host/pci_host.cpp
 )

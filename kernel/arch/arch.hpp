@@ -14,7 +14,9 @@ void* phys_to_virt(PhysAddr pa);
 // Debug console (PL011 on aarch64, a capture buffer on the host).
 void console_write(const char* text, usize length);
 
-// Remove every stage-2 (and stage-1 EL1&0) TLB entry tagged with `vmid`, on all cores.
+// Remove every stage-2 (and stage-1 EL1&0) TLB entry tagged with `vmid`, on all cores and in the
+// SMMU (a partition's DMA streams translate through its stage-2 tables with its VMID); complete
+// when it returns.
 void stage2_tlb_invalidate_vmid(u16 vmid);
 
 // Make table and scrub writes visible to the page-table walker and to other cores.
@@ -47,5 +49,46 @@ void irq_disable(u32 intid);
 
 // Power the machine off (PSCI SYSTEM_OFF); on the host, records the request and returns.
 void system_off();
+
+}  // namespace bh::arch
+
+namespace bh::arch {
+
+// ---- The SMMU (DMA isolation, docs/isolation.md "DMA"; kernel/arch/aarch64/smmu.cpp, host fake
+// kernel/arch/host/smmu_host.cpp). Streams are PCIe requester IDs, 0 .. platform::kStreamCount - 1.
+// Every stream aborts until bound; each call below has completed in the SMMU when it returns (its
+// commands consumed up to a CMD_SYNC), so no cached copy of what it replaced can be used after.
+
+// False when the machine's SMMU could not be set up to translate (then every stream aborts for
+// good and binding is refused).
+bool smmu_available();
+// Stream `sid` translates through the stage-2 tables at `root` tagged `vmid` (a partition's own).
+void smmu_stream_bind(u32 sid, PhysAddr root, u16 vmid);
+// Stream `sid` aborts, and nothing it translated with `vmid` is left in the SMMU's TLB.
+void smmu_stream_abort(u32 sid, u16 vmid);
+
+// What the SMMU makes of a stream now, read back from its stream table (the invariant checker).
+struct DmaStreamState {
+    enum class Kind : u8 { Abort, Translate, Other } kind;  // Other: invalid, bypass, stage 1, malformed
+    u16 vmid;       // Translate: the tables' VMID
+    PhysAddr root;  // Translate: the stage-2 root
+};
+DmaStreamState smmu_stream_state(u32 sid);
+
+// A fault the SMMU recorded for a device's access.
+struct DmaFault {
+    u32 sid;
+    u64 address;       // the address the device used: an IPA of the stream's partition
+    bool read;
+    const char* what;  // "translation fault", "permission fault", ...
+};
+// Takes at most `max` recorded faults, oldest first, into `out`; returns how many. `lost` grows by
+// the records the SMMU could not keep (its queue overflowed) since the last call.
+u32 smmu_take_faults(DmaFault* out, u32 max, u64& lost);
+
+// ---- PCIe configuration space of bus 0 (the ECAM, which only the kernel maps). `size` is 1, 2 or
+// 4 and `offset` (below 4096) is aligned to it; an absent function reads as all ones.
+u32 pci_config_read(u32 bdf, u32 offset, unsigned size);
+void pci_config_write(u32 bdf, u32 offset, unsigned size, u32 value);
 
 }  // namespace bh::arch

@@ -63,6 +63,8 @@ void console_write(const char* text, usize length) { g_console.append(text, leng
 void stage2_tlb_invalidate_vmid(u16 vmid) {
     ++g_tlb_invalidations[vmid];
     ++g_tlb_total;
+    host::trace().push_back("cpu tlbi-vmid " + std::to_string(vmid));
+    host::smmu_tlbi_vmid(vmid);
 }
 
 void publish_memory_writes() {
@@ -73,9 +75,12 @@ void publish_memory_writes() {
 unsigned current_core() { return g_core; }
 
 // Host memory is coherent; what matters to tests is that the kernel asked, and for what.
-void clean_to_poc(PhysAddr, u64 size) {
+void clean_to_poc(PhysAddr pa, u64 size) {
     ++g_clean_calls;
     g_clean_bytes += size;
+    char text[40];
+    std::snprintf(text, sizeof text, "clean 0x%llx", static_cast<unsigned long long>(pa.raw()));
+    host::trace().push_back(text);
 }
 
 void kick_core(unsigned core) {
@@ -155,6 +160,9 @@ void reset_all() {
     reset_console();
     reset_counters();
     reset_irqs();
+    smmu_reset();
+    pci_reset();
+    trace().clear();
     g_core = 0;
     g_counter = 0;
 }
