@@ -18,6 +18,8 @@ const char* op_name(manifest::OpKind kind) {
         case manifest::OpKind::Seal: return "seal";
         case manifest::OpKind::DeclareFlow: return "declare-flow";
         case manifest::OpKind::CreateIrqHandler: return "create-irq-handler";
+        case manifest::OpKind::AssignPciFunction: return "assign-pci-function";
+        case manifest::OpKind::PlacePciBar: return "place-pci-bar";
     }
     return "unknown";
 }
@@ -64,6 +66,10 @@ Status execute(System& system, const ManifestReader& reader, const manifest::Man
         case OpKind::BindVcpu:
             return system.bind_vcpu(*p, op.slot, static_cast<u32>(op.arg[1]), static_cast<u32>(op.arg[2]));
         case OpKind::StartVcpu: return system.set_entry(*p, static_cast<u32>(op.arg[1]), op.arg[2], op.arg[3]);
+        case OpKind::AssignPciFunction:
+            return system.assign_pci_function(op.slot, *p, static_cast<u32>(op.arg[1]), static_cast<u32>(op.arg[2]));
+        case OpKind::PlacePciBar:
+            return system.place_pci_bar(*p, static_cast<u32>(op.arg[1]), static_cast<u32>(op.arg[2]), op.arg[3]);
         default: return Status::InvalidArgument;
     }
 }

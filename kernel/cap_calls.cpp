@@ -35,7 +35,7 @@ Status identify(const Partition& p, GuestRegs& r) {
     r.x[3] = c.badge;
     r.x[4] = c.size_bits;
     // The physical address is not revealed: a partition has no use for the machine's layout.
-    r.x[5] = caps::mappable(c.type) && c.mapped() && c.mapped_partition_plus1() == p.index + 1 ? 1 : 0;
+    r.x[5] = c.mapped() && c.mapped_partition_plus1() == p.index + 1 ? 1 : 0;  // mapped, or bound (DmaStream)
     r.x[6] = r.x[5] != 0 ? c.mapped_ipa() : 0;
     return Status::Ok;
 }
@@ -135,6 +135,15 @@ Status invoke(System& system, Vcpu& vcpu, Partition** target_out, int* restart_o
                        ? system.interrupts().ack(slot.value()->cap)
                        : system.interrupts().unbind(slot.value()->cap);
         }
+        // --- DMA streams (kernel/dma_streams.cpp)
+        case hvc::Function::DmaStreamBind:
+        case hvc::Function::DmaStreamUnbind: {
+            auto slot = resolve(p, r.x[1], Rights::read());
+            if (!slot.ok()) return slot.status();
+            return static_cast<hvc::Function>(r.x[0]) == hvc::Function::DmaStreamBind
+                       ? system.dma_streams().bind(*slot.value(), p, system.pci())
+                       : system.dma_streams().unbind(*slot.value(), p, system.pci());
+        }
         default: return Status::NotSupported;
     }
 }
@@ -143,7 +152,7 @@ Status invoke(System& system, Vcpu& vcpu, Partition** target_out, int* restart_o
 
 bool is_cap_call(u64 function_id) {
     return function_id >= static_cast<u64>(hvc::Function::CapIdentify) &&
-           function_id <= static_cast<u64>(hvc::Function::IrqUnbind);
+           function_id <= static_cast<u64>(hvc::Function::DmaStreamUnbind);
 }
 
 bool handle_cap_call(System& system, Vcpu& vcpu) {

@@ -1,3 +1,4 @@
+#include <emulated_mmio.hpp>
 #include <esr.hpp>
 #include <guest_exit.hpp>
 #include <lib/format.hpp>
@@ -67,6 +68,9 @@ bool handle_sync(System& system, Vcpu& vcpu, const ExitSyndrome& s) {
         case esr::Class::Smc64:
             vcpu.regs.elr += 4;  // a trapped SMC returns to itself; skip it
             return dispatch_call(system, vcpu);
+        case esr::Class::DataAbortLower:
+            if (emulate_mmio(system, vcpu, s)) return true;  // a partition's PCIe configuration window
+            [[fallthrough]];
         default:
             report_fault(vcpu, ExitKind::Sync, s);
             system.stop(vcpu, StopReason::Fault);
@@ -77,6 +81,8 @@ bool handle_sync(System& system, Vcpu& vcpu, const ExitSyndrome& s) {
 }  // namespace
 
 bool handle_guest_exit(System& system, Vcpu& vcpu, ExitKind kind, const ExitSyndrome& syndrome) {
+    // Its device faulted (the SMMU's report is out): the partition stops here, on its own core.
+    if (system.stop_for_dma_fault(vcpu)) return false;
     bool resume = true;
     switch (kind) {
         case ExitKind::Sync: resume = handle_sync(system, vcpu, syndrome); break;

@@ -14,7 +14,11 @@
 //   INV-2  kernel integrity       nothing reaches the kernel region or object memory; MMIO only
 //                                 from the assignable windows; device never executable; stage-2
 //                                 tables and partition objects live in object memory
-//   INV-3  DMA containment        not checked: no SMMU stream tables exist yet
+//   INV-3  DMA containment        every STE aborts, or translates through the tables and VMID of
+//                                 the partition its stream is bound to: its function's owner,
+//                                 which records the binding on one DmaStream cap it holds; bus
+//                                 mastering only while bound; no one else maps its BARs
+//                                 (invariants_dma.cpp)
 //   INV-4  capability soundness   checked: the derivation tree over the boot CNode and every CSpace
 //   INV-5  interrupt ownership    IrqHandler caps only for SPIs the kernel made handlers for, the
 //                                 caps of one SPI in one partition; bindings by a live partition
@@ -128,10 +132,14 @@ struct InvariantReport {
 // system maps a few regions per partition and needs a few thousand.
 inline constexpr u64 kPairwiseLeafBudget = 1ull << 22;
 
+// INV-3 alone (invariants_dma.cpp), adding its violations to `report`; part of check_invariants.
+void check_dma_containment(const System& system, InvariantReport& report);
+
 // Every check above, in this order: partition identity (STATE-2), table placement (INV-2),
 // each partition's leaves (INV-2, INV-1), recorded regions (INV-2, INV-1), channel mappings
 // (INV-1), cross-partition sharing (INV-1, INV-6), tables against regions (STATE-1), vCPU/core
-// bindings (INV-7), the derivation tree (INV-4), IrqHandler caps (INV-5), the flow graph (INV-6).
+// bindings (INV-7), the derivation tree (INV-4), IrqHandler caps (INV-5), DMA streams (INV-3),
+// the flow graph (INV-6).
 InvariantReport check_invariants(const System& system);
 
 // The step check, for callers that check after every operation (the hypercall fuzz target): a

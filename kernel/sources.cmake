@@ -15,8 +15,13 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cap_calls.cpp
   ${CMAKE_CURRENT_LIST_DIR}/notification.cpp
   ${CMAKE_CURRENT_LIST_DIR}/interrupts.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/dma_streams.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/pci_functions.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/pci_seal.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/emulated_mmio.cpp
   ${CMAKE_CURRENT_LIST_DIR}/psci_emulation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/invariants_dma.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/cdt.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/cnode.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/untyped.cpp

@@ -230,6 +230,10 @@ void System::destroy(const Capability& cap) {
 }
 
 void System::unmap(const Capability& cap) {
+    if (cap.type == ObjectType::DmaStream) {
+        dma_.cap_deleted(cap, pci_);  // its binding goes with the cap that made it
+        return;
+    }
     if (!cap.mapped() || cap.mapped_partition_plus1() > partition_count_) return;
     Partition& p = *partitions_[cap.mapped_partition_plus1() - 1];
     const u64 size = frame_size(cap);
@@ -439,6 +443,37 @@ Status System::create_irq_handler(u32 slot, u64 intid) {
     }
 }
 
+Status System::assign_pci_function(u32 slot, Partition& p, u32 bdf, u32 id) {
+    if (sealed_) return refuse(Status::Denied, "system is sealed");
+    CapSlot* dest = boot_slot(slot);
+    if (dest == nullptr) return refuse(Status::OutOfRange, "no such boot slot");
+    if (!dest->empty()) return refuse(Status::Exists, "slot occupied");
+    switch (const Status s = pci_.assign(bdf, p.index, id)) {
+        case Status::Ok: break;
+        case Status::OutOfRange: return refuse(s, "not a function of bus 0, or the host bridge");
+        case Status::NotFound: return refuse(s, "no PCIe function at that address");
+        case Status::InvalidArgument: return refuse(s, "the function is another device, or not an endpoint");
+        case Status::Exists: return refuse(s, "function already assigned");
+        default: return refuse(s, "too many PCIe functions");
+    }
+    // A function is assigned once, so its stream's cap cannot exist yet.
+    const Status s = dma_.create(*dest, bdf, p.index);
+    return ok(s) ? s : refuse(s, "cannot install the DmaStream cap");
+}
+
+Status System::place_pci_bar(Partition& p, u32 bdf, u32 index, u64 address) {
+    if (sealed_) return refuse(Status::Denied, "system is sealed");
+    switch (const Status s = pci_.place_bar(bdf, p.index, index, address)) {
+        case Status::Ok: return s;
+        case Status::NotFound: return refuse(s, "not a PCIe function of this partition");
+        case Status::OutOfRange: return refuse(s, "no such BAR, or outside the 32-bit PCIe MMIO window");
+        case Status::InvalidArgument: return refuse(s, "not a memory BAR of the function");
+        case Status::Misaligned: return refuse(s, "BAR address not aligned to its size");
+        case Status::Exists: return refuse(s, "BAR already placed");
+        default: return refuse(s, "BAR overlaps another placed BAR");
+    }
+}
+
 Status System::declare_flow(Partition& source, Partition& destination, manifest::FlowKind kind) {
     if (sealed_) return refuse(Status::Denied, "system is sealed");
     if (!FlowGraph::kind_valid(kind)) return refuse(Status::InvalidArgument, "unknown flow kind");
@@ -560,6 +595,7 @@ Status System::seal() {
     if (control_graph_has_cycle()) return refuse(Status::Denied, "partitions control each other in a cycle");
     if (interrupt_shared()) return refuse(Status::Denied, "an interrupt is given to two partitions");
     if (notification_shared()) return refuse(Status::Denied, "a notification can be waited on by two partitions");
+    if (const char* why = pci_seal_refusal(*this)) return refuse(Status::Denied, why);
     // Invariant 6: the flows the capabilities allow are exactly the declared ones. An undeclared
     // flow is an isolation hole; a declared flow with no capability behind it means the
     // description and the capabilities disagree (the audit evidence would list a flow that the
@@ -698,8 +734,10 @@ void System::stopped_for_good() {
 
 void System::take_down(Partition& p, Vcpu* current, bool restart, StopReason reason, const char* by) {
     if (current != nullptr) current->store_state(VcpuState::Off);
-    // First, so that no interrupt of its devices is signalled into the old run or the new one.
+    // First, so that no interrupt of its devices is signalled into the old run or the new one,
+    // and no DMA of its devices reaches its memory while it is scrubbed and reloaded.
     interrupts_.partition_stopped(p.index);
+    dma_.partition_stopped(p, pci_);
     for (u32 v = 0; v < p.vcpu_count; ++v) {
         Vcpu& other = p.vcpus[v];
         if (&other == current) continue;
@@ -748,6 +786,12 @@ void System::stop(Vcpu& current, StopReason reason) {
     bool restart = reason == StopReason::SystemReset ||
                    (reason == StopReason::Fault && p.restart_policy == manifest::RestartPolicy::Restart);
     take_down(p, &current, restart, reason, nullptr);
+}
+
+bool System::stop_for_dma_fault(Vcpu& current) {
+    if (!dma_.take_pending_fault(current.partition->index)) return false;
+    stop(current, StopReason::Fault);
+    return true;
 }
 
 Status System::control(Partition& target, bool restart, Vcpu& caller) {

@@ -11,8 +11,10 @@
 #include <bulkhead/platform.hpp>
 #include <bulkhead/status.hpp>
 #include <caps/cspace.hpp>
+#include <dma_streams.hpp>
 #include <interrupts.hpp>
 #include <partition.hpp>
+#include <pci_functions.hpp>
 
 namespace bh {
 
@@ -60,6 +62,11 @@ public:
     Status declare_flow(Partition& source, Partition& destination, manifest::FlowKind kind);
     // slot := the IrqHandler cap of SPI `intid` (manifest op CreateIrqHandler), once per SPI.
     Status create_irq_handler(u32 slot, u64 intid);
+    // PCIe function `bdf` (bus 0) becomes `p`'s (its identity must be `id`, vendor | device << 16),
+    // and slot := the DmaStream cap of its stream (manifest op AssignPciFunction).
+    Status assign_pci_function(u32 slot, Partition& p, u32 bdf, u32 id);
+    // Memory BAR `index` of `p`'s function `bdf` at `address` (manifest op PlacePciBar).
+    Status place_pci_bar(Partition& p, u32 bdf, u32 index, u64 address);
     Status load_image(Partition& p, Ipa ipa, const u8* bytes, u64 size);
     // Binds the Vcpu object in boot slot `vcpu_slot` to `p` as vCPU `index`, on physical core
     // `core` (manifest op BindVcpu). One Vcpu per index, one partition per Vcpu, one vCPU per core.
@@ -103,6 +110,14 @@ public:
     // The SPIs' bindings (kernel/interrupts.hpp); the arch IRQ path calls interrupts().fired().
     InterruptTable& interrupts() { return interrupts_; }
     const InterruptTable& interrupts() const { return interrupts_; }
+    // DMA streams and the PCIe functions they belong to (kernel/dma_streams.hpp, pci_functions.hpp).
+    DmaStreamTable& dma_streams() { return dma_; }
+    const DmaStreamTable& dma_streams() const { return dma_; }
+    PciFunctions& pci() { return pci_; }
+    const PciFunctions& pci() const { return pci_; }
+    // A partition whose device faulted (DmaStreamTable::service) is taken down, by its restart
+    // policy, from one of its own cores: `current` is the exiting vCPU. False when it had no fault.
+    [[nodiscard]] bool stop_for_dma_fault(Vcpu& current);
     const char* last_refusal() const { return refusal_; }
     // Read-only views for the invariant checker (kernel/invariants.hpp).
     u64 ram_base() const { return ram_base_; }
@@ -166,6 +181,8 @@ private:
     bool sealed_ = false;
     FlowGraph declared_{};
     InterruptTable interrupts_{};
+    DmaStreamTable dma_{};
+    PciFunctions pci_{};
     u32 running_ = 0;  // partitions not yet stopped for good; the machine powers off at zero
     const char* refusal_ = "";
 };

@@ -83,7 +83,8 @@ struct DmaFault {
     const char* what;  // "translation fault", "permission fault", ...
 };
 // Takes at most `max` recorded faults, oldest first, into `out`; returns how many. `lost` grows by
-// the records the SMMU could not keep (its queue overflowed) since the last call.
+// one when the SMMU reports that its queue overflowed since the last call (records were lost; the
+// SMMU does not say how many).
 u32 smmu_take_faults(DmaFault* out, u32 max, u64& lost);
 
 // ---- PCIe configuration space of bus 0 (the ECAM, which only the kernel maps). `size` is 1, 2 or

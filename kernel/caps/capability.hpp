@@ -130,6 +130,10 @@ constexpr Rights full_rights(ObjectType type) {
 constexpr bool mappable(ObjectType t) {
     return t == ObjectType::Frame || t == ObjectType::DeviceMmio || t == ObjectType::Channel;
 }
+// Types whose caps record where their object is in use, so that deleting the cap ends that use
+// (ObjectHooks::unmap): a memory mapping, or a DMA stream's binding to a partition's stage 2
+// (mapped_partition_plus1; mapped_ipa stays 0). A derived cap never carries one.
+constexpr bool records_use(ObjectType t) { return mappable(t) || t == ObjectType::DmaStream; }
 // Types whose caps may carry a badge (set once, by mint, on an unbadged cap).
 constexpr bool badgeable(ObjectType t) { return t == ObjectType::Notification || t == ObjectType::Channel; }
 
@@ -145,7 +149,8 @@ constexpr bool badgeable(ObjectType t) { return t == ObjectType::Notification ||
 //   flags                 Untyped: kFlagDevice (device memory: never zeroed, only DeviceMmio
 //                         and Untyped may be retyped from it).
 //   badge                 Notification/Channel: 0 = unbadged.
-//   word32                Frame/DeviceMmio/Channel: mapped_partition_plus1 (0 = unmapped).
+//   word32                Frame/DeviceMmio/Channel: mapped_partition_plus1 (0 = unmapped);
+//                         DmaStream: the partition it bound the stream to, + 1 (0 = unbound).
 //   word64                Untyped: watermark (offset of the first free byte);
 //                         Frame/DeviceMmio/Channel: mapped_ipa.
 // Zeroed memory is a Null cap.
@@ -166,10 +171,11 @@ struct Capability {
     // Untyped
     constexpr bool device() const { return (flags & kFlagDevice) != 0; }
     constexpr u64 watermark() const { return word64; }
-    // Frame / DeviceMmio / Channel: each cap maps at most one place.
+    // Frame / DeviceMmio / Channel: each cap maps at most one place. DmaStream: the cap bound its
+    // stream to a partition (mapped_ipa 0).
     constexpr u32 mapped_partition_plus1() const { return word32; }
     constexpr u64 mapped_ipa() const { return word64; }
-    constexpr bool mapped() const { return caps::mappable(type) && word32 != 0; }
+    constexpr bool mapped() const { return caps::records_use(type) && word32 != 0; }
     void set_mapping(u32 partition_plus1, u64 ipa) {
         word32 = partition_plus1;
         word64 = ipa;
@@ -217,6 +223,7 @@ constexpr bool well_formed(const Capability& c) {
     }
     if (c.type == ObjectType::Untyped) return c.word32 == 0 && c.word64 <= (1ull << c.size_bits);
     if (mappable(c.type)) return c.word32 != 0 || c.word64 == 0;
+    if (c.type == ObjectType::DmaStream) return c.word64 == 0;
     return c.word32 == 0 && c.word64 == 0;
 }
 

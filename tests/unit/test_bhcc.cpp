@@ -519,7 +519,7 @@ TEST_CASE("bhcc refuses a kernel that loads outside the kernel image window", "[
 
 // ---------------------------------------------------------------- accepted descriptions
 
-TEST_CASE("demo.dts packs into the expected v3 program", "[bhcc]") {
+TEST_CASE("demo.dts packs into the expected v4 program", "[bhcc]") {
     Workspace workspace;
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/demo.dts");
     INFO(result.errors);
@@ -528,7 +528,7 @@ TEST_CASE("demo.dts packs into the expected v3 program", "[bhcc]") {
 
     const ManifestHeader header = header_of(payload);
     CHECK(header.magic == manifest::kMagic);
-    CHECK(header.version == 3);
+    CHECK(header.version == 4);
     CHECK(header.op_size == sizeof(ManifestOp));
     CHECK(header.ops_offset == sizeof(ManifestHeader));
     CHECK(header.total_size == payload.size());
@@ -1096,7 +1096,7 @@ TEST_CASE("the dump lists every op in words", "[bhcc]") {
     const std::string dump = bhcc::dump_manifest(result.manifest.bytes);
     INFO(dump);
     const char* lines[] = {
-        "manifest v3: 81 ops, ",
+        "manifest v4: 81 ops, ",
         "(ok)",
         "   0  Retype          slot 1 (kernel Untyped) -> 1 x Partition size_bits 16 in slots 2\n",
         "   1  Retype          slot 1 (kernel Untyped) -> 1 x CNode radix 8 in slots 3\n",

@@ -120,7 +120,13 @@ void reset_el1_state() {
 
 const char* const kExceptionKinds[] = {"synchronous", "IRQ", "FIQ", "SError"};
 
-void spi_fired(u32 intid) { g_system.interrupts().fired(intid); }
+void spi_fired(u32 intid) {
+    if (intid == platform::kSmmuEventqIntid || intid == platform::kSmmuGerrorIntid) {
+        g_system.dma_streams().service(g_system);
+    } else {
+        g_system.interrupts().fired(intid);
+    }
+}
 
 }  // namespace
 

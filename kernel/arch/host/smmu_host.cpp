@@ -44,7 +44,7 @@ struct FakeSmmu {
     std::map<std::pair<u16, u64>, Tlb> tlb;  // (VMID, IPA page) -> translation
     std::vector<smmu::Command> commands;
     std::deque<smmu::Event> events;
-    u64 lost = 0;
+    bool overflowed = false;  // as EVENTQ_PROD.OVFLG: records were lost since the last look
 };
 FakeSmmu g_smmu;
 
@@ -58,7 +58,7 @@ std::string hex(u64 v) {
 
 void record_event(const smmu::Event& e) {
     if (g_smmu.events.size() >= kEventQueueEntries) {
-        ++g_smmu.lost;
+        g_smmu.overflowed = true;
         return;
     }
     g_smmu.events.push_back(e);
@@ -144,8 +144,8 @@ DmaStreamState smmu_stream_state(u32 sid) {
 }
 
 u32 smmu_take_faults(DmaFault* out, u32 max, u64& lost) {
-    lost += g_smmu.lost;
-    g_smmu.lost = 0;
+    if (g_smmu.overflowed) ++lost;
+    g_smmu.overflowed = false;
     u32 n = 0;
     while (n < max && !g_smmu.events.empty()) {
         const smmu::EventView e = smmu::decode_event(g_smmu.events.front());

@@ -42,10 +42,14 @@ enum class Function : u64 {
                                      //    routed to this vCPU's core
     IrqAck = kVendorBase | 0x51,     // x1 = IrqHandler cap (Control): let a fired SPI in again
     IrqUnbind = kVendorBase | 0x52,  // x1 = IrqHandler cap (Control): disable it, forget the binding
+    DmaStreamBind = kVendorBase | 0x60,    // x1 = DmaStream cap (Control): the stream translates
+                                           //    through the caller's stage 2; bus mastering allowed
+    DmaStreamUnbind = kVendorBase | 0x61,  // x1 = the DmaStream cap that bound it: the stream aborts
 };
 
-// 3: IrqBind, IrqAck, IrqUnbind (0x50-0x52); version 2's calls are unchanged.
-inline constexpr u64 kAbiVersion = 3;
+// 4: DmaStreamBind, DmaStreamUnbind (0x60-0x61); CapIdentify's x5 also says whether a DmaStream
+// cap is bound; version 3's calls are otherwise unchanged.
+inline constexpr u64 kAbiVersion = 4;
 inline constexpr unsigned kConsoleChunk = 40;  // 5 registers of 8 bytes
 inline constexpr unsigned kRevokeBudget = 64;  // deletions per CapRevoke call
 

@@ -22,7 +22,8 @@ namespace bh::manifest {
 inline constexpr u32 kMagic = 0x464d'4842;  // "BHMF"
 // 3: BindVcpu binds a Vcpu object (retyped like any other) where version 2's BindCore bound
 // a vCPU embedded in its partition; CreateIrqHandler.
-inline constexpr u16 kVersion = 3;
+// 4: AssignPciFunction (with the function's DmaStream cap) and PlacePciBar.
+inline constexpr u16 kVersion = 4;
 inline constexpr unsigned kNameLength = 24;  // including the terminating NUL
 inline constexpr unsigned kMaxPartitions = 16;
 inline constexpr unsigned kMaxVcpusPerPartition = 4;
@@ -72,6 +73,12 @@ enum class OpKind : u32 {
                           // the declared ones (invariant 6, checked at seal and by the checker)
     CreateIrqHandler = 11,  // slot := the IrqHandler cap of SPI arg0 (an INTID of
                             // platform::kAssignableSpis), at most once per SPI
+    AssignPciFunction = 12,  // arg0 = partition slot, arg1 = function (bus 0: device << 3 |
+                             // function), arg2 = its identity, vendor | device << 16: the
+                             // function becomes the partition's; slot := the DmaStream cap of
+                             // its stream (stream ID = requester ID = arg1), at most once each
+    PlacePciBar = 13,        // arg0 = partition slot, arg1 = its function, arg2 = BAR index
+                             // (0..5), arg3 = address in the 32-bit PCIe MMIO window
 };
 
 enum class FlowKind : u64 {
