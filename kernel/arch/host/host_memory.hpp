@@ -68,6 +68,17 @@ const std::vector<smmu::Command>& smmu_commands();
 u64 smmu_tlb_entries(u16 vmid);
 u64 smmu_pending_events();
 void smmu_tlbi_vmid(u16 vmid);  // what stage2_tlb_invalidate_vmid asks of the SMMU
+// False when the SMMU holds a copy of stream `sid`'s STE that is not what the table says now
+// (a change without CFGI_STE).
+bool smmu_config_current(u32 sid);
+// The translations the SMMU caches (for an oracle that compares them with the tables).
+struct SmmuTlbEntry {
+    u16 vmid;
+    u64 page;  // IPA
+    u64 pa;
+    u64 attrs;  // manifest::attr bits
+};
+std::vector<SmmuTlbEntry> smmu_tlb();
 void smmu_reset();              // every STE abort, nothing cached, no commands or events
 
 // ---- The fake PCI bus 0 (pci_host.cpp). A memory BAR of `size` bytes (a power of two, 0: none).

@@ -214,6 +214,19 @@ u64 smmu_tlb_entries(u16 vmid) {
 }
 u64 smmu_pending_events() { return g_smmu.events.size(); }
 
+bool smmu_config_current(u32 sid) {
+    const auto& cached = g_smmu.config_cache.at(sid);
+    if (!cached) return true;
+    const smmu::SteView now = smmu::decode_ste(g_smmu.table[sid]);
+    return cached->kind == now.kind && cached->vmid == now.vmid && cached->root == now.root && cached->exact == now.exact;
+}
+
+std::vector<SmmuTlbEntry> smmu_tlb() {
+    std::vector<SmmuTlbEntry> out;
+    for (const auto& [key, value] : g_smmu.tlb) out.push_back({key.first, key.second, value.pa_page, value.attrs});
+    return out;
+}
+
 void smmu_reset() { g_smmu = FakeSmmu{}; }
 
 std::vector<std::string>& trace() { return g_trace; }
