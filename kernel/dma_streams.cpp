@@ -156,6 +156,11 @@ void DmaStreamTable::service(System& system) {
             if (p->vcpus.bound(v) && p->vcpus[v].load_state() == VcpuState::Running) arch::kick_core(p->vcpus[v].core);
     }
     if (unprinted != 0) log("smmu: ", unprinted, " more DMA fault records (", faults_, " in all)");
+    if (const u32 errors = arch::smmu_global_errors(); errors != 0) {
+        ++global_errors_;
+        // SFM_ERR (bit 8): the SMMU has stopped translating; it aborts every access from now on.
+        log("smmu: global error ", Hex{errors}, (errors & (1u << 8)) != 0 ? " (service failure: every stream aborts)" : "");
+    }
     if (lost != 0) {
         lost_ += lost;
         log("smmu: the event queue overflowed, fault records were lost (", lost_, " overflows in all)");

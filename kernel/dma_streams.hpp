@@ -61,8 +61,8 @@ public:
     // caps in its CSpace forget their bindings (its next run binds anew). Takes cap_lock.
     void partition_stopped(Partition& p, PciFunctions& pci);
 
-    // The SMMU's event interrupt (the arch IRQ path): takes at most kFaultBudget fault records,
-    // contains each as described above. Takes cap_lock.
+    // The SMMU's event or GERROR interrupt (the arch IRQ path): takes at most kFaultBudget fault
+    // records, contains each as described above, and reports global errors. Takes cap_lock.
     void service(System& system);
     // True once for a partition whose device faulted since the last call: the caller (its own
     // core, at an exit) stops it.
@@ -71,6 +71,7 @@ public:
     const Stream& stream(u32 sid) const { return streams_[sid]; }
     u64 faults() const { return faults_; }
     u64 lost() const { return lost_; }  // queue overflows seen (each may have lost many records)
+    u64 global_errors() const { return global_errors_; }
 
 private:
     void abort_stream(u32 sid, PciFunctions& pci);
@@ -79,6 +80,7 @@ private:
     u32 pending_faults_ = 0;  // bit per partition index (manifest::kMaxPartitions <= 32)
     u64 faults_ = 0;
     u64 lost_ = 0;
+    u64 global_errors_ = 0;
 };
 
 }  // namespace bh

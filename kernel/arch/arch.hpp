@@ -86,6 +86,10 @@ struct DmaFault {
 // one when the SMMU reports that its queue overflowed since the last call (records were lost; the
 // SMMU does not say how many).
 u32 smmu_take_faults(DmaFault* out, u32 max, u64& lost);
+// The SMMU's global errors that became active since the last call (SMMU_GERROR bits), each
+// acknowledged; the event queue's abort is `lost` above, a command error is a kernel bug and
+// stops the machine where it happens. 0: none.
+u32 smmu_global_errors();
 
 // ---- PCIe configuration space of bus 0 (the ECAM, which only the kernel maps). `size` is 1, 2 or
 // 4 and `offset` (below 4096) is aligned to it; an absent function reads as all ones.

@@ -526,3 +526,17 @@ TEST_CASE("INV-3: the checker reads the SMMU's stream table and the devices, and
         CHECK(violation() == "a DmaStream cap is held by a partition its function is not assigned to");
     }
 }
+
+TEST_CASE("the SMMU's global errors are reported once each", "[dma]") {
+    DmaFixture f;
+    host::reset_console();
+    f.system.dma_streams().service(f.system);
+    CHECK(host::console_output().empty());
+    host::smmu_raise_global_error(1u << 8);
+    f.system.dma_streams().service(f.system);
+    CHECK(host::console_output().find("smmu: global error 0x100 (service failure: every stream aborts)") != std::string::npos);
+    CHECK(f.system.dma_streams().global_errors() == 1);
+    host::reset_console();
+    f.system.dma_streams().service(f.system);
+    CHECK(host::console_output().empty());  // acknowledged
+}

@@ -212,4 +212,14 @@ u32 smmu_take_faults(DmaFault* out, u32 max, u64& lost) {
     return taken;
 }
 
+u32 smmu_global_errors() {
+    if (!ready) return 0;
+    LockGuard guard(event_lock);
+    const u32 gerrorn = read32(smmu::reg::kGerrorN);
+    const u32 active = smmu::gerror_active(read32(smmu::reg::kGerror), gerrorn) &
+                       ~(smmu::kGerrorCmdq | smmu::kGerrorEventqAbort);
+    if (active != 0) write32(smmu::reg::kGerrorN, gerrorn ^ active);
+    return active;
+}
+
 }  // namespace bh::arch

@@ -56,6 +56,7 @@ DmaAccess smmu_dma(u32 sid, u64 address, bool write);
 // A translation fault event for `sid`, as if a device had faulted (tests of the event path).
 void smmu_record_event(u32 sid, u64 address, bool write);
 void smmu_set_available(bool available);  // false: as an SMMU the kernel could not enable
+void smmu_raise_global_error(u32 bits);    // SMMU_GERROR bits become active (arch::smmu_global_errors)
 }  // namespace bh::host
 namespace bh::smmu {
 struct Ste;

@@ -45,6 +45,7 @@ struct FakeSmmu {
     std::vector<smmu::Command> commands;
     std::deque<smmu::Event> events;
     bool overflowed = false;  // as EVENTQ_PROD.OVFLG: records were lost since the last look
+    u32 global_errors = 0;    // active GERROR bits not yet acknowledged
 };
 FakeSmmu g_smmu;
 
@@ -155,9 +156,17 @@ u32 smmu_take_faults(DmaFault* out, u32 max, u64& lost) {
     return n;
 }
 
+u32 smmu_global_errors() {
+    const u32 active = g_smmu.global_errors;
+    g_smmu.global_errors = 0;
+    return active;
+}
+
 }  // namespace arch
 
 namespace host {
+
+void smmu_raise_global_error(u32 bits) { g_smmu.global_errors |= bits; }
 
 void smmu_tlbi_vmid(u16 vmid) {
     if (g_smmu.available) submit({smmu::cmd_tlbi_s12_vmall(vmid)});
