@@ -2,9 +2,10 @@
 // Two roles (boot argument):
 //
 // 1, `victim`: owns the edu device at 00:04.0. It keeps a secret page (IPA 0x40300000) of a known
-//    pattern and checks it every 500 ms for 12 s while the attacker works, then runs a DMA round
-//    trip through its own device (the attacker must not have disturbed it) and prints the page's
-//    checksum before and after.
+//    pattern and checks it every 500 ms while the attacker works, until the attacker's last run
+//    rings `attacks-over` (at least 3 s, at most 120 s), then runs a DMA round trip through its
+//    own device (the attacker must not have disturbed it) and prints the page's checksum before
+//    and after.
 // 2, `attacker`: owns the edu device at 00:03.0, restarts after every fault. Run 0 tries the
 //    configuration window: the victim's function is absent and cannot be switched off, its own
 //    BAR0 cannot be moved over the victim's BAR (0x10200000, where bhcc puts it), bus mastering
@@ -14,10 +15,10 @@
 //      run 1  write into the kernel's boot CNode, 0x40f00000;
 //      run 2  read the kernel's object memory, 0x41000000, into its buffer;
 //      run 3  forge an MSI: write the GIC ITS doorbell, GITS_TRANSLATER 0x08090040;
-//      run 4  stop.
+//      run 4  ring `attacks-over` and stop.
 //    A device's address is an IPA of its partition's stage 2, which maps none of these.
-// Its CSpace (bhcc --dump): 4 = DmaStream 0x18, 5 = BAR0's page. The victim's: 4 = DmaStream
-// 0x20, 5 = its BAR0's page.
+// Its CSpace (bhcc --dump): 4 = attacks-over (W), 5 = DmaStream 0x18, 6 = BAR0's page. The
+// victim's: 4 = attacks-over (R), 5 = DmaStream 0x20, 6 = its BAR0's page.
 #include <console.hpp>
 #include <edu/edu.hpp>
 #include <hypercall.hpp>
@@ -33,7 +34,8 @@ namespace {
 
 constexpr u64 kRoleVictim = 1;
 constexpr u64 kRoleAttacker = 2;
-constexpr u64 kStream = 4;
+constexpr u64 kAttacksOver = 4;
+constexpr u64 kStream = 5;
 
 constexpr u32 kAttackerEdu = bh::platform::pci_bdf(3, 0);
 constexpr u32 kVictimEdu = bh::platform::pci_bdf(4, 0);
@@ -57,12 +59,15 @@ void victim() {
     u64 bad = 0;
     const u64 period = ms_to_ticks(500);
     u64 next = counter();
-    for (u32 i = 1; i <= 24; ++i) {
+    bool over = false;
+    for (u32 i = 1; i <= 240 && !(over && i > 6); ++i) {
         next += period;
         delay_until(next);
         if (edu::checksum(kSecret, kSize) != before) ++bad;
-        if (i % 4 == 0) print("victim: check ", i / 4, ": secret ", bad == 0 ? "intact" : "CHANGED", "\n");
+        over = over || notification_poll(kAttacksOver).word != 0;
+        if (i % 2 == 0) print("victim: check ", i / 2, ": secret ", bad == 0 ? "intact" : "CHANGED", "\n");
     }
+    print("victim: attacks over: ", over ? "yes" : "NO (gave up waiting)", "\n");
     const edu::Device d(pci::bar(kVictimEdu, 0) & ~0xfull);
     print("victim: command ", hex(pci::read16(kVictimEdu, pci::kCommand)), ", BAR0 ", hex(pci::bar(kVictimEdu, 0)), "\n");
     edu::fill(kSource, kSize, 42);
@@ -105,11 +110,14 @@ void attack(u64 run) {
             print("attacker: MSI forged at the ITS doorbell 0x8090040\n");
             d.copy(0x0809'0040, 4, true);
             break;
-        default: return;
+        default:
+            print("attacker: attacks over: signal: status ", notification_signal(kAttacksOver), "\n");
+            return;
     }
-    // The kernel takes this partition down once it has seen the SMMU's fault record.
-    delay_ms(3000);
-    print("attacker: run ", run, " STILL RUNNING 3 s after its attack\n");
+    // The kernel takes this partition down once it has seen the SMMU's fault record: long before
+    // this delay ends, however loaded the machine running QEMU is.
+    delay_ms(30000);
+    print("attacker: run ", run, " STILL RUNNING 30 s after its attack\n");
 }
 
 }  // namespace
