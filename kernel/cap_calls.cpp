@@ -141,7 +141,7 @@ Status invoke(System& system, Vcpu& vcpu, Partition** target_out, int* restart_o
             auto slot = resolve(p, r.x[1], Rights::read());
             if (!slot.ok()) return slot.status();
             return static_cast<hvc::Function>(r.x[0]) == hvc::Function::DmaStreamBind
-                       ? system.dma_streams().bind(*slot.value(), p, system.pci())
+                       ? system.dma_streams().bind(*slot.value(), p, system)
                        : system.dma_streams().unbind(*slot.value(), p, system.pci());
         }
         default: return Status::NotSupported;

@@ -62,13 +62,15 @@ Status DmaStreamTable::create(CapSlot& dest, u32 sid, u32 owner) {
     return Status::Ok;
 }
 
-Status DmaStreamTable::bind(CapSlot& slot, Partition& caller, PciFunctions& pci) {
+Status DmaStreamTable::bind(CapSlot& slot, Partition& caller, System& system) {
     if (const Status s = check_cap(slot.cap); !ok(s)) return s;
     const u32 sid = slot.cap.stream();
     Stream& s = streams_[sid];
     if (!s.created || s.owner_plus1 != caller.index + 1) return Status::Denied;
     if (!arch::smmu_available()) return Status::NotSupported;
+    drain_faults(system);  // may end a binding: decide Exists after it
     if (s.bound_plus1 != 0) return Status::Exists;
+    PciFunctions& pci = system.pci();
     s.bound_plus1 = caller.index + 1;
     s.vmid = caller.vmid;
     slot.cap.set_mapping(caller.index + 1, 0);
@@ -104,6 +106,7 @@ void DmaStreamTable::abort_stream(u32 sid, PciFunctions& pci) {
 
 void DmaStreamTable::partition_stopped(Partition& p, PciFunctions& pci) {
     LockGuard guard(cap_lock);
+    pci.partition_stopped(p.index);
     for (u32 sid = 0; sid < kStreams; ++sid) {
         if (streams_[sid].bound_plus1 != p.index + 1) continue;
         abort_stream(sid, pci);
@@ -119,10 +122,14 @@ bool DmaStreamTable::take_pending_fault(u32 partition) {
 }
 
 void DmaStreamTable::service(System& system) {
+    LockGuard guard(cap_lock);
+    drain_faults(system);
+}
+
+void DmaStreamTable::drain_faults(System& system) {
     arch::DmaFault records[kFaultBudget];
     u64 lost = 0;
     const u32 n = arch::smmu_take_faults(records, kFaultBudget, lost);
-    LockGuard guard(cap_lock);
     // One line for the first record of each stream (at most kReportBudget streams): a device
     // usually faults on every word of a transfer before the kernel has seen the first record.
     u32 reported[kReportBudget];

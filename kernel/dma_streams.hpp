@@ -48,10 +48,12 @@ public:
     Status create(CapSlot& dest, u32 sid, u32 owner);
 
     // --- capability calls (cap_lock held); `slot` holds the invoked cap.
-    // The stream translates through `caller`'s stage 2; the cap records the binding.
+    // The stream translates through `caller`'s stage 2; the cap records the binding. Fault
+    // records still queued are taken first (contained as service does), so that none made under
+    // an earlier binding of the stream is blamed on this one.
     //   InvalidArgument not a DmaStream cap; Denied without Control, or the function is not the
     //   caller's; NotSupported no usable SMMU; Exists already bound.
-    Status bind(CapSlot& slot, Partition& caller, PciFunctions& pci);
+    Status bind(CapSlot& slot, Partition& caller, System& system);
     // Undoes the binding this cap made. InvalidArgument / Denied as bind; NotFound not bound by it.
     Status unbind(CapSlot& slot, Partition& caller, PciFunctions& pci);
     // The bound cap is being deleted (System's unmap hook): the stream aborts.
@@ -75,6 +77,8 @@ public:
 
 private:
     void abort_stream(u32 sid, PciFunctions& pci);
+    // Takes the queued fault records and contains each (cap_lock held).
+    void drain_faults(System& system);
 
     Stream streams_[kStreams] = {};
     u32 pending_faults_ = 0;  // bit per partition index (manifest::kMaxPartitions <= 32)

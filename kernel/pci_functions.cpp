@@ -202,6 +202,13 @@ void PciFunctions::config_write(u32 partition, u64 offset, unsigned size, u32 va
     // registers: read-only here.
 }
 
+void PciFunctions::partition_stopped(u32 partition) {
+    for (u32 i = 0; i < count_; ++i) {
+        if (functions_[i].owner != partition) continue;
+        for (Bar& b : functions_[i].bars) b.sizing = b.sizing_high = false;
+    }
+}
+
 void PciFunctions::bus_master_allowed(u32 bdf, bool allowed) {
     Function* f = find_mutable(bdf);
     if (f == nullptr) return;

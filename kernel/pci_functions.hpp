@@ -74,6 +74,8 @@ public:
 
     // --- DMA streams (cap_lock held): bus mastering follows the binding of the function's stream.
     void bus_master_allowed(u32 bdf, bool allowed);
+    // The owner stops or restarts: nothing of its view (BAR sizing) carries into its next run.
+    void partition_stopped(u32 partition);
 
     // --- read-only views (invariant checker, seal)
     u32 count() const { return count_; }

@@ -540,3 +540,21 @@ TEST_CASE("the SMMU's global errors are reported once each", "[dma]") {
     f.system.dma_streams().service(f.system);
     CHECK(host::console_output().empty());  // acknowledged
 }
+
+TEST_CASE("a fault record of an earlier binding is not blamed on the next one", "[dma][containment]") {
+    DmaFixture f;
+    f.dv().store_state(VcpuState::Running);
+    REQUIRE(f.bind() == 0);
+    // The device faults, and before the SMMU's interrupt is serviced its partition restarts.
+    REQUIRE(host::smmu_dma(kEdu, 0x7000'0000, true).outcome == host::DmaAccess::Outcome::Faulted);
+    (void)hypercall(f.system, f.dv(), hvc::psci::kSystemReset);
+    REQUIRE(f.driver().restarts == 1);
+    f.driver().vcpus[0].store_state(VcpuState::Running);
+    host::reset_console();
+    REQUIRE(f.bind() == 0);  // the new run binds: the old record is taken first
+    CHECK(host::console_output().find("bound to no partition") != std::string::npos);
+    f.system.dma_streams().service(f.system);
+    CHECK(arch::smmu_stream_state(kEdu).kind == arch::DmaStreamState::Kind::Translate);
+    CHECK(call_status(f.system, f.dv(), F::CapIdentify, {kIdx}) == 0);
+    CHECK(f.driver().restarts == 1);  // not stopped for the old run's fault
+}
