@@ -11,7 +11,9 @@
 //   * a description bhcc accepts packs into a manifest the kernel's reader accepts
 //     (self_check_manifest is empty);
 //   * the kernel's boot program runs that manifest to the end (bhcc's rules are at least as
-//     strict as the kernel's: an accepted system that the kernel refuses at boot is a bug);
+//     strict as the kernel's: an accepted system that the kernel refuses at boot is a bug), on
+//     a machine with the PCIe functions the description names, as it describes them (the host's
+//     fake PCI bus; QEMU plugs them in from the same description);
 //   * check_invariants() is ok after the boot program.
 #include <arch/host/host_memory.hpp>
 #include <bhcc/description_parser.hpp>
@@ -102,6 +104,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
 
     host::reset_all();
+    for (const bhcc::PciFunction& f : system->pci_functions) {
+        std::vector<host::FakeBar> bars(6);
+        for (const bhcc::PciBar& b : f.bars) bars[b.index].size = b.size;
+        host::pci_add_function(f.bdf(), static_cast<u16>(f.vendor), static_cast<u16>(f.device_id), bars, 0,
+                               static_cast<u8>(f.pin));
+    }
     ManifestReader reader;
     if (!ok(reader.open(packed.bytes.data(), packed.bytes.size()))) report("reader refused a self-checked manifest", nullptr);
     System* kernel = new (storage) System();
