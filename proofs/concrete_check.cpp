@@ -5,7 +5,7 @@
 #include <bulkhead/types.hpp>
 #include <caps/capability.hpp>
 #include <caps/untyped.hpp>
-#include <manifest_reader.hpp>
+#include <boot/manifest_reader.hpp>
 #include <z3++.h>
 
 #include <chrono>
@@ -89,7 +89,7 @@ struct Replay {
     }
 
     bool run(const ManifestReader& r) {
-        // system.cpp:100: the kernel's object memory, boot slot kKernelUntypedSlot.
+        // BootSpace::init: the kernel's object memory, boot slot kKernelUntypedSlot.
         slots[manifest::kKernelUntypedSlot] = Cap{ObjectType::Untyped, platform::kObjectMemoryBase, platform::kObjectMemoryBits,
                                                   platform::kObjectMemoryBits, Rights::kWrite, false, 0, 0};
         for (u32 i = 0; i < r.op_count(); ++i) {
@@ -136,7 +136,7 @@ struct Replay {
                     names.emplace_back(op.name, strnlen(op.name, manifest::kNameLength));
                     break;
                 }
-                case OpKind::MapFrame: {  // system.cpp:299 map_frame
+                case OpKind::MapFrame: {  // check_map_frame
                     unsigned p;
                     const Cap* f = cap(op.slot);
                     if (!partition(op.arg[0], p)) return fail(n, "map-frame: no such partition");
@@ -145,7 +145,7 @@ struct Replay {
                     maps.push_back({p, op.arg[1], f->base, 1ull << f->bits, attrs, f->type, f->base, n});
                     break;
                 }
-                case OpKind::GrantCap: {  // system.cpp:334 grant_cap: a mint with the mask
+                case OpKind::GrantCap: {  // BootSpace::grant_cap: a mint with the mask
                     unsigned p;
                     const Cap* s = cap(op.slot);
                     if (!partition(op.arg[0], p)) return fail(n, "grant: no such partition");

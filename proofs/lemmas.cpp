@@ -5,7 +5,7 @@
 #include <bulkhead/types.hpp>
 #include <caps/capability.hpp>
 #include <caps/rights.hpp>
-#include <stage2_table.hpp>
+#include <arch/stage2.hpp>
 
 #include "model.hpp"
 

@@ -35,7 +35,7 @@ struct Known {
 // Nothing may stay UNKNOWN: every model query is either proved or a listed finding.
 constexpr Known kKnown[] = {
     {"retype (", "INV-2 kernel integrity", Verdict::Counterexample,
-     "KF-1: caps::retype alone lets kernel memory become a Frame; fixed by System::retype's guard"},
+     "KF-1: caps::retype alone lets kernel memory become a Frame; fixed by BootSpace::retype's guard"},
 };
 
 const Known* known(const QueryResult& r) {

@@ -59,7 +59,7 @@ struct State {
     // address, the model a cap naming it, moved along on move/delete), hw = a live IrqHandler
     // cap of the SPI (ghost: what makes "created" mean "a cap exists").
     F1 irq, bnd, bown, bmask, bw, created, hw;
-    std::function<expr()> sealed;  // System::sealed_: boot program done, partitions run
+    std::function<expr()> sealed;  // Kernel::sealed: boot program done, partitions run
 };
 
 // Addresses are page numbers, mathematical integers in [0, kAddrLimit] wherever they matter.
@@ -470,7 +470,7 @@ expr finality_guard(const Env& e, const State& s, const expr& c, const expr& las
 }
 
 // delete_cap (cspace.hpp): unmap (hook), splice the children into the parent, empty the slot.
-// The destroy hooks of the last cap (System::destroy): a Notification unbinds the SPIs bound to
+// The destroy hooks of the last cap (Kernel::destroy): a Notification unbinds the SPIs bound to
 // it (interrupts.cpp notification_destroyed), an IrqHandler unbinds its SPI and clears
 // `created` (handler_destroyed). A binding's notification is a cap to the same object as c,
 // which under `last` is c itself, so "bw(i) == c" is the kernel's address comparison.
@@ -529,7 +529,7 @@ expr new_flows_declared(const Env& e, const State& s, const expr& src, const exp
                                            z3::implies(p.has(s.rt(y), Rights::kWrite) && p.has(rights, Rights::kRead), e.declared(oy, o))));
 }
 
-// Seal's interrupt_shared check (system.cpp), folded into grant like the flow check: an
+// Seal's interrupts_unshared check (policy/seal.cpp), folded into grant like the flow check: an
 // IrqHandler cap granted to partition `o` leaves the caps of its SPI in one partition.
 expr one_partition_per_spi(const Env& e, const State& s, const expr& src, const expr& o) {
     P p{e, s};
@@ -607,7 +607,7 @@ std::vector<OpDef> operations() {
         expr d = slotv(e, "cu.dest"), b = e.addr_const("cu.base"), l = e.addr_const("cu.len");
         expr dv = e.c.bool_const("cu.device");
         expr y = slotv(e, "cu.any");
-        // system.cpp:178 check_root_untyped: device inside a window; RAM outside the kernel
+        // BootSpace::check_root_untyped: device inside a window; RAM outside the kernel
         // region (and RAM never meets the windows); no overlap with an earlier region (the model
         // asks: with any live memory object).
         const expr lim = e.A(kAddrLimit);
@@ -643,7 +643,7 @@ std::vector<OpDef> operations() {
             expr guard = p.nonnull(src) && p.null(d) && d != src && !p.ut(src) && p.has(s.rt(src), Rights::kGrant) &&
                          z3::implies(badge != 0, e.badgeable(s.typ(src)) && s.bdg(src) == 0);
             if (is_grant) {
-                // system.cpp:334 grant_cap: mint from a boot slot into the partition's CSpace.
+                // BootSpace::grant_cap: mint from a boot slot into the partition's CSpace.
                 // INV-6 is guarded by the seal-time / bhcc check on the flows the description
                 // declares (the kernel's grant itself does not look at flows).
                 guard = guard && !s.sealed() && e.own(src) == 0 && e.own(d) != 0 && new_flows_declared(e, s, src, e.own(d), requested) &&
@@ -736,7 +736,7 @@ std::vector<OpDef> operations() {
         return st;
     }});
 
-    // system.cpp:299 map_frame (Channel admitted too, as designed; the kernel refuses it today).
+    // check_map_frame (Channel admitted too, as designed).
     ops.push_back({"map frame", [](Env& e, const State& s) {
         P p{e, s};
         expr f = slotv(e, "map.frame"), z = slotv(e, "map.other");
@@ -744,7 +744,7 @@ std::vector<OpDef> operations() {
         expr at = e.c.bv_const("map.attrs", 3);
         const expr isdev = s.typ(f) == e.T(ObjectType::DeviceMmio);
         const expr ischan = s.typ(f) == e.T(ObjectType::Channel);
-        // check_other_mappings (system.cpp:275): no cap to the same object mapped elsewhere.
+        // frame_mapped_by_another (check_map_frame): no cap to the same object mapped elsewhere.
         expr others = forall_slot(e, z, z3::implies(p.same_object(z, f) && s.mp(z) != 0, s.mp(z) == pv));
         if (e.planted("frame-double-map")) others = e.c.bool_val(true);
         // A Channel may be mapped by every holder; the flows that creates must be declared.
@@ -770,8 +770,8 @@ std::vector<OpDef> operations() {
         return Step{guard, t, {{"partition+1", pv}}, {f}, {}};
     }});
 
-    // ---- interrupts (kernel/interrupts.cpp, System::create_irq_handler / seal) --------------
-    // system.cpp create_irq_handler -> InterruptTable::create_handler: before seal, a boot slot,
+    // ---- interrupts (kernel/irq/interrupts.cpp, BootSpace::create_irq_handler / seal) --------------
+    // BootSpace::create_irq_handler -> InterruptTable::create_handler: before seal, a boot slot,
     // at most once per SPI (while a cap of it exists): a root cap, Control|Grant, object = INTID.
     ops.push_back({"create-irq-handler (boot)", [](Env& e, const State& s) {
         P p{e, s};
@@ -794,7 +794,7 @@ std::vector<OpDef> operations() {
         return st;
     }});
 
-    // System::seal: the end of the boot program. Its checks (interrupt_shared, the flow graph)
+    // seal: the end of the boot program. Its checks (interrupt_shared, the flow graph)
     // are folded into grant's guard (and are invariants); here only the phase changes.
     ops.push_back({"seal", [](Env& e, const State& s) {
         State t = s;
@@ -802,7 +802,7 @@ std::vector<OpDef> operations() {
         return Step{!s.sealed(), t, {}, {}, {}};
     }});
 
-    // The calls a partition makes (cap_calls.cpp): `h` and `n` are slots of the caller's CSpace
+    // The calls a partition makes (calls/cap_invoke.cpp): `h` and `n` are slots of the caller's CSpace
     // (own != 0, after seal). The SPI is irq(h).
     auto handler_ok = [](const Env& e, const State& s, const expr& h) {
         P p{e, s};
@@ -860,7 +860,7 @@ std::vector<OpDef> operations() {
         st.spis = {i};
         return st;
     }});
-    // System::take_down (stop or restart of partition p) -> InterruptTable::partition_stopped:
+    // Lifecycle::take_down (stop or restart of partition p) -> InterruptTable::partition_stopped:
     // every binding p made goes. Its caps stay (a restart keeps the CSpace).
     ops.push_back({"partition stop/restart", [](Env& e, const State& s) {
         expr pv = e.c.bv_const("stop.partition_plus1", kOwnerBits);
@@ -1061,7 +1061,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
                              kQueryTimeoutMs, nullptr, nullptr, /*want_sat=*/true);
         });
     }
-    // Base case: the state the kernel boots with (system.cpp:100): one root Untyped, the kernel's
+    // Base case: the state the kernel boots with (BootSpace::init): one root Untyped, the kernel's
     // object memory, inside K, in a boot slot; everything else empty.
     if (only_op.empty()) for (const auto& g : groups(clauses)) if (wanted(g)) jobs.push_back([g, planted]() {
         z3::context ctx;

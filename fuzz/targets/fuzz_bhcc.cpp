@@ -1,6 +1,6 @@
 // The config compiler (bhcc) on an in-memory flattened device tree, end to end: the parser,
 // the semantic validator, the manifest builder, the limit checks and the self-check, and then
-// the kernel's boot program running what bhcc produced on a fresh host System.
+// the kernel's boot program running what bhcc produced on a fresh host Kernel.
 //
 // Input: a .dtb blob (what `dtc -O dtb` makes of a .dts; the seeds are the repository's system
 // descriptions, good and bad). The DTS path of bhcc only runs dtc in a subprocess before this,
@@ -10,10 +10,11 @@
 // Oracles (besides ASan/UBSan on the parser, which reads untrusted bytes):
 //   * a description bhcc accepts packs into a manifest the kernel's reader accepts
 //     (self_check_manifest is empty);
-//   * the kernel's boot program runs that manifest to the end (bhcc's rules are at least as
-//     strict as the kernel's: an accepted system that the kernel refuses at boot is a bug), on
-//     a machine with the PCIe functions the description names, as it describes them (the host's
-//     fake PCI bus; QEMU plugs them in from the same description);
+//   * the boot's RAM check (platform::manifest_ram_supported) accepts it, and the kernel's boot
+//     program runs that manifest to the end (bhcc's rules are at least as strict as the
+//     kernel's: an accepted system that the kernel refuses at boot is a bug), on a machine with
+//     the PCIe functions the description names, as it describes them (the host's fake PCI bus;
+//     QEMU plugs them in from the same description);
 //   * check_invariants() is ok after the boot program.
 #include <arch/host/host_memory.hpp>
 #include <bhcc/description_parser.hpp>
@@ -22,11 +23,11 @@
 #include <bhcc/manifest_builder.hpp>
 #include <bhcc/manifest_check.hpp>
 #include <bhcc/system_validator.hpp>
-#include <boot_program.hpp>
+#include <boot/boot_program.hpp>
 #include <bulkhead/platform.hpp>
-#include <invariants.hpp>
-#include <manifest_reader.hpp>
-#include <system.hpp>
+#include <invariants/invariants.hpp>
+#include <boot/manifest_reader.hpp>
+#include <kernel.hpp>
 
 #include <cstdlib>
 #include <new>
@@ -41,7 +42,7 @@ using namespace bh;
 
 namespace {
 
-alignas(System) unsigned char storage[sizeof(System)];
+alignas(Kernel) unsigned char storage[sizeof(Kernel)];
 
 void report(const char* what, const InvariantReport* invariants) {
     if (invariants != nullptr) {
@@ -112,20 +113,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     ManifestReader reader;
     if (!ok(reader.open(packed.bytes.data(), packed.bytes.size()))) report("reader refused a self-checked manifest", nullptr);
-    System* kernel = new (storage) System();
+    // The aarch64 boot's own check before the boot program (kernel/arch/aarch64/main.cpp).
+    if (!platform::manifest_ram_supported(reader.header().ram_base, reader.header().ram_size))
+        report("bhcc accepted a system compiled for RAM the machine does not have", nullptr);
+    Kernel* kernel = new (storage) Kernel();
     if (!ok(kernel->init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores))) {
-        report("System::init failed on a fresh machine", nullptr);
+        report("Kernel::init failed on a fresh machine", nullptr);
     }
     const BootResult r = run_boot_program(*kernel, reader);
     const InvariantReport invariants = check_invariants(*kernel);
     if (!invariants.ok()) {
-        std::fprintf(stderr, "boot program: %s (op %d)\n", r.reason, r.op_index);
+        std::fprintf(stderr, "boot program: %s (op %d)\n", r.outcome.reason(), r.op_index);
         report("invariant violated after booting what bhcc accepted", &invariants);
     }
-    if (!ok(r.status)) {
-        std::fprintf(stderr, "boot program refused op %d: %s (%s)\n", r.op_index, r.reason, status_name(r.status));
+    if (!r.ok()) {
+        std::fprintf(stderr, "boot program refused op %d: %s (%s)\n", r.op_index, r.outcome.reason(), status_name(r.outcome.status()));
         report("bhcc accepted a system that the kernel refuses at boot", nullptr);
     }
-    kernel->~System();
+    kernel->~Kernel();
     return 0;
 }

@@ -1,13 +1,13 @@
 // Hypercall sequences against the host-built kernel, with the invariant checker as the oracle.
 //
-// The system under test is built once through the same System operations the boot program
+// The system under test is built once through the same kernel operations the boot program
 // uses: two partitions ("alpha", restart policy Restart, 2 vCPUs on cores 0-1; "beta", policy
 // Stop, 1 vCPU on core 2), each with a 4 KiB RAM frame, a CSpace holding its own CNode, spare
 // frames (one copy of a frame shared by both, which neither may map while the other does), a
 // notification both can signal and only alpha waits on (one waiting partition per
 // notification), Partition caps with Control (alpha controls beta, beta and itself, beta
 // controls itself) and a device page (beta). Then it is snapshotted
-// (the System object and the simulated RAM it uses) and every input starts from a restored copy,
+// (the Kernel object and the simulated RAM it uses) and every input starts from a restored copy,
 // which costs a few memcpy and zero checks instead of a rebuild.
 //
 // An input is a program (see docs/fuzzing.md "hypercall input format"): each step is one guest
@@ -26,9 +26,11 @@
 #include <bulkhead/hypercall.hpp>
 #include <bulkhead/platform.hpp>
 #include <caps/cspace.hpp>
-#include <guest_exit.hpp>
-#include <invariants.hpp>
-#include <system.hpp>
+#include <calls/guest_exit.hpp>
+#include <invariants/invariants.hpp>
+#include <kernel.hpp>
+#include <memory/frame_mapping.hpp>
+#include <policy/seal.hpp>
 
 #include <sys/mman.h>
 
@@ -107,9 +109,9 @@ struct Range {
 };
 
 struct World {
-    alignas(System) unsigned char storage[sizeof(System)];
-    alignas(System) unsigned char saved[sizeof(System)];
-    System* system = nullptr;
+    alignas(Kernel) unsigned char storage[sizeof(Kernel)];
+    alignas(Kernel) unsigned char saved[sizeof(Kernel)];
+    Kernel* system = nullptr;
     Partition* alpha = nullptr;
     Partition* beta = nullptr;
     u32 next_slot = manifest::kFirstFreeBootSlot;
@@ -138,40 +140,48 @@ struct World {
 };
 World world;
 
-[[noreturn]] void setup_failed(const char* what) {
-    std::fprintf(stderr, "fuzz_hypercall: setup: %s (%s)\n", what, world.system->last_refusal());
+[[noreturn]] void setup_failed(const char* what, const char* why = "") {
+    std::fprintf(stderr, "fuzz_hypercall: setup: %s (%s)\n", what, why);
     std::abort();
 }
-void must(Status s, const char* what) {
-    if (!ok(s)) setup_failed(what);
+void must(const Outcome& o, const char* what) {
+    if (!o.ok()) setup_failed(what, o.reason());
 }
+// Setup runs alone: build() holds the capability lock only for the witness the capability
+// operations ask for, while it makes caps.
+const CapLockHeld* g_held = nullptr;
+const CapLockHeld& held() { return *g_held; }
 
 u32 slot() { return world.next_slot++; }
+constexpr BootSlot kObjects{manifest::kKernelUntypedSlot};
+Outcome grant(u32 source, Partition& p, u64 index, Rights mask) {
+    return world.system->boot.grant_cap(BootSlot(source), p, index, mask, 0, held());
+}
 
 u32 partition(const char* name, u32 vcpus, manifest::RestartPolicy policy) {
-    System& s = *world.system;
+    Kernel& s = *world.system;
     const u32 ps = slot(), cs = slot();
-    must(s.retype(manifest::kKernelUntypedSlot, ObjectType::Partition, 16, ps, 1), "retype partition");
-    must(s.retype(manifest::kKernelUntypedSlot, ObjectType::CNode, System::kCSpaceRadix, cs, 1), "retype cnode");
-    must(s.create_partition(ps, cs, name, policy, vcpus), "create partition");
+    must(s.boot.retype(kObjects, ObjectType::Partition, 16, BootSlot(ps), 1, s, held()), "retype partition");
+    must(s.boot.retype(kObjects, ObjectType::CNode, PartitionTable::kCSpaceRadix, BootSlot(cs), 1, s, held()), "retype cnode");
+    must(s.partitions.create(s.boot, BootSlot(ps), BootSlot(cs), name, policy, vcpus), "create partition");
     return ps;
 }
 
 u64 next_frame_pa = kFramePa;
 u32 frame(unsigned bits, bool snapshot) {
-    System& s = *world.system;
+    Kernel& s = *world.system;
     const u64 size = 1ull << bits;
     next_frame_pa = (next_frame_pa + size - 1) & ~(size - 1);
     const u64 pa = next_frame_pa;
     next_frame_pa += size;
     const u32 us = slot(), fs = slot();
-    must(s.create_untyped(us, PhysAddr(pa), bits, false), "untyped");
-    must(s.retype(us, ObjectType::Frame, bits, fs, 1), "retype frame");
+    must(s.boot.create_untyped(BootSlot(us), PhysAddr(pa), bits, false), "untyped");
+    must(s.boot.retype(BootSlot(us), ObjectType::Frame, bits, BootSlot(fs), 1, s, held()), "retype frame");
     if (snapshot) world.ranges[world.range_count++] = {pa, size};
     return fs;
 }
 
-CapSlot& at(u32 s) { return *world.system->boot_slot(s); }
+CapSlot& at(u32 s) { return *world.system->boot.slot(BootSlot(s)); }
 
 void* ram(u64 pa) { return static_cast<u8*>(host::ram_base_pointer()) + (pa - platform::kRamBase); }
 
@@ -179,75 +189,79 @@ const u8 kImage[] = {0x1f, 0x20, 0x03, 0xd5, 0x00, 0x00, 0x00, 0x14};  // nop; b
 
 void build() {
     host::reset_all();
-    world.system = new (world.storage) System();
-    System& s = *world.system;
+    world.system = new (world.storage) Kernel();
+    Kernel& s = *world.system;
+    auto* lock = new CapLockGuard(cap_lock);  // released before seal, below
+    g_held = &lock->held();
     must(s.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores), "init");
     const Rights rwg = Rights::read() | Rights::write() | Rights::grant();
     const Rights all = Rights::from_bits(Rights::kAllBits);
 
     const u32 a = partition("alpha", 2, manifest::RestartPolicy::Restart);
     const u32 b = partition("beta", 1, manifest::RestartPolicy::Stop);
-    Partition& pa = *s.partition_in_slot(a);
-    Partition& pb = *s.partition_in_slot(b);
+    Partition& pa = *s.partitions.in_slot(s.boot, BootSlot(a));
+    Partition& pb = *s.partitions.in_slot(s.boot, BootSlot(b));
     world.alpha = &pa;
     world.beta = &pb;
 
     // RAM: one 4 KiB frame each at the guest RAM IPA, with a tiny image.
-    must(s.map_frame(pa, at(frame(12, true)), Ipa(kGuestRam), kRwx), "map alpha ram");
-    must(s.map_frame(pb, at(frame(12, true)), Ipa(kGuestRam), kRwx), "map beta ram");
-    must(s.load_image(pa, Ipa(kGuestRam), kImage, sizeof kImage), "load alpha");
-    must(s.load_image(pb, Ipa(kGuestRam), kImage, sizeof kImage), "load beta");
+    must(map_frame(pa, at(frame(12, true)), Ipa(kGuestRam), MapAttributes::from_bits(kRwx)), "map alpha ram");
+    must(map_frame(pb, at(frame(12, true)), Ipa(kGuestRam), MapAttributes::from_bits(kRwx)), "map beta ram");
+    must(s.partitions.load_image(pa, Ipa(kGuestRam), kImage, sizeof kImage), "load alpha");
+    must(s.partitions.load_image(pb, Ipa(kGuestRam), kImage, sizeof kImage), "load beta");
 
     // CSpaces. Slot 1: its own CNode. 2, 3, 4 (alpha): spare 4 KiB frames. 4 (beta): the
     // device page (beta). 5: a frame shared by both (a copy each). 6: the notification.
     // 7: a Partition cap with Control (alpha: beta; beta: itself). 8: alpha's own Partition cap.
     // 9: an IrqHandler cap with Control (alpha: the RTC's SPI 34; beta: the GPIO's SPI 39).
-    must(s.grant_cap(a + 1, pa, 1, all), "grant alpha cnode");
-    must(s.grant_cap(b + 1, pb, 1, all), "grant beta cnode");
-    must(s.grant_cap(frame(12, true), pa, 2, all), "alpha frame 2");
-    must(s.grant_cap(frame(12, true), pa, 3, rwg), "alpha frame 3");
-    must(s.grant_cap(frame(12, true), pb, 2, all), "beta frame 2");
-    must(s.grant_cap(frame(12, true), pb, 3, Rights::read() | Rights::grant()), "beta frame 3");
-    must(s.grant_cap(frame(12, true), pa, 4, all), "alpha frame 4");
+    must(grant(a + 1, pa, 1, all), "grant alpha cnode");
+    must(grant(b + 1, pb, 1, all), "grant beta cnode");
+    must(grant(frame(12, true), pa, 2, all), "alpha frame 2");
+    must(grant(frame(12, true), pa, 3, rwg), "alpha frame 3");
+    must(grant(frame(12, true), pb, 2, all), "beta frame 2");
+    must(grant(frame(12, true), pb, 3, Rights::read() | Rights::grant()), "beta frame 3");
+    must(grant(frame(12, true), pa, 4, all), "alpha frame 4");
     const u32 du = slot(), dp = slot();
-    must(s.create_untyped(du, PhysAddr(kDevicePa), 12, true), "device untyped");
-    must(s.retype(du, ObjectType::DeviceMmio, 12, dp, 1), "device page");
-    must(s.grant_cap(dp, pb, 4, rwg), "beta device");
+    must(s.boot.create_untyped(BootSlot(du), PhysAddr(kDevicePa), 12, true), "device untyped");
+    must(s.boot.retype(BootSlot(du), ObjectType::DeviceMmio, 12, BootSlot(dp), 1, s, held()), "device page");
+    must(grant(dp, pb, 4, rwg), "beta device");
     const u32 shared = frame(12, true);
-    must(s.grant_cap(shared, pa, 5, all), "alpha shared");
-    must(s.grant_cap(shared, pb, 5, rwg), "beta shared");
+    must(grant(shared, pa, 5, all), "alpha shared");
+    must(grant(shared, pb, 5, rwg), "beta shared");
     const u32 ntfn = slot();
-    must(s.retype(manifest::kKernelUntypedSlot, ObjectType::Notification, 0, ntfn, 1), "notification");
-    must(s.grant_cap(ntfn, pa, 6, all), "alpha notification");
+    must(s.boot.retype(kObjects, ObjectType::Notification, 0, BootSlot(ntfn), 1, s, held()), "notification");
+    must(grant(ntfn, pa, 6, all), "alpha notification");
     // Beta may only signal it: one waiting partition per notification (seal's rule).
-    must(s.grant_cap(ntfn, pb, 6, Rights::write() | Rights::grant()), "beta notification");
-    must(s.grant_cap(b, pa, 7, Rights::control() | Rights::grant()), "alpha controls beta");
-    must(s.grant_cap(b, pb, 7, Rights::control()), "beta controls itself");
-    must(s.grant_cap(a, pa, 8, Rights::control()), "alpha controls itself");
+    must(grant(ntfn, pb, 6, Rights::write() | Rights::grant()), "beta notification");
+    must(grant(b, pa, 7, Rights::control() | Rights::grant()), "alpha controls beta");
+    must(grant(b, pb, 7, Rights::control()), "beta controls itself");
+    must(grant(a, pa, 8, Rights::control()), "alpha controls itself");
     const u32 rtc_irq = slot(), gpio_irq = slot();
-    must(s.create_irq_handler(rtc_irq, 34), "rtc irq handler");
-    must(s.create_irq_handler(gpio_irq, 39), "gpio irq handler");
-    must(s.grant_cap(rtc_irq, pa, 9, Rights::control() | Rights::grant()), "alpha rtc irq");
-    must(s.grant_cap(gpio_irq, pb, 9, Rights::control()), "beta gpio irq");
+    must(s.boot.create_irq_handler(BootSlot(rtc_irq), 34, s.interrupts), "rtc irq handler");
+    must(s.boot.create_irq_handler(BootSlot(gpio_irq), 39, s.interrupts), "gpio irq handler");
+    must(grant(rtc_irq, pa, 9, Rights::control() | Rights::grant()), "alpha rtc irq");
+    must(grant(gpio_irq, pb, 9, Rights::control()), "beta gpio irq");
 
     // Both may write the shared frame, beta may signal alpha: declare those flows (INV-6),
     // so that seal accepts them and the checker flags any flow beyond them.
     for (Partition* from : {&pa, &pb}) {
         Partition& to = from == &pa ? pb : pa;
-        must(s.declare_flow(*from, to, manifest::FlowKind::Memory), "declare memory flow");
+        must(s.flows.declare(s.partitions, *from, to, manifest::FlowKind::Memory), "declare memory flow");
     }
-    must(s.declare_flow(pb, pa, manifest::FlowKind::Signal), "declare signal flow");
+    must(s.flows.declare(s.partitions, pb, pa, manifest::FlowKind::Signal), "declare signal flow");
 
     const u32 vcpus = slot();
     slot();
     slot();
-    must(s.retype(manifest::kKernelUntypedSlot, ObjectType::Vcpu, 0, vcpus, 3), "vcpu objects");
-    must(s.bind_vcpu(pa, vcpus, 0, 0), "bind alpha 0");
-    must(s.bind_vcpu(pa, vcpus + 1, 1, 1), "bind alpha 1");
-    must(s.bind_vcpu(pb, vcpus + 2, 0, 2), "bind beta");
-    must(s.set_entry(pa, 0, kGuestRam, 1), "entry alpha");
-    must(s.set_entry(pb, 0, kGuestRam, 2), "entry beta");
-    must(s.seal(), "seal");
+    must(s.boot.retype(kObjects, ObjectType::Vcpu, 0, BootSlot(vcpus), 3, s, held()), "vcpu objects");
+    g_held = nullptr;
+    delete lock;
+    must(s.cores.bind(s.boot, pa, BootSlot(vcpus), VcpuIndex(0), CoreId(0)), "bind alpha 0");
+    must(s.cores.bind(s.boot, pa, BootSlot(vcpus + 1), VcpuIndex(1), CoreId(1)), "bind alpha 1");
+    must(s.cores.bind(s.boot, pb, BootSlot(vcpus + 2), VcpuIndex(0), CoreId(2)), "bind beta");
+    must(s.partitions.set_entry(pa, VcpuIndex(0), kGuestRam, 1), "entry alpha");
+    must(s.partitions.set_entry(pb, VcpuIndex(0), kGuestRam, 2), "entry beta");
+    must(seal(s), "seal");
     if (!check_invariants(s, world.baseline).ok()) setup_failed("invariants after seal");
 
     // Snapshot: the boot CNode's used slots, the object memory handed out so far, the frames.
@@ -256,20 +270,20 @@ void build() {
     // Object memory, except the free part of each partition's table pool: pages handed out
     // from it during an input are free again once the pool's watermark (in the partition
     // object) is restored, and ObjectMemory::allocate zeroes a page when it hands it out.
-    const System::ObjectMemoryView om = s.object_memory();
+    const BootSpace::ObjectMemoryView om = s.boot.object_memory();
     Range skip[2] = {};
     for (unsigned i = 0; i < 2; ++i) {
         const ObjectMemory& pool = (i == 0 ? world.alpha : world.beta)->table_pool;
         skip[i] = {pool.base().raw() + pool.used(), pool.size() - pool.used()};
     }
     if (skip[1].pa < skip[0].pa) std::swap(skip[0], skip[1]);
-    u64 from = om.base().raw();
+    u64 from = om.base.raw();
     for (const Range& r : skip) {
-        if (r.pa < from || r.pa + r.size > om.base().raw() + om.used()) setup_failed("table pool outside object memory");
+        if (r.pa < from || r.pa + r.size > om.base.raw() + om.used) setup_failed("table pool outside object memory");
         if (r.pa > from) world.ranges[world.range_count++] = {from, r.pa - from};
         from = r.pa + r.size;
     }
-    if (om.base().raw() + om.used() > from) world.ranges[world.range_count++] = {from, om.base().raw() + om.used() - from};
+    if (om.base.raw() + om.used > from) world.ranges[world.range_count++] = {from, om.base.raw() + om.used - from};
     for (unsigned i = 0; i < world.range_count; ++i) world.ram_saved_size += world.ranges[i].size;
     world.ram_saved = static_cast<unsigned char*>(std::malloc(world.ram_saved_size));
     u64 off = 0;
@@ -277,7 +291,7 @@ void build() {
         std::memcpy(world.ram_saved + off, ram(world.ranges[i].pa), world.ranges[i].size);
         off += world.ranges[i].size;
     }
-    std::memcpy(static_cast<void*>(world.saved), static_cast<const void*>(world.storage), sizeof(System));
+    std::memcpy(static_cast<void*>(world.saved), static_cast<const void*>(world.storage), sizeof(Kernel));
 
     // After seal nothing addresses the boot CNode but its occupied slots (their derivation
     // links): write-protect its pages past the occupied ones. A write there (a kernel bug) is an
@@ -344,7 +358,7 @@ void restore() {
             std::memset(g.at, 0, g.size);
         }
     }
-    std::memcpy(static_cast<void*>(world.storage), static_cast<const void*>(world.saved), sizeof(System));
+    std::memcpy(static_cast<void*>(world.storage), static_cast<const void*>(world.saved), sizeof(Kernel));
     host::reset_console();
     // host::reset_counters() is left out on purpose: the kernel never reads the counters, and
     // zeroing their 512 KiB per input would cost more than the rest of the restore.
@@ -354,7 +368,7 @@ void restore() {
 // `full`: the full check (check_invariants_since the end baseline: every boot slot not
 // write-protected, and the occupied ones); otherwise check_invariants_since the snapshot's
 // baseline (every check but a re-read of the boot CNode's empty slots).
-void check(const System& s, const char* after, bool full) {
+void check(const Kernel& s, const char* after, bool full) {
     fuzz::require_ok(check_invariants_since(s, full ? world.end_baseline : world.baseline), after);
 }
 
@@ -408,7 +422,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (world.system == nullptr) build();
     restore();
-    System& s = *world.system;
+    Kernel& s = *world.system;
     Vcpu* const vcpus[] = {&world.alpha->vcpus[0], &world.alpha->vcpus[1], &world.beta->vcpus[0]};
     fuzz::Bytes in(data, size);
 
@@ -422,10 +436,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // Only the driven vCPU is Running: a stop on the host waits for Running vCPUs to leave,
         // and nobody else leaves here.
         v.store_state(VcpuState::Running);
-        host::set_current_core(v.core);
+        host::set_current_core(v.core.raw());
 
-        ExitKind kind = ExitKind::Sync;
-        ExitSyndrome syn{};
+        arch::ExitVector kind = arch::ExitVector::Sync;
+        arch::Syndrome syn{};
         bool call = false;      // a hypercall whose result x0 is checked
         bool abi = true;        // through HVC #0 or SMC #0
         u64 fid = 0;
@@ -479,18 +493,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         } else if (action == 62) {
             // A device raises an SPI on this vCPU's core: INTIDs 32..47 (34..39 assignable), as
             // the arch IRQ path passes them on, then the exit that interrupted the guest.
-            s.interrupts().fired(32 + (in.u8() & 15));
-            kind = ExitKind::Irq;
+            s.interrupts.fired(32 + (in.u8() & 15));
+            kind = arch::ExitVector::Irq;
             what = "SPI";
             spi = true;
         } else {
-            static constexpr ExitKind kKinds[] = {ExitKind::Irq, ExitKind::Fiq, ExitKind::SError, ExitKind::Aarch32};
+            static constexpr arch::ExitVector kKinds[] = {arch::ExitVector::Irq, arch::ExitVector::Fiq,
+                                                         arch::ExitVector::SError, arch::ExitVector::Aarch32};
             kind = kKinds[action - 58];
             syn.esr = in.u32();
             what = "asynchronous exit";
         }
 
-        const bool resume = handle_guest_exit(s, v, kind, syn);
+        const bool resume = handle_guest_exit(s, v, arch::decode_exit(kind, syn));
         const VcpuState after = v.load_state();
         bool changed = !resume;
         if (resume) {

@@ -1,5 +1,5 @@
 // The boot-manifest decoder (ManifestReader) and, for manifests it accepts, the boot program
-// that executes them on a fresh host System, with the invariant checker as the oracle.
+// that executes them on a fresh host Kernel, with the invariant checker as the oracle.
 //
 // Input: byte 0 picks the mode.
 //   even: the rest is a manifest blob, taken as it is (header, checksum and all): the decoder's
@@ -14,13 +14,13 @@
 // images read back within it, and after the boot program (whatever it refused)
 // check_invariants() is ok.
 #include <arch/host/host_memory.hpp>
-#include <boot_program.hpp>
+#include <boot/boot_program.hpp>
 #include <bulkhead/manifest.hpp>
 #include <bulkhead/platform.hpp>
-#include <invariants.hpp>
-#include <manifest_reader.hpp>
-#include <manifest_writer.hpp>
-#include <system.hpp>
+#include <invariants/invariants.hpp>
+#include <boot/manifest_reader.hpp>
+#include <bulkhead/manifest_writer.hpp>
+#include <kernel.hpp>
 
 #include <algorithm>
 #include <new>
@@ -34,13 +34,13 @@ namespace {
 
 constexpr unsigned kOpsLimit = 256;  // what one input may program (the kernel allows 4096)
 
-alignas(System) unsigned char storage[sizeof(System)];
+alignas(Kernel) unsigned char storage[sizeof(Kernel)];
 
 void boot(const ManifestReader& reader) {
     host::reset_all();
-    System* system = new (storage) System();
+    Kernel* system = new (storage) Kernel();
     if (!ok(system->init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores))) {
-        fuzz::finding("System::init failed on a fresh machine");
+        fuzz::finding("Kernel::init failed on a fresh machine");
     }
     const BootResult r = run_boot_program(*system, reader);
     (void)r;
@@ -48,7 +48,7 @@ void boot(const ManifestReader& reader) {
     if (!report.ok()) {
         LineBuffer line;
         format_report_summary(line, report);
-        std::fprintf(stderr, "boot program (%s at op %d): %.*s\n", r.reason, r.op_index,
+        std::fprintf(stderr, "boot program (%s at op %d): %.*s\n", r.outcome.reason(), r.op_index,
                      static_cast<int>(line.size()), line.data());
         for (u32 i = 0; i < report.stored; ++i) {
             LineBuffer v;
@@ -57,7 +57,7 @@ void boot(const ManifestReader& reader) {
         }
         fuzz::finding("invariant violated after the boot program");
     }
-    system->~System();
+    system->~Kernel();
 }
 
 void decode(const u8* data, size_t size) {

@@ -2,7 +2,7 @@
 // stored violation) and is a finding.
 #pragma once
 
-#include <invariants.hpp>
+#include <invariants/invariants.hpp>
 
 #include "fuzz_common.hpp"
 

@@ -26,10 +26,13 @@
 #include <arch/host/host_memory.hpp>
 #include <bulkhead/hypercall.hpp>
 #include <bulkhead/platform.hpp>
+#include <calls/guest_exit.hpp>
 #include <caps/cspace.hpp>
-#include <guest_exit.hpp>
-#include <invariants.hpp>
-#include <system.hpp>
+#include <invariants/invariants.hpp>
+#include <kernel.hpp>
+#include <memory/frame_mapping.hpp>
+#include <pci/pci_boot.hpp>
+#include <policy/seal.hpp>
 
 #include <new>
 
@@ -57,27 +60,28 @@ constexpr u64 kRights[] = {Rights::kControl, Rights::kGrant, Rights::kControl | 
 constexpr u32 kConfigRegs[] = {0x00, 0x02, 0x04, 0x05, 0x06, 0x08, 0x0c, 0x10, 0x14, 0x20, 0x24, 0x30, 0x3c, 0x40, 0x80, 0xffc};
 constexpr u32 kConfigValues[] = {0, 0x6, 0x7, 0x2, 0xffff'ffff, 0x1020'0000, 0x1000'0000, 0x400, 0xffff};
 
-alignas(System) unsigned char storage[sizeof(System)];
-System* sys = nullptr;
+alignas(Kernel) unsigned char storage[sizeof(Kernel)];
+Kernel* sys = nullptr;
 Partition* parts[2] = {};
 
-[[noreturn]] void setup_failed(const char* what) {
-    std::fprintf(stderr, "fuzz_smmu: setup: %s (%s)\n", what, sys->last_refusal());
+[[noreturn]] void setup_failed(const char* what, const char* why) {
+    std::fprintf(stderr, "fuzz_smmu: setup: %s (%s)\n", what, why);
     std::abort();
 }
-void must(Status s, const char* what) {
-    if (!ok(s)) setup_failed(what);
+void must(const Outcome& o, const char* what) {
+    if (!o.ok()) setup_failed(what, o.reason());
 }
 
 u32 next_slot = manifest::kFirstFreeBootSlot;
 u32 slot() { return next_slot++; }
-CapSlot& at(u32 s) { return *sys->boot_slot(s); }
+CapSlot& at(u32 s) { return *sys->boot.slot(BootSlot(s)); }
+constexpr BootSlot kObjects{manifest::kKernelUntypedSlot};
 
 u64 next_pa = 0x4800'0000;
-u32 frame() {
+u32 frame(const CapLockHeld& held) {
     const u32 us = slot(), fs = slot();
-    must(sys->create_untyped(us, PhysAddr(next_pa), 12, false), "untyped");
-    must(sys->retype(us, ObjectType::Frame, 12, fs, 1), "frame");
+    must(sys->boot.create_untyped(BootSlot(us), PhysAddr(next_pa), 12, false), "untyped");
+    must(sys->boot.retype(BootSlot(us), ObjectType::Frame, 12, BootSlot(fs), 1, *sys, held), "frame");
     next_pa += kPageSize;
     return fs;
 }
@@ -86,52 +90,58 @@ void build() {
     host::reset_all();
     host::pci_add_function(kAlphaFunction, 0x1234, 0x11e8, {{1ull << 20}});
     host::pci_add_function(kBetaFunction, 0x1af4, 0x1042, {{0}, {0x1000}, {0}, {0}, {0x4000, true, true}});
-    sys = new (storage) System();
+    sys = new (storage) Kernel();
+    Kernel& k = *sys;
     next_slot = manifest::kFirstFreeBootSlot;
     next_pa = 0x4800'0000;
-    must(sys->init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores), "init");
-    const char* names[] = {"alpha", "beta"};
-    for (unsigned i = 0; i < 2; ++i) {
-        const u32 ps = slot(), cs = slot();
-        must(sys->retype(manifest::kKernelUntypedSlot, ObjectType::Partition, 16, ps, 1), "partition");
-        must(sys->retype(manifest::kKernelUntypedSlot, ObjectType::CNode, System::kCSpaceRadix, cs, 1), "cnode");
-        must(sys->create_partition(ps, cs, names[i], i == 0 ? manifest::RestartPolicy::Restart : manifest::RestartPolicy::Stop,
-                                   1),
-             "create");
-        Partition& p = *sys->partition_in_slot(ps);
-        parts[i] = &p;
-        must(sys->grant_cap(cs, p, 1, Rights::read() | Rights::write() | Rights::grant()), "cnode cap");
-        must(sys->map_frame(p, at(frame()), Ipa(kGuestRam), kRwx), "ram");
+    must(k.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores), "init");
+    {
+        // Setup runs alone: the lock is held for the witness capability operations ask for.
+        CapLockGuard lock(cap_lock);
+        const CapLockHeld& held = lock.held();
+        const char* names[] = {"alpha", "beta"};
         const Rights rwg = Rights::read() | Rights::write() | Rights::grant();
-        must(sys->grant_cap(frame(), p, 2, rwg), "spare");
-        if (i == 0) must(sys->grant_cap(frame(), p, 3, rwg), "spare 2");
-        const u32 stream = slot();
-        must(sys->assign_pci_function(stream, p, i == 0 ? kAlphaFunction : kBetaFunction,
-                                      i == 0 ? 0x11e8'1234u : 0x1042'1af4u),
-             "assign");
-        if (i == 0) {
-            must(sys->place_pci_bar(p, kAlphaFunction, 0, 0x1000'0000), "bar");
-        } else {
-            must(sys->place_pci_bar(p, kBetaFunction, 1, 0x1020'0000), "bar 1");
-            must(sys->place_pci_bar(p, kBetaFunction, 4, 0x1040'0000), "bar 4");
+        for (unsigned i = 0; i < 2; ++i) {
+            const u32 ps = slot(), cs = slot();
+            must(k.boot.retype(kObjects, ObjectType::Partition, 16, BootSlot(ps), 1, k, held), "partition");
+            must(k.boot.retype(kObjects, ObjectType::CNode, PartitionTable::kCSpaceRadix, BootSlot(cs), 1, k, held), "cnode");
+            must(k.partitions.create(k.boot, BootSlot(ps), BootSlot(cs), names[i],
+                                     i == 0 ? manifest::RestartPolicy::Restart : manifest::RestartPolicy::Stop, 1),
+                 "create");
+            Partition& p = *k.partitions.in_slot(k.boot, BootSlot(ps));
+            parts[i] = &p;
+            must(k.boot.grant_cap(BootSlot(cs), p, 1, rwg, 0, held), "cnode cap");
+            must(map_frame(p, at(frame(held)), Ipa(kGuestRam), MapAttributes::from_bits(kRwx)), "ram");
+            must(k.boot.grant_cap(BootSlot(frame(held)), p, 2, rwg, 0, held), "spare");
+            if (i == 0) must(k.boot.grant_cap(BootSlot(frame(held)), p, 3, rwg, 0, held), "spare 2");
+            const u32 stream = slot();
+            const u32 function = i == 0 ? kAlphaFunction : kBetaFunction;
+            must(assign_pci_function(k.boot, k.pci, k.dma, BootSlot(stream), p, function, i == 0 ? 0x11e8'1234u : 0x1042'1af4u),
+                 "assign");
+            if (i == 0) {
+                must(k.pci.place_bar(function, p.index, 0, 0x1000'0000), "bar");
+            } else {
+                must(k.pci.place_bar(function, p.index, 1, 0x1020'0000), "bar 1");
+                must(k.pci.place_bar(function, p.index, 4, 0x1040'0000), "bar 4");
+            }
+            must(k.boot.grant_cap(BootSlot(stream), p, kStreamSlot, Rights::control() | Rights::grant(), 0, held), "stream");
+            const u32 v = slot();
+            must(k.boot.retype(kObjects, ObjectType::Vcpu, 0, BootSlot(v), 1, k, held), "vcpu");
+            must(k.cores.bind(k.boot, p, BootSlot(v), VcpuIndex(0), CoreId(i + 1)), "bind");
+            must(k.partitions.set_entry(p, VcpuIndex(0), kGuestRam, 0), "entry");
         }
-        must(sys->grant_cap(stream, p, kStreamSlot, Rights::control() | Rights::grant()), "stream");
-        const u32 v = slot();
-        must(sys->retype(manifest::kKernelUntypedSlot, ObjectType::Vcpu, 0, v, 1), "vcpu");
-        must(sys->bind_vcpu(p, v, 0, i + 1), "bind");
-        must(sys->set_entry(p, 0, kGuestRam, 0), "entry");
     }
-    must(sys->seal(), "seal");
+    must(seal(k), "seal");
 }
 
 // What the model says a device's access through `sid` does now.
 host::DmaAccess expected(u32 sid, u64 address, bool write) {
-    const DmaStreamTable::Stream* s = sid < platform::kStreamCount ? &sys->dma_streams().stream(sid) : nullptr;
+    const DmaStreamTable::Stream* s = sid < platform::kStreamCount ? &sys->dma.stream(sid) : nullptr;
     if (s == nullptr) return {host::DmaAccess::Outcome::Faulted, 0};  // outside the table
-    if (s->bound_plus1 == 0) return {host::DmaAccess::Outcome::Aborted, 0};
-    const Partition& p = *sys->partition(s->bound_plus1 - 1);
+    if (s->bound.is_none()) return {host::DmaAccess::Outcome::Aborted, 0};
+    const Partition& p = *sys->partitions[s->bound];
     const auto t = p.stage2.translate(Ipa(address));
-    if (!t.ok() || (t.value().attrs & (write ? attr::kWrite : attr::kRead)) == 0) return {host::DmaAccess::Outcome::Faulted, 0};
+    if (!t.ok() || !(write ? t.value().attrs.writable() : t.value().attrs.readable())) return {host::DmaAccess::Outcome::Faulted, 0};
     return {host::DmaAccess::Outcome::Done, t.value().pa.raw()};
 }
 
@@ -144,7 +154,7 @@ void check_caches() {
             if (p->vmid == e.vmid) owner = p;
         if (owner == nullptr) fuzz::finding("the SMMU caches a translation of no partition's VMID");
         const auto t = owner->stage2.translate(Ipa(e.page));
-        if (!t.ok() || t.value().pa.raw() != e.pa || t.value().attrs != e.attrs)
+        if (!t.ok() || t.value().pa.raw() != e.pa || t.value().attrs.bits() != e.attrs)
             fuzz::finding("the SMMU caches a translation its partition's tables no longer have (no TLBI)");
     }
 }
@@ -154,11 +164,11 @@ constexpr u64 kPsciSystemReset = hvc::psci::kSystemReset;
 
 // A load or store of `size` bytes through register x2 at `ipa`, as the syndrome of a stage-2
 // translation fault with ISV describes it.
-ExitSyndrome data_abort(u64 ipa, unsigned size, bool write) {
+arch::Syndrome data_abort(u64 ipa, unsigned size, bool write) {
     const u64 sas = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
     const u64 esr = (0x24ull << 26) | (1ull << 25) | (1ull << 24) | (sas << 22) | (2ull << 16) | (1ull << 15) |
                     (write ? 1ull << 6 : 0) | 0x07;
-    return ExitSyndrome{esr, ipa & 0xfff, (ipa >> 12) << 4};
+    return arch::Syndrome{esr, ipa & 0xfff, (ipa >> 12) << 4};
 }
 
 }  // namespace
@@ -172,11 +182,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         Vcpu& v = p.vcpus[0];
         if (p.load_state() != PartitionState::Running || v.load_state() != VcpuState::Runnable) continue;
         v.store_state(VcpuState::Running);
-        host::set_current_core(v.core);
+        host::set_current_core(v.core.raw());
         const unsigned action = (op >> 1) % 11;
         const char* what = "step";
         bool exited = true, call = true;
-        ExitSyndrome syn{kEsrHvc, 0, 0};
+        arch::Syndrome syn{kEsrHvc, 0, 0};
         for (unsigned k = 0; k < 8; ++k) v.regs.x[k] = 0;
         switch (action) {
             case 0: v.regs.x[0] = static_cast<u64>(F::DmaStreamBind), v.regs.x[1] = in.pick(kSlots), what = "bind"; break;
@@ -206,7 +216,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 break;
             }
             case 9:  // the SMMU's interrupt, taken on this core
-                sys->dma_streams().service(*sys);
+                sys->dma.service();
                 exited = false;
                 what = "smmu interrupt";
                 break;
@@ -222,7 +232,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             }
         }
         if (exited) {
-            const bool resume = handle_guest_exit(*sys, v, ExitKind::Sync, syn);
+            const bool resume = handle_guest_exit(*sys, v, arch::decode_exit(arch::ExitVector::Sync, syn));
             if (resume && call) {
                 const i64 status = static_cast<i64>(v.regs.x[0]);
                 if (status > 0 || status < static_cast<i64>(Status::Busy)) fuzz::finding("a hypercall returned no Status");

@@ -16,8 +16,8 @@
 #include <arch/host/host_memory.hpp>
 #include <bulkhead/manifest.hpp>
 #include <bulkhead/platform.hpp>
-#include <object_memory.hpp>
-#include <stage2_table.hpp>
+#include <memory/object_memory.hpp>
+#include <arch/stage2.hpp>
 
 #include <algorithm>
 #include <map>
@@ -139,9 +139,9 @@ struct Snapshot {
 
 Snapshot snapshot(const ObjectMemory& memory, const Stage2Table& table) {
     Snapshot s{memory.used(), 0, 0};
-    table.for_each_mapping([&](Ipa ipa, PhysAddr pa, u64 size, u64 attrs) {
+    table.for_each_mapping([&](Ipa ipa, PhysAddr pa, u64 size, MapAttributes attrs) {
         ++s.leaves;
-        s.digest = s.digest * 1099511628211ull ^ (ipa.raw() + 3 * pa.raw() + 5 * size + 7 * attrs);
+        s.digest = s.digest * 1099511628211ull ^ (ipa.raw() + 3 * pa.raw() + 5 * size + 7 * attrs.bits());
     });
     return s;
 }
@@ -149,17 +149,17 @@ Snapshot snapshot(const ObjectMemory& memory, const Stage2Table& table) {
 void compare(const Stage2Table& table, const Model& model) {
     u64 last = 0, pages = 0;  // pages: bytes mapped by the leaves
     bool first = true;
-    table.for_each_mapping([&](Ipa ipa, PhysAddr pa, u64 size, u64 attrs) {
+    table.for_each_mapping([&](Ipa ipa, PhysAddr pa, u64 size, MapAttributes attrs) {
         if (!first && ipa.raw() < last) fuzz::finding("leaves overlap or are out of IPA order");
         first = false;
         last = ipa.raw() + size;
-        if (!stage2::attrs_valid(attrs)) fuzz::finding("a leaf with attributes map() refuses");
+        if (!attrs.encodable()) fuzz::finding("a leaf with attributes map() refuses");
         // A leaf lies inside one model range (maps never merge), at the same offset.
         auto it = model.find(ipa.raw());
         if (it == model.ranges.end() || it->second.end < ipa.raw() + size) {
             fuzz::finding("the tables map memory the model does not");
         }
-        if (it->second.pa + (ipa.raw() - it->first) != pa.raw() || it->second.attrs != attrs) {
+        if (it->second.pa + (ipa.raw() - it->first) != pa.raw() || it->second.attrs != attrs.bits()) {
             fuzz::finding("the tables map a page elsewhere than the model");
         }
         pages += size;
@@ -188,21 +188,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                  ipa % kPage == 0 && len % kPage == 0;
         if (op % 8 < 5) {  // map
             const u64 pa = pa_for(in, ipa);
-            const u64 attrs = attrs_of(in);
+            // Bits outside manifest::attr::kAll cannot even be expressed as MapAttributes.
+            const MapAttributes attrs = MapAttributes::from_bits(attrs_of(in));
             const Snapshot before = snapshot(memory, table);
             const Status s = table.map(Ipa(ipa), PhysAddr(pa), len, attrs);
             const bool pa_ok = pa % kPage == 0 && pa + len > pa && pa + len <= stage2::kOutputLimit;
             if (ok(s)) {
-                if (!well_formed || !pa_ok || !stage2::attrs_valid(attrs)) fuzz::finding("map accepted a bad request");
+                if (!well_formed || !pa_ok || !attrs.encodable()) fuzz::finding("map accepted a bad request");
                 if (model.any(ipa, len)) fuzz::finding("map accepted an overlapping range");
-                model.insert(ipa, len, pa, attrs);
+                model.insert(ipa, len, pa, attrs.bits());
             } else {
                 const Snapshot after = snapshot(memory, table);
                 if (after.used != before.used || after.leaves != before.leaves || after.digest != before.digest) {
                     fuzz::finding("a refused map changed the tables or the watermark");
                 }
                 if (s == Status::Overlap && !model.any(ipa, len)) fuzz::finding("Overlap on a free range");
-                if (well_formed && pa_ok && stage2::attrs_valid(attrs) && !model.any(ipa, len) &&
+                if (well_formed && pa_ok && attrs.encodable() && !model.any(ipa, len) &&
                     s != Status::NoMemory) {
                     fuzz::finding("map refused a valid request on a free range");
                 }
@@ -236,7 +237,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 } else {
                     if (!t.ok()) fuzz::finding("failed to translate a mapped IPA");
                     if (t.value().pa.raw() != it->second.pa + (a - it->first) ||
-                        t.value().attrs != it->second.attrs) {
+                        t.value().attrs.bits() != it->second.attrs) {
                         fuzz::finding("translate disagrees with the model");
                     }
                 }

@@ -22,6 +22,10 @@ void stage2_tlb_invalidate_vmid(u16 vmid);
 // Make table and scrub writes visible to the page-table walker and to other cores.
 void publish_memory_writes();
 
+// One translation-table descriptor, stored single-copy-atomically (a walker never sees half of
+// it). The host build records these for the tests that check every state a walker could see.
+void write_descriptor(u64* entry, u64 value);
+
 unsigned current_core();
 
 }  // namespace bh::arch
@@ -41,7 +45,7 @@ void wake_cores();
 // Counter ticks (CNTPCT); used as the time base of partitions' virtual counters.
 u64 counter_now();
 
-// Shared peripheral interrupts given to partitions (kernel/interrupts.hpp): route `intid` to
+// Shared peripheral interrupts given to partitions (kernel/irq/interrupts.hpp): route `intid` to
 // `core` and let it through the distributor; stop it at the distributor (it stays pending at
 // the device until the partition's driver clears it there).
 void irq_enable(u32 intid, unsigned core);
@@ -50,50 +54,8 @@ void irq_disable(u32 intid);
 // Power the machine off (PSCI SYSTEM_OFF); on the host, records the request and returns.
 void system_off();
 
-}  // namespace bh::arch
-
-namespace bh::arch {
-
-// ---- The SMMU (DMA isolation, docs/isolation.md "DMA"; kernel/arch/aarch64/smmu.cpp, host fake
-// kernel/arch/host/smmu_host.cpp). Streams are PCIe requester IDs, 0 .. platform::kStreamCount - 1.
-// Every stream aborts until bound; each call below has completed in the SMMU when it returns (its
-// commands consumed up to a CMD_SYNC), so no cached copy of what it replaced can be used after.
-
-// False when the machine's SMMU could not be set up to translate (then every stream aborts for
-// good and binding is refused).
-bool smmu_available();
-// Stream `sid` translates through the stage-2 tables at `root` tagged `vmid` (a partition's own).
-void smmu_stream_bind(u32 sid, PhysAddr root, u16 vmid);
-// Stream `sid` aborts, and nothing it translated with `vmid` is left in the SMMU's TLB.
-void smmu_stream_abort(u32 sid, u16 vmid);
-
-// What the SMMU makes of a stream now, read back from its stream table (the invariant checker).
-struct DmaStreamState {
-    enum class Kind : u8 { Abort, Translate, Other } kind;  // Other: invalid, bypass, stage 1, malformed
-    u16 vmid;       // Translate: the tables' VMID
-    PhysAddr root;  // Translate: the stage-2 root
-};
-DmaStreamState smmu_stream_state(u32 sid);
-
-// A fault the SMMU recorded for a device's access.
-struct DmaFault {
-    u32 sid;
-    u64 address;       // the address the device used: an IPA of the stream's partition
-    bool read;
-    const char* what;  // "translation fault", "permission fault", ...
-};
-// Takes at most `max` recorded faults, oldest first, into `out`; returns how many. `lost` grows by
-// one when the SMMU reports that its queue overflowed since the last call (records were lost; the
-// SMMU does not say how many).
-u32 smmu_take_faults(DmaFault* out, u32 max, u64& lost);
-// The SMMU's global errors that became active since the last call (SMMU_GERROR bits), each
-// acknowledged; the event queue's abort is `lost` above, a command error is a kernel bug and
-// stops the machine where it happens. 0: none.
-u32 smmu_global_errors();
-
-// ---- PCIe configuration space of bus 0 (the ECAM, which only the kernel maps). `size` is 1, 2 or
-// 4 and `offset` (below 4096) is aligned to it; an absent function reads as all ones.
-u32 pci_config_read(u32 bdf, u32 offset, unsigned size);
-void pci_config_write(u32 bdf, u32 offset, unsigned size, u32 value);
+// A kernel bug (a broken internal invariant, never a guest's doing): report and stop the
+// machine. On the host it aborts the test or fuzz run.
+[[noreturn]] void panic(const char* what);
 
 }  // namespace bh::arch

@@ -15,6 +15,7 @@
 
 #include <type_traits>
 
+#include "caps/cap_lock.hpp"
 #include "caps/capability.hpp"
 
 namespace bh {
@@ -32,7 +33,7 @@ static_assert(std::is_trivial_v<CapSlot> && std::is_standard_layout_v<CapSlot>);
 static_assert(sizeof(void*) != 8 || sizeof(CapSlot) == (1u << caps::kCapSlotBits),
               "a CNode of radix r occupies 2^(r + kCapSlotBits) bytes");
 
-// How capability operations tell the owner of the objects (the System) what happened to them.
+// How capability operations tell the owner of the objects (the Kernel) what happened to them.
 // The defaults do nothing. Order guarantees (docs/capabilities.md, "Hooks"):
 //   * create: once per new object, after the whole retype has been validated and the object's
 //     memory zeroed, before any slot changes. It may refuse (non-Ok): the retype then calls
@@ -43,12 +44,13 @@ static_assert(sizeof(void*) != 8 || sizeof(CapSlot) == (1u << caps::kCapSlotBits
 //     gone when it returns.
 //   * destroy: when the last cap to an object is deleted, after its slot was emptied; it gets
 //     a copy of that final cap.
-// Hooks must not call back into capability operations.
+// Hooks must not call back into capability operations. They run under the capability lock, as
+// the operations that call them do.
 class ObjectHooks {
 public:
-    virtual Status create(ObjectType type, PhysAddr base, unsigned size_bits);
-    virtual void destroy(const Capability& final_cap);
-    virtual void unmap(const Capability& cap);
+    virtual Status create(ObjectType type, PhysAddr base, unsigned size_bits, const CapLockHeld& held);
+    virtual void destroy(const Capability& final_cap, const CapLockHeld& held);
+    virtual void unmap(const Capability& cap, const CapLockHeld& held);
 
 protected:
     ~ObjectHooks() = default;

@@ -1,9 +1,12 @@
 // A capability: the kernel's only way of naming an object. A plain 32-byte value; where it
-// lives (a CapSlot in a CNode) and how it was derived (the CDT) are in cap_slot.hpp.
+// lives (a CapSlot in a CNode) and how it was derived (the CDT) are in cap_slot.hpp. Object
+// types, their sizes and the rights bits are ABI (bulkhead/objects.hpp).
 // docs/capabilities.md is the reference for every field and rule here.
 #pragma once
 
+#include <bulkhead/objects.hpp>
 #include <bulkhead/types.hpp>
+#include <lib/ids.hpp>
 
 #include <type_traits>
 
@@ -11,78 +14,7 @@
 
 namespace bh {
 
-// Values are ABI (retype's type argument, cap identification): append only, never renumber.
-// Null is 0 so that zeroed memory is a CNode full of empty slots.
-enum class ObjectType : u8 {
-    Null = 0,
-    Untyped = 1,
-    CNode = 2,
-    Partition = 3,
-    Vcpu = 4,
-    Frame = 5,
-    DeviceMmio = 6,
-    IrqHandler = 7,
-    Notification = 8,
-    Channel = 9,
-    DmaStream = 10,
-};
-inline constexpr u8 kObjectTypeCount = 11;
-static_assert(sizeof(ObjectType) == 1);
-static_assert(static_cast<u8>(ObjectType::Null) == 0 && static_cast<u8>(ObjectType::Untyped) == 1 &&
-              static_cast<u8>(ObjectType::CNode) == 2 && static_cast<u8>(ObjectType::Partition) == 3 &&
-              static_cast<u8>(ObjectType::Vcpu) == 4 && static_cast<u8>(ObjectType::Frame) == 5 &&
-              static_cast<u8>(ObjectType::DeviceMmio) == 6 && static_cast<u8>(ObjectType::IrqHandler) == 7 &&
-              static_cast<u8>(ObjectType::Notification) == 8 && static_cast<u8>(ObjectType::Channel) == 9 &&
-              static_cast<u8>(ObjectType::DmaStream) == 10 && kObjectTypeCount == 11);
-
-constexpr bool object_type_valid(u8 raw) { return raw < kObjectTypeCount; }
-
 namespace caps {
-
-// ---- Sizes (log2 bytes) ---------------------------------------------------------------------
-// Every object that occupies memory occupies at least one whole 4 KiB page, naturally aligned,
-// so that memory exclusivity (invariant 1) can be stated and checked per page.
-inline constexpr unsigned kMinObjectBits = 12;
-inline constexpr unsigned kMaxUntypedBits = 48;  // physical addresses are below 2^48
-inline constexpr unsigned kMinCNodeRadix = 1;
-inline constexpr unsigned kMaxCNodeRadix = 12;
-inline constexpr unsigned kCapSlotBits = 6;  // sizeof(CapSlot) == 64, asserted in cap_slot.hpp
-inline constexpr unsigned kMinPartitionBits = 14;  // the Partition object embeds its stage-2 pool
-inline constexpr unsigned kMaxPartitionBits = 20;
-inline constexpr unsigned kMinChannelBits = 12;    // a channel's shared region: 4 KiB .. 2 MiB
-inline constexpr unsigned kMaxChannelBits = 21;
-// Placeholders until the objects exist: the System code that constructs a Vcpu/Notification in
-// the create hook must static_assert that sizeof(object) <= 1 << these.
-inline constexpr unsigned kVcpuBits = 12;
-inline constexpr unsigned kNotificationBits = 12;
-inline constexpr u32 kMaxRetypeCount = 256;
-
-// Frame and DeviceMmio come in the stage-2 leaf sizes the kernel maps with: 4 KiB and 2 MiB.
-constexpr bool page_size_bits(unsigned bits) { return bits == 12 || bits == 21; }
-
-// The log2 size in bytes of the memory an object of `type` occupies, given the cap's
-// size_bits (for CNode: the radix). 0 for types that name no memory (IrqHandler, DmaStream).
-constexpr unsigned object_bits(ObjectType type, unsigned size_bits) {
-    switch (type) {
-        case ObjectType::CNode:
-            return size_bits + kCapSlotBits < kMinObjectBits ? kMinObjectBits : size_bits + kCapSlotBits;
-        case ObjectType::Untyped:
-        case ObjectType::Partition:
-        case ObjectType::Vcpu:
-        case ObjectType::Frame:
-        case ObjectType::DeviceMmio:
-        case ObjectType::Notification:
-        case ObjectType::Channel:
-            return size_bits;
-        case ObjectType::Null:
-        case ObjectType::IrqHandler:
-        case ObjectType::DmaStream:
-            break;
-    }
-    return 0;
-}
-static_assert(object_bits(ObjectType::CNode, 1) == 12 && object_bits(ObjectType::CNode, 6) == 12 &&
-              object_bits(ObjectType::CNode, 7) == 13 && object_bits(ObjectType::CNode, 12) == 18);
 
 // The size_bits a cap of `type` may carry (what retype accepts is narrower for some types: a
 // fixed-size type is asked for with size_bits 0, see untyped.hpp).
@@ -126,7 +58,7 @@ constexpr Rights full_rights(ObjectType type) {
     return Rights::none();
 }
 
-// Types whose caps carry a mapping (mapped_partition_plus1 / mapped_ipa).
+// Types whose caps carry a mapping (mapped_partition / mapped_ipa).
 constexpr bool mappable(ObjectType t) {
     return t == ObjectType::Frame || t == ObjectType::DeviceMmio || t == ObjectType::Channel;
 }
@@ -149,8 +81,9 @@ constexpr bool badgeable(ObjectType t) { return t == ObjectType::Notification ||
 //   flags                 Untyped: kFlagDevice (device memory: never zeroed, only DeviceMmio
 //                         and Untyped may be retyped from it).
 //   badge                 Notification/Channel: 0 = unbadged.
-//   word32                Frame/DeviceMmio/Channel: mapped_partition_plus1 (0 = unmapped);
-//                         DmaStream: the partition it bound the stream to, + 1 (0 = unbound).
+//   word32                Frame/DeviceMmio/Channel: the partition it is mapped in, as index + 1
+//                         (0 = unmapped, so that a zeroed cap is unmapped); DmaStream: the
+//                         partition it bound the stream to, the same way (0 = unbound).
 //   word64                Untyped: watermark (offset of the first free byte);
 //                         Frame/DeviceMmio/Channel: mapped_ipa.
 // Zeroed memory is a Null cap.
@@ -173,11 +106,12 @@ struct Capability {
     constexpr u64 watermark() const { return word64; }
     // Frame / DeviceMmio / Channel: each cap maps at most one place. DmaStream: the cap bound its
     // stream to a partition (mapped_ipa 0).
-    constexpr u32 mapped_partition_plus1() const { return word32; }
+    constexpr PartitionId mapped_partition() const { return word32 != 0 ? PartitionId(word32 - 1) : PartitionId::none(); }
     constexpr u64 mapped_ipa() const { return word64; }
     constexpr bool mapped() const { return caps::records_use(type) && word32 != 0; }
-    void set_mapping(u32 partition_plus1, u64 ipa) {
-        word32 = partition_plus1;
+    // PartitionId::none() (with ipa 0) unmaps.
+    void set_mapping(PartitionId partition, u64 ipa) {
+        word32 = partition.is_none() ? 0 : partition.raw() + 1;
         word64 = ipa;
     }
     // IrqHandler / DmaStream

@@ -1,14 +1,14 @@
 // The derivation tree's rules for one root's subtree: link symmetry, no cycle, every cap well
-// formed, and each child against its parent (cdt.hpp, validate_cdt). One implementation for
-// the two users: validate_cdt (cdt.cpp) and the invariant checker (kernel/invariants.cpp).
-// Always inlined, so that each user has its own build of it: fuzz builds instrument cdt.cpp as
-// kernel code, and the checker, their oracle, must stay uninstrumented (fuzz/CMakeLists.txt).
+// formed, and each child against its parent (cdt_check.hpp, validate_cdt). One implementation
+// for the two users: validate_cdt (cdt_check.cpp) and the invariant checker
+// (kernel/invariants/check_caps.cpp). Always inlined, so that each user has its own build of
+// it: the checker, the fuzzers' oracle, must stay uninstrumented (fuzz/CMakeLists.txt).
 #pragma once
 
 #include <bulkhead/types.hpp>
 
 #include "caps/cap_slot.hpp"
-#include "caps/cdt.hpp"
+#include "caps/cdt_check.hpp"
 
 namespace bh::caps::cdt_rules {
 

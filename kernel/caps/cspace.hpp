@@ -1,5 +1,7 @@
 // The capability operations. Each one decodes (validates every argument) before it invokes
-// (changes state): a refused operation changes nothing. Slots are found with lookup()
+// (changes state): a refused operation changes nothing. The check_* functions are the decode
+// halves alone, for callers that decide before they act (calls/cap_invoke.cpp). Every operation
+// that changes the derivation tree runs under the capability lock (its witness is a parameter). Slots are found with lookup()
 // (cnode.hpp), which checks the CNode rights along the path; the operations themselves check
 // the rights of the caps they act on. docs/capabilities.md states every rule and why.
 #pragma once
@@ -27,23 +29,27 @@ Status create_root(CapSlot& dest, const Capability& cap);
 // dest := src with the same rights and badge, unmapped, as a child of src.
 //   NotFound src empty; Exists dest occupied; InvalidArgument src is Untyped (never derived);
 //   Denied src lacks Grant.
-Status copy(CapSlot& src, CapSlot& dest);
+Status copy(CapSlot& src, CapSlot& dest, const CapLockHeld& held);
+Status check_copy(const CapSlot& src, const CapSlot& dest);
 
 // dest := src with rights src & mask (never more), as a child of src, unmapped. A non-zero
 // badge may be set only on a Notification/Channel cap that has none; badge 0 keeps src's.
 //   as copy, plus: InvalidArgument badge on a type without badges; Denied src already badged.
-Status mint(CapSlot& src, CapSlot& dest, Rights mask, u64 badge);
+Status mint(CapSlot& src, CapSlot& dest, Rights mask, u64 badge, const CapLockHeld& held);
+Status check_mint(const CapSlot& src, const CapSlot& dest, u64 badge);
 
 // dest := src, src emptied; the cap keeps its place in the CDT (and its mapping).
 //   NotFound src empty; Exists dest occupied (also when dest is src).
-Status move(CapSlot& src, CapSlot& dest);
+Status move(CapSlot& src, CapSlot& dest, const CapLockHeld& held);
+Status check_move(const CapSlot& src, const CapSlot& dest);
 
 // Empties the slot. The cap's children take its place under its parent, in order. A mapped
 // Frame/DeviceMmio/Channel cap is unmapped first (hook); the last cap to an object destroys it
 // (hook).
 //   NotFound empty slot; Busy the last cap to a CNode that still holds caps other than itself
 //   (delete those first, or revoke an ancestor: revoke empties such CNodes).
-Status delete_cap(CapSlot& slot, ObjectHooks& hooks);
+Status delete_cap(CapSlot& slot, ObjectHooks& hooks, const CapLockHeld& held);
+Status check_delete(const CapSlot& slot);
 
 struct RevokeProgress {
     Status status;
@@ -59,6 +65,6 @@ struct RevokeProgress {
 //   Busy (done = false) a CNode to be emptied holds the revoked cap itself, or CNodes hold each
 //   other's last caps deeper than kMaxCNodeChain (a cycle): see docs/capabilities.md.
 inline constexpr unsigned kMaxCNodeChain = 8;
-RevokeProgress revoke(CapSlot& slot, u32 budget, ObjectHooks& hooks);
+RevokeProgress revoke(CapSlot& slot, u32 budget, ObjectHooks& hooks, const CapLockHeld& held);
 
 }  // namespace bh::caps

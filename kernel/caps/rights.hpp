@@ -2,19 +2,20 @@
 // docs/capabilities.md has the table of what each right means for each object type.
 #pragma once
 
+#include <bulkhead/objects.hpp>
 #include <bulkhead/types.hpp>
 
 namespace bh {
 
 class Rights {
 public:
-    // Bit values are ABI (hypercall rights masks); never renumber.
-    static constexpr u8 kRead = 1u << 0;
-    static constexpr u8 kWrite = 1u << 1;
-    static constexpr u8 kExecute = 1u << 2;
-    static constexpr u8 kGrant = 1u << 3;    // may derive copies/mints of this cap
-    static constexpr u8 kControl = 1u << 4;  // may stop/restart/configure the object
-    static constexpr u8 kAllBits = kRead | kWrite | kExecute | kGrant | kControl;
+    // Bit values are ABI (bulkhead/objects.hpp).
+    static constexpr u8 kRead = rights::kRead;
+    static constexpr u8 kWrite = rights::kWrite;
+    static constexpr u8 kExecute = rights::kExecute;
+    static constexpr u8 kGrant = rights::kGrant;
+    static constexpr u8 kControl = rights::kControl;
+    static constexpr u8 kAllBits = rights::kAllBits;
 
     // A mask from the ABI: unknown bits are dropped, never kept (they could become rights
     // the day a new bit is defined).
@@ -47,8 +48,6 @@ private:
 constexpr bool subset(Rights a, Rights b) { return (a.bits() & ~b.bits()) == 0; }
 
 static_assert(sizeof(Rights) == 1);
-static_assert(Rights::kRead == 1 && Rights::kWrite == 2 && Rights::kExecute == 4 && Rights::kGrant == 8 &&
-              Rights::kControl == 16);
 static_assert(subset(Rights::read(), Rights::read() | Rights::write()));
 static_assert(!subset(Rights::read() | Rights::grant(), Rights::read()));
 static_assert(subset(Rights::none(), Rights::none()));

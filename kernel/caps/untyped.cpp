@@ -20,7 +20,7 @@ Capability new_cap(ObjectType type, u64 base, unsigned cap_bits, bool device) {
 }  // namespace
 
 Status retype(CapSlot& untyped, ObjectType type, unsigned size_bits, CapSlot& dest_cnode, u64 first, u32 count,
-              ObjectHooks& hooks) {
+              ObjectHooks& hooks, const CapLockHeld& held) {
     // ---- decode: nothing below changes state until every check has passed
     const Capability& ut = untyped.cap;
     if (ut.type == ObjectType::Null) return Status::NotFound;
@@ -47,11 +47,7 @@ Status retype(CapSlot& untyped, ObjectType type, unsigned size_bits, CapSlot& de
     const u64 ut_size = 1ull << ut.size_bits;  // size_bits <= 48 for a well-formed cap
     if (!is_aligned(ut.object, obj_size)) return Status::Misaligned;
     // With no children nothing made from this untyped is alive: its whole region is free.
-#ifdef BH_PLANTED_BUG_RETYPE_IGNORES_WATERMARK  // test-only planted bug (docs/fuzzing.md): every retype carves from offset 0
-    const u64 watermark = 0;
-#else
     const u64 watermark = untyped.first_child == nullptr ? 0 : ut.watermark();
-#endif
     if (watermark > ut_size) return Status::NoMemory;  // corrupt cap; keeps the math below exact
     // All offsets are <= 2^48 and count <= 256: nothing below can overflow 64 bits.
     const u64 start = align_up(watermark, obj_size);
@@ -72,10 +68,10 @@ Status retype(CapSlot& untyped, ObjectType type, unsigned size_bits, CapSlot& de
     // zeroing it before a hook refuses changes nothing anyone can observe.
     if (zero) __builtin_memset(mem, 0, total);
     for (u32 i = 0; i < count; ++i) {
-        const Status s = hooks.create(type, PhysAddr(base + (static_cast<u64>(i) << obj_bits)), cap_bits);
+        const Status s = hooks.create(type, PhysAddr(base + (static_cast<u64>(i) << obj_bits)), cap_bits, held);
         if (s != Status::Ok) {
             while (i-- > 0)
-                hooks.destroy(new_cap(type, base + (static_cast<u64>(i) << obj_bits), cap_bits, ut.device()));
+                hooks.destroy(new_cap(type, base + (static_cast<u64>(i) << obj_bits), cap_bits, ut.device()), held);
             return s;
         }
     }

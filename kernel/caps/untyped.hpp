@@ -50,13 +50,6 @@ constexpr bool retype_size_valid(ObjectType type, unsigned size_bits, unsigned s
     return false;
 }
 
-// The size_bits the new caps carry.
-constexpr unsigned retype_cap_bits(ObjectType type, unsigned size_bits) {
-    if (type == ObjectType::Vcpu) return kVcpuBits;
-    if (type == ObjectType::Notification) return kNotificationBits;
-    return size_bits;
-}
-
 // Creates `count` objects of `type` from the untyped cap in `untyped` and puts their caps, with
 // full rights for the type, in slots first .. first + count - 1 of the CNode whose cap is in
 // `dest_cnode`, as children of the untyped cap. Objects are carved at the watermark, each
@@ -74,6 +67,6 @@ constexpr unsigned retype_cap_bits(ObjectType type, unsigned size_bits) {
 //   NoMemory         the objects do not all fit
 //   (hook status)    ObjectHooks::create refused one object (see cap_slot.hpp for the order)
 Status retype(CapSlot& untyped, ObjectType type, unsigned size_bits, CapSlot& dest_cnode, u64 first, u32 count,
-              ObjectHooks& hooks);
+              ObjectHooks& hooks, const CapLockHeld& held);
 
 }  // namespace bh::caps

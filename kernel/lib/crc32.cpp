@@ -1,4 +1,4 @@
-#include "lib/crc32.hpp"
+#include <bulkhead/crc32.hpp>
 
 namespace bh {
 namespace {

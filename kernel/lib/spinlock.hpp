@@ -1,34 +1,58 @@
 // A test-and-set spinlock for the few short critical sections shared between cores (console,
-// a partition's state transitions). Needs normal cacheable memory, i.e. the EL2 MMU on.
+// capability operations), and the lock witness: a function that may only run with a lock held
+// takes `const Held<Lock>&`, which only a guard of that lock can make, so "called with the lock
+// held" is checked by the compiler instead of stated in a comment (Hafnium's vm_locked).
+// Needs normal cacheable memory, i.e. the EL2 MMU on.
 #pragma once
 
-#include <bulkhead/types.hpp>
+#include <lib/atomic.hpp>
 
 namespace bh {
 
 class SpinLock {
 public:
     void lock() {
-        while (__atomic_exchange_n(&held_, 1u, __ATOMIC_ACQUIRE) != 0) {
-            while (__atomic_load_n(&held_, __ATOMIC_RELAXED) != 0) {
+        while (held_.exchange(1) != 0) {
+            while (held_.load_relaxed() != 0) {
             }
         }
     }
-    void unlock() { __atomic_store_n(&held_, 0u, __ATOMIC_RELEASE); }
+    void unlock() { held_.store(0); }
 
 private:
-    u32 held_ = 0;
+    Atomic<u32> held_;
 };
 
-class LockGuard {
+template <typename Lock>
+class Guard;
+
+// Proof that this core holds `Lock`. Neither copyable nor constructible outside Guard.
+template <typename Lock>
+class Held {
 public:
-    explicit LockGuard(SpinLock& lock) : lock_(lock) { lock_.lock(); }
-    ~LockGuard() { lock_.unlock(); }
-    LockGuard(const LockGuard&) = delete;
-    LockGuard& operator=(const LockGuard&) = delete;
+    Held(const Held&) = delete;
+    Held& operator=(const Held&) = delete;
 
 private:
-    SpinLock& lock_;
+    friend class Guard<Lock>;
+    Held() = default;
 };
+
+// Holds `lock` for its lifetime and hands out the witness.
+template <typename Lock>
+class Guard {
+public:
+    explicit Guard(Lock& lock) : lock_(lock) { lock_.lock(); }
+    ~Guard() { lock_.unlock(); }
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+    const Held<Lock>& held() const { return held_; }
+
+private:
+    Lock& lock_;
+    Held<Lock> held_;
+};
+
+using LockGuard = Guard<SpinLock>;
 
 }  // namespace bh

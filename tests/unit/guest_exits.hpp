@@ -1,10 +1,16 @@
-// Driving a vCPU through guest exits on the host, as its core would: shared by the tests of the
-// System, notifications, channels and the invariant checker.
+// Driving a vCPU through guest exits on the host, as its core would: the core loop's decision
+// (CoreMap::claim) enters it, the syndrome is decoded as the hardware reports it
+// (arch::decode_exit), and handle_guest_exit runs the policy. Shared by the tests of guest
+// exits, PSCI, capability calls, notifications, channels, interrupts and the invariant checker.
 #pragma once
 
+#include <catch2/catch_test_macros.hpp>
+
+#include <arch/guest.hpp>
 #include <bulkhead/hypercall.hpp>
-#include <guest_exit.hpp>
+#include <calls/guest_exit.hpp>
 #include <initializer_list>
+#include <kernel.hpp>
 
 namespace bh::test {
 
@@ -14,26 +20,36 @@ inline constexpr u64 kEsrSmc = (0x17ull << 26) | (1ull << 25);
 inline constexpr u64 kEsrDataAbortWrite = (0x24ull << 26) | (1ull << 25) | (1u << 6) | 0x06;
 inline constexpr u64 kEsrSysReg = (0x18ull << 26) | (1ull << 25);
 
-// Runs vCPU `v` through one exit of `kind` with syndrome `esr`; true when it would resume.
-inline bool exit_with(System& s, Vcpu& v, ExitKind kind, u64 esr = 0, u64 far = 0, u64 hpfar = 0) {
-    if (v.load_state() == VcpuState::Runnable) v.store_state(VcpuState::Running);
-    return handle_guest_exit(s, v, kind, ExitSyndrome{esr, far, hpfar});
+using arch::ExitVector;
+
+// What `v`'s core does before it enters a guest: the core loop's decision. A runnable vCPU must
+// be the one its core claims (Runnable -> Running: its partition runs); a running one is already
+// in the guest.
+inline void enter(Kernel& k, Vcpu& v) {
+    if (v.load_state() == VcpuState::Runnable) REQUIRE(k.cores.claim(v.core) == &v);
+}
+
+// Runs vCPU `v` through one exit through `vector` with syndrome `esr` (and FAR, HPFAR); true when
+// it would resume.
+inline bool exit_with(Kernel& k, Vcpu& v, ExitVector vector, u64 esr = 0, u64 far = 0, u64 hpfar = 0) {
+    enter(k, v);
+    return handle_guest_exit(k, v, arch::decode_exit(vector, arch::Syndrome{esr, far, hpfar}));
 }
 
 // One HVC #0 with x0 = `fid`, x1.. = `args` (the rest zero); true when the vCPU would resume.
-inline bool hypercall(System& s, Vcpu& v, u64 fid, std::initializer_list<u64> args = {}) {
+inline bool hypercall(Kernel& k, Vcpu& v, u64 fid, std::initializer_list<u64> args = {}) {
     v.regs.x[0] = fid;
-    for (unsigned k = 1; k < 8; ++k) v.regs.x[k] = 0;
+    for (unsigned i = 1; i < 8; ++i) v.regs.x[i] = 0;
     unsigned i = 1;
     for (u64 a : args) v.regs.x[i++] = a;
-    return exit_with(s, v, ExitKind::Sync, kEsrHvc0);
+    return exit_with(k, v, ExitVector::Sync, kEsrHvc0);
 }
 
 inline i64 status_of(const Vcpu& v) { return static_cast<i64>(v.regs.x[0]); }
 
 // One HVC #0 of `fn` with x1.. = `args`; the status it leaves in x0 (resumed or not).
-inline i64 call_status(System& s, Vcpu& v, hvc::Function fn, std::initializer_list<u64> args = {}) {
-    (void)hypercall(s, v, static_cast<u64>(fn), args);
+inline i64 call_status(Kernel& k, Vcpu& v, hvc::Function fn, std::initializer_list<u64> args = {}) {
+    (void)hypercall(k, v, static_cast<u64>(fn), args);
     return status_of(v);
 }
 

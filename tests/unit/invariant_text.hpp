@@ -1,7 +1,7 @@
 // The invariant checker's report as text, for test failure messages and comparisons.
 #pragma once
 
-#include <invariants.hpp>
+#include <invariants/invariants.hpp>
 #include <string>
 
 namespace bh::test {

@@ -1,4 +1,4 @@
-// A boot manifest written op by op, for the tests that run the boot program on a host System.
+// A boot manifest written op by op, for the tests that run the boot program on a host Kernel.
 #pragma once
 
 #include <catch2/catch_test_macros.hpp>
@@ -7,7 +7,7 @@
 #include <bulkhead/platform.hpp>
 #include <cstring>
 #include <initializer_list>
-#include <manifest_writer.hpp>
+#include <bulkhead/manifest_writer.hpp>
 #include <vector>
 
 namespace bh::test {

@@ -4,9 +4,13 @@
 // so these tests do not depend on the aarch64 cross build.
 #include <catch2/catch_test_macros.hpp>
 
+#include "bhcc_workspace.hpp"
+
 #include <bhcc/cap_layout.hpp>
 #include <bhcc/compiler.hpp>
 #include <bhcc/description_parser.hpp>
+#include <bhcc/device_tree_source.hpp>
+#include <bhcc/fdt_structure.hpp>
 #include <bhcc/hex.hpp>
 #include <bhcc/manifest_builder.hpp>
 #include <bhcc/manifest_check.hpp>
@@ -20,11 +24,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <optional>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <set>
@@ -32,144 +38,14 @@
 #include <tuple>
 #include <vector>
 
-#ifndef BH_SOURCE_DIR
-#error "BH_SOURCE_DIR must name the source tree (tests/CMakeLists.txt defines it)"
-#endif
-
 namespace {
 
-namespace fs = std::filesystem;
+using namespace bhcc_test;
 namespace manifest = bh::manifest;
 namespace platform = bh::platform;
-using bh::u16;
-using bh::u32;
-using bh::u64;
-using bh::u8;
 using manifest::ManifestHeader;
 using manifest::ManifestOp;
 using manifest::OpKind;
-
-const fs::path kSourceDir = BH_SOURCE_DIR;
-const fs::path kBadDir = kSourceDir / "tests/config/bad";
-
-// ---------------------------------------------------------------- synthetic ELF files
-
-constexpr u16 kMachineAarch64 = 183;
-constexpr u16 kMachineX86_64 = 62;
-constexpr u32 kFlagsRx = 5;
-constexpr u32 kFlagsRw = 6;
-
-struct SyntheticSegment {
-    u64 paddr;
-    u64 filesz;
-    u64 memsz;
-    u32 flags;
-    u8 fill;  // every file byte of the segment, so its copy in the payload can be recognised
-};
-
-template <typename T>
-void put(std::vector<u8>& bytes, std::size_t offset, T value) {
-    std::memcpy(bytes.data() + offset, &value, sizeof(T));
-}
-
-// A minimal ELF64 little-endian ET_EXEC: header, program headers, then each segment's bytes.
-std::vector<u8> make_elf(u16 machine, u64 entry, const std::vector<SyntheticSegment>& segments) {
-    const std::size_t headers = 64 + 56 * segments.size();
-    std::size_t size = headers;
-    for (const auto& s : segments) size += s.filesz;
-    std::vector<u8> elf(size, 0);
-    std::memcpy(elf.data(), "\x7f" "ELF", 4);
-    elf[4] = 2;
-    elf[5] = 1;
-    elf[6] = 1;
-    put<u16>(elf, 16, 2);
-    put<u16>(elf, 18, machine);
-    put<u32>(elf, 20, 1);
-    put<u64>(elf, 24, entry);
-    put<u64>(elf, 32, 64);
-    put<u16>(elf, 52, 64);
-    put<u16>(elf, 54, 56);
-    put<u16>(elf, 56, static_cast<u16>(segments.size()));
-    std::size_t data = headers;
-    for (std::size_t i = 0; i < segments.size(); ++i) {
-        const auto& s = segments[i];
-        const std::size_t at = 64 + 56 * i;
-        put<u32>(elf, at, 1);
-        put<u32>(elf, at + 4, s.flags);
-        put<u64>(elf, at + 8, data);
-        put<u64>(elf, at + 16, s.paddr);
-        put<u64>(elf, at + 24, s.paddr);
-        put<u64>(elf, at + 32, s.filesz);
-        put<u64>(elf, at + 40, s.memsz);
-        put<u64>(elf, at + 48, 8);
-        std::memset(elf.data() + data, s.fill, s.filesz);
-        data += s.filesz;
-    }
-    return elf;
-}
-
-void write_file(const fs::path& path, const std::vector<u8>& bytes) {
-    std::ofstream file(path, std::ios::binary);
-    file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-
-void write_text(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
-
-// heartbeat: code, data and a bss-only segment (which must produce no LoadImage op).
-const std::vector<SyntheticSegment> kHeartbeatSegments = {
-    {0x4000'0000, 0x100, 0x2000, kFlagsRx, 0xa1},
-    {0x4001'0000, 0x40, 0x1000, kFlagsRw, 0xa2},
-    {0x4002'0000, 0, 0x1000, kFlagsRw, 0},
-};
-const std::vector<SyntheticSegment> kAttackerSegments = {{0x4000'0000, 0x80, 0x1000, kFlagsRx, 0xb1}};
-const std::vector<SyntheticSegment> kKernelSegments = {
-    {0x4010'0000, 0x300, 0x5000, kFlagsRx, 0xc1},
-    {0x4020'0000, 0x20, 0x100, kFlagsRw, 0xc2},
-};
-constexpr u64 kGuestEntry = 0x4000'0000;
-constexpr u64 kKernelEntry = 0x4010'0000;
-
-// A scratch directory holding the guest images the descriptions name, and a kernel.
-class Workspace {
-public:
-    Workspace() {
-        static int counter = 0;
-        root_ = fs::temp_directory_path() /
-                ("bhcc-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-        fs::create_directories(images());
-        write_file(images() / "heartbeat.elf", make_elf(kMachineAarch64, kGuestEntry, kHeartbeatSegments));
-        write_file(images() / "capuser.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
-        write_file(images() / "attacker.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
-        write_file(images() / "x86.elf", make_elf(kMachineX86_64, kGuestEntry, kAttackerSegments));
-        // 32 MiB of memsz cannot fit the 16 MiB region of the bad description.
-        write_file(images() / "oversized.elf",
-                   make_elf(kMachineAarch64, kGuestEntry, {{0x4000'0000, 0x100, 32u << 20, kFlagsRx, 1}}));
-        write_file(images() / "stray-entry.elf", make_elf(kMachineAarch64, 0x4100'0000, kAttackerSegments));
-        std::vector<SyntheticSegment> nine;  // one more than a partition may load
-        for (u64 i = 0; i < 9; ++i) nine.push_back({0x4000'0000 + i * 0x1000, 0x10, 0x1000, kFlagsRx, 1});
-        write_file(images() / "many-segments.elf", make_elf(kMachineAarch64, kGuestEntry, nine));
-        write_file(kernel(), make_elf(kMachineAarch64, kKernelEntry, kKernelSegments));
-    }
-    ~Workspace() {
-        std::error_code ignored;
-        fs::remove_all(root_, ignored);
-    }
-    Workspace(const Workspace&) = delete;
-    Workspace& operator=(const Workspace&) = delete;
-
-    [[nodiscard]] fs::path images() const { return root_ / "images"; }
-    [[nodiscard]] fs::path kernel() const { return root_ / "bulkhead.elf"; }
-    [[nodiscard]] fs::path file(const std::string& name) const { return root_ / name; }
-
-    [[nodiscard]] bhcc::CompileResult compile(const fs::path& description, bool with_kernel = true) const {
-        bhcc::CompileRequest request{description, images(), std::nullopt};
-        if (with_kernel) request.kernel = kernel();
-        return bhcc::compile_system(request);
-    }
-
-private:
-    fs::path root_;
-};
 
 // ---------------------------------------------------------------- manifest decoding (independent)
 
@@ -478,6 +354,12 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         {"pci-intx-other",
          "/partitions/other: interrupt 38 is the INTx line of 00:03.0 (/pci/edu), which belongs to \"driver\""},
         {"pci-disk-without-device", "/pci/edu: qemu-disk needs a qemu-device to attach it to"},
+        {"pci-too-many-functions", "/pci: too many PCIe functions (33, at most 32)"},
+        // Rules found by comparing bhcc with the kernel (test_bhcc_kernel_refusals.cpp).
+        {"ram-not-the-machines", "/memory@40000000: RAM must start at 0x40000000 and end by 0xc0000000 (the machine's RAM)"},
+        {"too-many-stage2-tables",
+         "/partitions/alpha: the boot mappings need 15 stage-2 table pages, the partition object holds 12"},
+        {"entry-misaligned", "/partitions/alpha: image \"odd-entry.elf\": entry point 0x40000002 is not 4-byte aligned"},
     };
     Workspace workspace;
     for (const Case& c : cases) {
@@ -503,6 +385,88 @@ TEST_CASE("bhcc refuses two partitions of one name in a .dtb (fuzz finding KNOWN
     if (system) bhcc::validate_system(*system, diagnostics);
     REQUIRE_FALSE(diagnostics.empty());
     CHECK(diagnostics.format("x.dtb").find("partition name already used by /partitions/") != std::string::npos);
+}
+
+std::vector<u8> read_blob(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The parser's findings on a blob: its diagnostics, formatted, whether it got past the parser.
+std::string parse_findings(const std::vector<u8>& blob) {
+    bhcc::Diagnostics diagnostics;
+    std::optional<bhcc::SystemDescription> system = bhcc::parse_description(blob, diagnostics);
+    if (system) bhcc::validate_system(*system, diagnostics);
+    return diagnostics.format("x.dtb");
+}
+
+TEST_CASE("bhcc refuses a partition node without a name (fuzz finding, rule P7)", "[bhcc]") {
+    // dtc never writes one; a .dtb given directly can. The kernel refuses it at boot ("empty
+    // partition name"), so bhcc must refuse it first, at the node.
+    CHECK(parse_findings(read_blob(kSourceDir / "fuzz/regressions/bhcc/empty-partition-name-valid-structure.dtb")) ==
+          "x.dtb: /partitions/: partition name is empty\n");
+    // The campaign's own input also has a damaged structure block after that node, which bhcc
+    // now refuses before reading any partition (rule S3).
+    CHECK(parse_findings(read_blob(kSourceDir / "fuzz/regressions/bhcc/empty-partition-name.dtb")) ==
+          "x.dtb: /partitions//ram: not a valid flattened device tree: unknown tag 0x20000 at structure offset 0x210\n");
+}
+
+TEST_CASE("bhcc refuses a damaged structure block up front, in bounded time (fuzz finding: hang, rule S3)", "[bhcc]") {
+    // A property of length 0xfffffff4 sends libfdt's walks backwards for ever; bhcc's own walk
+    // reads each tag once and refuses it at once.
+    CHECK(parse_findings(read_blob(kSourceDir / "fuzz/regressions/bhcc/hang-negative-property-length.dtb")) ==
+          "x.dtb: /: not a valid flattened device tree: property value runs past the structure block at "
+          "structure offset 0x38\n");
+
+    // Each kind of damage, made in a sound blob at a known place.
+    Workspace workspace;
+    const fs::path dtb = workspace.file("demo.dtb");
+    REQUIRE(std::system(("dtc -q -I dts -O dtb -o '" + dtb.string() + "' '" +
+                         (kSourceDir / "config/demo.dts").string() + "'").c_str()) == 0);
+    const std::vector<u8> good = read_blob(dtb);
+    REQUIRE(bhcc::check_fdt_structure(good).message.empty());
+    auto be32 = [](const std::vector<u8>& b, std::size_t at) {
+        return u32{b[at]} << 24 | u32{b[at + 1]} << 16 | u32{b[at + 2]} << 8 | u32{b[at + 3]};
+    };
+    auto put_be32 = [](std::vector<u8>& b, std::size_t at, u32 v) {
+        for (int i = 0; i < 4; ++i) b[at + i] = static_cast<u8>(v >> (24 - 8 * i));
+    };
+    const std::size_t structure = be32(good, 8), structure_size = be32(good, 36);
+    // The root node's first property ("compatible"): BEGIN_NODE, "" padded to 4, then PROP.
+    const std::size_t prop = structure + 8;
+    REQUIRE(be32(good, structure) == 1);
+    REQUIRE(be32(good, prop) == 3);
+    struct Damage {
+        const char* what;
+        std::function<void(std::vector<u8>&)> apply;
+        const char* message;
+    };
+    const std::vector<Damage> damages = {
+        {"version 3", [&](std::vector<u8>& b) { put_be32(b, 20, 3); }, "device tree version 3, expected 16 or 17"},
+        {"negative length", [&](std::vector<u8>& b) { put_be32(b, prop + 4, 0xffff'fff4); },
+         "property value runs past the structure block at structure offset 0x8"},
+        {"name outside strings", [&](std::vector<u8>& b) { put_be32(b, prop + 8, 0x7fff'0000); },
+         "property name outside the strings block at structure offset 0x8"},
+        {"unknown tag", [&](std::vector<u8>& b) { put_be32(b, prop, 7); }, "unknown tag 0x7 at structure offset 0x8"},
+        {"END_NODE first", [&](std::vector<u8>& b) { put_be32(b, structure, 2); },
+         "END_NODE without a node at structure offset 0x0"},
+        {"no END", [&](std::vector<u8>& b) { put_be32(b, structure + structure_size - 4, 4); },
+         "structure block ends without an END tag"},
+        {"END inside the root", [&](std::vector<u8>& b) { put_be32(b, prop, 9); },
+         "END before the root node is closed at structure offset 0x8"},
+        {"structure past the blob", [&](std::vector<u8>& b) { put_be32(b, 36, 0x10'0000); },
+         "structure block outside the blob"},
+    };
+    for (const Damage& d : damages) {
+        INFO(d.what);
+        std::vector<u8> blob = good;
+        d.apply(blob);
+        CHECK(bhcc::check_fdt_structure(blob).message == d.message);
+        bhcc::Diagnostics diagnostics;
+        CHECK_FALSE(bhcc::parse_description(blob, diagnostics).has_value());
+        CHECK(diagnostics.format("x.dtb").find("not a valid flattened device tree") != std::string::npos);
+    }
 }
 
 TEST_CASE("bhcc refuses a payload larger than the kernel reserves for it", "[bhcc]") {
@@ -1028,17 +992,34 @@ TEST_CASE("quad.dts gives each of four partitions its own core", "[bhcc]") {
 }
 
 TEST_CASE("every shipped description compiles and passes the kernel's reader", "[bhcc]") {
+    // Every .dts under config/ (found, not listed: a new description is covered when it lands),
+    // each partition's image synthesised under the name the description gives it.
+    std::vector<fs::path> descriptions;
+    for (const auto& entry : fs::recursive_directory_iterator(kSourceDir / "config"))
+        if (entry.path().extension() == ".dts") descriptions.push_back(entry.path());
+    std::sort(descriptions.begin(), descriptions.end());
+    std::set<std::string> names;
+    for (const fs::path& path : descriptions) names.insert(path.filename().string());
+    for (const char* expected : {"demo.dts", "quad.dts", "caps.dts", "control.dts", "faults.dts", "ipc.dts", "irq.dts",
+                                 "restart.dts", "traps.dts", "dma.dts", "dma-attack.dts", "virtio-blk.dts"})
+        CHECK(names.count(expected) == 1);
+
     Workspace workspace;
-    write_file(workspace.images() / "faulter.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
-    write_file(workspace.images() / "manager.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
-    write_file(workspace.images() / "edudriver.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
-    for (const char* name : {"config/demo.dts", "config/quad.dts", "config/tests/caps.dts", "config/tests/faults.dts",
-                             "config/tests/restart.dts", "config/tests/traps.dts", "config/tests/control.dts",
-                             "config/tests/dma.dts"}) {
-        INFO(name);
-        const bhcc::CompileResult result = workspace.compile(kSourceDir / name, false);
+    for (const fs::path& path : descriptions) {
+        INFO(path.string());
+        const bhcc::DeviceTreeBlob blob = bhcc::load_device_tree(path);
+        REQUIRE(blob.outcome == bhcc::LoadOutcome::Ok);
+        bhcc::Diagnostics diagnostics;
+        const std::optional<bhcc::SystemDescription> system = bhcc::parse_description(blob.bytes, diagnostics);
+        REQUIRE(system.has_value());
+        for (const bhcc::Partition& p : system->partitions) {
+            if (!fs::exists(workspace.images() / p.image))
+                write_file(workspace.images() / p.image, make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
+        }
+        const bhcc::CompileResult result = workspace.compile(path, false);
         INFO(result.errors);
         CHECK(result.status == bhcc::ExitStatus::Ok);
+        CHECK(bhcc::self_check_manifest(result.manifest.bytes).empty());
     }
 }
 

@@ -114,7 +114,7 @@ TEST_CASE("well-formedness of capabilities", "[caps]") {
     c.word32 = 1;
     CHECK(well_formed(c));
     CHECK(c.mapped());
-    CHECK(c.mapped_partition_plus1() == 1);
+    CHECK(c.mapped_partition() == PartitionId(0));  // stored as index + 1 (0: unmapped)
     CHECK(c.mapped_ipa() == 0x1000);
 
     Capability irq = make_cap(ObjectType::IrqHandler, 40, 0, Rights::control());

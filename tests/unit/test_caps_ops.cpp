@@ -18,7 +18,7 @@ struct OpsEnv : Env {
 
 TEST_CASE("copy derives an exact, unmapped child", "[caps]") {
     OpsEnv env;
-    env.slot(1).cap.set_mapping(3, 0x8000'0000);  // as the System would after mapping it
+    env.slot(1).cap.set_mapping(PartitionId(2), 0x8000'0000);  // as frame mapping would
     REQUIRE(copy(env.slot(1), env.slot(20)) == Status::Ok);
     const Capability& c = env.slot(20).cap;
     CHECK(c.type == ObjectType::Frame);
@@ -105,7 +105,7 @@ TEST_CASE("move keeps the tree and the mapping", "[caps]") {
     REQUIRE(copy(env.slot(10), env.slot(11)) == Status::Ok);
     REQUIRE(copy(env.slot(10), env.slot(12)) == Status::Ok);
     REQUIRE(copy(env.slot(1), env.slot(13)) == Status::Ok);  // siblings of 10: 13 first, then 10
-    env.slot(10).cap.set_mapping(2, 0x4000'0000);
+    env.slot(10).cap.set_mapping(PartitionId(1), 0x4000'0000);
     const Capability moved = env.slot(10).cap;
 
     REQUIRE(move(env.slot(10), env.slot(50)) == Status::Ok);
@@ -208,8 +208,8 @@ TEST_CASE("delete: unmap for mapped caps, destroy only for the final cap", "[cap
     OpsEnv env;
     REQUIRE(copy(env.slot(1), env.slot(10)) == Status::Ok);
     REQUIRE(copy(env.slot(10), env.slot(11)) == Status::Ok);
-    env.slot(10).cap.set_mapping(1, 0x4000'0000);
-    env.slot(11).cap.set_mapping(2, 0x4000'0000);
+    env.slot(10).cap.set_mapping(PartitionId(0), 0x4000'0000);
+    env.slot(11).cap.set_mapping(PartitionId(1), 0x4000'0000);
     CHECK_FALSE(cdt_is_final(env.slot(1)));
     CHECK_FALSE(cdt_is_final(env.slot(10)));
 
@@ -273,7 +273,7 @@ TEST_CASE("create_root validates the boot caps", "[caps]") {
     CHECK(create_root(s, make_cap(ObjectType::Frame, 0x4800'0000, 13, Rights::read())) == Status::InvalidArgument);
     CHECK(create_root(s, make_cap(ObjectType::Frame, 0x4800'0000, 12, Rights::control())) == Status::InvalidArgument);
     Capability mapped = make_cap(ObjectType::Frame, 0x4800'0000, 12, Rights::read());
-    mapped.set_mapping(1, 0);
+    mapped.set_mapping(PartitionId(0), 0);
     CHECK(create_root(s, mapped) == Status::InvalidArgument);
     Capability used = make_cap(ObjectType::Untyped, 0x4800'0000, 12, Rights::write());
     used.word64 = 4096;
@@ -307,7 +307,7 @@ TEST_CASE("the default hooks accept and ignore everything", "[caps]") {
     Env env;
     NoObjectHooks none;
     REQUIRE(retype(env.untyped(), ObjectType::Frame, 12, env.root, 1, 1, none) == Status::Ok);
-    env.slot(1).cap.set_mapping(1, 0x4000'0000);
+    env.slot(1).cap.set_mapping(PartitionId(0), 0x4000'0000);
     CHECK(delete_cap(env.slot(1), none) == Status::Ok);  // unmap + destroy: both no-ops
     CHECK(env.slot(1).empty());
     CHECK_CDT(env);

@@ -12,7 +12,7 @@ TEST_CASE("revoke 1000 descendants with budget 10: 100 calls, tree valid after e
     REQUIRE(copy(env.slot(2), big[0]) == Status::Ok);
     for (int i = 1; i < 500; ++i) REQUIRE(copy(big[i - 1], big[i]) == Status::Ok);
     for (int i = 500; i < 1000; ++i) REQUIRE(copy(big[0], big[i]) == Status::Ok);
-    big[700].cap.set_mapping(1, 0x4000'0000);
+    big[700].cap.set_mapping(PartitionId(0), 0x4000'0000);
     env.hooks.events.clear();
 
     const CapSlot* roots[] = {&env.untyped(), &env.root};
@@ -86,8 +86,8 @@ TEST_CASE("revoking an untyped deletes everything made from it, descendants firs
     REQUIRE(retype(env.slot(14), ObjectType::Notification, 0, env.root, 15, 2, env.hooks) == Status::Ok);
     REQUIRE(copy(env.slot(10), env.slot(20)) == Status::Ok);
     REQUIRE(mint(env.slot(15), env.slot(21), Rights::write(), 5) == Status::Ok);
-    env.slot(20).cap.set_mapping(1, 0x4000'0000);
-    env.slot(10).cap.set_mapping(2, 0x4000'0000);
+    env.slot(20).cap.set_mapping(PartitionId(0), 0x4000'0000);
+    env.slot(10).cap.set_mapping(PartitionId(1), 0x4000'0000);
     env.hooks.events.clear();
 
     const RevokeProgress p = revoke(child, 1000, env.hooks);
@@ -125,7 +125,7 @@ TEST_CASE("revoke empties a CNode before deleting its last cap", "[caps]") {
     // An object from elsewhere (the root untyped) stored in A: it goes with A.
     REQUIRE(env.retype(ObjectType::Frame, 12, 4) == Status::Ok);
     REQUIRE(copy(env.slot(4), a[1]) == Status::Ok);
-    a[1].cap.set_mapping(1, 0x4000'0000);
+    a[1].cap.set_mapping(PartitionId(0), 0x4000'0000);
     REQUIRE(copy(a[1], env.slot(5)) == Status::Ok);  // a child of a[1], outside A: it survives
     // B's last cap inside A, and a frame inside B.
     REQUIRE(retype(ut, ObjectType::Frame, 12, env.root, 6, 1, env.hooks) == Status::Ok);

@@ -1,5 +1,6 @@
 // Shared fixture of the capability tests (test_caps_*.cpp): simulated RAM, a root CNode, a root
-// untyped, recording hooks and a CDT check over everything.
+// untyped, recording hooks and a CDT check over everything; and the operations as the kernel
+// calls them, under the capability lock (caps/cap_lock.hpp), each checked against its decode half.
 #pragma once
 
 #include <catch2/catch_test_macros.hpp>
@@ -7,6 +8,8 @@
 #include <arch/arch.hpp>
 #include <arch/host/host_memory.hpp>
 #include <bulkhead/platform.hpp>
+#include <caps/cap_lock.hpp>
+#include <caps/cdt_check.hpp>
 #include <caps/cspace.hpp>
 #include <cstring>
 #include <vector>
@@ -34,19 +37,65 @@ struct RecordingHooks : ObjectHooks {
     std::vector<Event> events;
     int fail_create_at = -1;  // index of the create call (0-based) that refuses
     int creates = 0;
-    Status create(ObjectType type, PhysAddr base, unsigned size_bits) override {
+    Status create(ObjectType type, PhysAddr base, unsigned size_bits, const CapLockHeld&) override {
         if (creates++ == fail_create_at) return Status::NoMemory;
         events.push_back({'c', type, base.raw(), size_bits});
         return Status::Ok;
     }
-    void destroy(const Capability& cap) override { events.push_back({'d', cap.type, cap.object, cap.size_bits}); }
-    void unmap(const Capability& cap) override { events.push_back({'u', cap.type, cap.object, cap.size_bits}); }
+    void destroy(const Capability& cap, const CapLockHeld&) override {
+        events.push_back({'d', cap.type, cap.object, cap.size_bits});
+    }
+    void unmap(const Capability& cap, const CapLockHeld&) override {
+        events.push_back({'u', cap.type, cap.object, cap.size_bits});
+    }
     int count(char kind) const {
         int n = 0;
         for (const Event& e : events) n += e.kind == kind;
         return n;
     }
 };
+
+// The operations that change the derivation tree take the capability lock's witness; these run
+// one operation under the lock, as calls/cap_invoke.cpp and the boot program do. Where an
+// operation has a decode half (check_copy, check_mint, check_move, check_delete), it is asked
+// first: it must refuse exactly what the operation refuses, so every test below also tests it.
+inline Status copy(CapSlot& src, CapSlot& dest) {
+    const Status decoded = caps::check_copy(src, dest);
+    CapLockGuard guard(cap_lock);
+    const Status s = caps::copy(src, dest, guard.held());
+    CHECK(decoded == s);
+    return s;
+}
+inline Status mint(CapSlot& src, CapSlot& dest, Rights mask, u64 badge) {
+    const Status decoded = caps::check_mint(src, dest, badge);
+    CapLockGuard guard(cap_lock);
+    const Status s = caps::mint(src, dest, mask, badge, guard.held());
+    CHECK(decoded == s);
+    return s;
+}
+inline Status move(CapSlot& src, CapSlot& dest) {
+    const Status decoded = caps::check_move(src, dest);
+    CapLockGuard guard(cap_lock);
+    const Status s = caps::move(src, dest, guard.held());
+    CHECK(decoded == s);
+    return s;
+}
+inline Status delete_cap(CapSlot& slot, ObjectHooks& hooks) {
+    const Status decoded = caps::check_delete(slot);
+    CapLockGuard guard(cap_lock);
+    const Status s = caps::delete_cap(slot, hooks, guard.held());
+    CHECK(decoded == s);
+    return s;
+}
+inline RevokeProgress revoke(CapSlot& slot, u32 budget, ObjectHooks& hooks) {
+    CapLockGuard guard(cap_lock);
+    return caps::revoke(slot, budget, hooks, guard.held());
+}
+inline Status retype(CapSlot& untyped, ObjectType type, unsigned size_bits, CapSlot& dest_cnode, u64 first, u32 count,
+                     ObjectHooks& hooks) {
+    CapLockGuard guard(cap_lock);
+    return caps::retype(untyped, type, size_bits, dest_cnode, first, count, hooks, guard.held());
+}
 
 inline Capability make_cap(ObjectType type, u64 object, unsigned size_bits, Rights rights) {
     Capability c{};
@@ -72,7 +121,7 @@ struct Env {
     CapSlot& slot(u64 i) const { return slots()[i]; }
     CapSlot& untyped() const { return slot(0); }
     Status retype(ObjectType type, unsigned bits, u64 first, u32 count = 1) {
-        return caps::retype(untyped(), type, bits, root, first, count, hooks);
+        return caps_test::retype(untyped(), type, bits, root, first, count, hooks);
     }
     // Slots of a CNode cap, as the checker's "every slot" list is built by callers.
     static CapSlot* slots_of(const CapSlot& s) { return cnode_slots(s.cap); }

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "lib/crc32.hpp"
+#include <bulkhead/crc32.hpp>
 
 using bh::crc32;
 

@@ -1,16 +1,16 @@
-// Interrupt capabilities (kernel/interrupts.hpp, docs/capabilities.md "Interrupts"): IrqHandler
+// Interrupt capabilities (irq/interrupts.hpp, docs/capabilities.md "Interrupts"): IrqHandler
 // caps made once per assignable SPI, given to one partition, bound to a notification its owner
 // waits on; a fired SPI is disabled until acknowledged; bindings end with the notification, the
 // handler or the run of the partition that made them.
 #include <catch2/catch_test_macros.hpp>
 #include "guest_exits.hpp"
 #include "invariant_text.hpp"
-#include "system_fixture.hpp"
+#include "kernel_fixture.hpp"
 
 #include <bulkhead/hypercall.hpp>
 #include <string>
-#include <invariants.hpp>
-#include <notification.hpp>
+#include <invariants/invariants.hpp>
+#include <ipc/notification.hpp>
 
 using namespace bh;
 using namespace bh::test;
@@ -30,7 +30,7 @@ constexpr u64 kBadge = 0x100;
 // (Read: it waits on it), 3 = the notification (Write only), 4 = IrqHandler kRtc without
 // Control (Grant only), 5 = IrqHandler kGpio (Control). "other" (core 2) holds the
 // notification's Write cap at 1 (it may signal the driver: a declared flow).
-struct World : SystemFixture {
+struct World : KernelFixture {
     u32 driver_slot, other_slot, ntfn, rtc, gpio;
     Partition* driver = nullptr;
     Partition* other = nullptr;
@@ -42,23 +42,23 @@ struct World : SystemFixture {
         ntfn = slot();
         rtc = slot();
         gpio = slot();
-        REQUIRE(ok(system.retype(manifest::kKernelUntypedSlot, ObjectType::Notification, 0, ntfn, 1)));
-        REQUIRE(ok(system.create_irq_handler(rtc, kRtc)));
-        REQUIRE(ok(system.create_irq_handler(gpio, kGpio)));
-        REQUIRE(ok(system.grant_cap(rtc, *driver, 1, Rights::control())));
-        REQUIRE(ok(system.grant_cap(ntfn, *driver, 2, Rights::read())));
-        REQUIRE(ok(system.grant_cap(ntfn, *driver, 3, Rights::write())));
-        REQUIRE(ok(system.grant_cap(rtc, *driver, 4, Rights::grant())));
-        REQUIRE(ok(system.grant_cap(gpio, *driver, 5, Rights::control())));
-        REQUIRE(ok(system.grant_cap(ntfn, *other, 1, Rights::write())));
-        REQUIRE(ok(system.declare_flow(*other, *driver, manifest::FlowKind::Signal)));
-        REQUIRE(ok(system.seal()));
+        REQUIRE(ok(retype(manifest::kKernelUntypedSlot, ObjectType::Notification, 0, ntfn, 1)));
+        REQUIRE(ok(create_irq_handler(rtc, kRtc)));
+        REQUIRE(ok(create_irq_handler(gpio, kGpio)));
+        REQUIRE(ok(grant(rtc, *driver, 1, Rights::control())));
+        REQUIRE(ok(grant(ntfn, *driver, 2, Rights::read())));
+        REQUIRE(ok(grant(ntfn, *driver, 3, Rights::write())));
+        REQUIRE(ok(grant(rtc, *driver, 4, Rights::grant())));
+        REQUIRE(ok(grant(gpio, *driver, 5, Rights::control())));
+        REQUIRE(ok(grant(ntfn, *other, 1, Rights::write())));
+        REQUIRE(ok(declare_flow(*other, *driver, manifest::FlowKind::Signal)));
+        REQUIRE(ok(seal()));
     }
     Vcpu& drv() { return driver->vcpus[0]; }
     Notification& object() { return *static_cast<Notification*>(arch::phys_to_virt(PhysAddr(at(ntfn).cap.object))); }
-    const InterruptTable::Binding& line(u32 intid) { return *system.interrupts().binding(intid); }
+    const InterruptTable::Binding& line(u32 intid) { return *kernel.interrupts.binding(intid); }
     i64 call(Vcpu& v, F fn, std::initializer_list<u64> args, bool* resumed = nullptr) {
-        const bool r = hypercall(system, v, fid(fn), args);
+        const bool r = hypercall(kernel, v, fid(fn), args);
         if (resumed != nullptr) *resumed = r;
         return status_of(v);
     }
@@ -67,62 +67,61 @@ struct World : SystemFixture {
 }  // namespace
 
 TEST_CASE("an IrqHandler cap is made once per assignable SPI, at boot only", "[interrupts]") {
-    SystemFixture f;
+    KernelFixture f;
     const u32 a = f.slot(), b = f.slot(), c = f.slot();
-    REQUIRE(ok(f.system.create_irq_handler(a, kRtc)));
+    REQUIRE(ok(f.create_irq_handler(a, kRtc)));
     const Capability& cap = f.at(a).cap;
     CHECK(cap.type == ObjectType::IrqHandler);
     CHECK(cap.irq() == kRtc);
     CHECK(cap.rights == (Rights::control() | Rights::grant()));
     CHECK(cap.size_bits == 0);
-    CHECK(f.system.interrupts().binding(kRtc)->created);
-    CHECK_FALSE(f.system.interrupts().binding(kRtc)->bound());
+    CHECK(f.kernel.interrupts.binding(kRtc)->created);
+    CHECK_FALSE(f.kernel.interrupts.binding(kRtc)->bound());
 
     // Once per SPI; never into an occupied slot; nothing changes on a refusal.
-    CHECK(f.system.create_irq_handler(b, kRtc) == Status::Exists);
+    CHECK(f.create_irq_handler(b, kRtc).status() == Status::Exists);
     CHECK(f.at(b).cap.is_null());
-    CHECK(f.system.create_irq_handler(a, kGpio) == Status::Exists);
-    CHECK_FALSE(f.system.interrupts().binding(kGpio)->created);
+    CHECK(f.create_irq_handler(a, kGpio).status() == Status::Exists);
+    CHECK_FALSE(f.kernel.interrupts.binding(kGpio)->created);
 
     // Only the platform's assignable SPIs: not the kernel's UART, not SGIs/PPIs, not past the GIC.
     for (u64 intid : std::initializer_list<u64>{kUart, 0, 15, 31, 40, 106, 287, 1020, ~0ull}) {
         INFO(intid);
-        CHECK(f.system.create_irq_handler(b, intid) == Status::Denied);
+        CHECK(f.create_irq_handler(b, intid).status() == Status::Denied);
         CHECK(f.at(b).cap.is_null());
     }
-    CHECK(f.system.create_irq_handler(manifest::kBootSlots, kGpio) == Status::OutOfRange);
+    CHECK(f.create_irq_handler(manifest::kBootSlots, kGpio).status() == Status::OutOfRange);
 
     // A boot-time operation only.
     f.make("p", kPartitionPa, 1);
-    REQUIRE(ok(f.system.seal()));
-    CHECK(f.system.create_irq_handler(c, kGpio) == Status::Denied);
+    REQUIRE(ok(f.seal()));
+    CHECK(f.create_irq_handler(c, kGpio).status() == Status::Denied);
     CHECK(f.at(c).cap.is_null());
 }
 
 TEST_CASE("retype never makes an IrqHandler: untyped memory is no authority over interrupts", "[interrupts]") {
-    SystemFixture f;
+    KernelFixture f;
     const u32 us = f.slot(), dest = f.slot();
-    REQUIRE(ok(f.system.create_untyped(us, PhysAddr(kPartitionPa), 21, false)));
-    CHECK_FALSE(ok(f.system.retype(us, ObjectType::IrqHandler, 0, dest, 1)));
+    REQUIRE(ok(f.create_untyped(us, kPartitionPa, 21, false)));
+    CHECK_FALSE(ok(f.retype(us, ObjectType::IrqHandler, 0, dest, 1)));
     CHECK(f.at(dest).cap.is_null());
 }
 
 TEST_CASE("seal refuses an interrupt given to two partitions (invariant 5)", "[interrupts]") {
-    SystemFixture f;
+    KernelFixture f;
     const u32 a = f.make_slot("a", kPartitionPa, 1), b = f.make_slot("b", kPartitionPa + 4 * kMiB, 2), irq = f.slot();
-    REQUIRE(ok(f.system.create_irq_handler(irq, kGpio)));
-    REQUIRE(ok(f.system.grant_cap(irq, f.partition(a), 5, Rights::control())));
-    REQUIRE(ok(f.system.grant_cap(irq, f.partition(b), 5, Rights::control())));
-    CHECK(f.system.seal() == Status::Denied);
-    CHECK(std::string(f.system.last_refusal()) == "an interrupt is given to two partitions");
-    CHECK_FALSE(f.system.sealed());
+    REQUIRE(ok(f.create_irq_handler(irq, kGpio)));
+    REQUIRE(ok(f.grant(irq, f.partition(a), 5, Rights::control())));
+    REQUIRE(ok(f.grant(irq, f.partition(b), 5, Rights::control())));
+    CHECK_REFUSED(f.seal(), Status::Denied, "an interrupt is given to two partitions");
+    CHECK_FALSE(f.kernel.sealed());
     // Two caps in one partition are fine.
-    SystemFixture g;
+    KernelFixture g;
     const u32 c = g.make_slot("c", kPartitionPa, 1), irq2 = g.slot();
-    REQUIRE(ok(g.system.create_irq_handler(irq2, kGpio)));
-    REQUIRE(ok(g.system.grant_cap(irq2, g.partition(c), 5, Rights::control())));
-    REQUIRE(ok(g.system.grant_cap(irq2, g.partition(c), 6, Rights::control())));
-    CHECK(ok(g.system.seal()));
+    REQUIRE(ok(g.create_irq_handler(irq2, kGpio)));
+    REQUIRE(ok(g.grant(irq2, g.partition(c), 5, Rights::control())));
+    REQUIRE(ok(g.grant(irq2, g.partition(c), 6, Rights::control())));
+    CHECK(ok(g.seal()));
 }
 
 TEST_CASE("IrqBind checks every argument before it changes anything", "[interrupts]") {
@@ -160,7 +159,8 @@ TEST_CASE("a bound SPI is routed to the binder's core, signals once, and waits f
     World w;
     REQUIRE(w.call(w.drv(), F::IrqBind, {1, 2, kBadge}) == 0);
     CHECK(w.line(kRtc).bound());
-    CHECK(w.line(kRtc).owner_plus1 == w.driver->index + 1);
+    CHECK(w.line(kRtc).owner == w.driver->index);
+    CHECK(w.line(kRtc).core == CoreId(1));
     CHECK(host::irq_enabled(kRtc));
     CHECK(host::irq_route(kRtc) == 1);
     CHECK_FALSE(host::irq_enabled(kGpio));
@@ -171,7 +171,7 @@ TEST_CASE("a bound SPI is routed to the binder's core, signals once, and waits f
     w.call(w.drv(), F::NotificationWait, {2}, &resumed);
     CHECK_FALSE(resumed);
     CHECK(w.drv().load_state() == VcpuState::Blocked);
-    w.system.interrupts().fired(kRtc);
+    w.kernel.interrupts.fired(kRtc);
     CHECK(w.drv().load_state() == VcpuState::Runnable);
     CHECK(status_of(w.drv()) == 0);
     CHECK(w.drv().regs.x[1] == kBadge);
@@ -188,7 +188,7 @@ TEST_CASE("a bound SPI is routed to the binder's core, signals once, and waits f
 
     // Signals from the other partition and the interrupt share the word, told apart by badge.
     CHECK(w.call(w.other->vcpus[0], F::NotificationSignal, {1}) == 0);
-    w.system.interrupts().fired(kRtc);
+    w.kernel.interrupts.fired(kRtc);
     CHECK(w.object().word == (kBadge | 1));
 
     // Rebinding while a delivery awaits its ack keeps the SPI off; the new badge counts next time.
@@ -197,7 +197,7 @@ TEST_CASE("a bound SPI is routed to the binder's core, signals once, and waits f
     CHECK(w.call(w.drv(), F::IrqAck, {1}) == 0);
     CHECK(host::irq_enabled(kRtc));
     w.object().word = 0;
-    w.system.interrupts().fired(kRtc);
+    w.kernel.interrupts.fired(kRtc);
     CHECK(w.object().word == 0x200);
 
     // Unbind: off, forgotten; a late (already pending) fire signals nobody.
@@ -205,7 +205,7 @@ TEST_CASE("a bound SPI is routed to the binder's core, signals once, and waits f
     CHECK_FALSE(w.line(kRtc).bound());
     CHECK_FALSE(host::irq_enabled(kRtc));
     w.object().word = 0;
-    w.system.interrupts().fired(kRtc);
+    w.kernel.interrupts.fired(kRtc);
     CHECK(w.object().word == 0);
     CHECK(w.call(w.drv(), F::IrqAck, {1}) == st(Status::NotFound));
     CHECK(w.line(kRtc).created);  // the cap still exists: it may be bound again
@@ -219,14 +219,14 @@ TEST_CASE("an SPI outside the table or never bound is only disabled when it fire
     // the kernel never gives out.
     arch::irq_enable(kGpio, 1);
     arch::irq_enable(40, 1);
-    w.system.interrupts().fired(kGpio);
+    w.kernel.interrupts.fired(kGpio);
     CHECK_FALSE(host::irq_enabled(kGpio));
     CHECK_FALSE(w.line(kGpio).masked);  // nothing awaits an acknowledgement
-    w.system.interrupts().fired(40);
+    w.kernel.interrupts.fired(40);
     CHECK_FALSE(host::irq_enabled(40));
     CHECK(w.object().word == 0);
-    w.system.interrupts().fired(5);      // an SGI number: not the table's
-    w.system.interrupts().fired(5000);   // past the GIC
+    w.kernel.interrupts.fired(5);      // an SGI number: not the table's
+    w.kernel.interrupts.fired(5000);   // past the GIC
     CHECK(w.object().word == 0);
 }
 
@@ -237,21 +237,21 @@ TEST_CASE("a binding ends with its notification", "[interrupts]") {
     CHECK(host::irq_enabled(kGpio));
     // Every cap to the notification goes: the partitions' (delete) and the boot CNode's
     // (revoke its children, then delete it: the last cap destroys the object).
-    CHECK(ok(caps::revoke(w.at(w.ntfn), 1000, w.system).status));
-    CHECK(ok(caps::delete_cap(w.at(w.ntfn), w.system)));
+    CHECK(ok(w.revoke(w.at(w.ntfn), 1000).status));
+    CHECK(ok(w.delete_cap(w.at(w.ntfn))));
     CHECK_FALSE(w.line(kRtc).bound());
     CHECK_FALSE(w.line(kGpio).bound());
     CHECK_FALSE(host::irq_enabled(kRtc));
     CHECK_FALSE(host::irq_enabled(kGpio));
-    w.system.interrupts().fired(kRtc);  // nothing to signal into freed memory
+    w.kernel.interrupts.fired(kRtc);  // nothing to signal into freed memory
 }
 
 TEST_CASE("a binding ends with the last IrqHandler cap", "[interrupts]") {
     World w;
     REQUIRE(w.call(w.drv(), F::IrqBind, {5, 2, kBadge}) == 0);
-    CHECK(ok(caps::revoke(w.at(w.gpio), 1000, w.system).status));
+    CHECK(ok(w.revoke(w.at(w.gpio), 1000).status));
     CHECK(w.line(kGpio).bound());  // the boot CNode's cap still names the SPI
-    CHECK(ok(caps::delete_cap(w.at(w.gpio), w.system)));
+    CHECK(ok(w.delete_cap(w.at(w.gpio))));
     CHECK_FALSE(w.line(kGpio).bound());
     CHECK_FALSE(w.line(kGpio).created);
     CHECK_FALSE(host::irq_enabled(kGpio));
@@ -261,19 +261,18 @@ TEST_CASE("a restart or stop of the owner forgets its bindings", "[interrupts]")
     SECTION("restart (PSCI SYSTEM_RESET)") {
         World w(manifest::RestartPolicy::Restart);
         REQUIRE(w.call(w.drv(), F::IrqBind, {1, 2, kBadge}) == 0);
-        CHECK_FALSE(hypercall(w.system, w.drv(), hvc::psci::kSystemReset));
+        CHECK_FALSE(hypercall(w.kernel, w.drv(), hvc::psci::kSystemReset));
         CHECK(w.driver->restarts == 1);
         CHECK_FALSE(w.line(kRtc).bound());
         CHECK_FALSE(host::irq_enabled(kRtc));
         // The new run binds anew.
-        w.drv().store_state(VcpuState::Running);
         CHECK(w.call(w.drv(), F::IrqBind, {1, 2, kBadge}) == 0);
         CHECK(host::irq_enabled(kRtc));
     }
     SECTION("stop for good (a fault)") {
         World w;
         REQUIRE(w.call(w.drv(), F::IrqBind, {1, 2, kBadge}) == 0);
-        CHECK_FALSE(exit_with(w.system, w.drv(), ExitKind::Sync, kEsrDataAbortWrite, 0, 0x5000'0000 >> 8));
+        CHECK_FALSE(exit_with(w.kernel, w.drv(), ExitVector::Sync, kEsrDataAbortWrite, 0, 0x5000'0000 >> 8));
         CHECK(w.driver->load_state() == PartitionState::Stopped);
         CHECK_FALSE(w.line(kRtc).bound());
         CHECK_FALSE(host::irq_enabled(kRtc));
@@ -283,20 +282,20 @@ TEST_CASE("a restart or stop of the owner forgets its bindings", "[interrupts]")
 TEST_CASE("the checker holds every interrupt state above to INV-5 and catches each corruption", "[interrupts][invariants]") {
     World w;
     auto clean = [&] {
-        const InvariantReport r = check_invariants(w.system);
+        const InvariantReport r = check_invariants(w.kernel);
         INFO(describe(r));
         CHECK(r.ok());
     };
     clean();
     REQUIRE(w.call(w.drv(), F::IrqBind, {1, 2, kBadge}) == 0);
     clean();
-    w.system.interrupts().fired(kRtc);
+    w.kernel.interrupts.fired(kRtc);
     clean();
     REQUIRE(w.call(w.drv(), F::IrqAck, {1}) == 0);
     clean();
 
     auto expect = [&](const char* message) {
-        const InvariantReport r = check_invariants(w.system);
+        const InvariantReport r = check_invariants(w.kernel);
         INFO(describe(r));
         const InvariantViolation* v = r.find(InvariantId::InterruptOwnership);
         REQUIRE(v != nullptr);
@@ -310,23 +309,23 @@ TEST_CASE("the checker holds every interrupt state above to INV-5 and catches ea
         expect("an SPI is bound to a notification no cap names");
     }
     SECTION("a binding for a partition that does not exist") {
-        line.owner_plus1 = 9;
+        line.owner = PartitionId(8);
         expect("an SPI is bound for no live partition");
     }
     SECTION("a binding to a notification another partition can wait on") {
         // The waiter's Read cap moves to the other partition (the driver keeps only its Write
         // cap): the driver's SPI now signals a notification only the other partition waits on,
         // as if IrqBind had not asked for Read.
-        REQUIRE(ok(caps::delete_cap(caps::cnode_slots(w.driver->cspace_root)[2], w.system)));
-        REQUIRE(ok(caps::mint(w.at(w.ntfn), caps::cnode_slots(w.other->cspace_root)[9], Rights::read(), 0)));
+        REQUIRE(ok(w.delete_cap(caps::cnode_slots(w.driver->cspace_root)[2])));
+        REQUIRE(ok(w.mint(w.at(w.ntfn), caps::cnode_slots(w.other->cspace_root)[9], Rights::read(), 0)));
         expect("an SPI is bound to a notification another partition can wait on");
     }
     SECTION("a binding made by another partition than the holder") {
-        line.owner_plus1 = w.other->index + 1;
+        line.owner = w.other->index;
         expect("an SPI is bound by one partition and held by another");
     }
     SECTION("a binding routed past the machine's cores") {
-        line.core = platform::kMaxCores;
+        line.core = CoreId(platform::kMaxCores);
         expect("an SPI is routed to no core of the machine");
     }
     SECTION("state left on an unbound SPI") {
@@ -337,18 +336,18 @@ TEST_CASE("the checker holds every interrupt state above to INV-5 and catches ea
     }
     SECTION("the SPI's cap planted in a second partition's CSpace") {
         CapSlot& dest = caps::cnode_slots(w.other->cspace_root)[7];
-        REQUIRE(ok(caps::mint(w.at(w.rtc), dest, Rights::control(), 0)));
-        const InvariantReport r = check_invariants(w.system);
+        REQUIRE(ok(w.mint(w.at(w.rtc), dest, Rights::control(), 0)));
+        const InvariantReport r = check_invariants(w.kernel);
         INFO(describe(r));
         const InvariantViolation* v = r.find(InvariantId::InterruptOwnership);
         REQUIRE(v != nullptr);
         CHECK(std::string(v->message) == "an SPI's IrqHandler caps are in two partitions");
         CHECK(v->has(InvariantViolation::kPartition));
-        CHECK(v->partition_index == w.other->index);
+        CHECK(v->partition_index == w.other->index.raw());
     }
     SECTION("a Read cap to the bound notification planted in a second partition") {
         CapSlot& dest = caps::cnode_slots(w.other->cspace_root)[8];
-        REQUIRE(ok(caps::mint(w.at(w.ntfn), dest, Rights::read(), 0)));
+        REQUIRE(ok(w.mint(w.at(w.ntfn), dest, Rights::read(), 0)));
         expect("a notification can be waited on by two partitions");
     }
     SECTION("an IrqHandler cap for an SPI with no handler") {

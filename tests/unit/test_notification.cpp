@@ -2,14 +2,14 @@
 // wait parks the vCPU until a signal, and a stop or the object's destruction cancels the wait.
 #include <catch2/catch_test_macros.hpp>
 #include "guest_exits.hpp"
-#include "system_fixture.hpp"
+#include "kernel_fixture.hpp"
 
 #include <arch/host/host_memory.hpp>
 #include <bulkhead/hypercall.hpp>
-#include <guest_exit.hpp>
-#include <invariants.hpp>
-#include <notification.hpp>
-#include <system.hpp>
+#include <calls/guest_exit.hpp>
+#include <invariants/invariants.hpp>
+#include <ipc/notification.hpp>
+#include <kernel.hpp>
 
 using namespace bh;
 using namespace bh::test;
@@ -17,17 +17,12 @@ namespace attr = bh::manifest::attr;
 
 namespace {
 
-
-struct Fixture : SystemFixture {
+struct Fixture : KernelFixture {
     // The object a Notification cap in boot slot `s` names.
     Notification& notification(u32 s) {
         return *static_cast<Notification*>(arch::phys_to_virt(PhysAddr(at(s).cap.object)));
     }
 };
-
-
-
-
 
 using F = hvc::Function;
 constexpr u64 fid(F f) { return static_cast<u64>(f); }
@@ -50,27 +45,27 @@ struct World : Fixture {
         a = &partition(signaller_slot);
         b = &partition(waiter_slot);
         ntfn = slot();
-        REQUIRE(ok(system.retype(kKernelUntyped, ObjectType::Notification, 0, ntfn, 1)));
+        REQUIRE(ok(retype(kKernelUntyped, ObjectType::Notification, 0, ntfn, 1)));
         const u32 badged_a = slot(), badged_b = slot();
-        REQUIRE(ok(caps::mint(at(ntfn), at(badged_a), Rights::write() | Rights::grant(), kBadgeA)));
-        REQUIRE(ok(caps::mint(at(ntfn), at(badged_b), Rights::write() | Rights::grant(), kBadgeB)));
-        REQUIRE(ok(system.grant_cap(badged_a, *a, 1, Rights::write())));
-        REQUIRE(ok(system.grant_cap(badged_b, *a, 2, Rights::write())));
-        REQUIRE(ok(system.grant_cap(ntfn, *a, 3, Rights::write())));
-        REQUIRE(ok(system.grant_cap(waiter_slot, *a, 5, Rights::control())));
-        REQUIRE(ok(system.grant_cap(ntfn, *b, 1, Rights::read())));
-        REQUIRE(ok(system.grant_cap(badged_a, *b, 2, Rights::write())));
+        REQUIRE(ok(mint(at(ntfn), at(badged_a), Rights::write() | Rights::grant(), kBadgeA)));
+        REQUIRE(ok(mint(at(ntfn), at(badged_b), Rights::write() | Rights::grant(), kBadgeB)));
+        REQUIRE(ok(grant(badged_a, *a, 1, Rights::write())));
+        REQUIRE(ok(grant(badged_b, *a, 2, Rights::write())));
+        REQUIRE(ok(grant(ntfn, *a, 3, Rights::write())));
+        REQUIRE(ok(grant(waiter_slot, *a, 5, Rights::control())));
+        REQUIRE(ok(grant(ntfn, *b, 1, Rights::read())));
+        REQUIRE(ok(grant(badged_a, *b, 2, Rights::write())));
         // "signaller" can signal "waiter" (a Write cap to an object the other holds Read to):
         // invariant 6 wants the flow declared, or seal refuses.
-        REQUIRE(ok(system.declare_flow(*a, *b, manifest::FlowKind::Signal)));
-        REQUIRE(ok(system.seal()));
+        REQUIRE(ok(declare_flow(*a, *b, manifest::FlowKind::Signal)));
+        REQUIRE(ok(seal()));
     }
     Vcpu& sig() { return a->vcpus[0]; }
     Vcpu& waiter() { return b->vcpus[0]; }
     Notification& object() { return notification(ntfn); }
     // Issues `fn` on `v` with x1 = cptr; returns the status, `resumed` says whether v resumes.
     i64 call(Vcpu& v, F fn, u64 cptr, bool* resumed = nullptr) {
-        bool r = hypercall(system, v, fid(fn), {cptr});
+        bool r = hypercall(kernel, v, fid(fn), {cptr});
         if (resumed != nullptr) *resumed = r;
         return status_of(v);
     }
@@ -82,8 +77,8 @@ TEST_CASE("notification objects are retyped from RAM untyped and fit their memor
     STATIC_REQUIRE(sizeof(Notification) <= (1u << caps::kNotificationBits));
     Fixture f;
     const u32 us = f.slot(), ns = f.slot();
-    REQUIRE(ok(f.system.create_untyped(us, PhysAddr(kPartitionPa), 14, false)));
-    REQUIRE(ok(f.system.retype(us, ObjectType::Notification, 0, ns, 2)));
+    REQUIRE(ok(f.create_untyped(us, kPartitionPa, 14, false)));
+    REQUIRE(ok(f.retype(us, ObjectType::Notification, 0, ns, 2)));
     CHECK(f.at(ns).cap.size_bits == caps::kNotificationBits);
     CHECK(f.at(ns).cap.rights == (Rights::read() | Rights::write() | Rights::grant()));
     CHECK(f.at(ns + 1).cap.object == f.at(ns).cap.object + (1u << caps::kNotificationBits));
@@ -92,9 +87,9 @@ TEST_CASE("notification objects are retyped from RAM untyped and fit their memor
     // Not from device memory, and the fixed size is asked for with 0.
     f.slot();  // ns + 1
     const u32 du = f.slot();
-    REQUIRE(ok(f.system.create_untyped(du, PhysAddr(0x0901'0000), 12, true)));
-    CHECK(f.system.retype(du, ObjectType::Notification, 0, f.slot(), 1) == Status::InvalidArgument);
-    CHECK(f.system.retype(us, ObjectType::Notification, 12, f.slot(), 1) == Status::InvalidArgument);
+    REQUIRE(ok(f.create_untyped(du, 0x0901'0000, 12, true)));
+    CHECK(f.retype(du, ObjectType::Notification, 0, f.slot(), 1).status() == Status::InvalidArgument);
+    CHECK(f.retype(us, ObjectType::Notification, 12, f.slot(), 1).status() == Status::InvalidArgument);
 }
 
 TEST_CASE("signal ORs badges, poll and wait take the word, wait parks until a signal", "[notification]") {
@@ -146,15 +141,16 @@ TEST_CASE("signal ORs badges, poll and wait take the word, wait parks until a si
 
     // The waiter's second vCPU runs too (CPU_ON, then its core enters it).
     Vcpu& b1 = w.b->vcpus[1];
-    CHECK(hypercall(w.system, b, hvc::psci::kCpuOn, {1, kGuestRam, 0}));
-    CHECK(exit_with(w.system, b1, ExitKind::Irq));
+    CHECK(hypercall(w.kernel, b, hvc::psci::kCpuOn, {1, kGuestRam, 0}));
+    CHECK(exit_with(w.kernel, b1, ExitVector::Irq));
     // Wait with the word 0 parks the vCPU: the exit handler says "do not resume".
     CHECK(w.call(b, F::NotificationWait, 1, &resumed) == kParked);  // x0 untouched
     CHECK_FALSE(resumed);
     CHECK(b.load_state() == VcpuState::Blocked);
     CHECK(n.waiter == &b);
-    // Its core finds nothing to run meanwhile (bh_core_loop takes Runnable vCPUs only).
-    CHECK_FALSE(b.transition(VcpuState::Runnable, VcpuState::Running));
+    // Its core finds nothing to run meanwhile (the core loop's claim takes Runnable vCPUs only).
+    CHECK(w.kernel.cores.claim(b.core) == nullptr);
+    CHECK(b.load_state() == VcpuState::Blocked);
     // Another vCPU cannot wait on it at the same time; a poll meanwhile sees 0.
     CHECK(w.call(b1, F::NotificationWait, 1, &resumed) == st(Status::Busy));
     CHECK(resumed);
@@ -175,7 +171,7 @@ TEST_CASE("signal ORs badges, poll and wait take the word, wait parks until a si
     CHECK(b.waiting_on == nullptr);
     CHECK(host::wake_count() > wakes);
     // Its core enters it again; the next signal is only recorded.
-    CHECK(exit_with(w.system, b, ExitKind::Irq));
+    CHECK(exit_with(w.kernel, b, ExitVector::Irq));
     CHECK(b.load_state() == VcpuState::Running);
     CHECK(w.call(b, F::NotificationSignal, 2) == 0);  // its own badged Write cap
     CHECK(n.word == kBadgeA);
@@ -189,7 +185,7 @@ TEST_CASE("signal ORs badges, poll and wait take the word, wait parks until a si
     CHECK(b.regs.x[1] == kBadgeA);
     CHECK(w.a->load_state() == PartitionState::Running);
     CHECK(w.b->load_state() == PartitionState::Running);
-    CHECK(check_invariants(w.system).ok());
+    CHECK(check_invariants(w.kernel).ok());
 }
 
 TEST_CASE("a stop of the waiter's partition cancels its wait", "[notification]") {
@@ -208,7 +204,7 @@ TEST_CASE("a stop of the waiter's partition cancels its wait", "[notification]")
         CHECK(b.load_state() == VcpuState::Off);
         CHECK(b.waiting_on == nullptr);
         CHECK(n.waiter == nullptr);
-        const GuestRegs before = b.regs;
+        const arch::GuestRegs before = b.regs;
         CHECK(w.call(a, F::NotificationSignal, 1) == 0);
         CHECK(b.load_state() == VcpuState::Off);
         CHECK(b.regs.x[0] == before.x[0]);
@@ -238,10 +234,10 @@ TEST_CASE("a stop of the waiter's partition cancels its wait", "[notification]")
 
     SECTION("its own sibling's SYSTEM_OFF stops it") {
         Vcpu& b1 = w.b->vcpus[1];
-        CHECK(hypercall(w.system, b, hvc::psci::kCpuOn, {1, kGuestRam, 0}));
+        CHECK(hypercall(w.kernel, b, hvc::psci::kCpuOn, {1, kGuestRam, 0}));
         CHECK(w.call(b, F::NotificationWait, 1, &resumed) == kParked);
         CHECK_FALSE(resumed);
-        CHECK_FALSE(hypercall(w.system, b1, hvc::psci::kSystemOff));
+        CHECK_FALSE(hypercall(w.kernel, b1, hvc::psci::kSystemOff));
         CHECK(w.b->load_state() == PartitionState::Stopped);
         CHECK(b.load_state() == VcpuState::Off);
         CHECK(b1.load_state() == VcpuState::Off);
@@ -258,9 +254,9 @@ TEST_CASE("deleting a notification's last cap resumes its waiter with NotFound",
     Notification& n = w.object();
     bool resumed = true;
     // The kernel's own caps go first: the partitions' copies are then all that is left.
-    for (u32 s = w.ntfn + 2; s >= w.ntfn; --s) REQUIRE(ok(caps::delete_cap(w.at(s), w.system)));
-    CHECK(hypercall(w.system, b, hvc::psci::kCpuOn, {1, kGuestRam, 0}));
-    CHECK(exit_with(w.system, b1, ExitKind::Irq));  // vCPU 1 runs
+    for (u32 s = w.ntfn + 2; s >= w.ntfn; --s) REQUIRE(ok(w.delete_cap(w.at(s))));
+    CHECK(hypercall(w.kernel, b, hvc::psci::kCpuOn, {1, kGuestRam, 0}));
+    CHECK(exit_with(w.kernel, b1, ExitVector::Irq));  // vCPU 1 runs
 
     CHECK(w.call(b, F::NotificationWait, 1, &resumed) == kParked);
     CHECK_FALSE(resumed);
@@ -276,7 +272,7 @@ TEST_CASE("deleting a notification's last cap resumes its waiter with NotFound",
     CHECK(b.regs.x[1] == 0);
     CHECK(n.waiter == nullptr);
     CHECK(b.waiting_on == nullptr);
-    CHECK(check_invariants(w.system).ok());
+    CHECK(check_invariants(w.kernel).ok());
 }
 
 TEST_CASE("revoking the untyped a notification came from resumes its waiter", "[notification]") {
@@ -284,22 +280,22 @@ TEST_CASE("revoking the untyped a notification came from resumes its waiter", "[
     const u32 ws = f.make_slot("waiter", kPartitionPa, 1);
     Partition& p = f.partition(ws);
     const u32 us = f.slot(), ns = f.slot();
-    REQUIRE(ok(f.system.create_untyped(us, PhysAddr(kPartitionPa + 4 * kMiB), 12, false)));
-    REQUIRE(ok(f.system.retype(us, ObjectType::Notification, 0, ns, 1)));
-    REQUIRE(ok(f.system.grant_cap(ns, p, 1, Rights::read())));
-    REQUIRE(ok(f.system.seal()));
+    REQUIRE(ok(f.create_untyped(us, kPartitionPa + 4 * kMiB, 12, false)));
+    REQUIRE(ok(f.retype(us, ObjectType::Notification, 0, ns, 1)));
+    REQUIRE(ok(f.grant(ns, p, 1, Rights::read())));
+    REQUIRE(ok(f.seal()));
     Vcpu& v = p.vcpus[0];
     Notification& n = f.notification(ns);
-    CHECK_FALSE(hypercall(f.system, v, fid(F::NotificationWait), {1}));
+    CHECK_FALSE(hypercall(f.kernel, v, fid(F::NotificationWait), {1}));
     CHECK(v.load_state() == VcpuState::Blocked);
-    caps::RevokeProgress r = caps::revoke(f.at(us), 16, f.system);
+    caps::RevokeProgress r = f.revoke(f.at(us), 16);
     CHECK(r.done);
     CHECK(r.deleted == 2);
     CHECK(v.load_state() == VcpuState::Runnable);
     CHECK(status_of(v) == st(Status::NotFound));
     CHECK(n.waiter == nullptr);
     CHECK(v.waiting_on == nullptr);
-    CHECK(exit_with(f.system, v, ExitKind::Irq));
-    CHECK(hypercall(f.system, v, fid(F::NotificationPoll), {1}));
+    CHECK(exit_with(f.kernel, v, ExitVector::Irq));
+    CHECK(hypercall(f.kernel, v, fid(F::NotificationPoll), {1}));
     CHECK(status_of(v) == st(Status::InvalidArgument));  // the slot is empty now
 }

@@ -4,7 +4,7 @@
 
 #include "arch/arch.hpp"
 #include "arch/host/host_memory.hpp"
-#include "object_memory.hpp"
+#include "memory/object_memory.hpp"
 
 using namespace bh;
 

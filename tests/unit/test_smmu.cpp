@@ -12,9 +12,10 @@
 
 #include "arch/aarch64/smmu_format.hpp"
 #include "arch/arch.hpp"
+#include "arch/smmu.hpp"
 #include "arch/host/host_memory.hpp"
-#include "object_memory.hpp"
-#include "stage2_table.hpp"
+#include "memory/object_memory.hpp"
+#include "arch/stage2.hpp"
 
 using namespace bh;
 using namespace bh::manifest::attr;
@@ -109,8 +110,8 @@ TEST_CASE("the host SMMU translates a bound stream through stage 2 and caches as
     REQUIRE(memory.init(PhysAddr(platform::kObjectMemoryBase), 1ull << 20) == Status::Ok);
     Stage2Table table;
     REQUIRE(table.init(memory, 3) == Status::Ok);
-    REQUIRE(table.map(Ipa(0x4000'0000), PhysAddr(0x4800'0000), 0x20'0000, kRead | kWrite) == Status::Ok);
-    REQUIRE(table.map(Ipa(0x5000'0000), PhysAddr(0x4900'0000), 0x1000, kRead) == Status::Ok);
+    REQUIRE(table.map(Ipa(0x4000'0000), PhysAddr(0x4800'0000), 0x20'0000, MapAttributes::from_bits(kRead | kWrite)) == Status::Ok);
+    REQUIRE(table.map(Ipa(0x5000'0000), PhysAddr(0x4900'0000), 0x1000, MapAttributes::from_bits(kRead)) == Status::Ok);
 
     // Every stream aborts until bound, and an abort records nothing.
     CHECK(host::smmu_dma(0x18, 0x4000'0000, true).outcome == host::DmaAccess::Outcome::Aborted);

@@ -3,16 +3,17 @@
 
 #include <bulkhead/types.hpp>
 
+#include <arch/guest.hpp>
+
 namespace bh {
 struct Vcpu;
-struct GuestRegs;
 }
 
 namespace bh::aarch64 {
 
 struct PerCpu {
     u64 stack_top;  // read by vectors.S (PERCPU_STACK_TOP)
-    Vcpu* vcpu;     // the vCPU bound to this core, if any
+    Vcpu* vcpu;     // the vCPU this core runs (opaque here: handed back to the kernel on exits)
     u32 core;
 };
 
@@ -45,7 +46,7 @@ i64 psci_cpu_on(u64 mpidr, u64 entry, u64 context);
 
 extern "C" {
 [[noreturn]] void bh_core_loop();
-[[noreturn]] void bh_guest_resume(bh::GuestRegs* frame);
+[[noreturn]] void bh_guest_resume(bh::arch::GuestRegs* frame);
 void bh_clear_fp_state();
 extern char bh_el2_vectors[];
 extern char secondary_entry[];

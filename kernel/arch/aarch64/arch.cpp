@@ -1,6 +1,7 @@
 // kernel/arch/arch.hpp on the reference machine.
 #include <arch/arch.hpp>
 #include <bulkhead/platform.hpp>
+#include <lib/format.hpp>
 #include <lib/spinlock.hpp>
 
 #include "aarch64.hpp"
@@ -44,6 +45,13 @@ void stage2_tlb_invalidate_vmid(u16 vmid) {
 void publish_memory_writes() {
     aarch64::dsb_ish();
     aarch64::isb();
+}
+
+void write_descriptor(u64* entry, u64 value) { reinterpret_cast<Atomic<u64>*>(entry)->store_relaxed(value); }
+
+void panic(const char* what) {
+    log("PANIC: ", what);
+    aarch64::psci_system_off();
 }
 
 unsigned current_core() { return static_cast<unsigned>(BH_READ_SYSREG(mpidr_el1) & 0xff); }

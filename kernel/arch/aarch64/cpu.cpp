@@ -1,26 +1,22 @@
 // Per-core state, the EL2 configuration guests run under, entering a vCPU and taking exits.
+// What a core runs and what an exit means are the generic kernel's decisions
+// (arch/kernel_entry.hpp); this file only moves registers and configures the hardware.
 #include <arch/arch.hpp>
-#include <esr.hpp>
-#include <guest_exit.hpp>
+#include <arch/kernel_entry.hpp>
+#include <bulkhead/platform.hpp>
 #include <lib/format.hpp>
-#include <stage2_table.hpp>
-#include <system.hpp>
 
 #include "aarch64.hpp"
 #include "asm_defs.h"
+#include "esr.hpp"
+#include "stage2_format.hpp"
 #include "sysreg.hpp"
-
-namespace bh {
-extern System g_system;
-}
 
 alignas(16) char bh_stacks[bh::platform::kMaxCores << KERNEL_STACK_SHIFT];
 
 namespace bh::aarch64 {
 
-static_assert(sizeof(GuestRegs) == GUEST_FRAME_SIZE && __builtin_offsetof(GuestRegs, elr) == GUEST_FRAME_ELR);
 static_assert(__builtin_offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP);
-static_assert(static_cast<u64>(ExitKind::Irq) == EXIT_IRQ && static_cast<u64>(ExitKind::Aarch32) == EXIT_AARCH32);
 
 namespace {
 
@@ -104,29 +100,17 @@ void reset_el1_state() {
     bh_clear_fp_state();
 }
 
-[[noreturn]] void enter_vcpu(Vcpu& v) {
-    Partition& p = *v.partition;
-    this_cpu().vcpu = &v;
-    BH_WRITE_SYSREG(vttbr_el2, p.stage2.vttbr());
-    BH_WRITE_SYSREG(vmpidr_el2, (1ull << 31) | v.index);  // the guest sees vCPU indices as Aff0
-    BH_WRITE_SYSREG(cntvoff_el2, p.counter_offset);
-    if (v.reset_on_entry) {
-        reset_el1_state();
-        v.reset_on_entry = false;
-    }
+[[noreturn]] void enter_guest(const kernel_entry::GuestEntry& g) {
+    this_cpu().vcpu = g.vcpu;
+    BH_WRITE_SYSREG(vttbr_el2, g.vttbr);
+    BH_WRITE_SYSREG(vmpidr_el2, (1ull << 31) | g.vcpu_index);  // the guest sees vCPU indices as Aff0
+    BH_WRITE_SYSREG(cntvoff_el2, g.counter_offset);
+    if (g.reset_el1) reset_el1_state();
     isb();
-    bh_guest_resume(&v.regs);
+    bh_guest_resume(g.regs);
 }
 
 const char* const kExceptionKinds[] = {"synchronous", "IRQ", "FIQ", "SError"};
-
-void spi_fired(u32 intid) {
-    if (intid == platform::kSmmuEventqIntid || intid == platform::kSmmuGerrorIntid) {
-        g_system.dma_streams().service(g_system);
-    } else {
-        g_system.interrupts().fired(intid);
-    }
-}
 
 }  // namespace
 
@@ -136,30 +120,27 @@ using namespace bh;
 using namespace bh::aarch64;
 
 extern "C" [[noreturn]] void bh_core_loop() {
+    const CoreId core(this_cpu().core);
     for (;;) {
-        // Read each time: cores start waiting before the boot manifest binds their vCPUs.
-        Vcpu* v = g_system.vcpu_on_core(this_cpu().core);
-        if (v != nullptr && v->transition(VcpuState::Runnable, VcpuState::Running)) {
-            if (v->partition->load_state() == PartitionState::Running) enter_vcpu(*v);
-            v->store_state(VcpuState::Off);
-        }
+        kernel_entry::GuestEntry next;
+        if (kernel_entry::next_guest(core, next)) enter_guest(next);
         // A core whose vCPU waits (say, a driver for its device's interrupt) still takes the
         // SPIs routed to it: EL2 runs with IRQs masked, so they are polled here. (WFE does not
         // sleep under QEMU; on hardware this idle loop would wait with WFI instead, which a
         // pending interrupt ends even while masked.)
-        gic_acknowledge_all(spi_fired);
+        gic_acknowledge_all(kernel_entry::interrupt);
         asm volatile("wfe" ::: "memory");
     }
 }
 
-extern "C" GuestRegs* bh_guest_exit(GuestRegs* frame, u64 kind) {
-    Vcpu& v = *this_cpu().vcpu;
-    ExitSyndrome s;
+extern "C" arch::GuestRegs* bh_guest_exit(arch::GuestRegs* frame, u64 vector) {
+    arch::Syndrome s;
     s.esr = BH_READ_SYSREG(esr_el2);
     s.far = BH_READ_SYSREG(far_el2);
     s.hpfar = BH_READ_SYSREG(hpfar_el2);
-    if (kind == EXIT_IRQ) gic_acknowledge_all(spi_fired);
-    if (handle_guest_exit(g_system, v, static_cast<ExitKind>(kind), s)) return frame;
+    if (vector == EXIT_IRQ) gic_acknowledge_all(kernel_entry::interrupt);
+    if (kernel_entry::guest_exit(*this_cpu().vcpu, arch::decode_exit(static_cast<arch::ExitVector>(vector), s)))
+        return frame;
     return nullptr;
 }
 

@@ -85,7 +85,7 @@ void gic_send_kick(unsigned core) {
 // Called under the capability lock, which also serialises the read-modify-write of ICFGR.
 void gic_spi_enable(u32 intid, unsigned core) {
     // Level-sensitive, whatever the reset value: the assignable devices' lines are levels, and
-    // disable-until-acknowledged (kernel/interrupts.hpp) relies on a level staying pending.
+    // disable-until-acknowledged (kernel/irq/interrupts.hpp) relies on a level staying pending.
     const u64 icfgr = kGicdIcfgr + 4 * (intid / 16);
     mmio_write<u32>(icfgr, mmio_read<u32>(icfgr) & ~(2u << (2 * (intid % 16))));
     // Aff0 = core on this machine (Aff1..3 = 0); Interrupt_Routing_Mode 0: exactly that core.

@@ -1,17 +1,13 @@
 // Boot: core 0 brings up the machine, validates and runs the manifest, starts the other cores;
 // then every core waits for the vCPU bound to it.
 #include <arch/arch.hpp>
-#include <boot_program.hpp>
+#include <arch/kernel_entry.hpp>
 #include <bulkhead/platform.hpp>
+#include <lib/atomic.hpp>
 #include <lib/format.hpp>
-#include <system.hpp>
 
 #include "aarch64.hpp"
 #include "sysreg.hpp"
-
-namespace bh {
-System g_system;
-}
 
 using namespace bh;
 using namespace bh::aarch64;
@@ -20,7 +16,7 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-u32 core_online[platform::kMaxCores];
+Atomic<u32> core_online[platform::kMaxCores];
 
 // Starts cores 1.. through PSCI and waits (at most a second) for each to come up. Returns how
 // many cores, counted from 0 without a gap, are online: vCPUs may be bound only to those, so a
@@ -32,9 +28,9 @@ unsigned start_secondary_cores() {
     }
     u64 deadline = arch::counter_now() + BH_READ_SYSREG(cntfrq_el0);
     unsigned online = 1;
-    while (online < platform::kMaxCores && __atomic_load_n(&core_online[online], __ATOMIC_ACQUIRE) != 0) ++online;
+    while (online < platform::kMaxCores && core_online[online].load() != 0) ++online;
     while (online < platform::kMaxCores && arch::counter_now() < deadline) {
-        if (__atomic_load_n(&core_online[online], __ATOMIC_ACQUIRE) != 0) ++online;
+        if (core_online[online].load() != 0) ++online;
     }
     return online;
 }
@@ -44,16 +40,6 @@ void bring_up_core(unsigned core) {
     mmu_enable();
     gic_init_cpu(core);
     el2_configure_core();
-}
-
-[[noreturn]] void refuse_to_boot(int op_index, const char* what, const char* reason, Status status) {
-    if (op_index >= 0) {
-        log("manifest rejected: op #", op_index, " (", what, "): ", reason, " (", status_name(status), ")");
-    } else {
-        log("manifest rejected: ", reason, " (", status_name(status), ")");
-    }
-    log("refusing to start any partition; powering off");
-    psci_system_off();
 }
 
 }  // namespace
@@ -81,32 +67,12 @@ extern "C" [[noreturn]] void bh_boot_primary() {
 
     unsigned cores = start_secondary_cores();
     log("cores online: ", cores, " of ", platform::kMaxCores);
-    if (!ok(g_system.init(platform::kRamBase, platform::kDefaultRamSize, cores))) {
-        log("PANIC: cannot initialise the system: ", g_system.last_refusal());
-        psci_system_off();
-    }
-
-    // The payload lies in the kernel's region, which no partition can reach: validating it
-    // here and reading it below see the same bytes.
-    ManifestReader reader;
-    if (!ok(reader.open(reinterpret_cast<const void*>(platform::kPayloadBase), platform::kPayloadMaxSize))) {
-        const ManifestError& e = reader.error();
-        refuse_to_boot(e.op_index, "manifest", e.reason, e.status);
-    }
-    if (reader.header().ram_base != platform::kRamBase || reader.header().ram_size > platform::kDefaultRamSize) {
-        refuse_to_boot(-1, "manifest", "compiled for RAM this machine does not have", Status::OutOfRange);
-    }
-    log("manifest ok: ", reader.op_count(), " ops, ", reader.partition_count(), " partitions");
-    BootResult result = run_boot_program(g_system, reader);
-    if (!ok(result.status)) {
-        const char* what = result.op_index >= 0 ? op_name(reader.op(static_cast<u32>(result.op_index)).kind) : "manifest";
-        refuse_to_boot(result.op_index, what, result.reason, result.status);
-    }
+    kernel_entry::boot(cores);
     bh_core_loop();
 }
 
 extern "C" [[noreturn]] void bh_boot_secondary(u64 core) {
     bring_up_core(static_cast<unsigned>(core));
-    __atomic_store_n(&core_online[core], 1u, __ATOMIC_RELEASE);
+    core_online[core].store(1);
     bh_core_loop();
 }

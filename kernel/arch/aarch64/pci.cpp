@@ -1,5 +1,5 @@
 // PCIe configuration space of bus 0 through the ECAM, which only the kernel maps (mmu.cpp).
-#include <arch/arch.hpp>
+#include <arch/pci.hpp>
 #include <bulkhead/platform.hpp>
 
 #include "sysreg.hpp"
@@ -8,7 +8,7 @@ namespace bh::arch {
 
 namespace {
 
-// Callers (kernel/pci_functions.cpp) pass an aligned access inside one function: the check here
+// Callers (kernel/pci/pci_functions.cpp) pass an aligned access inside one function: the check here
 // only keeps a kernel bug from reaching outside bus 0.
 bool valid(u32 bdf, u32 offset, unsigned size) {
     return bdf < platform::kStreamCount && offset < platform::kPcieFunctionConfigSize &&

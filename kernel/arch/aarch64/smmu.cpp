@@ -8,6 +8,7 @@
 // SMMU on. If the SMMU cannot translate with stage 2 the way the kernel needs, it stays disabled
 // with GBPA abort: no DMA at all, and binding a stream is refused.
 #include <arch/arch.hpp>
+#include <arch/smmu.hpp>
 #include <bulkhead/platform.hpp>
 #include <lib/format.hpp>
 #include <lib/spinlock.hpp>

@@ -4,14 +4,14 @@
 // fuzz target all build and read the very same words.
 //
 // Only what the kernel uses is encoded: a linear stream table whose entries either abort or
-// translate with stage 2 alone, through a partition's own stage-2 tables and VMID (stage2_table.hpp:
+// translate with stage 2 alone, through a partition's own stage-2 tables and VMID (stage2_format.hpp:
 // the STE's stage-2 fields are the VTCR_EL2 fields Stage2Table is built for, asserted below); a
 // command queue carrying CFGI_STE, CFGI_ALL, TLBI_S12_VMALL, TLBI_NSNH_ALL and CMD_SYNC; an event
 // queue whose records are decoded into DmaFault-shaped values.
 #pragma once
 
 #include <bulkhead/types.hpp>
-#include <stage2_table.hpp>
+#include "arch/aarch64/stage2_format.hpp"
 
 namespace bh::smmu {
 
@@ -174,7 +174,7 @@ inline constexpr u64 kS2Sh0 = (stage2::kVtcrSh0Inner >> 12) & 3;
 inline constexpr u64 kS2Tg = (stage2::kVtcrTg04K >> 14) & 3;
 inline constexpr u64 kS2Ps = (stage2::kVtcrPs40 >> 16) & 7;
 static_assert(kS2T0sz == 24 && kS2Sl0 == 1 && kS2Ir0 == 1 && kS2Or0 == 1 && kS2Sh0 == 3 && kS2Tg == 0 && kS2Ps == 2,
-              "the STE's stage-2 fields are VTCR_EL2's (stage2_table.hpp: T0SZ 24, SL0 1, WBWA, IS, 4K, 40-bit PA)");
+              "the STE's stage-2 fields are VTCR_EL2's (stage2_format.hpp: T0SZ 24, SL0 1, WBWA, IS, 4K, 40-bit PA)");
 // Everything in word 2 but the VMID, for every bound stream.
 inline constexpr u64 kSteS2Control = (kS2T0sz << kSteS2T0szShift) | (kS2Sl0 << kSteS2Sl0Shift) |
                                      (kS2Ir0 << kSteS2Ir0Shift) | (kS2Or0 << kSteS2Or0Shift) |

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 
 #include <bulkhead/platform.hpp>
@@ -33,6 +34,7 @@ u64 g_system_off = 0;
 // The fake distributor: per INTID, enabled and routed to which core (-1: never routed).
 std::array<bool, platform::kSpiLimit> g_irq_enabled{};
 std::array<int, platform::kSpiLimit> g_irq_route{};
+host::DescriptorObserver g_observer;
 
 // MAP_NORESERVE: 2 GiB of address space, backed only where the kernel actually writes.
 u8* ram() {
@@ -65,11 +67,23 @@ void stage2_tlb_invalidate_vmid(u16 vmid) {
     ++g_tlb_total;
     host::trace().push_back("cpu tlbi-vmid " + std::to_string(vmid));
     host::smmu_tlbi_vmid(vmid);
+    if (g_observer) g_observer(host::TableEvent::TlbInvalidate, nullptr, vmid);
 }
 
 void publish_memory_writes() {
     ++g_publish;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (g_observer) g_observer(host::TableEvent::Publish, nullptr, 0);
+}
+
+void write_descriptor(u64* entry, u64 value) {
+    __atomic_store_n(entry, value, __ATOMIC_RELAXED);
+    if (g_observer) g_observer(host::TableEvent::Write, entry, value);
+}
+
+void panic(const char* what) {
+    std::fprintf(stderr, "bulkhead host: kernel panic: %s\n", what);
+    std::abort();
 }
 
 unsigned current_core() { return g_core; }
@@ -147,6 +161,7 @@ bool irq_enabled(u32 intid) { return intid < g_irq_enabled.size() && g_irq_enabl
 int irq_route(u32 intid) { return intid < g_irq_route.size() ? g_irq_route[intid] : -1; }
 
 void set_current_core(unsigned core) { g_core = core; }
+void set_descriptor_observer(DescriptorObserver observer) { g_observer = std::move(observer); }
 
 u64 clean_to_poc_calls() { return g_clean_calls; }
 u64 clean_to_poc_bytes() { return g_clean_bytes; }
@@ -165,6 +180,7 @@ void reset_all() {
     trace().clear();
     g_core = 0;
     g_counter = 0;
+    g_observer = nullptr;
 }
 
 }  // namespace host

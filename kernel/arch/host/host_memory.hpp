@@ -2,6 +2,7 @@
 // code never includes this; unit tests, fuzzers and proof extraction do.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,14 @@ u64 publish_count();
 void reset_counters();
 
 void set_current_core(unsigned core);
+
+// Called after every arch::write_descriptor (Write, entry, value), publish_memory_writes
+// (Publish) and stage2_tlb_invalidate_vmid (TlbInvalidate, value = the VMID): the stage-2 tests
+// record what a concurrent table walker could see and when. An empty function (the default, and
+// after reset_all) observes nothing.
+enum class TableEvent { Write, Publish, TlbInvalidate };
+using DescriptorObserver = std::function<void(TableEvent event, u64* entry, u64 value)>;
+void set_descriptor_observer(DescriptorObserver observer);
 
 // The rest of the arch interface, recorded for tests.
 u64 clean_to_poc_calls();     // arch::clean_to_poc

@@ -9,7 +9,7 @@
 
 #include <bulkhead/platform.hpp>
 
-#include "arch/arch.hpp"
+#include "arch/pci.hpp"
 #include "arch/host/host_memory.hpp"
 
 namespace bh {

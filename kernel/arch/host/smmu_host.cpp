@@ -18,6 +18,7 @@
 
 #include "arch/aarch64/smmu_format.hpp"
 #include "arch/arch.hpp"
+#include "arch/smmu.hpp"
 #include "arch/host/host_memory.hpp"
 
 namespace bh {
@@ -107,7 +108,7 @@ std::optional<Tlb> walk(u64 root, u64 ipa) {
         const u64 d = t[stage2::entry_index(level, ipa)];
         if (stage2::is_leaf(level, d)) {
             const u64 page = stage2::leaf_output(level, d) | (ipa & (stage2::level_size(level) - 1) & ~(kPageSize - 1));
-            return Tlb{page, stage2::decode_leaf_attrs(d)};
+            return Tlb{page, stage2::decode_leaf_attrs(d).bits()};
         }
         if (!stage2::is_table(level, d)) return std::nullopt;
         table = d & stage2::kAddressMask;

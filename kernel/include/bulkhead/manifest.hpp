@@ -32,6 +32,14 @@ inline constexpr unsigned kBootCNodeRadix = 12;
 inline constexpr u32 kBootSlots = 1u << kBootCNodeRadix;
 inline constexpr u32 kKernelUntypedSlot = 1;
 inline constexpr u32 kFirstFreeBootSlot = 2;
+// What the kernel keeps room for, checked as the program runs: CreateUntyped ops (the root
+// Untyped regions, System::kMaxRootUntypeds), mappings one partition holds at a time (MapFrame
+// at boot plus FrameMap later; Partition::kMaxRegions), LoadImage ops per partition
+// (Partition::kMaxImages) and AssignPciFunction ops (PciFunctions::kMaxFunctions).
+inline constexpr unsigned kMaxUntypedRegions = 256;
+inline constexpr unsigned kMaxMappingsPerPartition = 64;
+inline constexpr unsigned kMaxImagesPerPartition = 8;
+inline constexpr unsigned kMaxPciFunctions = 32;
 
 struct ManifestHeader {
     u32 magic;

@@ -8,6 +8,11 @@ namespace bh::platform {
 
 inline constexpr u64 kRamBase = 0x4000'0000;
 inline constexpr u64 kDefaultRamSize = 2ull << 30;
+// The RAM a manifest may be compiled against (its header's ram_base, ram_size): the kernel
+// runs on kDefaultRamSize at kRamBase and refuses a manifest that claims RAM it does not have.
+constexpr bool manifest_ram_supported(u64 base, u64 size) {
+    return base == kRamBase && size != 0 && size <= kDefaultRamSize;
+}
 inline constexpr unsigned kMaxCores = 4;
 
 // The first 64 MiB of RAM belong to the kernel and are never mapped into a partition:

@@ -42,18 +42,46 @@ constexpr const char* status_name(Status s) {
 
 constexpr bool ok(Status s) { return s == Status::Ok; }
 
+// A value or the reason there is none: a Status and a static text saying why (Hedron's
+// Result). value() of a refusal is a bug in the caller, never a guest's doing: it traps.
 template <typename T>
 class [[nodiscard]] Result {
 public:
-    constexpr Result(T value) : value_(value), status_(Status::Ok) {}
-    constexpr Result(Status status) : value_(), status_(status) {}
+    constexpr Result(T value) : value_(value), status_(Status::Ok), reason_(nullptr) {}
+    constexpr Result(Status status, const char* reason = nullptr) : value_(), status_(status), reason_(reason) {}
     constexpr bool ok() const { return status_ == Status::Ok; }
     constexpr Status status() const { return status_; }
-    constexpr T value() const { return value_; }
+    // What the refusal says: its own text, or the status's name when it gave none.
+    constexpr const char* reason() const { return reason_ != nullptr ? reason_ : status_name(status_); }
+    constexpr T value() const {
+        if (!ok()) __builtin_trap();
+        return value_;
+    }
 
 private:
     T value_;
     Status status_;
+    const char* reason_;
 };
+
+// The result of an operation that yields nothing but success or a refusal with its reason.
+template <>
+class [[nodiscard]] Result<void> {
+public:
+    constexpr Result(Status status = Status::Ok, const char* reason = nullptr) : status_(status), reason_(reason) {}
+    template <typename T>
+    constexpr Result(const Result<T>& other) : status_(other.status()), reason_(other.ok() ? nullptr : other.reason()) {}
+    constexpr bool ok() const { return status_ == Status::Ok; }
+    constexpr Status status() const { return status_; }
+    constexpr const char* reason() const { return reason_ != nullptr ? reason_ : status_name(status_); }
+
+private:
+    Status status_;
+    const char* reason_;
+};
+using Outcome = Result<void>;
+
+constexpr Outcome refuse(Status status, const char* reason) { return Outcome(status, reason); }
+constexpr bool ok(const Outcome& o) { return o.ok(); }
 
 }  // namespace bh

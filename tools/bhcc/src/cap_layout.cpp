@@ -3,7 +3,7 @@
 #include <bhcc/pci_layout.hpp>
 #include <bhcc/platform_devices.hpp>
 
-#include "caps/capability.hpp"
+#include <bulkhead/objects.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -93,9 +93,9 @@ std::vector<IpcGrant> ipc_grants(const SystemDescription& system) {
         for (std::size_t p = 0; p < system.partitions.size(); ++p) {
             const std::string& name = system.partitions[p].name;
             if (listed(channel.writers, name)) {
-                grants.push_back({IpcKind::Channel, c, p, bh::Rights::kRead | bh::Rights::kWrite, 0});
+                grants.push_back({IpcKind::Channel, c, p, bh::rights::kRead | bh::rights::kWrite, 0});
             } else if (listed(channel.readers, name)) {
-                grants.push_back({IpcKind::Channel, c, p, bh::Rights::kRead, 0});
+                grants.push_back({IpcKind::Channel, c, p, bh::rights::kRead, 0});
             }
         }
     }
@@ -107,9 +107,9 @@ std::vector<IpcGrant> ipc_grants(const SystemDescription& system) {
                 // Its own bit: Signal ORs the badge into the word, so bits tell signallers apart
                 // (rule N7 keeps the position below 64).
                 const std::size_t bit = position(notification.signallers, name);
-                grants.push_back({IpcKind::Notification, n, p, bh::Rights::kWrite, bit < 64 ? 1ull << bit : 0});
+                grants.push_back({IpcKind::Notification, n, p, bh::rights::kWrite, bit < 64 ? 1ull << bit : 0});
             } else if (listed(notification.waiters, name)) {
-                grants.push_back({IpcKind::Notification, n, p, bh::Rights::kRead, 0});
+                grants.push_back({IpcKind::Notification, n, p, bh::rights::kRead, 0});
             }
         }
     }
@@ -119,10 +119,10 @@ std::vector<IpcGrant> ipc_grants(const SystemDescription& system) {
 std::vector<Flow> flows_of(const std::vector<IpcGrant>& grants) {
     std::set<std::tuple<u64, std::size_t, std::size_t>> edges;  // (kind, source, destination)
     for (const IpcGrant& from : grants) {
-        if ((from.rights & bh::Rights::kWrite) == 0) continue;
+        if ((from.rights & bh::rights::kWrite) == 0) continue;
         for (const IpcGrant& to : grants) {
             if (to.kind != from.kind || to.object != from.object || to.partition == from.partition ||
-                (to.rights & bh::Rights::kRead) == 0)
+                (to.rights & bh::rights::kRead) == 0)
                 continue;
             const auto kind = from.kind == IpcKind::Channel ? bh::manifest::FlowKind::Memory
                                                             : bh::manifest::FlowKind::Signal;
@@ -156,6 +156,27 @@ u64 first_ipc_index(const Partition& partition) { return kCSpaceOwnCNodeIndex + 
 
 u64 first_control_index(const SystemDescription& system, const Partition& partition) {
     return first_ipc_index(partition) + ipc_capabilities(system, partition.name);
+}
+
+u64 boot_stage2_table_pages(const Partition& partition) {
+    std::set<u64> level2, level3;  // the 1 GiB and 2 MiB areas that need a table
+    auto add = [&](const std::vector<UntypedBlock>& blocks) {
+        for (const UntypedBlock& block : blocks) {
+            for (u64 i = 0; i < block.frame_count(); ++i) {
+                const u64 ipa = block.ipa + (i << block.frame_bits);
+                level2.insert(ipa >> bh::caps::kStage2Level2SpanBits);
+                if (block.frame_bits < bh::caps::kStage2Level3SpanBits) level3.insert(ipa >> bh::caps::kStage2Level3SpanBits);
+            }
+        }
+    };
+    for (const MemoryRegion& region : partition.regions) {
+        if (countable(region) && region.mapped) add(region_blocks(region));
+    }
+    for (const std::string& name : partition.devices) {
+        const PlatformDevice* device = find_platform_device(name);
+        if (device != nullptr && device->assignable) add(device_blocks(device->base, device->size));
+    }
+    return level2.size() + level3.size();
 }
 
 u64 boot_mappings(const Partition& partition) {

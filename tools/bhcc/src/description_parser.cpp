@@ -1,5 +1,6 @@
 #include <bhcc/description_parser.hpp>
 
+#include <bhcc/fdt_structure.hpp>
 #include <bhcc/platform_devices.hpp>
 
 extern "C" {
@@ -162,6 +163,9 @@ private:
 }
 
 void check_partition_name(const Node& node, const std::string& name, Diagnostics& diagnostics) {
+    // dtc never writes a node without a name, but a .dtb given directly may hold one; the kernel
+    // refuses an empty name at boot (ManifestReader, System::create_partition).
+    if (name.empty()) diagnostics.error(node.path(), "partition name is empty");
     if (name.size() > bh::manifest::kNameLength - 1) {
         diagnostics.error(node.path(), "partition name is longer than " +
                                            std::to_string(bh::manifest::kNameLength - 1) + " characters");
@@ -445,6 +449,12 @@ std::optional<SystemDescription> parse_description(std::span<const bh::u8> blob,
     if (blob.size() < sizeof(fdt_header) || fdt_check_header(blob.data()) != 0 ||
         fdt_totalsize(blob.data()) > blob.size()) {
         diagnostics.error("/", "not a valid flattened device tree");
+        return std::nullopt;
+    }
+    // Before any libfdt walk: libfdt trusts the lengths it reads and can loop on a damaged
+    // structure block (fdt_structure.hpp).
+    if (const FdtDamage damage = check_fdt_structure(blob); !damage.message.empty()) {
+        diagnostics.error(damage.node, "not a valid flattened device tree: " + damage.message);
         return std::nullopt;
     }
     const Node root(blob.data(), 0, "/");

@@ -70,6 +70,10 @@ std::optional<ElfImage> load_guest_image(const Partition& partition, const std::
                                               " is not in an executable memory region of the partition");
         return std::nullopt;
     }
+    if (!bh::is_aligned(parsed.image->entry, 4)) {  // the kernel's StartVcpu refuses it (A64 code is 4-byte aligned)
+        diagnostics.error(partition.node, label + ": entry point " + hex(parsed.image->entry) + " is not 4-byte aligned");
+        return std::nullopt;
+    }
     return std::move(parsed.image);
 }
 

@@ -4,9 +4,9 @@
 #include <bhcc/pci_layout.hpp>
 #include <bhcc/platform_devices.hpp>
 
-#include <manifest_writer.hpp>
+#include <bulkhead/manifest_writer.hpp>
 
-#include "caps/capability.hpp"
+#include <bulkhead/objects.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -21,7 +21,7 @@ using manifest::ManifestHeader;
 using manifest::ManifestOp;
 using manifest::OpKind;
 using bh::ObjectType;
-using bh::Rights;
+namespace rights = bh::rights;
 
 constexpr u64 kImageAlignment = 8;
 
@@ -41,10 +41,10 @@ constexpr u64 kImageAlignment = 8;
 // The rights a frame cap carries in the partition's CSpace: what `access` allows, plus Grant so
 // the partition may derive copies (e.g. to share through a channel later).
 [[nodiscard]] u64 frame_rights(u64 attrs) {
-    u64 rights = Rights::kGrant;
-    if (attrs & manifest::attr::kRead) rights |= Rights::kRead;
-    if (attrs & manifest::attr::kWrite) rights |= Rights::kWrite;
-    if (attrs & manifest::attr::kExecute) rights |= Rights::kExecute;
+    u64 rights = rights::kGrant;
+    if (attrs & manifest::attr::kRead) rights |= rights::kRead;
+    if (attrs & manifest::attr::kWrite) rights |= rights::kWrite;
+    if (attrs & manifest::attr::kExecute) rights |= rights::kExecute;
     return rights;
 }
 
@@ -77,7 +77,7 @@ public:
         emit(create);
         next_index_ = kCSpaceFirstFrameIndex;
         emit(make_op(OpKind::GrantCap, cnode, p, kCSpaceOwnCNodeIndex,
-                     Rights::kRead | Rights::kWrite | Rights::kGrant));
+                     rights::kRead | rights::kWrite | rights::kGrant));
 
         for (const MemoryRegion& region : partition.regions) {
             const std::vector<MadeFrame> frames = make_frames(region_blocks(region), ObjectType::Frame, 0);
@@ -93,7 +93,7 @@ public:
                 make_frames(device_blocks(device->base, device->size), ObjectType::DeviceMmio, manifest::kUntypedDevice);
             for (const MadeFrame& page : pages) {
                 emit(make_op(OpKind::MapFrame, page.slot, p, page.ipa, manifest::attr::kRead | manifest::attr::kWrite));
-                emit(make_op(OpKind::GrantCap, page.slot, p, next_index_++, Rights::kRead | Rights::kWrite));
+                emit(make_op(OpKind::GrantCap, page.slot, p, next_index_++, rights::kRead | rights::kWrite));
             }
         }
 
@@ -162,7 +162,7 @@ public:
                 const Made* target = find(name);
                 if (target == nullptr) continue;  // refused by the validator
                 emit(make_op(OpKind::GrantCap, target->slot, controller.slot, controller.next_index++,
-                             Rights::kControl));
+                             rights::kControl));
             }
         }
     }
@@ -176,7 +176,7 @@ public:
             for (const u64 intid : system.partitions[i].interrupts) {
                 const u32 slot = allocate(1);
                 emit(make_op(OpKind::CreateIrqHandler, slot, intid));
-                emit(make_op(OpKind::GrantCap, slot, owner.slot, owner.next_index++, Rights::kControl));
+                emit(make_op(OpKind::GrantCap, slot, owner.slot, owner.next_index++, rights::kControl));
             }
         }
     }
@@ -195,7 +195,7 @@ public:
             const u32 stream = allocate(1);
             emit(make_op(OpKind::AssignPciFunction, stream, owner->slot, function.bdf(),
                          function.vendor | (static_cast<u64>(function.device_id) << 16)));
-            emit(make_op(OpKind::GrantCap, stream, owner->slot, owner->next_index++, Rights::kControl | Rights::kGrant));
+            emit(make_op(OpKind::GrantCap, stream, owner->slot, owner->next_index++, rights::kControl | rights::kGrant));
             std::vector<PlacedBar> bars;
             for (const PlacedBar& bar : *placed)
                 if (bar.function == f) bars.push_back(bar);
@@ -206,7 +206,7 @@ public:
                      make_frames(device_blocks(bar.address, bar.slot), ObjectType::DeviceMmio, manifest::kUntypedDevice)) {
                     emit(make_op(OpKind::MapFrame, page.slot, owner->slot, page.ipa,
                                  manifest::attr::kRead | manifest::attr::kWrite));
-                    emit(make_op(OpKind::GrantCap, page.slot, owner->slot, owner->next_index++, Rights::kRead | Rights::kWrite));
+                    emit(make_op(OpKind::GrantCap, page.slot, owner->slot, owner->next_index++, rights::kRead | rights::kWrite));
                 }
             }
         }

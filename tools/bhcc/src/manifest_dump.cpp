@@ -3,10 +3,9 @@
 #include <bhcc/hex.hpp>
 
 #include <bulkhead/manifest.hpp>
-#include <lib/crc32.hpp>
+#include <bulkhead/crc32.hpp>
 
-#include "caps/capability.hpp"
-#include "caps/untyped.hpp"
+#include <bulkhead/objects.hpp>
 
 #include <cstdio>
 #include <cstring>
@@ -17,7 +16,7 @@ namespace {
 
 namespace manifest = bh::manifest;
 using bh::ObjectType;
-using bh::Rights;
+namespace rights = bh::rights;
 using manifest::ManifestHeader;
 using manifest::ManifestOp;
 using manifest::OpKind;
@@ -67,13 +66,13 @@ using manifest::OpKind;
 
 [[nodiscard]] std::string rights_letters(u64 rights) {
     std::string text;
-    if (rights & Rights::kRead) text += 'R';
-    if (rights & Rights::kWrite) text += 'W';
-    if (rights & Rights::kExecute) text += 'X';
-    if (rights & Rights::kGrant) text += 'G';
-    if (rights & Rights::kControl) text += 'C';
+    if (rights & rights::kRead) text += 'R';
+    if (rights & rights::kWrite) text += 'W';
+    if (rights & rights::kExecute) text += 'X';
+    if (rights & rights::kGrant) text += 'G';
+    if (rights & rights::kControl) text += 'C';
     if (text.empty()) text = "none";
-    if (rights & ~static_cast<u64>(Rights::kAllBits)) text += " +" + hex(rights & ~static_cast<u64>(Rights::kAllBits));
+    if (rights & ~static_cast<u64>(rights::kAllBits)) text += " +" + hex(rights & ~static_cast<u64>(rights::kAllBits));
     return text;
 }
 

@@ -6,7 +6,7 @@
 #include <bhcc/pci_layout.hpp>
 #include <bhcc/platform_devices.hpp>
 
-#include "caps/capability.hpp"
+#include <bulkhead/objects.hpp>
 
 #include <bit>
 #include <map>
@@ -33,6 +33,14 @@ void check_ram(const SystemDescription& system, Diagnostics& diagnostics) {
     if (!bh::range_valid(system.ram_base, system.ram_size) || !bh::is_aligned(system.ram_base, kPageSize) ||
         !bh::is_aligned(system.ram_size, kPageSize)) {
         diagnostics.error(system.ram_node, "RAM must be a non-empty, 4 KiB aligned range");
+        return;
+    }
+    // The kernel runs on the machine's RAM and refuses at boot a manifest compiled for other RAM
+    // (platform::manifest_ram_supported): a description may name the machine's RAM or less.
+    if (!platform::manifest_ram_supported(system.ram_base, system.ram_size)) {
+        diagnostics.error(system.ram_node, "RAM must start at " + hex(platform::kRamBase) + " and end by " +
+                                               hex(platform::kRamBase + platform::kDefaultRamSize) +
+                                               " (the machine's RAM)");
         return;
     }
     if (!bh::range_inside(platform::kKernelRegionBase, platform::kKernelRegionSize, system.ram_base,
@@ -142,6 +150,15 @@ void check_mapping_count(const SystemDescription& system, const Partition& parti
         diagnostics.error(partition.node, "partition maps " + std::to_string(mappings) +
                                               " frames and device pages at boot, at most " +
                                               std::to_string(kMaxMappingsPerPartition));
+        return;
+    }
+    // The tables of those mappings come from the partition object, which holds a fixed number
+    // (bulkhead/objects.hpp); the kernel refuses the MapFrame that needs one more.
+    const u64 tables = boot_stage2_table_pages(partition);
+    const u64 room = bh::caps::partition_table_pages(kPartitionObjectBits);
+    if (tables > room) {
+        diagnostics.error(partition.node, "the boot mappings need " + std::to_string(tables) +
+                                              " stage-2 table pages, the partition object holds " + std::to_string(room));
     }
 }
 
@@ -440,6 +457,9 @@ void check_pci_owner(const SystemDescription& system, const PciFunction& f, cons
 // (which then belongs to them: check_devices refuses `pcie-mmio` besides).
 void check_pci(const SystemDescription& system, Diagnostics& diagnostics) {
     if (system.pci_functions.empty()) return;
+    if (system.pci_functions.size() > bh::manifest::kMaxPciFunctions)
+        diagnostics.error("/pci", "too many PCIe functions (" + std::to_string(system.pci_functions.size()) + ", at most " +
+                                      std::to_string(bh::manifest::kMaxPciFunctions) + ")");
     std::map<u32, std::string> taken;
     for (const PciFunction& f : system.pci_functions) {
         if (!f.well_formed) continue;

@@ -104,5 +104,9 @@ struct Flow {
 [[nodiscard]] u64 first_control_index(const SystemDescription& system, const Partition& partition);
 // MapFrame ops the partition gets at boot: frames of mapped regions plus device pages.
 [[nodiscard]] u64 boot_mappings(const Partition& partition);
+// Stage-2 table pages (besides the root) the kernel needs for those mappings: one level-2 table
+// per 1 GiB of IPA space holding one, one level-3 table per 2 MiB holding a 4 KiB one
+// (bulkhead/objects.hpp). Enumerates the mappings: call it once boot_mappings is known small.
+[[nodiscard]] u64 boot_stage2_table_pages(const Partition& partition);
 
 }  // namespace bhcc

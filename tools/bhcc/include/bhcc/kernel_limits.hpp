@@ -1,15 +1,14 @@
-// Per-partition capacities of the kernel that are not (yet) part of the manifest contract in
-// bulkhead/manifest.hpp. Taken from the kernel's own Partition so bhcc can never drift from it;
-// this is the one place where bhcc looks at kernel internals.
+// Per-partition capacities of the kernel that bhcc checks a description against; the kernel
+// takes them from the same ABI constants (bulkhead/manifest.hpp).
 #pragma once
 
-#include <partition.hpp>
+#include <bulkhead/manifest.hpp>
 
 namespace bhcc {
 
 // Mappings per partition: MapFrame ops (mapped frames plus device pages), rule M14.
-inline constexpr unsigned kMaxMappingsPerPartition = bh::Partition::kMaxRegions;
+inline constexpr unsigned kMaxMappingsPerPartition = bh::manifest::kMaxMappingsPerPartition;
 // LoadImage ops per partition: PT_LOAD segments with file data.
-inline constexpr unsigned kMaxImageSegmentsPerPartition = bh::Partition::kMaxImages;
+inline constexpr unsigned kMaxImageSegmentsPerPartition = bh::manifest::kMaxImagesPerPartition;
 
 }  // namespace bhcc

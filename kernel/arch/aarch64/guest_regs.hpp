@@ -1,0 +1,34 @@
+// A vCPU's general registers as the EL2 vectors save them on every exit and restore them on
+// entry (vectors.S uses the offsets; asm_defs.h repeats them for the assembler).
+#pragma once
+
+#include <bulkhead/types.hpp>
+
+#include "arch/aarch64/asm_defs.h"
+
+namespace bh::arch {
+
+struct GuestRegs {
+    u64 x[31];
+    u64 elr;   // ELR_EL2: where the guest resumes
+    u64 spsr;  // SPSR_EL2: the guest's PSTATE
+    u64 reserved;
+
+    // PSTATE a vCPU starts with: EL1h, D, A, I and F masked.
+    static constexpr u64 kInitialSpsr = 0x3c5;
+
+    // A clean register file that enters the guest at `entry` with x0 = `arg`.
+    void reset(u64 entry, u64 arg) {
+        for (u64& r : x) r = 0;
+        x[0] = arg;
+        elr = entry;
+        spsr = kInitialSpsr;
+        reserved = 0;
+    }
+    // A trapped SMC returns to itself (unlike HVC): the guest resumes after it.
+    void skip_trapped_instruction() { elr += 4; }
+};
+static_assert(sizeof(GuestRegs) == GUEST_FRAME_SIZE && __builtin_offsetof(GuestRegs, elr) == GUEST_FRAME_ELR &&
+              __builtin_offsetof(GuestRegs, spsr) == GUEST_FRAME_ELR + 8);
+
+}  // namespace bh::arch

@@ -1,0 +1,80 @@
+#include <calls/cap_invoke.hpp>
+#include <calls/guest_exit.hpp>
+#include <kernel.hpp>
+#include <lib/format.hpp>
+#include <pci/config_window.hpp>
+
+namespace bh {
+
+namespace {
+
+void report_fault(const Vcpu& vcpu, const arch::GuestExit& e) {
+    LineBuffer line;
+    line.put("FAULT partition '");
+    line.put(vcpu.partition->name);
+    line.put("' core ");
+    line.put(vcpu.core.raw());
+    line.put(": ");
+    line.put(arch::fault_kind(e));
+    if (e.cause == arch::GuestExit::Cause::MemoryAbort) {
+        line.put(" at IPA ");
+        line.put(Hex{e.ipa.raw()});
+    }
+    line.put(" (ESR ");
+    line.put(Hex{e.syndrome.esr});
+    line.put(": ");
+    arch::describe_fault(e, line);
+    line.put(", ELR ");
+    line.put(Hex{vcpu.regs.elr});
+    line.put(')');
+    log_line(line);
+}
+
+bool handle_call(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
+    if (e.cause == arch::GuestExit::Cause::SecureCall) vcpu.regs.skip_trapped_instruction();
+    const DecodedCall d = decode_call(vcpu.regs, e.immediate, *vcpu.partition);
+    if (!d.ok) {
+        vcpu.regs.x[0] = d.refusal.x0;
+        return true;
+    }
+    if (is_cap_call(d.call.id)) return handle_cap_call(k, vcpu, d.call);
+    if (is_psci_call(d.call.id)) return handle_psci(k, vcpu, d.call);
+    handle_vendor_call(vcpu, d.call);
+    return true;
+}
+
+}  // namespace
+
+bool handle_guest_exit(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
+    using Cause = arch::GuestExit::Cause;
+    // Its device faulted (the SMMU's report is out): the partition stops here, on its own core.
+    if (k.dma.take_pending_fault(vcpu.partition->index)) {
+        k.lifecycle.stop(vcpu, StopReason::Fault);
+        return false;
+    }
+    bool resume = true;
+    switch (e.cause) {
+        case Cause::Hypercall:
+        case Cause::SecureCall: resume = handle_call(k, vcpu, e); break;
+        case Cause::Interrupt: break;  // a kick, or an SPI the arch layer passed on: the check below decides
+        case Cause::MemoryAbort:
+            if (emulate_config_window(k.pci, vcpu, e)) break;  // a partition's PCIe configuration window
+            [[fallthrough]];
+        case Cause::Trap:
+        case Cause::SError:
+        case Cause::Aarch32:
+            report_fault(vcpu, e);
+            k.lifecycle.stop(vcpu, StopReason::Fault);
+            resume = false;
+            break;
+    }
+    if (!resume) return false;
+    // Another core may have stopped the partition meanwhile; leave the guest then.
+    if (vcpu.partition->load_state() != PartitionState::Running || vcpu.load_state() != VcpuState::Running) {
+        vcpu.transition(VcpuState::Running, VcpuState::Off);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace bh

@@ -1,0 +1,22 @@
+// What happens when a guest leaves EL1/EL0 for the kernel: calls (hypercalls, PSCI) and faults.
+// Generic: the arch layer decodes the syndrome into an arch::GuestExit and acknowledges
+// interrupts; the policy is here, exercised unchanged by host tests and fuzzers.
+#pragma once
+
+#include <arch/guest.hpp>
+#include <calls/guest_call.hpp>
+
+namespace bh {
+
+class Kernel;
+struct Vcpu;
+
+// True: resume the vCPU. False: the vCPU no longer runs (its partition stopped, restarted or
+// switched it off, or it waits); the core goes back to waiting for it.
+[[nodiscard]] bool handle_guest_exit(Kernel& kernel, Vcpu& vcpu, const arch::GuestExit& exit);
+
+// The families of decoded calls (calls/console.cpp, calls/cap_invoke.hpp, calls/psci.cpp).
+void handle_vendor_call(Vcpu& vcpu, const GuestCall& call);
+[[nodiscard]] bool handle_psci(Kernel& kernel, Vcpu& vcpu, const GuestCall& call);
+
+}  // namespace bh

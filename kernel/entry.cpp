@@ -1,0 +1,73 @@
+// The kernel's one instance and the entry points the arch layer calls (arch/kernel_entry.hpp).
+#include <arch/arch.hpp>
+#include <arch/kernel_entry.hpp>
+#include <boot/boot_program.hpp>
+#include <bulkhead/platform.hpp>
+#include <calls/guest_exit.hpp>
+#include <kernel.hpp>
+#include <lib/format.hpp>
+
+namespace bh {
+
+namespace {
+
+constinit Kernel g_kernel;
+
+void refuse_to_boot(int op_index, const char* what, const char* reason, Status status) {
+    if (op_index >= 0) {
+        log("manifest rejected: op #", op_index, " (", what, "): ", reason, " (", status_name(status), ")");
+    } else {
+        log("manifest rejected: ", reason, " (", status_name(status), ")");
+    }
+    log("refusing to start any partition; powering off");
+    arch::system_off();
+}
+
+}  // namespace
+
+namespace kernel_entry {
+
+void boot(unsigned cores_online) {
+    if (const Outcome o = g_kernel.init(platform::kRamBase, platform::kDefaultRamSize, cores_online); !o.ok()) {
+        log("PANIC: cannot initialise the system: ", o.reason());
+        arch::system_off();
+        return;
+    }
+    // The payload lies in the kernel's region, which no partition can reach: validating it
+    // here and reading it below see the same bytes.
+    ManifestReader reader;
+    if (!ok(reader.open(reinterpret_cast<const void*>(platform::kPayloadBase), platform::kPayloadMaxSize))) {
+        const ManifestError& e = reader.error();
+        return refuse_to_boot(e.op_index, "manifest", e.reason, e.status);
+    }
+    if (!platform::manifest_ram_supported(reader.header().ram_base, reader.header().ram_size))
+        return refuse_to_boot(-1, "manifest", "compiled for RAM this machine does not have", Status::OutOfRange);
+    log("manifest ok: ", reader.op_count(), " ops, ", reader.partition_count(), " partitions");
+    const BootResult result = run_boot_program(g_kernel, reader);
+    if (!result.ok()) {
+        const char* what = result.op_index >= 0 ? op_name(reader.op(static_cast<u32>(result.op_index)).kind) : "manifest";
+        refuse_to_boot(result.op_index, what, result.outcome.reason(), result.outcome.status());
+    }
+}
+
+bool next_guest(CoreId core, GuestEntry& out) {
+    Vcpu* v = g_kernel.cores.claim(core);
+    if (v == nullptr) return false;
+    const Partition& p = *v->partition;
+    out = GuestEntry{v, &v->regs, p.stage2.vttbr(), p.counter_offset, v->index.raw(), v->reset_on_entry};
+    v->reset_on_entry = false;
+    return true;
+}
+
+bool guest_exit(Vcpu& vcpu, const arch::GuestExit& exit) { return handle_guest_exit(g_kernel, vcpu, exit); }
+
+void interrupt(u32 intid) {
+    if (intid == platform::kSmmuEventqIntid || intid == platform::kSmmuGerrorIntid) {
+        g_kernel.dma.service();
+    } else {
+        g_kernel.interrupts.fired(intid);
+    }
+}
+
+}  // namespace kernel_entry
+}  // namespace bh

@@ -1,0 +1,58 @@
+// Notifications (docs/capabilities.md "Notifications", docs/abi.md NotificationSignal/Wait/Poll):
+// seL4's notification, simplified. An object holds a 64-bit word and at most one waiting vCPU.
+// A signal ORs the cap's badge (1 if unbadged) into the word, or hands the word to the waiter
+// and makes it runnable; wait and poll take the word and clear it; wait blocks while it is 0.
+//
+// Locking: every field here (Notification::word, Notification::waiter, Vcpu::waiting_on) is
+// guarded by the capability lock (caps/cap_lock.hpp): the functions that touch them take its
+// witness, except notification_cancel_wait, which takes the lock itself.
+//
+// vCPU states (vcpu.hpp): a waiter goes Running -> Blocked on its own core (which then parks).
+// Exactly one of these takes it out of Blocked, by compare-and-swap:
+//   - a signal or the destroy hook: Blocked -> Starting, write x0/x1, -> Runnable, wake cores
+//     (Starting, as for PSCI CPU_ON, makes a concurrent stop wait until the results are in);
+//   - a stop of its partition (settle_off): Blocked -> Off, then notification_cancel_wait.
+// Whoever loses the race only clears the registration (the word then stays in the object).
+#pragma once
+
+#include <bulkhead/status.hpp>
+#include <caps/cap_lock.hpp>
+#include <caps/capability.hpp>
+#include <partition/vcpu.hpp>
+
+namespace bh {
+
+struct Notification {
+    u64 word = 0;             // pending badges, ORed
+    Vcpu* waiter = nullptr;   // the vCPU blocked in NotificationWait on this object, if any
+};
+static_assert(sizeof(Notification) <= (1u << caps::kNotificationBits),
+              "a Notification must fit the memory retype gives it");
+
+// --- capability calls: decode, then invoke
+// The Notification an invoked cap names: InvalidArgument for another type, Denied without
+// `need` (Write to signal, Read to wait or poll).
+Result<Notification*> notification_invoked(const Capability& cap, Rights need);
+// What a signal through `cap` ORs in: its badge, 1 if unbadged.
+inline u64 signal_badge(const Capability& cap) { return cap.badge != 0 ? cap.badge : 1; }
+// ORs `badge` into the word, or hands the word to the waiter (x0 = Ok, x1 = the word).
+void notification_signal(Notification& n, u64 badge, const CapLockHeld&);
+// Takes the word (cleared) into the caller's x1.
+void notification_poll(Notification& n, Vcpu& caller, const CapLockHeld&);
+// Wait: Busy when another vCPU waits already (the decode half)...
+Outcome notification_check_wait(const Notification& n, const CapLockHeld&);
+// ... then as poll when the word is not 0; else `caller` (Running on this core) becomes Blocked
+// on the object and must not resume: its x0/x1 are written by whoever wakes it.
+void notification_wait(Notification& n, Vcpu& caller, const CapLockHeld&);
+// True while `v` is registered as a notification's waiter.
+inline bool notification_waiting(const Vcpu& v, const CapLockHeld&) { return v.waiting_on != nullptr; }
+
+// --- object life cycle (the kernel's hooks)
+// Construct the object in freshly retyped (zeroed) memory.
+Status notification_create(PhysAddr base);
+// The last cap is gone: a waiter resumes with x0 = NotFound, x1 = 0.
+void notification_destroyed(const Capability& final_cap, const CapLockHeld&);
+// A stop moved `v` from Blocked to Off: forget its registration. Takes the capability lock.
+void notification_cancel_wait(Vcpu& v);
+
+}  // namespace bh

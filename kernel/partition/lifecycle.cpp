@@ -1,0 +1,164 @@
+#include <arch/arch.hpp>
+#include <dma/dma_streams.hpp>
+#include <ipc/notification.hpp>
+#include <irq/interrupts.hpp>
+#include <lib/bulk_memory.hpp>
+#include <lib/format.hpp>
+#include <partition/lifecycle.hpp>
+#include <partition/partition_table.hpp>
+
+namespace bh {
+
+namespace {
+
+// Brings `v` to Off: cancels it if it is only runnable, waits while a CPU_ON is filling it in
+// (Starting) or while its core runs it (that core was kicked and sees the partition stopping).
+// A vCPU blocked in NotificationWait is cancelled too, and its wait forgotten before it can be
+// relaunched (a signal must not reach the next run).
+void settle_off(Vcpu& v) {
+    for (;;) {
+        VcpuState s = v.load_state();
+        if (s == VcpuState::Off) return;
+        if (s == VcpuState::Runnable) v.transition(VcpuState::Runnable, VcpuState::Off);
+        if (s == VcpuState::Blocked && v.transition(VcpuState::Blocked, VcpuState::Off)) notification_cancel_wait(v);
+    }
+}
+
+// Scrubs `p`'s private RAM and copies its images in; false when an image no longer lies in
+// memory it maps privately (it unmapped it, or mapped a channel there, before a restart).
+[[nodiscard]] bool reload_memory(Partition& p) {
+    // Only private RAM: a channel's memory belongs to all its mappers, and a restart of one of
+    // them must not erase (or write) what the others see.
+    for (u32 r = 0; r < p.region_count; ++r) {
+        const MemoryRegion& m = p.regions[r];
+        if (m.is_private_ram()) scrub(arch::phys_to_virt(m.pa), m.size);
+    }
+    for (u32 i = 0; i < p.image_count; ++i) {
+        const ImageSegment& img = p.images[i];
+        // Page by page through the partition's own tables: what it maps now is what it gets.
+        for (u64 done = 0; done < img.size;) {
+            const u64 ipa = img.ipa.raw() + done;
+            const u64 room = kPageSize - (ipa & (kPageSize - 1));
+            const u64 chunk = room < img.size - done ? room : img.size - done;
+            auto t = p.stage2.translate(Ipa(ipa));
+            if (!t.ok() || t.value().attrs.device()) return false;
+            // It may have mapped a channel where its image was: the kernel would write into
+            // memory other partitions read, on behalf of a partition that may only read it.
+            const MemoryRegion* m = p.ram_region_containing(Ipa(ipa), chunk);
+            if (m == nullptr || !m->is_private_ram()) return false;
+            copy_bytes(arch::phys_to_virt(t.value().pa), img.bytes + done, chunk);
+            done += chunk;
+        }
+    }
+    for (u32 r = 0; r < p.region_count; ++r)
+        if (p.regions[r].is_private_ram()) arch::clean_to_poc(p.regions[r].pa, p.regions[r].size);
+    return true;
+}
+
+}  // namespace
+
+void Lifecycle::start_all(const PartitionTable& partitions) {
+    running_.store(partitions.count());
+    partitions.for_each([this](Partition& p) { launch(p); });
+}
+
+void Lifecycle::launch(Partition& p) {
+    if (!reload_memory(p)) {
+        log("partition '", p.name, "' cannot be loaded: image outside its private mapped memory");
+        p.store_state(PartitionState::Stopped);
+        stopped_for_good();
+        return;
+    }
+    // A restarted guest must not find TLB entries of its previous run (its own stage 1).
+    arch::stage2_tlb_invalidate_vmid(p.vmid);
+    p.counter_offset = arch::counter_now();
+    for (u32 v = 0; v < p.vcpu_count; ++v) p.vcpus[v].store_state(VcpuState::Off);
+    p.console_length = 0;
+    p.vcpus[0].prepare_start(p.entry, p.boot_arg);
+    p.store_state(PartitionState::Running);
+    p.vcpus[0].store_state(VcpuState::Runnable);
+    log("partition '", p.name, "' started on core ", p.vcpus[0].core.raw());
+    arch::wake_cores();
+}
+
+void Lifecycle::stopped_for_good() {
+    if (running_.sub_fetch(1) == 0) {
+        log("all partitions stopped; powering off");
+        arch::system_off();
+    }
+}
+
+void Lifecycle::take_down(Partition& p, Vcpu* current, bool restart, StopReason reason, const char* by) {
+    if (current != nullptr) current->store_state(VcpuState::Off);
+    // First, so that no interrupt of its devices is signalled into the old run or the new one,
+    // and no DMA of its devices reaches its memory while it is scrubbed and reloaded.
+    interrupts_.partition_stopped(p.index);
+    dma_.partition_stopped(p);
+    for (u32 v = 0; v < p.vcpu_count; ++v) {
+        Vcpu& other = p.vcpus[v];
+        if (&other == current) continue;
+        other.transition(VcpuState::Runnable, VcpuState::Off);
+        if (other.load_state() == VcpuState::Running) arch::kick_core(other.core.raw());
+    }
+    // Their cores leave the guest on the kick and see the partition is no longer running. A
+    // vCPU still running may issue a CPU_ON for one this pass already found off, so passes
+    // repeat until one finds every vCPU off at first look: by then no vCPU of the old run
+    // executes guest code (a runnable one only reaches its core's check of the partition's
+    // state, which is no longer Running), so nothing of it can reach a restarted partition.
+    for (bool settled = false; !settled;) {
+        settled = true;
+        for (u32 v = 0; v < p.vcpu_count; ++v) {
+            if (p.vcpus[v].load_state() == VcpuState::Off) continue;
+            settled = false;
+            settle_off(p.vcpus[v]);
+        }
+    }
+    if (restart) {
+        ++p.restarts;
+        if (by != nullptr) {
+            log("partition '", p.name, "' restarting (restart ", p.restarts, ", by '", by, "')");
+        } else {
+            log("partition '", p.name, "' restarting (restart ", p.restarts, ")");
+        }
+        launch(p);
+        return;
+    }
+    p.store_state(PartitionState::Stopped);
+    switch (reason) {
+        case StopReason::SystemOff: log("partition '", p.name, "' stopped (system off)"); break;
+        case StopReason::AllVcpusOff: log("partition '", p.name, "' stopped (all vCPUs off)"); break;
+        case StopReason::Controller: log("partition '", p.name, "' stopped (by '", by, "')"); break;
+        default: log("partition '", p.name, "' stopped"); break;
+    }
+    stopped_for_good();
+}
+
+void Lifecycle::stop(Vcpu& current, StopReason reason) {
+    Partition& p = *current.partition;
+    if (!p.transition(PartitionState::Running, PartitionState::Stopping)) {
+        current.store_state(VcpuState::Off);  // another core is already taking it down
+        return;
+    }
+    const bool restart = reason == StopReason::SystemReset ||
+                         (reason == StopReason::Fault && p.restart_policy == manifest::RestartPolicy::Restart);
+    take_down(p, &current, restart, reason, nullptr);
+}
+
+Outcome Lifecycle::control(Partition& target, bool restart, Vcpu& caller) {
+    Vcpu* current = caller.partition == &target ? &caller : nullptr;
+    if (target.transition(PartitionState::Running, PartitionState::Stopping)) {
+        take_down(target, current, restart, StopReason::Controller, caller.partition->name);
+        return Status::Ok;
+    }
+    if (!restart) return target.load_state() == PartitionState::Stopped ? Status::NotFound : Status::Busy;
+    // Restarting a partition that stopped for good brings it back, unless it lost a vCPU object
+    // (it can no longer run as described).
+    for (u32 v = 0; v < target.vcpu_count; ++v)
+        if (!target.vcpus.bound(v)) return Status::NotFound;
+    if (!target.transition(PartitionState::Stopped, PartitionState::Stopping)) return Status::Busy;
+    running_.add_fetch(1);
+    take_down(target, nullptr, true, StopReason::Controller, caller.partition->name);
+    return Status::Ok;
+}
+
+}  // namespace bh

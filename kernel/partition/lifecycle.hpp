@@ -1,0 +1,53 @@
+// A partition's life after seal: launch (memory scrubbed, images loaded, caches cleaned, vCPU 0
+// runnable), take-down (every vCPU settled to Off) and then a stop for good or a relaunch. The
+// same path serves a contained fault, a PSCI SYSTEM_OFF/RESET or CPU_OFF of its last vCPU, and a
+// controller's PartitionStop/PartitionRestart. When every partition has stopped for good the
+// machine powers off.
+#pragma once
+
+#include <bulkhead/status.hpp>
+#include <lib/atomic.hpp>
+
+namespace bh {
+
+class DmaStreamTable;
+class InterruptTable;
+class Partition;
+class PartitionTable;
+struct Vcpu;
+
+enum class StopReason { Fault, SystemOff, SystemReset, AllVcpusOff, Controller };
+
+class Lifecycle {
+public:
+    constexpr Lifecycle(InterruptTable& interrupts, DmaStreamTable& dma) : interrupts_(interrupts), dma_(dma) {}
+
+    // Seal: every partition starts.
+    void start_all(const PartitionTable& partitions);
+
+    // Takes `current`'s partition down for `reason` (on the core `current` runs on), restarting
+    // it when the reason or its policy says so. Waits until none of its other vCPUs runs.
+    void stop(Vcpu& current, StopReason reason);
+
+    // PartitionStop / PartitionRestart by a partition holding a Control cap to `target` (`caller`
+    // is the calling vCPU, which may belong to `target`); restart also brings back a partition
+    // that stopped for good. Busy while another core is already taking `target` down; NotFound
+    // when stopping a partition that is already stopped, or restarting one that lost a Vcpu.
+    Outcome control(Partition& target, bool restart, Vcpu& caller);
+
+    // The kernel takes `p` down for good (it lost a Vcpu object); the caller moved it to Stopping.
+    void stop_for_good(Partition& p) { take_down(p, nullptr, false, StopReason::Controller, "kernel"); }
+
+    u32 running() const { return running_.load(); }
+
+private:
+    void launch(Partition& p);
+    void take_down(Partition& p, Vcpu* current, bool restart, StopReason reason, const char* by);
+    void stopped_for_good();
+
+    InterruptTable& interrupts_;
+    DmaStreamTable& dma_;
+    Atomic<u32> running_;  // partitions not yet stopped for good; the machine powers off at zero
+};
+
+}  // namespace bh

@@ -1,0 +1,116 @@
+// A partition: one stage-2 address space, its CSpace, its mappings, its vCPUs (objects of their
+// own) and its life cycle. The object lives in memory retyped from untyped (caps::ObjectType::Partition); the
+// part of that memory after the object is the pool its stage-2 tables come from, so what a
+// partition's mappings cost the kernel is bounded by the object its owner paid for.
+#pragma once
+
+#include <arch/stage2.hpp>
+#include <bulkhead/manifest.hpp>
+#include <bulkhead/types.hpp>
+#include <caps/capability.hpp>
+#include <lib/ids.hpp>
+#include <lib/spinlock.hpp>
+#include <memory/map_attributes.hpp>
+#include <memory/object_memory.hpp>
+#include <partition/vcpu.hpp>
+
+namespace bh {
+
+// One mapping made through a Frame, DeviceMmio or Channel capability (the cap records the same
+// mapping; the invariant checker compares both with the stage-2 tables). `channel` marks the
+// mapping of a Channel object: memory shared with the channel's other mappers, which a restart
+// of this partition must neither scrub nor load an image into.
+struct MemoryRegion {
+    Ipa ipa;
+    PhysAddr pa;
+    u64 size = 0;
+    MapAttributes attrs;
+    bool channel = false;
+    bool is_device() const { return attrs.device(); }
+    // RAM that belongs to this partition alone (a Frame mapping): scrubbed on every (re)start.
+    bool is_private_ram() const { return !is_device() && !channel; }
+};
+
+// An image the partition is (re)loaded with: bytes in the boot payload, copied to `ipa`.
+struct ImageSegment {
+    Ipa ipa;
+    const u8* bytes = nullptr;
+    u64 size = 0;
+};
+
+// A partition's vCPUs: Vcpu objects of their own (vcpu.hpp), bound by BindVcpu. Every index
+// below the partition's vcpu_count is bound before seal; before it, use bound().
+class VcpuSet {
+public:
+    Vcpu& operator[](u32 index) const { return *vcpus_[index]; }
+    bool bound(u32 index) const { return index < manifest::kMaxVcpusPerPartition && vcpus_[index] != nullptr; }
+    void attach(u32 index, Vcpu* v) { vcpus_[index] = v; }
+
+private:
+    Vcpu* vcpus_[manifest::kMaxVcpusPerPartition] = {};
+};
+
+// Copies a partition's name: at most kNameLength - 1 characters, then the terminating NUL.
+inline void copy_name(char* dst, const char* src) {
+    unsigned i = 0;
+    for (; i + 1 < manifest::kNameLength && src[i] != '\0'; ++i) dst[i] = src[i];
+    dst[i] = '\0';
+}
+
+// Unconfigured: retyped, not yet made a partition by CreatePartition. Built: configured, not yet
+// launched. Running: its vCPUs may run. Stopping: one core is taking it down (and maybe
+// restarting it). Stopped: for good.
+enum class PartitionState : u32 { Unconfigured = 0, Built = 1, Running = 2, Stopping = 3, Stopped = 4 };
+
+class Partition {
+public:
+    static constexpr unsigned kMaxRegions = manifest::kMaxMappingsPerPartition;
+    static constexpr unsigned kMaxImages = manifest::kMaxImagesPerPartition;
+
+    char name[manifest::kNameLength] = {};
+    PartitionId index;
+    u16 vmid = 0;
+    manifest::RestartPolicy restart_policy = manifest::RestartPolicy::Stop;
+    u32 restarts = 0;
+    u64 counter_offset = 0;  // CNTVOFF: the guest's virtual counter starts at 0 when it starts
+
+    Stage2Table stage2;
+    ObjectMemory table_pool;  // the rest of the partition object: its stage-2 tables
+    // Its CSpace root: a reference to the CNode (not a slot of the derivation tree); cleared by
+    // the kernel when that CNode is destroyed.
+    Capability cspace_root{};
+    MemoryRegion regions[kMaxRegions];
+    u32 region_count = 0;
+    ImageSegment images[kMaxImages];
+    u32 image_count = 0;
+    VcpuSet vcpus;
+    u32 vcpu_count = 0;  // declared by CreatePartition; indices 0 .. vcpu_count - 1
+    u64 entry = 0;     // vCPU 0's entry point and x0, kept for restarts
+    u64 boot_arg = 0;
+    bool has_entry = false;
+
+    // Console output is collected per partition and emitted a line at a time, prefixed with
+    // the partition's name, so a partition can neither interleave with nor forge other lines.
+    SpinLock console_lock;
+    char console_line[160] = {};
+    u32 console_length = 0;
+
+    PartitionState load_state() const { return state_.load(); }
+    void store_state(PartitionState s) { state_.store(s); }
+    bool transition(PartitionState from, PartitionState to) { return state_.compare_exchange(from, to); }
+
+    // The region of normal memory (private RAM or a channel) that holds all of [ipa, ipa + size),
+    // or nullptr.
+    const MemoryRegion* ram_region_containing(Ipa ipa, u64 size) const;
+
+    // The mapping record for [ipa, ipa + size), or nullptr.
+    MemoryRegion* region_at(Ipa ipa, u64 size);
+
+private:
+    Atomic<PartitionState> state_{PartitionState::Unconfigured};
+};
+// System::create puts the stage-2 table pool right after the record, as the ABI says
+// (bulkhead/objects.hpp: how many tables a Partition object holds).
+static_assert(align_up(sizeof(Partition), kPageSize) == caps::kPartitionRecordPages * kPageSize);
+
+}  // namespace bh

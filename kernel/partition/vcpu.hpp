@@ -1,0 +1,51 @@
+// A virtual CPU: the guest register frame the EL2 vectors save into, and its run state. A Vcpu
+// is a kernel object of its own (caps::ObjectType::Vcpu), retyped from untyped memory and bound
+// to one partition, as vCPU `index`, on one physical core (manifest op BindVcpu), so the kernel
+// memory a partition's vCPUs take is paid for by whoever retyped them.
+#pragma once
+
+#include <arch/guest.hpp>
+#include <bulkhead/types.hpp>
+#include <caps/capability.hpp>
+#include <lib/atomic.hpp>
+#include <lib/ids.hpp>
+
+namespace bh {
+
+class Partition;
+struct Notification;
+
+// Off -> Starting -> Runnable -> Running -> Off. Only the core a vCPU is bound to moves it from
+// Runnable to Running and from Running to Off; other cores request a stop through the
+// partition's state and a kick.
+// Running -> Blocked: NotificationWait on its own core, which then parks (ipc/notification.hpp).
+// Blocked -> Starting -> Runnable: a signal (or the notification's destruction) hands it its
+// results; Blocked -> Off: a stop of its partition (settle_off), which also clears waiting_on.
+enum class VcpuState : u32 { Off = 0, Starting = 1, Runnable = 2, Running = 3, Blocked = 4 };
+
+struct Vcpu {
+    arch::GuestRegs regs;
+    Partition* partition = nullptr;  // set once by BindVcpu; nullptr: not bound yet
+    VcpuIndex index;
+    CoreId core;  // physical core, bound once by BindVcpu
+    Atomic<VcpuState> state{VcpuState::Off};
+    // Set when the vCPU (re)starts: its EL1 system registers and FP/SIMD state are reset on
+    // the next entry so that nothing from a previous run or from EL2 leaks into the guest.
+    bool reset_on_entry = false;
+    // The notification this vCPU waits on while Blocked; guarded by the capability lock.
+    Notification* waiting_on = nullptr;
+
+    VcpuState load_state() const { return state.load(); }
+    void store_state(VcpuState s) { state.store(s); }
+    bool transition(VcpuState from, VcpuState to) { return state.compare_exchange(from, to); }
+
+    // Prepares a clean register file that enters the guest at `entry` with x0 = `arg`.
+    void prepare_start(u64 entry, u64 arg) {
+        regs.reset(entry, arg);
+        reset_on_entry = true;
+    }
+};
+
+static_assert(sizeof(Vcpu) <= (1u << caps::kVcpuBits), "a Vcpu must fit the memory retype gives it");
+
+}  // namespace bh

@@ -1,0 +1,35 @@
+# Fails when a source under DIR includes a kernel header that is not ABI: every #include of
+# DIR's .cpp/.hpp files (and of every ABI header they reach) must name a header of DIR itself,
+# a system or standard header, or one of kernel/include/bulkhead/. A name that exists below
+# kernel/ but outside kernel/include/bulkhead/ (partition/partition.hpp, caps/capability.hpp,
+# boot/manifest_reader.hpp, lib/atomic.hpp, ...) is a kernel internal and fails the check.
+#   cmake -DROOT=<source tree> -DDIR=<directory to check> -P only_abi_includes.cmake
+if(NOT ROOT OR NOT DIR)
+  message(FATAL_ERROR "usage: cmake -DROOT=<source tree> -DDIR=<dir> -P only_abi_includes.cmake")
+endif()
+file(GLOB_RECURSE sources ${DIR}/*.cpp ${DIR}/*.hpp)
+file(GLOB abi_headers ${ROOT}/kernel/include/bulkhead/*.hpp)
+list(APPEND sources ${abi_headers})
+if(NOT sources)
+  message(FATAL_ERROR "no sources under ${DIR}")
+endif()
+set(violations "")
+set(checked 0)
+foreach(source IN LISTS sources)
+  file(STRINGS ${source} lines REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]")
+  foreach(line IN LISTS lines)
+    string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"].*" "\\1" name "${line}")
+    math(EXPR checked "${checked} + 1")
+    if(name MATCHES "^bulkhead/")
+      if(NOT EXISTS ${ROOT}/kernel/include/${name})
+        string(APPEND violations "  ${source}: ${name} is not an ABI header\n")
+      endif()
+    elseif(EXISTS ${ROOT}/kernel/${name} OR EXISTS ${ROOT}/kernel/include/${name})
+      string(APPEND violations "  ${source}: ${name} is a kernel internal\n")
+    endif()
+  endforeach()
+endforeach()
+if(violations)
+  message(FATAL_ERROR "includes outside the ABI (kernel/include/bulkhead/):\n${violations}")
+endif()
+message(STATUS "${checked} includes checked: ABI headers only")
