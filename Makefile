@@ -2,7 +2,7 @@
 # Debian bookworm, as root: the first run installs what is missing (tools/bootstrap).
 BUILD ?= build
 
-.PHONY: all bootstrap configure build run test coverage fuzz fuzz-build clean
+.PHONY: all bootstrap configure build run test coverage fuzz fuzz-build evidence clean
 
 all: build
 
@@ -80,6 +80,15 @@ fuzz: bootstrap
 
 fuzz-build: bootstrap
 	fuzz/tools/campaign --engine $(ENGINE) --build-dir $(FUZZ_BUILD) --build-only
+
+# The evidence dossier (docs/evidence.md): $(BUILD)/evidence/index.html, one static page (TCB and
+# its history, threats x evidence, proofs, fuzzing, coverage with MC/DC, benchmarks, red team,
+# the reproducible image), and docs/threat-model/traceability.md regenerated from the tags. Runs
+# what has no outputs yet (proofs, a short fuzz campaign, make coverage, MC/DC, the repro check,
+# the kernel of each sampled commit, cached in $(BUILD)/evidence/tcb-history/).
+evidence: build
+	tools/evidence/make-evidence --build $(BUILD) --fuzz-build $(FUZZ_BUILD) --coverage-build $(COVERAGE_BUILD)
+	tools/evidence/render-check $(BUILD)/evidence/index.html $(BUILD)/evidence/screenshot.png
 
 clean:
 	rm -rf $(BUILD)

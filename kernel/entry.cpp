@@ -1,6 +1,7 @@
 // The kernel's one instance and the entry points the arch layer calls (arch/kernel_entry.hpp).
 #include <arch/arch.hpp>
 #include <arch/kernel_entry.hpp>
+#include <audit/audit_log.hpp>
 #include <boot/boot_program.hpp>
 #include <bulkhead/platform.hpp>
 #include <calls/guest_exit.hpp>
@@ -14,6 +15,7 @@ namespace {
 constinit Kernel g_kernel;
 
 void refuse_to_boot(int op_index, const char* what, const char* reason, Status status) {
+    audit::manifest_rejected(0, op_index >= 0 ? static_cast<u64>(op_index) : ~0ull, status);
     if (op_index >= 0) {
         log("manifest rejected: op #", op_index, " (", what, "): ", reason, " (", status_name(status), ")");
     } else {

@@ -21,6 +21,8 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/policy/seal.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ipc/notification.cpp
   ${CMAKE_CURRENT_LIST_DIR}/irq/interrupts.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/audit/audit_log.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/audit/audit_cap.cpp
   ${CMAKE_CURRENT_LIST_DIR}/pci/pci_functions.cpp
   ${CMAKE_CURRENT_LIST_DIR}/pci/pci_boot.cpp
   ${CMAKE_CURRENT_LIST_DIR}/pci/config_window.cpp

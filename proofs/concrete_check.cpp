@@ -157,7 +157,11 @@ struct Replay {
                     slots[op.slot] = Cap{ObjectType::IrqHandler, op.arg[0], 0, 0,
                                          static_cast<u8>(Rights::kControl | Rights::kGrant), false, 0, 0};
                     break;
-                case OpKind::AssignPciFunction: {  // system.cpp assign_pci_function: a DmaStream cap names the stream
+                case OpKind::CreateAuditLog:  // audit_cap.cpp create_audit_log: names no memory
+                    slots[op.slot] = Cap{ObjectType::AuditLog, 0, 0, 0,
+                                         static_cast<u8>(Rights::kRead | Rights::kGrant), false, 0, 0};
+                    break;
+                case OpKind::AssignPciFunction: {  // pci/pci_boot.cpp assign_pci_function: a DmaStream cap names the stream
                     unsigned p;
                     if (!partition(op.arg[0], p)) return fail(n, "assign-pci-function: no such partition");
                     if (function_owner.count(op.arg[1]) != 0) return fail(n, "assign-pci-function: assigned twice");
@@ -185,7 +189,11 @@ struct Replay {
     }
 };
 
-const char* flow_name(u64 k) { return k == static_cast<u64>(manifest::FlowKind::Memory) ? "memory" : "signal"; }
+const char* flow_name(u64 k) {
+    return k == static_cast<u64>(manifest::FlowKind::Memory)   ? "memory"
+           : k == static_cast<u64>(manifest::FlowKind::Signal) ? "signal"
+                                                                : "audit";
+}
 
 const char* type_name(ObjectType t) {
     switch (t) {
@@ -406,6 +414,13 @@ ConcreteReport check_manifest(std::span<const std::uint8_t> bytes) {
             if (a.type == ObjectType::Frame || a.type == ObjectType::DeviceMmio)
                 derived.emplace(std::tuple{a.partition, b.partition, kMem}, w);  // both hold a cap to one frame
         }
+    // Audit: the holder of an AuditLog cap with Read learns what every other partition does.
+    for (const auto& a : rp.held)
+        if (a.type == ObjectType::AuditLog && (a.rights & Rights::kRead))
+            for (unsigned p = 0; p < np; ++p)
+                if (p != a.partition)
+                    derived.emplace(std::tuple{p, a.partition, static_cast<u64>(manifest::FlowKind::Audit)},
+                                    "'" + rp.names[a.partition] + "' holds the AuditLog cap with Read");
     for (const auto& [f, witness] : derived)
         if (!rp.declared.count(f)) {
             ok = false;

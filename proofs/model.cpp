@@ -127,10 +127,10 @@ struct Env {
         return r;
     }
     // Types whose caps name memory (object_bits != 0 for some size): all but Null, IrqHandler,
-    // DmaStream (capability.hpp object_bits).
+    // DmaStream, AuditLog (capability.hpp object_bits).
     expr memtype(const expr& t) const {
         return t != T(ObjectType::Null) && t != T(ObjectType::IrqHandler) && t != T(ObjectType::DmaStream) &&
-               z3::ule(t, c.bv_val(kObjectTypeCount - 1, kTypeBits));
+               t != T(ObjectType::AuditLog) && z3::ule(t, c.bv_val(kObjectTypeCount - 1, kTypeBits));
     }
 };
 

@@ -16,6 +16,7 @@
 //     the PCIe functions the description names, as it describes them (the host's fake PCI bus;
 //     QEMU plugs them in from the same description);
 //   * check_invariants() is ok after the boot program.
+// covers: T-30
 #include <arch/host/host_memory.hpp>
 #include <bhcc/description_parser.hpp>
 #include <bhcc/diagnostics.hpp>

@@ -22,7 +22,9 @@
 //   * a resumed hypercall's x0 must be a Status value (or SMCCC unknown, or a PSCI result);
 //   * a vCPU the kernel resumes must still be Running, one it parks must not be.
 // Any violation prints the report and traps.
+// covers: T-11 T-15 T-45 T-46 T-57 T-58 T-65 T-74 INV-1 INV-2 INV-4 INV-5 INV-6 INV-7
 #include <arch/host/host_memory.hpp>
+#include <audit/audit_log.hpp>
 #include <bulkhead/hypercall.hpp>
 #include <bulkhead/platform.hpp>
 #include <caps/cspace.hpp>
@@ -360,6 +362,7 @@ void restore() {
     }
     std::memcpy(static_cast<void*>(world.storage), static_cast<const void*>(world.saved), sizeof(Kernel));
     host::reset_console();
+    audit::reset();  // the log is global kernel state: every input starts with an empty one
     // host::reset_counters() is left out on purpose: the kernel never reads the counters, and
     // zeroing their 512 KiB per input would cost more than the rest of the restore.
 }

@@ -13,6 +13,7 @@
 // Oracles: the decoder never reads outside the buffer (ASan), an accepted manifest's ops and
 // images read back within it, and after the boot program (whatever it refused)
 // check_invariants() is ok.
+// covers: T-2 T-27 T-29 INV-1 INV-2 INV-4
 #include <arch/host/host_memory.hpp>
 #include <boot/boot_program.hpp>
 #include <bulkhead/manifest.hpp>

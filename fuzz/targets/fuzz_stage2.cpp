@@ -12,6 +12,7 @@
 //   * unmap: Ok only when every page is mapped; then every page is gone;
 //   * translate and the full walk agree with the model page by page, leaves in IPA order,
 //            never overlapping, with valid attributes.
+// covers: T-3 INV-2
 #include <arch/arch.hpp>
 #include <arch/host/host_memory.hpp>
 #include <bulkhead/manifest.hpp>

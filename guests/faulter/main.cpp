@@ -114,8 +114,34 @@ extern "C" void guest_main(bh::u64 boot_arg) {
             print("faulting: msr icc_sgi1r_el1 (SGI to every core)\n");
             asm volatile("msr s3_0_c12_c11_5, %0\n\tisb" : : "r"(1ull << 40));  // IRM: all but self
             break;
+        case 12: {
+            // RAS (FEAT_RAS): the error record selector is shared by every core of the node.
+            bh::u64 pfr0;
+            asm volatile("mrs %0, id_aa64pfr0_el1" : "=r"(pfr0));
+            print("id_aa64pfr0_el1 ras=", (pfr0 >> 28) & 0xf, " mpam=", (pfr0 >> 40) & 0xf, " amu=", (pfr0 >> 44) & 0xf,
+                  "\n");
+            print("faulting: mrs erridr_el1 (RAS error records)\n");
+            bh::u64 value;
+            asm volatile("mrs %0, s3_0_c5_c3_0" : "=r"(value));
+            print("read ", value, "\n");
+            break;
+        }
+        case 13: {
+            print("faulting: mrs mpam1_el1 (MPAM partition IDs)\n");
+            bh::u64 value;
+            asm volatile("mrs %0, s3_0_c10_c5_0" : "=r"(value));
+            print("read ", value, "\n");
+            break;
+        }
+        case 14: {
+            print("faulting: mrs amcr_el0 (activity monitors)\n");
+            bh::u64 value;
+            asm volatile("mrs %0, s3_3_c13_c2_0" : "=r"(value));
+            print("read ", value, "\n");
+            break;
+        }
         default:
-            print("faulter: boot argument ", boot_arg, " selects no fault (use 1..11)\n");
+            print("faulter: boot argument ", boot_arg, " selects no fault (use 1..14)\n");
             system_off();
     }
     print("FAULT NOT CONTAINED\n");

@@ -32,9 +32,12 @@ unsigned current_core();
 
 namespace bh::arch {
 
-// Clean the data cache to the point of coherency over [pa, pa + size), so that a partition
-// running with its caches off sees what the kernel wrote through its cacheable mapping.
-void clean_to_poc(PhysAddr pa, u64 size);
+// Clean and invalidate the data cache to the point of coherency over [pa, pa + size): memory
+// the kernel wrote through its cacheable 1:1 mapping (zeroed at retype, scrubbed and loaded at a
+// partition's start) reaches DRAM before a partition, which may run with its caches off, reads
+// it, and no dirty line of the kernel's is left to be written back over what the partition
+// writes later. Every path that hands memory to a partition calls it for exactly that memory.
+void clean_invalidate_to_poc(PhysAddr pa, u64 size);
 
 // Interrupt `core` so that it leaves its guest and re-reads its vCPU's state.
 void kick_core(unsigned core);

@@ -1,3 +1,4 @@
+#include <audit/audit_cap.hpp>
 #include <boot/boot_program.hpp>
 #include <memory/frame_mapping.hpp>
 #include <pci/pci_boot.hpp>
@@ -21,6 +22,7 @@ const char* op_name(manifest::OpKind kind) {
         case manifest::OpKind::Seal: return "seal";
         case manifest::OpKind::DeclareFlow: return "declare-flow";
         case manifest::OpKind::CreateIrqHandler: return "create-irq-handler";
+        case manifest::OpKind::CreateAuditLog: return "create-audit-log";
         case manifest::OpKind::AssignPciFunction: return "assign-pci-function";
         case manifest::OpKind::PlacePciBar: return "place-pci-bar";
     }
@@ -53,6 +55,7 @@ Outcome execute_op(Kernel& k, const ManifestReader& reader, const manifest::Mani
             return k.partitions.create(k.boot, slot, slot_arg(op.arg[0]), op.name,
                                        static_cast<manifest::RestartPolicy>(op.arg[1]), static_cast<u32>(op.arg[2]));
         case OpKind::CreateIrqHandler: return k.boot.create_irq_handler(slot, op.arg[0], k.interrupts);
+        case OpKind::CreateAuditLog: return create_audit_log(k.boot, slot);
         case OpKind::Seal: return seal(k);
         default: break;
     }

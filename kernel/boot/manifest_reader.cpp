@@ -160,7 +160,8 @@ Status ManifestReader::check_op(const ManifestOp& op, u32 index) {
             if (!partition_slot(op.arg[0])) return fail(Status::OutOfRange, "partition slot out of range", at);
             if (!partition_slot(op.arg[1]))
                 return fail(Status::OutOfRange, "destination partition slot out of range", at);
-            if (op.arg[2] != static_cast<u64>(FlowKind::Memory) && op.arg[2] != static_cast<u64>(FlowKind::Signal))
+            if (op.arg[2] != static_cast<u64>(FlowKind::Memory) && op.arg[2] != static_cast<u64>(FlowKind::Signal) &&
+                op.arg[2] != static_cast<u64>(FlowKind::Audit))
                 return fail(Status::InvalidArgument, "unknown flow kind", at);
             return Status::Ok;
         case OpKind::LoadImage: {
@@ -190,6 +191,9 @@ Status ManifestReader::check_op(const ManifestOp& op, u32 index) {
             if (!program_slot(op.slot)) return fail(Status::OutOfRange, "boot slot out of range", at);
             if (platform::assignable_spi(op.arg[0]) == nullptr)
                 return fail(Status::InvalidArgument, "interrupt not assignable to partitions", at);
+            return Status::Ok;
+        case OpKind::CreateAuditLog:
+            if (!program_slot(op.slot)) return fail(Status::OutOfRange, "boot slot out of range", at);
             return Status::Ok;
         case OpKind::AssignPciFunction:
             if (!program_slot(op.slot)) return fail(Status::OutOfRange, "boot slot out of range", at);

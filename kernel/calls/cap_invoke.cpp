@@ -1,3 +1,4 @@
+#include <audit/audit_cap.hpp>
 #include <calls/cap_invoke.hpp>
 #include <caps/cspace.hpp>
 #include <ipc/notification.hpp>
@@ -17,6 +18,7 @@ struct Invocation {
     CapSlot* other = nullptr;  // the destination of copy, mint and move; IrqBind's notification
     Notification* notification = nullptr;
     Partition* target = nullptr;  // PartitionStop/Restart, acted on after the lock
+    bool audit_read = false;      // AuditRead: the log is read after the lock (it needs none)
 };
 
 // The slot `cptr` names in `p`'s CSpace, with `need` on the CNode (Read to use a cap,
@@ -95,6 +97,10 @@ Status decode(const Kernel& k, const Vcpu& vcpu, Invocation& inv, const CapLockH
             return inv.target != nullptr ? Status::Ok : Status::NotFound;
         }
         case CallId::IrqBind: {
+            // A binding outlives the call: one made while the partition is being taken down (by a
+            // vCPU still in the kernel after the take-down ended its bindings) would survive into
+            // the next run or past the stop.
+            if (p.load_state() != PartitionState::Running) return Status::Busy;
             if (s = one(c.bind.irq, kUse); !ok(s)) return s;
             const Result<CapSlot*> n = resolve(p, c.bind.notification, kUse);
             if (!n.ok()) return n.status();
@@ -105,6 +111,12 @@ Status decode(const Kernel& k, const Vcpu& vcpu, Invocation& inv, const CapLockH
         case CallId::IrqUnbind:
             s = one(c.one.cap, kUse);
             return ok(s) ? k.interrupts.check_bound(inv.slot->cap, held) : s;
+        case CallId::AuditRead:
+            if (s = one(c.audit.log, kUse); !ok(s)) return s;
+            if (inv.slot->cap.type != ObjectType::AuditLog) return Status::InvalidArgument;
+            if (!inv.slot->cap.rights.has(Rights::read())) return Status::Denied;
+            inv.audit_read = true;
+            return Status::Ok;
         case CallId::DmaStreamBind:
             s = one(c.one.cap, kUse);
             return ok(s) ? k.dma.check_bind(inv.slot->cap, p, held).status() : s;
@@ -184,11 +196,15 @@ bool handle_cap_call(Kernel& k, Vcpu& vcpu, const GuestCall& call) {
         // NotificationWait blocked the caller: it parks; whoever wakes it writes x0 and x1.
         if (notification_waiting(vcpu, guard.held())) return false;
     }
+    if (inv.audit_read) audit_read(vcpu.regs, call.audit.cursor);
     if (inv.target == nullptr) return true;
     const Outcome o = k.lifecycle.control(*inv.target, call.id == CallId::PartitionRestart, vcpu);
+    // The caller may have stopped or restarted its own partition: then it does not resume, and
+    // its registers belong to the next run (vCPU 0's carry the boot argument; another vCPU's
+    // may already be filled in by that run's CPU_ON).
+    if (vcpu.load_state() != VcpuState::Running) return false;
     vcpu.regs.x[0] = status_value(o.status());
-    // The caller may have stopped or restarted its own partition: then it does not resume.
-    return vcpu.load_state() == VcpuState::Running;
+    return true;
 }
 
 }  // namespace bh

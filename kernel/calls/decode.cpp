@@ -107,6 +107,10 @@ DecodedCall decode_vendor(const arch::GuestRegs& r) {
             c.map = FrameMapArgs{r.x[1], Ipa(r.x[2]), attrs.value()};
             return call(c);
         }
+        case F::AuditRead:
+            c.id = CallId::AuditRead;
+            c.audit = AuditReadArgs{r.x[1], r.x[2]};
+            return call(c);
         case F::IrqBind:
             c.id = CallId::IrqBind;
             c.bind = IrqBindArgs{r.x[1], r.x[2], r.x[3]};

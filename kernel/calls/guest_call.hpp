@@ -40,6 +40,7 @@ enum class CallId : u8 {
     IrqBind,
     IrqAck,
     IrqUnbind,
+    AuditRead,
     DmaStreamBind,
     DmaStreamUnbind,
     // PSCI, on the caller's own partition
@@ -78,6 +79,10 @@ struct FrameMapArgs {
     Ipa ipa;
     MapAttributes attrs;
 };
+struct AuditReadArgs {
+    u64 log;     // cptr of the AuditLog cap
+    u64 cursor;  // a sequence number: the oldest entry at or after it is read
+};
 struct IrqBindArgs {
     u64 irq;
     u64 notification;
@@ -104,6 +109,7 @@ struct GuestCall {
         CapMintArgs mint;
         FrameMapArgs map;
         IrqBindArgs bind;
+        AuditReadArgs audit;
         PsciFeaturesArgs features;
         PsciCpuOnArgs cpu_on;
         PsciAffinityArgs affinity;

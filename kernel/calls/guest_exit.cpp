@@ -1,3 +1,4 @@
+#include <audit/audit_log.hpp>
 #include <calls/cap_invoke.hpp>
 #include <calls/guest_exit.hpp>
 #include <kernel.hpp>
@@ -28,11 +29,11 @@ void report_fault(const Vcpu& vcpu, const arch::GuestExit& e) {
     line.put(Hex{vcpu.regs.elr});
     line.put(')');
     log_line(line);
+    audit::fault_contained(*vcpu.partition, vcpu.core.raw(), static_cast<u8>(e.vector), e.syndrome.esr,
+                           e.cause == arch::GuestExit::Cause::MemoryAbort ? e.ipa.raw() : 0);
 }
 
-bool handle_call(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
-    if (e.cause == arch::GuestExit::Cause::SecureCall) vcpu.regs.skip_trapped_instruction();
-    const DecodedCall d = decode_call(vcpu.regs, e.immediate, *vcpu.partition);
+bool dispatch(Kernel& k, Vcpu& vcpu, const DecodedCall& d) {
     if (!d.ok) {
         vcpu.regs.x[0] = d.refusal.x0;
         return true;
@@ -41,6 +42,17 @@ bool handle_call(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
     if (is_psci_call(d.call.id)) return handle_psci(k, vcpu, d.call);
     handle_vendor_call(vcpu, d.call);
     return true;
+}
+
+bool handle_call(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
+    if (e.cause == arch::GuestExit::Cause::SecureCall) vcpu.regs.skip_trapped_instruction();
+    const u64 fid = vcpu.regs.x[0];
+    const bool resume = dispatch(k, vcpu, decode_call(vcpu.regs, e.immediate, *vcpu.partition));
+    // A refused call is a security event (its status is in x0 only when the caller resumes).
+    const u64 x0 = vcpu.regs.x[0];
+    if (resume && static_cast<i64>(x0) < 0 && audit::is_refusal(fid, x0))
+        audit::call_refused(*vcpu.partition, vcpu.core.raw(), fid, x0);
+    return resume;
 }
 
 }  // namespace

@@ -30,7 +30,8 @@ constexpr bool cap_size_bits_valid(ObjectType type, unsigned bits) {
         case ObjectType::Channel: return bits >= kMinChannelBits && bits <= kMaxChannelBits;
         case ObjectType::Null:
         case ObjectType::IrqHandler:
-        case ObjectType::DmaStream: return bits == 0;
+        case ObjectType::DmaStream:
+        case ObjectType::AuditLog: return bits == 0;
     }
     return false;
 }
@@ -53,6 +54,7 @@ constexpr Rights full_rights(ObjectType type) {
         case ObjectType::Notification: return r | w | g;   // R: wait, W: signal
         case ObjectType::Channel: return r | w | g;        // shared memory: read/write mappings
         case ObjectType::DmaStream: return c | g;
+        case ObjectType::AuditLog: return r | g;           // R: AuditRead
         case ObjectType::Null: break;
     }
     return Rights::none();
@@ -74,7 +76,8 @@ constexpr bool badgeable(ObjectType t) { return t == ObjectType::Notification ||
 // The fields, per type (anything not listed must be zero):
 //   type, rights          all types
 //   object                memory types: physical base (aligned to the object's size);
-//                         IrqHandler: the IRQ number (INTID); DmaStream: the SMMU stream ID.
+//                         IrqHandler: the IRQ number (INTID); DmaStream: the SMMU stream ID;
+//                         AuditLog: 0 (there is one log).
 //                         (type, object, size_bits) identifies the object.
 //   size_bits             Untyped/Frame/DeviceMmio/Channel/Partition/Vcpu/Notification: log2 of
 //                         the object's size in bytes; CNode: the radix (2^radix slots).

@@ -66,7 +66,12 @@ Status retype(CapSlot& untyped, ObjectType type, unsigned size_bits, CapSlot& de
     // ---- invoke
     // Memory above the watermark is free (and, after a reset, nothing references any of it), so
     // zeroing it before a hook refuses changes nothing anyone can observe.
-    if (zero) __builtin_memset(mem, 0, total);
+    if (zero) {
+        __builtin_memset(mem, 0, total);
+        // The zeroes must be in DRAM, not only in the kernel's cache, before anyone can map
+        // this memory (a partition with its caches off reads DRAM directly).
+        arch::clean_invalidate_to_poc(PhysAddr(base), total);
+    }
     for (u32 i = 0; i < count; ++i) {
         const Status s = hooks.create(type, PhysAddr(base + (static_cast<u64>(i) << obj_bits)), cap_bits, held);
         if (s != Status::Ok) {

@@ -11,7 +11,7 @@
 namespace bh::caps {
 
 // Types retype can create from a RAM untyped or a device untyped. IrqHandler and DmaStream
-// name hardware, not memory: their caps are created once, at boot (create_root), so that
+// name hardware, not memory, and AuditLog the kernel's log: their caps are created once, at boot (create_root), so that
 // untyped memory can never mint authority over an interrupt or a DMA stream.
 constexpr bool retype_type_allowed(ObjectType type, bool device_untyped) {
     switch (type) {
@@ -25,7 +25,8 @@ constexpr bool retype_type_allowed(ObjectType type, bool device_untyped) {
         case ObjectType::Channel: return !device_untyped;
         case ObjectType::Null:
         case ObjectType::IrqHandler:
-        case ObjectType::DmaStream: break;
+        case ObjectType::DmaStream:
+        case ObjectType::AuditLog: break;
     }
     return false;
 }
@@ -45,7 +46,8 @@ constexpr bool retype_size_valid(ObjectType type, unsigned size_bits, unsigned s
         case ObjectType::Channel: return cap_size_bits_valid(type, size_bits);
         case ObjectType::Null:
         case ObjectType::IrqHandler:
-        case ObjectType::DmaStream: break;
+        case ObjectType::DmaStream:
+        case ObjectType::AuditLog: break;
     }
     return false;
 }

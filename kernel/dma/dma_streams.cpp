@@ -1,5 +1,6 @@
 #include <arch/arch.hpp>
 #include <arch/smmu.hpp>
+#include <audit/audit_log.hpp>
 #include <caps/cnode.hpp>
 #include <caps/cspace.hpp>
 #include <dma/dma_streams.hpp>
@@ -177,6 +178,7 @@ void DmaStreamTable::drain_faults(const CapLockHeld& held) {
                 log("DMA FAULT stream ", Hex{f.sid}, " (", f.sid < kStreams ? function.text : "not on bus 0",
                     "), bound to no partition: ", f.what, ", ", access, " at ", Hex{f.address});
             }
+            audit::smmu_fault(p, arch::current_core(), f.sid, f.address, !f.read);
         }
         if (p != nullptr) contain(f.sid, *p, held);
     }

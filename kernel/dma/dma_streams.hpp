@@ -10,7 +10,8 @@
 // complete (CMD_SYNC) before it returns.
 //
 // A fault the SMMU records for a bound stream is its partition's fault: the stream is unbound at
-// once (a device flooding faults stops after its first), the fault reported against the partition,
+// once (a device flooding faults stops after its first), the fault reported against the partition
+// (console and security audit log),
 // and the partition stopped or restarted (its restart policy) at its next exit, on its own core:
 // its running vCPUs are kicked. Work per SMMU interrupt is bounded (kFaultBudget records) and
 // records the SMMU lost to a full queue are counted.
@@ -36,7 +37,10 @@ class DmaStreamTable {
 public:
     static constexpr u32 kStreams = platform::kStreamCount;
     static constexpr u32 kFaultBudget = 32;  // fault records taken per SMMU interrupt
-    static constexpr u32 kReportBudget = 4;  // streams reported with a line each per call; the rest counted
+    // Streams reported per call, each with a console line and an audit event (audit::smmu_fault) for
+    // its first record; the rest are counted: a device faults on every word of a transfer, and the
+    // audit rings must not be flooded out by one device.
+    static constexpr u32 kReportBudget = 4;
 
     struct Stream {
         bool created = false;  // its DmaStream cap exists (made once, with the function's assignment)

@@ -1,4 +1,5 @@
 // INV-6 information flow: the live graph within the declared one.
+#include <audit/audit_cap.hpp>
 #include <invariants/checker.hpp>
 
 namespace bh::checker {
@@ -76,6 +77,7 @@ bool Checker::live_flows(FlowGraph& out) {
                     out.edge[src][d][k] = reaches(acc[w], acc[r]);
             }
         }
+    audit_flows(s_.partitions, out);
     return true;
 }
 

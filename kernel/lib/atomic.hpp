@@ -11,6 +11,16 @@
 
 namespace bh {
 
+// For the few lock-free algorithms that need more than acquire/release (the audit ring's
+// seqlock): the C++ memory orders by name.
+enum class Order : int {
+    Relaxed = __ATOMIC_RELAXED,
+    Acquire = __ATOMIC_ACQUIRE,
+    Release = __ATOMIC_RELEASE,
+    SeqCst = __ATOMIC_SEQ_CST,
+};
+inline void fence(Order order) { __atomic_thread_fence(static_cast<int>(order)); }
+
 template <typename T>
 class Atomic {
     static_assert(std::is_trivially_copyable_v<T> &&
@@ -24,8 +34,10 @@ public:
 
     T load() const { return load(__ATOMIC_ACQUIRE); }
     T load_relaxed() const { return load(__ATOMIC_RELAXED); }
+    T load(Order order) const { return load(static_cast<int>(order)); }
     void store(T value) { __atomic_store(&value_, &value, __ATOMIC_RELEASE); }
     void store_relaxed(T value) { __atomic_store(&value_, &value, __ATOMIC_RELAXED); }
+    void store(T value, Order order) { __atomic_store(&value_, &value, static_cast<int>(order)); }
     T exchange(T value) {
         T old;
         __atomic_exchange(&value_, &value, &old, __ATOMIC_ACQUIRE);
@@ -38,6 +50,7 @@ public:
     // Integers only: the value after adding / subtracting `delta`.
     T add_fetch(T delta) { return __atomic_add_fetch(&value_, delta, __ATOMIC_ACQ_REL); }
     T sub_fetch(T delta) { return __atomic_sub_fetch(&value_, delta, __ATOMIC_ACQ_REL); }
+    T fetch_add(T delta, Order order) { return __atomic_fetch_add(&value_, delta, static_cast<int>(order)); }
     // Integers only: the value before ORing / ANDing `bits` in.
     T fetch_or(T bits) { return __atomic_fetch_or(&value_, bits, __ATOMIC_ACQ_REL); }
     T fetch_and(T bits) { return __atomic_fetch_and(&value_, bits, __ATOMIC_ACQ_REL); }

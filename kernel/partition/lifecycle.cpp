@@ -1,4 +1,5 @@
 #include <arch/arch.hpp>
+#include <audit/audit_log.hpp>
 #include <dma/dma_streams.hpp>
 #include <ipc/notification.hpp>
 #include <irq/interrupts.hpp>
@@ -51,7 +52,7 @@ void settle_off(Vcpu& v) {
         }
     }
     for (u32 r = 0; r < p.region_count; ++r)
-        if (p.regions[r].is_private_ram()) arch::clean_to_poc(p.regions[r].pa, p.regions[r].size);
+        if (p.regions[r].is_private_ram()) arch::clean_invalidate_to_poc(p.regions[r].pa, p.regions[r].size);
     return true;
 }
 
@@ -113,6 +114,7 @@ void Lifecycle::take_down(Partition& p, Vcpu* current, bool restart, StopReason 
             settle_off(p.vcpus[v]);
         }
     }
+    audit::partition_down(p, arch::current_core(), restart, static_cast<u8>(reason), p.restarts + (restart ? 1 : 0));
     if (restart) {
         ++p.restarts;
         if (by != nullptr) {

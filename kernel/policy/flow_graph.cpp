@@ -1,3 +1,4 @@
+#include <audit/audit_cap.hpp>
 #include <boot/boot_space.hpp>
 #include <partition/partition_table.hpp>
 #include <policy/flow_graph.hpp>
@@ -8,6 +9,7 @@ const char* flow_kind_name(manifest::FlowKind kind) {
     switch (kind) {
         case manifest::FlowKind::Memory: return "memory";
         case manifest::FlowKind::Signal: return "signal";
+        case manifest::FlowKind::Audit: return "audit";
     }
     return "unknown";
 }
@@ -75,6 +77,7 @@ void live_flows(const PartitionTable& partitions, FlowGraph& out) {
             }
         });
     }
+    audit_flows(partitions, out);
 }
 
 }  // namespace bh

@@ -18,11 +18,11 @@ class PartitionTable;
 struct MemoryRegion;
 
 struct FlowGraph {
-    static constexpr unsigned kKinds = 2;  // manifest::FlowKind::Memory, ::Signal
+    static constexpr unsigned kKinds = 3;  // manifest::FlowKind::Memory, ::Signal, ::Audit
     bool edge[manifest::kMaxPartitions][manifest::kMaxPartitions][kKinds] = {};
 
     static constexpr bool kind_valid(manifest::FlowKind k) {
-        return k == manifest::FlowKind::Memory || k == manifest::FlowKind::Signal;
+        return k == manifest::FlowKind::Memory || k == manifest::FlowKind::Signal || k == manifest::FlowKind::Audit;
     }
     static constexpr unsigned index(manifest::FlowKind k) { return static_cast<unsigned>(k) - 1; }
     static constexpr manifest::FlowKind kind(unsigned index) { return static_cast<manifest::FlowKind>(index + 1); }
@@ -31,7 +31,7 @@ struct FlowGraph {
                edge[source][destination][index(k)];
     }
 };
-const char* flow_kind_name(manifest::FlowKind kind);  // "memory", "signal"
+const char* flow_kind_name(manifest::FlowKind kind);  // "memory", "signal", "audit"
 
 // What a partition can do to one piece of memory or one notification.
 struct Access {
@@ -65,7 +65,8 @@ private:
 };
 
 // The flows the partitions' capabilities and mappings make possible now: s -> d when an access
-// of s reaches an access of d (never s == d).
+// of s reaches an access of d, and Audit s -> d for every s when d holds an AuditLog cap with
+// Read (audit/audit_cap.hpp: it reads the events s causes). Never s == d.
 void live_flows(const PartitionTable& partitions, FlowGraph& out);
 
 // Every cap in `p`'s CSpace root, empty slots included (none without a CNode root).

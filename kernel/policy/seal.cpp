@@ -1,3 +1,5 @@
+#include <arch/arch.hpp>
+#include <audit/audit_log.hpp>
 #include <kernel.hpp>
 #include <lib/format.hpp>
 #include <policy/seal.hpp>
@@ -108,6 +110,7 @@ Outcome seal(Kernel& k) {
     for (const SealCheck& c : kSealChecks)
         if (const Outcome o = c.check(k); !o.ok()) return o;
     k.mark_sealed();
+    audit::sealed(arch::current_core(), k.partitions.count());
     k.lifecycle.start_all(k.partitions);
     return Status::Ok;
 }

@@ -274,6 +274,12 @@ inline i64 partition_restart(u64 cptr) { return hypercall(hvc::Function::Partiti
 
 // ---------------------------------------------------------------- PSCI (emulated by the kernel)
 
+// AuditRead (docs/audit.md): the oldest entry of the kernel's audit log at or after `cursor`,
+// through an AuditLog cap with Read. Ok: r1 = sequence, r2 = event | detail << 8 | core << 16 |
+// partition+1 << 32, r3/r4 = the event's words, r5 = counter time, r6 = entries lost before it,
+// r7 = overwritten since boot. NotFound: nothing there yet; r1 = the cursor to wait from.
+inline SmcResult audit_read(u64 cptr, u64 cursor) { return hypercall(hvc::Function::AuditRead, cptr, cursor); }
+
 // PSCI version: major in bits [31:16], minor in [15:0]; negative if not supported.
 inline i64 psci_version() { return smccc(hvc::psci::kVersion).status; }
 

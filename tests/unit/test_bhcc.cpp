@@ -167,6 +167,10 @@ Model run_model(const std::vector<ManifestOp>& ops) {
                 REQUIRE(m.boot.count(op.slot) == 0);
                 m.boot[op.slot] = Cap{kType(bh::ObjectType::DmaStream), op.arg[1], 0, false, 0, std::nullopt, op.slot};
                 break;
+            case OpKind::CreateAuditLog:
+                REQUIRE(m.boot.count(op.slot) == 0);
+                m.boot[op.slot] = Cap{kType(bh::ObjectType::AuditLog), 0, 0, false, 0, std::nullopt, op.slot};
+                break;
             case OpKind::DeclareFlow:
                 REQUIRE(m.cspace.count(op.arg[0]) == 1);
                 REQUIRE(m.cspace.count(op.arg[1]) == 1);
@@ -202,6 +206,12 @@ std::set<std::tuple<u64, u64, u64>> capability_flows(const Model& m) {
             }
         }
     }
+    // Audit: the holder of an AuditLog cap with Read reads what every other partition causes.
+    for (const auto& [b, b_caps] : m.cspace)
+        for (const auto& [bi, cap] : b_caps)
+            if (cap.type == kType(bh::ObjectType::AuditLog) && (cap.rights & bh::Rights::kRead))
+                for (const auto& [a, a_caps] : m.cspace)
+                    if (a != b) flows.emplace(a, b, static_cast<u64>(manifest::FlowKind::Audit));
     return flows;
 }
 
@@ -232,7 +242,7 @@ void check_program(const std::vector<ManifestOp>& ops, const std::vector<Expect>
 
 // ---------------------------------------------------------------- malformed descriptions
 
-TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc]") {
+TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc][INV-1][INV-3][INV-6][T-2][T-6][T-7][T-26][T-30][T-32][T-38][T-44][T-59][T-67][T-71][T-74][T-82]") {
     struct Case {
         const char* file;
         const char* message;  // "<node path>: <rule>", matched as a substring
@@ -355,6 +365,7 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
          "/partitions/other: interrupt 38 is the INTx line of 00:03.0 (/pci/edu), which belongs to \"driver\""},
         {"pci-disk-without-device", "/pci/edu: qemu-disk needs a qemu-device to attach it to"},
         {"pci-too-many-functions", "/pci: too many PCIe functions (33, at most 32)"},
+        {"audit-with-value", "/partitions/alpha: audit takes no value (write `audit;`)"},
         // Rules found by comparing bhcc with the kernel (test_bhcc_kernel_refusals.cpp).
         {"ram-not-the-machines", "/memory@40000000: RAM must start at 0x40000000 and end by 0xc0000000 (the machine's RAM)"},
         {"too-many-stage2-tables",
@@ -375,7 +386,7 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
     }
 }
 
-TEST_CASE("bhcc refuses two partitions of one name in a .dtb (fuzz finding KNOWN-1)", "[bhcc]") {
+TEST_CASE("bhcc refuses two partitions of one name in a .dtb (fuzz finding KNOWN-1)", "[bhcc][T-32]") {
     // dtc refuses this in source; a .dtb given directly can hold it.
     std::ifstream in(kSourceDir / "fuzz/regressions/bhcc/duplicate-partition-name.dtb", std::ios::binary);
     REQUIRE(in);
@@ -469,7 +480,7 @@ TEST_CASE("bhcc refuses a damaged structure block up front, in bounded time (fuz
     }
 }
 
-TEST_CASE("bhcc refuses a payload larger than the kernel reserves for it", "[bhcc]") {
+TEST_CASE("bhcc refuses a payload larger than the kernel reserves for it", "[bhcc][T-31]") {
     Workspace workspace;
     const u64 too_big = platform::kPayloadMaxSize + 1;
     write_file(workspace.images() / "huge.elf",
@@ -482,7 +493,7 @@ TEST_CASE("bhcc refuses a payload larger than the kernel reserves for it", "[bhc
     CHECK(result.errors.find("at most 33554432") != std::string::npos);
 }
 
-TEST_CASE("bhcc reports dtc syntax errors with the file name", "[bhcc]") {
+TEST_CASE("bhcc reports dtc syntax errors with the file name", "[bhcc][T-30]") {
     Workspace workspace;
     const fs::path path = kBadDir / "syntax-error.dts";
     const bhcc::CompileResult result = workspace.compile(path);
@@ -492,14 +503,14 @@ TEST_CASE("bhcc reports dtc syntax errors with the file name", "[bhcc]") {
     CHECK(result.errors.find("syntax-error.dts:") != std::string::npos);  // dtc's own file:line
 }
 
-TEST_CASE("bhcc treats an unreadable description as an I/O error, not a validation failure", "[bhcc]") {
+TEST_CASE("bhcc treats an unreadable description as an I/O error, not a validation failure", "[bhcc][T-30]") {
     Workspace workspace;
     const bhcc::CompileResult result = workspace.compile(workspace.file("absent.dts"));
     CHECK(result.status == bhcc::ExitStatus::UsageOrIo);
     CHECK(result.errors.find("absent.dts: cannot read the system description") != std::string::npos);
 }
 
-TEST_CASE("bhcc refuses a kernel that loads outside the kernel image window", "[bhcc]") {
+TEST_CASE("bhcc refuses a kernel that loads outside the kernel image window", "[bhcc][T-31]") {
     Workspace workspace;
     write_file(workspace.kernel(), make_elf(kMachineAarch64, 0x4000'0000, {{0x4000'0000, 0x10, 0x10, kFlagsRx, 1}}));
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/demo.dts");
@@ -514,7 +525,7 @@ TEST_CASE("bhcc refuses a kernel that loads outside the kernel image window", "[
 
 // ---------------------------------------------------------------- accepted descriptions
 
-TEST_CASE("demo.dts packs into the expected v4 program", "[bhcc]") {
+TEST_CASE("demo.dts packs into the expected v4 program", "[bhcc][T-30]") {
     Workspace workspace;
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/demo.dts");
     INFO(result.errors);
@@ -582,7 +593,7 @@ TEST_CASE("demo.dts packs into the expected v4 program", "[bhcc]") {
     CHECK(payload_filled(payload, ops[76].arg[2], 0x80, 0xb1));  // attacker's code
 }
 
-TEST_CASE("the CSpace layout: own CNode at 1, frames in region order, then device pages", "[bhcc]") {
+TEST_CASE("the CSpace layout: own CNode at 1, frames in region order, then device pages", "[bhcc][T-6]") {
     Workspace workspace;
     const fs::path path = workspace.file("devices.dts");
     write_text(path, R"(/dts-v1/;
@@ -670,7 +681,7 @@ TEST_CASE("the CSpace layout: own CNode at 1, frames in region order, then devic
     CHECK(binds == std::vector<std::pair<u64, u64>>{{0, 0}, {1, 1}});
 }
 
-TEST_CASE("regions are split into naturally aligned power-of-two untyped blocks", "[bhcc]") {
+TEST_CASE("regions are split into naturally aligned power-of-two untyped blocks", "[bhcc][INV-1][T-30]") {
     // 6 MiB at a 128 MiB aligned PA: 4 MiB then 2 MiB.
     auto blocks = bhcc::split_into_blocks(0x4800'0000, 6 * (1ull << 20), 0x4000'0000, true);
     REQUIRE(blocks.size() == 2);
@@ -703,7 +714,7 @@ TEST_CASE("regions are split into naturally aligned power-of-two untyped blocks"
     CHECK(at == end);
 }
 
-TEST_CASE("a 6 MiB region gives a 4 MiB and a 2 MiB untyped, frames mapped in IPA order", "[bhcc]") {
+TEST_CASE("a 6 MiB region gives a 4 MiB and a 2 MiB untyped, frames mapped in IPA order", "[bhcc][INV-1][T-30]") {
     Workspace workspace;
     const fs::path path = workspace.file("six.dts");
     write_text(path, R"(/dts-v1/;
@@ -744,7 +755,7 @@ TEST_CASE("a 6 MiB region gives a 4 MiB and a 2 MiB untyped, frames mapped in IP
     CHECK(model.boot.at(8).pa == 0x4840'0000);
 }
 
-TEST_CASE("4 KiB frames when the IPA is not 2 MiB aligned; retypes of at most 256", "[bhcc]") {
+TEST_CASE("4 KiB frames when the IPA is not 2 MiB aligned; retypes of at most 256", "[bhcc][T-30]") {
     // Built directly: 512 mapped frames are more than the kernel's 64 mappings per partition
     // (and than its CSpace takes), so a description like this is refused by the validator.
     bhcc::SystemDescription system;
@@ -806,7 +817,7 @@ TEST_CASE("caps.dts: capuser's CSpace matches the indices its guest uses", "[bhc
     CHECK(b.at(2).pa == 0x4880'0000);
 }
 
-TEST_CASE("controls: Control-only Partition caps after every partition, at the next free index", "[bhcc]") {
+TEST_CASE("controls: Control-only Partition caps after every partition, at the next free index", "[bhcc][T-58]") {
     Workspace workspace;
     const fs::path path = workspace.file("controls.dts");
     // `first` controls a later partition, then another, then itself; `third` controls `second`.
@@ -932,7 +943,7 @@ std::vector<std::string> control_findings(const std::vector<std::vector<std::str
 
 }  // namespace
 
-TEST_CASE("controls: cycles between different partitions are found, one message per cycle", "[bhcc]") {
+TEST_CASE("controls: cycles between different partitions are found, one message per cycle", "[bhcc][INV-7][T-59]") {
     using V = std::vector<std::string>;
     const std::string cycle = ": partitions control each other in a cycle: ";
     // No cycle: itself, a chain, a diamond, a partition controlled by several.
@@ -957,7 +968,7 @@ TEST_CASE("controls: cycles between different partitions are found, one message 
             "/partitions/p0: partition \"p1\" is listed twice in controls"});
 }
 
-TEST_CASE("control.dts: the manager holds victim's Partition cap at the index its guest uses", "[bhcc]") {
+TEST_CASE("control.dts: the manager holds victim's Partition cap at the index its guest uses", "[bhcc][T-58]") {
     Workspace workspace;
     write_file(workspace.images() / "manager.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/tests/control.dts", false);
@@ -974,7 +985,7 @@ TEST_CASE("control.dts: the manager holds victim's Partition cap at the index it
     CHECK(model.of("victim").size() == 3);  // controls nothing
 }
 
-TEST_CASE("quad.dts gives each of four partitions its own core", "[bhcc]") {
+TEST_CASE("quad.dts gives each of four partitions its own core", "[bhcc][INV-7][T-30][T-38]") {
     Workspace workspace;
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/quad.dts", false);
     INFO(result.errors);
@@ -991,7 +1002,7 @@ TEST_CASE("quad.dts gives each of four partitions its own core", "[bhcc]") {
     CHECK(cores == std::vector<u64>{0, 1, 2, 3});
 }
 
-TEST_CASE("every shipped description compiles and passes the kernel's reader", "[bhcc]") {
+TEST_CASE("every shipped description compiles and passes the kernel's reader", "[bhcc][T-28][T-51]") {
     // Every .dts under config/ (found, not listed: a new description is covered when it lands),
     // each partition's image synthesised under the name the description gives it.
     std::vector<fs::path> descriptions;
@@ -1044,7 +1055,7 @@ TEST_CASE("more boot slots than the boot CNode holds are refused", "[bhcc]") {
     CHECK(found);
 }
 
-TEST_CASE("the boot image is an AArch64 ELF with the kernel segments and the payload", "[bhcc]") {
+TEST_CASE("the boot image is an AArch64 ELF with the kernel segments and the payload", "[bhcc][T-31]") {
     Workspace workspace;
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/demo.dts");
     INFO(result.errors);
@@ -1091,7 +1102,7 @@ TEST_CASE("the boot image is an AArch64 ELF with the kernel segments and the pay
     }
 }
 
-TEST_CASE("a compiled .dtb is accepted as it is", "[bhcc]") {
+TEST_CASE("a compiled .dtb is accepted as it is", "[bhcc][T-30]") {
     Workspace workspace;
     const fs::path dtb = workspace.file("demo.dtb");
     const std::string command =
@@ -1103,7 +1114,7 @@ TEST_CASE("a compiled .dtb is accepted as it is", "[bhcc]") {
     CHECK(from_blob.manifest.bytes == from_source.manifest.bytes);
 }
 
-TEST_CASE("the dump lists every op in words", "[bhcc]") {
+TEST_CASE("the dump lists every op in words", "[bhcc][T-30]") {
     Workspace workspace;
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/demo.dts", false);
     REQUIRE(result.status == bhcc::ExitStatus::Ok);
@@ -1133,7 +1144,7 @@ TEST_CASE("the dump lists every op in words", "[bhcc]") {
     }
 }
 
-TEST_CASE("the self-check is the kernel's ManifestReader and refuses a corrupted payload", "[bhcc]") {
+TEST_CASE("the self-check is the kernel's ManifestReader and refuses a corrupted payload", "[bhcc][T-27]") {
     Workspace workspace;
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/demo.dts", false);
     REQUIRE(result.status == bhcc::ExitStatus::Ok);
@@ -1145,7 +1156,7 @@ TEST_CASE("the self-check is the kernel's ManifestReader and refuses a corrupted
 
 // ---------------------------------------------------------------- channels and notifications
 
-TEST_CASE("channels and notifications: objects, grants, badges and exactly the flows they allow", "[bhcc]") {
+TEST_CASE("channels and notifications: objects, grants, badges and exactly the flows they allow", "[bhcc][INV-6][T-51][T-66]") {
     Workspace workspace;
     const fs::path path = workspace.file("ipc.dts");
     // Three partitions; a partition listed as writer and reader (c in ch1) gets one R|W cap;
@@ -1301,7 +1312,7 @@ TEST_CASE("channels and notifications: objects, grants, badges and exactly the f
     }
 }
 
-TEST_CASE("ipc.dts: channel and notification caps at the indices its guest uses", "[bhcc]") {
+TEST_CASE("ipc.dts: channel and notification caps at the indices its guest uses", "[bhcc][T-51]") {
     Workspace workspace;
     write_file(workspace.images() / "ipc.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/tests/ipc.dts", false);
@@ -1340,7 +1351,7 @@ TEST_CASE("ipc.dts: channel and notification caps at the indices its guest uses"
     }
 }
 
-TEST_CASE("flows_of: writers reach every other member, readers reach nobody, each flow once", "[bhcc]") {
+TEST_CASE("flows_of: writers reach every other member, readers reach nobody, each flow once", "[bhcc][INV-6][T-51]") {
     using bhcc::IpcGrant;
     using bhcc::IpcKind;
     using F = bhcc::Flow;
@@ -1364,7 +1375,7 @@ TEST_CASE("flows_of: writers reach every other member, readers reach nobody, eac
     CHECK(bhcc::flows_of({}).empty());
 }
 
-TEST_CASE("channel and notification caps count against the CSpace (rule M17)", "[bhcc]") {
+TEST_CASE("channel and notification caps count against the CSpace (rule M17)", "[bhcc][T-30]") {
     Workspace workspace;
     const fs::path path = workspace.file("full.dts");
     // alpha: CNode + 2 RAM frames + 252 unmapped 4 KiB frames = 255 caps, then one channel cap.
@@ -1402,7 +1413,7 @@ TEST_CASE("channel and notification caps count against the CSpace (rule M17)", "
     CHECK(result.errors.find(": /partitions/alpha: partition needs more than 255 capabilities") != std::string::npos);
 }
 
-TEST_CASE("pci: each function's DmaStream cap and BAR pages follow its owner's other caps; BARs placed largest first", "[bhcc]") {
+TEST_CASE("pci: each function's DmaStream cap and BAR pages follow its owner's other caps; BARs placed largest first", "[bhcc][T-76][T-78]") {
     Workspace workspace;
     const fs::path dts = workspace.file("pci.dts");
     write_text(dts, R"(/dts-v1/;
@@ -1492,4 +1503,30 @@ TEST_CASE("dma.dts: the driver's DmaStream cap and BAR page at the indices its g
     CHECK(d.at(7).pa == 0x18);
     CHECK(d.at(8).type == kType(bh::ObjectType::DeviceMmio));
     CHECK(d.at(8).mapped_ipa == 0x1000'0000);
+}
+
+TEST_CASE("audit.dts: the auditor's AuditLog cap at the index its guest uses, an Audit flow from every other partition",
+          "[bhcc][audit][T-33][INV-6]") {
+    Workspace workspace;
+    for (const char* elf : {"auditor.elf", "heartbeat.elf"})
+        write_file(workspace.images() / elf, make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
+    const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/tests/audit.dts", false);
+    INFO(result.errors);
+    REQUIRE(result.status == bhcc::ExitStatus::Ok);
+    const std::vector<ManifestOp> ops = ops_of(result.manifest.bytes);
+    Model model = run_model(ops);
+    // guests/auditor: kAuditSlot 4, after its CNode (1) and two 2 MiB frames (2, 3); Read only.
+    const std::map<u64, Cap>& a = model.of("auditor");
+    REQUIRE(a.size() == 4);
+    CHECK((a.at(4).type == kType(bh::ObjectType::AuditLog) && a.at(4).rights == kR));
+    for (const char* other : {"suspect", "bystander"})
+        for (const auto& [index, cap] : model.of(other)) CHECK(cap.type != kType(bh::ObjectType::AuditLog));
+    CHECK(std::count_if(ops.begin(), ops.end(), [](const ManifestOp& op) { return op.kind == OpKind::CreateAuditLog; }) == 1);
+    const u64 auditor = model.partition_slot.at("auditor");
+    const std::set<std::tuple<u64, u64, u64>> expected = {
+        {model.partition_slot.at("suspect"), auditor, static_cast<u64>(manifest::FlowKind::Audit)},
+        {model.partition_slot.at("bystander"), auditor, static_cast<u64>(manifest::FlowKind::Audit)},
+    };
+    CHECK(model.declared == expected);
+    CHECK(capability_flows(model) == expected);
 }

@@ -329,6 +329,8 @@ std::map<std::string, Entry> refusal_table() {
     // ---- System: boot operations
     t["system is sealed"] = {{}, "Seal is the last op (the reader refuses anything after it)"};
     t["unknown op"] = {{}, "the reader refuses every op kind it does not know before the program runs"};
+    t["the audit log's cap already exists"] = {{}, "bhcc emits CreateAuditLog once, however many partitions read the log"};
+    t["boot slot occupied"] = {{}, "bhcc gives CreateAuditLog a boot slot no other op has used"};
     t["no such boot slot"] = {{}, "the reader refuses a boot slot out of range first; " + slots};
     t["too many untyped regions"] = {{made("too-many-untyped-regions", too_many_untyped_regions,
                                            "/: the system needs 262 untyped regions, at most 256", Status::NoMemory)}, ""};

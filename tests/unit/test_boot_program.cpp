@@ -46,7 +46,7 @@ BootResult run(KernelFixture& f, const ManifestProgram& m) {
 
 }  // namespace
 
-TEST_CASE("the boot program runs a manifest through the system operations", "[system][boot]") {
+TEST_CASE("the boot program runs a manifest through the system operations", "[system][boot][INV-1][INV-2][T-2][T-28][T-38]") {
     ManifestProgram m;
     KernelFixture f;
     solo(m, platform::kKernelImageBase & ~(kFrame - 1));  // over the kernel

@@ -16,7 +16,7 @@ std::string reason(const Outcome& o) { return o.reason(); }
 
 }  // namespace
 
-TEST_CASE("root untyped regions are exclusive, inside RAM and outside the kernel", "[system][boot_space]") {
+TEST_CASE("root untyped regions are exclusive, inside RAM and outside the kernel", "[system][boot_space][INV-1][INV-2][INV-3][INV-6][T-2][T-6][T-7][T-8][T-10][T-26][T-28][T-57]") {
     KernelFixture f;
     const u32 s = f.slot();
     CHECK(f.create_untyped(s, kPartitionPa + 0x1000, 21, false).status() == Status::Misaligned);

@@ -41,7 +41,7 @@ struct World : KernelFixture {
 
 }  // namespace
 
-TEST_CASE("capability invocations from a partition: mint, rights, map, revoke", "[system][hypercall][caps]") {
+TEST_CASE("capability invocations from a partition: mint, rights, map, revoke", "[system][hypercall][caps][INV-4][T-11][T-45][T-46][T-49][T-56][T-60]") {
     World w;
     Partition& p = *w.p;
     Vcpu& v = w.v();

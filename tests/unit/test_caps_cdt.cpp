@@ -24,7 +24,7 @@ struct TreeEnv : Env {
 
 }  // namespace
 
-TEST_CASE("the CDT checker accepts valid trees and finds corruption", "[caps]") {
+TEST_CASE("the CDT checker accepts valid trees and finds corruption", "[caps][INV-4]") {
     TreeEnv env;
     SECTION("child's parent link") {
         env.slot(12).parent = &env.slot(10);

@@ -3,7 +3,7 @@
 
 using namespace caps_test;
 
-TEST_CASE("lookup in one CNode level", "[caps]") {
+TEST_CASE("lookup in one CNode level", "[caps][T-49]") {
     Env env;
     auto r = lookup(env.root, 0, kRootRadix);
     REQUIRE(r.ok());
@@ -14,7 +14,7 @@ TEST_CASE("lookup in one CNode level", "[caps]") {
     CHECK(r.value()->empty());
 }
 
-TEST_CASE("lookup through two CNode levels", "[caps]") {
+TEST_CASE("lookup through two CNode levels", "[caps][INV-4][T-49]") {
     Env env;
     // slot 1: a CNode of radix 4; its slot 9 gets a frame.
     REQUIRE(env.retype(ObjectType::CNode, 4, 1) == Status::Ok);
@@ -50,7 +50,7 @@ TEST_CASE("lookup through two CNode levels", "[caps]") {
     CHECK(lookup(env.root, cptr, kRootRadix + 4).ok());
 }
 
-TEST_CASE("lookup refuses bad arguments", "[caps]") {
+TEST_CASE("lookup refuses bad arguments", "[caps][INV-4][T-49]") {
     Env env;
     CHECK(lookup(env.root, 0, 0).status() == Status::InvalidArgument);
     CHECK(lookup(env.root, 0, 65).status() == Status::InvalidArgument);
@@ -66,7 +66,7 @@ TEST_CASE("lookup refuses bad arguments", "[caps]") {
     CHECK(lookup(no_read, 0, kRootRadix).status() == Status::Denied);
 }
 
-TEST_CASE("lookup of a corrupt or unreachable CNode cap", "[caps]") {
+TEST_CASE("lookup of a corrupt or unreachable CNode cap", "[caps][T-49]") {
     Env env;
     CapSlot bad = env.root;
     bad.cap.size_bits = 0;

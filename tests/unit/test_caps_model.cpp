@@ -6,15 +6,16 @@ using namespace caps_test;
 
 TEST_CASE("object types and rights keep their ABI numbers", "[caps]") {
     CHECK(static_cast<int>(ObjectType::DmaStream) == 10);
-    CHECK(kObjectTypeCount == 11);
-    CHECK(object_type_valid(10));
-    CHECK_FALSE(object_type_valid(11));
+    CHECK(static_cast<int>(ObjectType::AuditLog) == 11);
+    CHECK(kObjectTypeCount == 12);
+    CHECK(object_type_valid(11));
+    CHECK_FALSE(object_type_valid(12));
     CHECK(Rights::kControl == 0x10);
     CHECK(sizeof(Capability) == 32);
     CHECK(sizeof(CapSlot) == 64);
 }
 
-TEST_CASE("rights only combine and shrink", "[caps]") {
+TEST_CASE("rights only combine and shrink", "[caps][T-45]") {
     const Rights rw = Rights::read() | Rights::write();
     CHECK(rw.has(Rights::read()));
     CHECK_FALSE(rw.has(Rights::grant()));
@@ -28,7 +29,7 @@ TEST_CASE("rights only combine and shrink", "[caps]") {
     CHECK_FALSE(rw.empty());
 }
 
-TEST_CASE("full rights per type: nothing meaningless, untyped never derivable", "[caps]") {
+TEST_CASE("full rights per type: nothing meaningless, untyped never derivable", "[caps][T-45][T-47]") {
     const Rights r = Rights::read(), w = Rights::write(), x = Rights::execute(), g = Rights::grant(),
                  c = Rights::control();
     CHECK(full_rights(ObjectType::Null) == Rights::none());
@@ -74,7 +75,7 @@ TEST_CASE("object sizes per type", "[caps]") {
     CHECK(make_cap(ObjectType::Frame, 0, 21, Rights::none()).object_size() == (2u << 20));
 }
 
-TEST_CASE("well-formedness of capabilities", "[caps]") {
+TEST_CASE("well-formedness of capabilities", "[caps][INV-4]") {
     const u64 base = 0x4800'0000;
     Capability frame = make_cap(ObjectType::Frame, base, 12, full_rights(ObjectType::Frame));
     CHECK(well_formed(frame));
@@ -150,7 +151,7 @@ TEST_CASE("well-formedness of capabilities", "[caps]") {
     CHECK(well_formed(n));
 }
 
-TEST_CASE("object identity: type, object and size; untyped caps are each their own", "[caps]") {
+TEST_CASE("object identity: type, object and size; untyped caps are each their own", "[caps][INV-4]") {
     const Capability f = make_cap(ObjectType::Frame, 0x4800'0000, 12, Rights::read());
     Capability g = f;
     g.rights = Rights::write();
@@ -169,7 +170,7 @@ TEST_CASE("object identity: type, object and size; untyped caps are each their o
     CHECK_FALSE(same_object(Capability{}, Capability{}));
 }
 
-TEST_CASE("retype tables: allowed types and sizes", "[caps]") {
+TEST_CASE("retype tables: allowed types and sizes", "[caps][INV-4]") {
     for (ObjectType t : {ObjectType::CNode, ObjectType::Partition, ObjectType::Vcpu, ObjectType::Frame,
                          ObjectType::Notification, ObjectType::Channel}) {
         CHECK(retype_type_allowed(t, false));

@@ -16,7 +16,7 @@ struct OpsEnv : Env {
 
 }  // namespace
 
-TEST_CASE("copy derives an exact, unmapped child", "[caps]") {
+TEST_CASE("copy derives an exact, unmapped child", "[caps][INV-4][T-45]") {
     OpsEnv env;
     env.slot(1).cap.set_mapping(PartitionId(2), 0x8000'0000);  // as frame mapping would
     REQUIRE(copy(env.slot(1), env.slot(20)) == Status::Ok);
@@ -36,7 +36,7 @@ TEST_CASE("copy derives an exact, unmapped child", "[caps]") {
     CHECK_CDT(env);
 }
 
-TEST_CASE("copy and mint refusals change nothing", "[caps]") {
+TEST_CASE("copy and mint refusals change nothing", "[caps][INV-4][T-45][T-47]") {
     OpsEnv env;
     REQUIRE(mint(env.slot(1), env.slot(3), Rights::read(), 0) == Status::Ok);  // no Grant
     const Snapshot before(env);
@@ -57,7 +57,7 @@ TEST_CASE("copy and mint refusals change nothing", "[caps]") {
     CHECK(copy(env.slot(0), env.slot(101)) == Status::InvalidArgument);
 }
 
-TEST_CASE("mint: rights only shrink", "[caps]") {
+TEST_CASE("mint: rights only shrink", "[caps][INV-4][T-45][T-63]") {
     OpsEnv env;
     const Rights all = Rights::from_bits(Rights::kAllBits);
     REQUIRE(mint(env.slot(1), env.slot(10), all, 0) == Status::Ok);  // a wider mask adds nothing
@@ -73,7 +73,7 @@ TEST_CASE("mint: rights only shrink", "[caps]") {
     CHECK_CDT(env);
 }
 
-TEST_CASE("mint: badges only once, only on notifications and channels", "[caps]") {
+TEST_CASE("mint: badges only once, only on notifications and channels", "[caps][INV-4][T-45][T-49][T-66]") {
     OpsEnv env;
     REQUIRE(env.retype(ObjectType::Channel, 12, 3) == Status::Ok);
     const Rights all = Rights::from_bits(Rights::kAllBits);
@@ -99,7 +99,7 @@ TEST_CASE("mint: badges only once, only on notifications and channels", "[caps]"
     CHECK_CDT(env);
 }
 
-TEST_CASE("move keeps the tree and the mapping", "[caps]") {
+TEST_CASE("move keeps the tree and the mapping", "[caps][INV-4]") {
     OpsEnv env;
     REQUIRE(copy(env.slot(1), env.slot(10)) == Status::Ok);
     REQUIRE(copy(env.slot(10), env.slot(11)) == Status::Ok);
@@ -138,7 +138,7 @@ TEST_CASE("move keeps the tree and the mapping", "[caps]") {
     CHECK(before.unchanged(env));
 }
 
-TEST_CASE("delete re-parents children in order", "[caps]") {
+TEST_CASE("delete re-parents children in order", "[caps][INV-4][T-46]") {
     OpsEnv env;
     REQUIRE(copy(env.slot(1), env.slot(10)) == Status::Ok);
     REQUIRE(copy(env.slot(1), env.slot(11)) == Status::Ok);  // children of 1: 11, 10
@@ -204,7 +204,7 @@ TEST_CASE("delete re-parents children in order", "[caps]") {
     CHECK_CDT(env);
 }
 
-TEST_CASE("delete: unmap for mapped caps, destroy only for the final cap", "[caps]") {
+TEST_CASE("delete: unmap for mapped caps, destroy only for the final cap", "[caps][T-46][T-60]") {
     OpsEnv env;
     REQUIRE(copy(env.slot(1), env.slot(10)) == Status::Ok);
     REQUIRE(copy(env.slot(10), env.slot(11)) == Status::Ok);
@@ -243,7 +243,7 @@ TEST_CASE("delete: unmap for mapped caps, destroy only for the final cap", "[cap
     CHECK_CDT(env);
 }
 
-TEST_CASE("delete of the last cap to a CNode that still holds caps is refused", "[caps]") {
+TEST_CASE("delete of the last cap to a CNode that still holds caps is refused", "[caps][T-46]") {
     OpsEnv env;
     REQUIRE(env.retype(ObjectType::CNode, 2, 5) == Status::Ok);
     CapSlot* inner = Env::slots_of(env.slot(5));
@@ -262,7 +262,7 @@ TEST_CASE("delete of the last cap to a CNode that still holds caps is refused", 
     CHECK_CDT(env);
 }
 
-TEST_CASE("create_root validates the boot caps", "[caps]") {
+TEST_CASE("create_root validates the boot caps", "[caps][INV-4][T-2]") {
     Env env;
     CapSlot s{};
     const Snapshot before(env);

@@ -3,7 +3,7 @@
 
 using namespace caps_test;
 
-TEST_CASE("retype creates full-rights children at the watermark, zeroed", "[caps]") {
+TEST_CASE("retype creates full-rights children at the watermark, zeroed", "[caps][T-5]") {
     Env env;
     std::memset(ram(kUntypedBase), 0xAB, 3 * 4096);
     REQUIRE(env.retype(ObjectType::Frame, 12, 10, 3) == Status::Ok);
@@ -34,7 +34,7 @@ TEST_CASE("retype creates full-rights children at the watermark, zeroed", "[caps
     CHECK_CDT(env);
 }
 
-TEST_CASE("retype of every creatable type", "[caps]") {
+TEST_CASE("retype of every creatable type", "[caps][INV-4]") {
     Env env;
     REQUIRE(env.retype(ObjectType::CNode, 12, 1) == Status::Ok);
     CHECK(env.slot(1).cap.size_bits == 12);
@@ -58,7 +58,7 @@ TEST_CASE("retype of every creatable type", "[caps]") {
     CHECK_CDT(env);
 }
 
-TEST_CASE("retype refusals change nothing", "[caps]") {
+TEST_CASE("retype refusals change nothing", "[caps][INV-4][T-47]") {
     Env env;
     REQUIRE(env.retype(ObjectType::Frame, 12, 1) == Status::Ok);  // untyped now has a child
     REQUIRE(create_root(env.slot(2), make_cap(ObjectType::IrqHandler, 33, 0, Rights::control())) == Status::Ok);
@@ -151,7 +151,7 @@ TEST_CASE("retype refusals change nothing", "[caps]") {
     CHECK(env.hooks.events.empty());
 }
 
-TEST_CASE("a refusing create hook rolls back the objects already created", "[caps]") {
+TEST_CASE("a refusing create hook rolls back the objects already created", "[caps][INV-4]") {
     Env env;
     REQUIRE(env.retype(ObjectType::Frame, 12, 1) == Status::Ok);
     env.hooks.events.clear();
@@ -174,7 +174,7 @@ TEST_CASE("a refusing create hook rolls back the objects already created", "[cap
     CHECK_CDT(env);
 }
 
-TEST_CASE("the watermark resets only when the untyped has no children", "[caps]") {
+TEST_CASE("the watermark resets only when the untyped has no children", "[caps][T-46]") {
     Env env;
     REQUIRE(env.retype(ObjectType::Frame, 12, 1, 2) == Status::Ok);
     REQUIRE(delete_cap(env.slot(1), env.hooks) == Status::Ok);
@@ -191,7 +191,7 @@ TEST_CASE("the watermark resets only when the untyped has no children", "[caps]"
     CHECK_CDT(env);
 }
 
-TEST_CASE("nested retypes give nested or disjoint ranges", "[caps]") {
+TEST_CASE("nested retypes give nested or disjoint ranges", "[caps][T-57]") {
     Env env;
     REQUIRE(env.retype(ObjectType::Frame, 12, 1) == Status::Ok);
     REQUIRE(env.retype(ObjectType::Untyped, 20, 2) == Status::Ok);       // [1 MiB, 2 MiB)
@@ -235,7 +235,7 @@ TEST_CASE("nested retypes give nested or disjoint ranges", "[caps]") {
     CHECK_CDT(env);
 }
 
-TEST_CASE("device untyped: only DeviceMmio and Untyped, never zeroed", "[caps]") {
+TEST_CASE("device untyped: only DeviceMmio and Untyped, never zeroed", "[caps][T-6]") {
     Env env;
     Capability dev = make_cap(ObjectType::Untyped, kDeviceBase, kDeviceBits, Rights::write());
     dev.flags = Capability::kFlagDevice;

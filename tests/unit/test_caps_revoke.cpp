@@ -3,7 +3,7 @@
 
 using namespace caps_test;
 
-TEST_CASE("revoke 1000 descendants with budget 10: 100 calls, tree valid after each", "[caps]") {
+TEST_CASE("revoke 1000 descendants with budget 10: 100 calls, tree valid after each", "[caps][INV-4][T-48]") {
     Env env;
     REQUIRE(env.retype(ObjectType::CNode, 10, 1) == Status::Ok);  // 1024 slots
     REQUIRE(env.retype(ObjectType::Frame, 12, 2) == Status::Ok);
@@ -40,7 +40,7 @@ TEST_CASE("revoke 1000 descendants with budget 10: 100 calls, tree valid after e
     CHECK_CDT(env);
 }
 
-TEST_CASE("revoke finishes in the same call when the budget allows", "[caps]") {
+TEST_CASE("revoke finishes in the same call when the budget allows", "[caps][T-48]") {
     Env env;
     REQUIRE(env.retype(ObjectType::Frame, 12, 1) == Status::Ok);
     REQUIRE(copy(env.slot(1), env.slot(2)) == Status::Ok);
@@ -61,7 +61,7 @@ TEST_CASE("revoke finishes in the same call when the budget allows", "[caps]") {
     CHECK_CDT(env);
 }
 
-TEST_CASE("revoke refusals", "[caps]") {
+TEST_CASE("revoke refusals", "[caps][T-48]") {
     Env env;
     REQUIRE(env.retype(ObjectType::Frame, 12, 1) == Status::Ok);
     REQUIRE(copy(env.slot(1), env.slot(2)) == Status::Ok);
@@ -76,7 +76,7 @@ TEST_CASE("revoke refusals", "[caps]") {
     CHECK(before.unchanged(env));
 }
 
-TEST_CASE("revoking an untyped deletes everything made from it, descendants first", "[caps]") {
+TEST_CASE("revoking an untyped deletes everything made from it, descendants first", "[caps][T-46]") {
     Env env;
     REQUIRE(env.retype(ObjectType::Untyped, 20, 1) == Status::Ok);
     CapSlot& child = env.slot(1);
@@ -114,7 +114,7 @@ TEST_CASE("revoking an untyped deletes everything made from it, descendants firs
     CHECK_CDT(env);
 }
 
-TEST_CASE("revoke empties a CNode before deleting its last cap", "[caps]") {
+TEST_CASE("revoke empties a CNode before deleting its last cap", "[caps][INV-4][T-46]") {
     Env env;
     REQUIRE(env.retype(ObjectType::Untyped, 20, 1) == Status::Ok);
     CapSlot& ut = env.slot(1);
@@ -152,7 +152,7 @@ TEST_CASE("revoke empties a CNode before deleting its last cap", "[caps]") {
     CHECK_CDT(env);
 }
 
-TEST_CASE("revoke stops with Busy where it cannot finish", "[caps]") {
+TEST_CASE("revoke stops with Busy where it cannot finish", "[caps][T-48]") {
     Env env;
     REQUIRE(env.retype(ObjectType::Untyped, 20, 1) == Status::Ok);
     CapSlot& ut = env.slot(1);

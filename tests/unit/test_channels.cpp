@@ -87,7 +87,7 @@ struct Shared : Fixture {
 
 }  // namespace
 
-TEST_CASE("channel objects are retyped from RAM untyped: zeroed, no header", "[channels]") {
+TEST_CASE("channel objects are retyped from RAM untyped: zeroed, no header", "[channels][INV-1][T-5][T-61][T-64]") {
     Fixture f;
     const u32 us = f.slot(), cs = f.slot();
     REQUIRE(ok(f.create_untyped(us, kChannelPa, 21, false)));
@@ -108,7 +108,7 @@ TEST_CASE("channel objects are retyped from RAM untyped: zeroed, no header", "[c
     REQUIRE_INVARIANTS(f.kernel);
 }
 
-TEST_CASE("a channel is mapped by every holder, never executable, and data crosses it", "[channels]") {
+TEST_CASE("a channel is mapped by every holder, never executable, and data crosses it", "[channels][INV-1][T-61][T-62][T-63][T-64]") {
     Shared s;
     Vcpu& wv = s.w->vcpus[0];
     Vcpu& rv = s.r->vcpus[0];
@@ -147,7 +147,7 @@ TEST_CASE("a channel is mapped by every holder, never executable, and data cross
     REQUIRE_INVARIANTS(s.kernel);
 }
 
-TEST_CASE("the boot program maps a channel through its own cap; images never go into one", "[channels]") {
+TEST_CASE("the boot program maps a channel through its own cap; images never go into one", "[channels][INV-1][T-51][T-61][T-62]") {
     Fixture f;
     Partition& w = f.make("writer", kPartitionPa, 1);
     Partition& r = f.make("reader", kPartitionPa + 4 * kMiB, 2);
@@ -175,7 +175,7 @@ TEST_CASE("the boot program maps a channel through its own cap; images never go 
     REQUIRE_INVARIANTS(f.kernel);
 }
 
-TEST_CASE("seal refuses a channel flow nobody declared, and a declared flow with no cap", "[channels][flow]") {
+TEST_CASE("seal refuses a channel flow nobody declared, and a declared flow with no cap", "[channels][flow][INV-6][T-51][T-71]") {
     SECTION("a second writer") {
         Fixture f;
         Partition& a = f.make("a", kPartitionPa, 1);
@@ -216,7 +216,7 @@ TEST_CASE("seal refuses a channel flow nobody declared, and a declared flow with
         CHECK(f.declare_flow(a, a, FlowKind::Memory).status() == Status::InvalidArgument);
         Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
         CHECK(f.declare_flow(a, b, static_cast<FlowKind>(0)).status() == Status::InvalidArgument);
-        CHECK(f.declare_flow(a, b, static_cast<FlowKind>(3)).status() == Status::InvalidArgument);
+        CHECK(f.declare_flow(a, b, static_cast<FlowKind>(4)).status() == Status::InvalidArgument);
         CHECK(f.seal().status() == Status::Ok);  // nothing declared, nothing shared
     }
     SECTION("two readers are no flow; a private frame held by two partitions is one") {
@@ -239,7 +239,7 @@ TEST_CASE("seal refuses a channel flow nobody declared, and a declared flow with
     }
 }
 
-TEST_CASE("notification flows: signal edges must be declared, badges come with the grant", "[channels][flow]") {
+TEST_CASE("notification flows: signal edges must be declared, badges come with the grant", "[channels][flow][INV-6][T-51][T-66][T-71]") {
     Fixture f;
     Partition& a = f.make("a", kPartitionPa, 1);
     Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
@@ -287,7 +287,7 @@ TEST_CASE("notification flows: signal edges must be declared, badges come with t
     CHECK(b.vcpus[0].regs.x[1] == 0x40);
 }
 
-TEST_CASE("deleting or revoking one partition's channel cap unmaps it only there", "[channels]") {
+TEST_CASE("deleting or revoking one partition's channel cap unmaps it only there", "[channels][INV-1][INV-6][T-46][T-51][T-62]") {
     Shared s;
     Vcpu& wv = s.w->vcpus[0];
     Vcpu& rv = s.r->vcpus[0];
@@ -319,7 +319,7 @@ TEST_CASE("deleting or revoking one partition's channel cap unmaps it only there
     REQUIRE_INVARIANTS(s.kernel);
 }
 
-TEST_CASE("the boot program grants badged caps and declares flows", "[channels][boot]") {
+TEST_CASE("the boot program grants badged caps and declares flows", "[channels][boot][INV-6][T-28][T-51][T-66]") {
     using manifest::OpKind;
     ManifestProgram m;
     const auto op = [&m](OpKind kind, u32 slot, std::initializer_list<u64> args, const char* name = "") {

@@ -84,7 +84,7 @@ TEST_CASE("cores that did not come online get no vCPU", "[core_map]") {
 }
 
 TEST_CASE("vCPUs are objects of their own: retyped, bound once, required at seal, never left dangling",
-          "[system][core_map]") {
+          "[system][core_map][INV-4][INV-7][T-38]") {
     KernelFixture f;
     const u32 ps = f.partition("smp", 2);
     Partition& p = f.partition(ps);

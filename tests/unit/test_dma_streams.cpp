@@ -6,6 +6,7 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <arch/aarch64/smmu_format.hpp>
+#include <audit/audit_log.hpp>
 #include <cstdio>
 #include <string>
 
@@ -15,11 +16,18 @@ using namespace bh;
 using namespace bh::test;
 using namespace bh::test::dma;
 
-TEST_CASE("DmaStreamBind and Unbind: refusals, then the stream translates through the caller's stage 2", "[dma][hypercall]") {
+TEST_CASE("DmaStreamBind and Unbind: refusals, then the stream translates through the caller's stage 2", "[dma][hypercall][T-9][T-75][INV-3]") {
     DmaKernel f;
     Vcpu& v = f.dv();
     const u64 commands_before = host::smmu_commands().size();
+    audit::reset();
     CHECK(f.bind(1) == st(Status::InvalidArgument));    // its CNode
+    // A refused DMA call is a security event of its own class.
+    const audit::ReadResult refused = audit::log().read(0);
+    REQUIRE(refused.status == Status::Ok);
+    CHECK(refused.entry.event == audit::Event::CallRefused);
+    CHECK(refused.entry.detail == static_cast<u8>(audit::CallClass::Dma));
+    CHECK(refused.entry.a == static_cast<u64>(F::DmaStreamBind));
     CHECK(f.bind(200) == st(Status::InvalidArgument));  // empty slot
     CHECK(f.unbind() == st(Status::NotFound));
     // Without Control: a mint with Grant only.
@@ -65,7 +73,7 @@ TEST_CASE("DmaStreamBind and Unbind: refusals, then the stream translates throug
     CHECK(f.unbind() == st(Status::NotFound));
 }
 
-TEST_CASE("a bound stream aborts when the cap that bound it is deleted or revoked", "[dma][caps]") {
+TEST_CASE("a bound stream aborts when the cap that bound it is deleted or revoked", "[dma][caps][T-46][T-75][INV-3]") {
     DmaKernel f;
     Vcpu& v = f.dv();
     SECTION("delete") {
@@ -90,7 +98,7 @@ TEST_CASE("a bound stream aborts when the cap that bound it is deleted or revoke
     }
 }
 
-TEST_CASE("a restart aborts the partition's streams, completed, before its memory is scrubbed", "[dma][containment]") {
+TEST_CASE("a restart aborts the partition's streams, completed, before its memory is scrubbed", "[dma][containment][T-75][T-80][INV-3]") {
     DmaKernel f;
     Vcpu& v = f.dv();
     REQUIRE(f.bind() == 0);
@@ -114,7 +122,7 @@ TEST_CASE("a restart aborts the partition's streams, completed, before its memor
     CHECK(f.bind() == 0);
 }
 
-TEST_CASE("an unmap removes the translation from the SMMU's TLB before the frame can be reused", "[dma][stage2]") {
+TEST_CASE("an unmap removes the translation from the SMMU's TLB before the frame can be reused", "[dma][stage2][T-75][INV-1]") {
     DmaKernel f(false);
     const u32 fs = f.frame(kPartitionPa + 8 * kMiB, 12);
     REQUIRE(f.grant(fs, f.driver(), 9, Rights::read() | Rights::write() | Rights::grant()).ok());
@@ -128,7 +136,7 @@ TEST_CASE("an unmap removes the translation from the SMMU's TLB before the frame
     CHECK(host::smmu_dma(kEdu, 0x5000'0000, true).outcome == host::DmaAccess::Outcome::Faulted);
 }
 
-TEST_CASE("a fault of a bound stream aborts it, is reported against its partition, and takes the partition down there", "[dma][containment]") {
+TEST_CASE("a fault of a bound stream aborts it, is reported against its partition, and takes the partition down there", "[dma][containment][T-9][T-33][T-77][INV-3]") {
     DmaKernel f;
     REQUIRE(f.bind() == 0);
     // The device writes outside its partition: 40 records, more than one service takes.
@@ -136,8 +144,19 @@ TEST_CASE("a fault of a bound stream aborts it, is reported against its partitio
         REQUIRE(host::smmu_dma(kEdu, 0x7000'0000 + 4 * i, true).outcome == host::DmaAccess::Outcome::Faulted);
     host::reset_console();
     host::reset_counters();
+    audit::reset();
     f.kernel.dma.service();
     const std::string& out = host::console_output();
+    // One security audit event for the stream, naming its partition, the stream and the address.
+    const audit::ReadResult event = audit::log().read(0);
+    REQUIRE(event.status == Status::Ok);
+    CHECK(event.entry.event == audit::Event::SmmuEvent);
+    CHECK(event.entry.partition_plus1 == f.driver().index.raw() + 1);
+    CHECK(event.entry.detail == 1);  // a write
+    CHECK(event.entry.a == kEdu);
+    CHECK(event.entry.b == 0x7000'0000);
+    CHECK(audit::log().read(event.next).status == Status::NotFound);  // one per stream, not per record
+    CHECK(out.find("audit #0 core 0: SMMU event 'driver' write a=0x18 b=0x70000000") != std::string::npos);
     CHECK(out.find("DMA FAULT partition 'driver' stream 0x18 (00:03.0): translation fault, write at IPA 0x70000000; "
                    "stream aborted") != std::string::npos);
     CHECK(out.find("smmu: 31 more DMA fault records (32 in all)") != std::string::npos);
@@ -169,7 +188,7 @@ TEST_CASE("a fault of a bound stream aborts it, is reported against its partitio
     CHECK(f.driver().restarts == 1);
 }
 
-TEST_CASE("a fault record of an earlier binding is not blamed on the next one", "[dma][containment]") {
+TEST_CASE("a fault record of an earlier binding is not blamed on the next one", "[dma][containment][T-80][INV-3]") {
     DmaKernel f;
     REQUIRE(f.bind() == 0);
     // The device faults, and before the SMMU's interrupt is serviced its partition restarts.
@@ -185,14 +204,14 @@ TEST_CASE("a fault record of an earlier binding is not blamed on the next one", 
     CHECK(f.driver().restarts == 1);  // not stopped for the old run's fault
 }
 
-TEST_CASE("without a usable SMMU no stream can be bound", "[dma]") {
+TEST_CASE("without a usable SMMU no stream can be bound", "[dma][T-9][INV-3]") {
     DmaKernel f;
     host::smmu_set_available(false);
     CHECK(f.bind() == st(Status::NotSupported));
     CHECK_FALSE(f.cspace(f.driver(), kIdx).cap.mapped());
 }
 
-TEST_CASE("the SMMU's global errors are reported once each", "[dma]") {
+TEST_CASE("the SMMU's global errors are reported once each", "[dma][T-77]") {
     DmaKernel f;
     host::reset_console();
     f.kernel.dma.service();

@@ -56,7 +56,7 @@ TEST_CASE("mapping attributes: requests are decoded, unknown bits never become a
     CHECK(attrs(attr::kRead).covered_by(Rights::read() | Rights::grant()));
 }
 
-TEST_CASE("frames are mapped within their capability's rights, into one partition only", "[system][frame_mapping]") {
+TEST_CASE("frames are mapped within their capability's rights, into one partition only", "[system][frame_mapping][INV-1][INV-2][INV-7][T-2][T-4][T-6][T-28][T-38][T-46][T-55][T-57][T-62]") {
     KernelFixture f;
     Partition& p = f.partition(f.partition("alpha"));
     Partition& q = f.partition(f.partition("beta"));

@@ -58,7 +58,7 @@ TEST_CASE("exits are decoded from the syndrome registers as the hardware reports
     CHECK(described(sync(kEsrDataAbortWrite)).find("translation fault level 2, write") != std::string::npos);
 }
 
-TEST_CASE("hostile hypercalls get an error status and change nothing", "[system][hypercall]") {
+TEST_CASE("hostile hypercalls get an error status and change nothing", "[system][hypercall][INV-2][INV-4][T-11][T-13][T-22][T-32][T-56]") {
     KernelFixture f;
     Partition& p = f.make("guest", kPartitionPa, 1, 2);
     REQUIRE(f.seal().ok());
@@ -131,7 +131,7 @@ TEST_CASE("console output is collected per partition and emitted a line at a tim
     CHECK(a.console_length == 40);
 }
 
-TEST_CASE("an interrupt exit resumes a running vCPU and parks a stopped one", "[system]") {
+TEST_CASE("an interrupt exit resumes a running vCPU and parks a stopped one", "[system][T-15]") {
     KernelFixture f;
     Partition& p = f.make("guest", kPartitionPa, 1, 2);
     REQUIRE(f.seal().ok());

@@ -66,7 +66,7 @@ struct World : KernelFixture {
 
 }  // namespace
 
-TEST_CASE("an IrqHandler cap is made once per assignable SPI, at boot only", "[interrupts]") {
+TEST_CASE("an IrqHandler cap is made once per assignable SPI, at boot only", "[interrupts][INV-5][T-74]") {
     KernelFixture f;
     const u32 a = f.slot(), b = f.slot(), c = f.slot();
     REQUIRE(ok(f.create_irq_handler(a, kRtc)));
@@ -99,7 +99,7 @@ TEST_CASE("an IrqHandler cap is made once per assignable SPI, at boot only", "[i
     CHECK(f.at(c).cap.is_null());
 }
 
-TEST_CASE("retype never makes an IrqHandler: untyped memory is no authority over interrupts", "[interrupts]") {
+TEST_CASE("retype never makes an IrqHandler: untyped memory is no authority over interrupts", "[interrupts][INV-5][T-74]") {
     KernelFixture f;
     const u32 us = f.slot(), dest = f.slot();
     REQUIRE(ok(f.create_untyped(us, kPartitionPa, 21, false)));
@@ -107,7 +107,7 @@ TEST_CASE("retype never makes an IrqHandler: untyped memory is no authority over
     CHECK(f.at(dest).cap.is_null());
 }
 
-TEST_CASE("seal refuses an interrupt given to two partitions (invariant 5)", "[interrupts]") {
+TEST_CASE("seal refuses an interrupt given to two partitions (invariant 5)", "[interrupts][INV-5][T-44]") {
     KernelFixture f;
     const u32 a = f.make_slot("a", kPartitionPa, 1), b = f.make_slot("b", kPartitionPa + 4 * kMiB, 2), irq = f.slot();
     REQUIRE(ok(f.create_irq_handler(irq, kGpio)));
@@ -124,7 +124,7 @@ TEST_CASE("seal refuses an interrupt given to two partitions (invariant 5)", "[i
     CHECK(ok(g.seal()));
 }
 
-TEST_CASE("IrqBind checks every argument before it changes anything", "[interrupts]") {
+TEST_CASE("IrqBind checks every argument before it changes anything", "[interrupts][INV-5][T-44][T-74]") {
     World w;
     auto unchanged = [&] {
         CHECK_FALSE(w.line(kRtc).bound());
@@ -155,7 +155,7 @@ TEST_CASE("IrqBind checks every argument before it changes anything", "[interrup
     unchanged();
 }
 
-TEST_CASE("a bound SPI is routed to the binder's core, signals once, and waits for IrqAck", "[interrupts]") {
+TEST_CASE("a bound SPI is routed to the binder's core, signals once, and waits for IrqAck", "[interrupts][INV-5][T-44][T-72]") {
     World w;
     REQUIRE(w.call(w.drv(), F::IrqBind, {1, 2, kBadge}) == 0);
     CHECK(w.line(kRtc).bound());
@@ -213,7 +213,7 @@ TEST_CASE("a bound SPI is routed to the binder's core, signals once, and waits f
     CHECK(host::irq_enabled(kRtc));
 }
 
-TEST_CASE("an SPI outside the table or never bound is only disabled when it fires", "[interrupts]") {
+TEST_CASE("an SPI outside the table or never bound is only disabled when it fires", "[interrupts][INV-5]") {
     World w;
     // As if something had enabled them at the distributor: an unbound assignable SPI and one
     // the kernel never gives out.
@@ -230,7 +230,7 @@ TEST_CASE("an SPI outside the table or never bound is only disabled when it fire
     CHECK(w.object().word == 0);
 }
 
-TEST_CASE("a binding ends with its notification", "[interrupts]") {
+TEST_CASE("a binding ends with its notification", "[interrupts][INV-5][T-73]") {
     World w;
     REQUIRE(w.call(w.drv(), F::IrqBind, {1, 2, kBadge}) == 0);
     REQUIRE(w.call(w.drv(), F::IrqBind, {5, 2, 0x2}) == 0);
@@ -246,7 +246,7 @@ TEST_CASE("a binding ends with its notification", "[interrupts]") {
     w.kernel.interrupts.fired(kRtc);  // nothing to signal into freed memory
 }
 
-TEST_CASE("a binding ends with the last IrqHandler cap", "[interrupts]") {
+TEST_CASE("a binding ends with the last IrqHandler cap", "[interrupts][INV-5][T-73]") {
     World w;
     REQUIRE(w.call(w.drv(), F::IrqBind, {5, 2, kBadge}) == 0);
     CHECK(ok(w.revoke(w.at(w.gpio), 1000).status));
@@ -257,7 +257,7 @@ TEST_CASE("a binding ends with the last IrqHandler cap", "[interrupts]") {
     CHECK_FALSE(host::irq_enabled(kGpio));
 }
 
-TEST_CASE("a restart or stop of the owner forgets its bindings", "[interrupts]") {
+TEST_CASE("a restart or stop of the owner forgets its bindings", "[interrupts][INV-5][T-73]") {
     SECTION("restart (PSCI SYSTEM_RESET)") {
         World w(manifest::RestartPolicy::Restart);
         REQUIRE(w.call(w.drv(), F::IrqBind, {1, 2, kBadge}) == 0);
@@ -279,7 +279,7 @@ TEST_CASE("a restart or stop of the owner forgets its bindings", "[interrupts]")
     }
 }
 
-TEST_CASE("the checker holds every interrupt state above to INV-5 and catches each corruption", "[interrupts][invariants]") {
+TEST_CASE("the checker holds every interrupt state above to INV-5 and catches each corruption", "[interrupts][invariants][INV-5][T-44][T-71][T-73]") {
     World w;
     auto clean = [&] {
         const InvariantReport r = check_invariants(w.kernel);
@@ -355,4 +355,32 @@ TEST_CASE("the checker holds every interrupt state above to INV-5 and catches ea
         expect("an IrqHandler cap names an SPI the kernel made no handler for");
     }
     line = saved;
+}
+
+TEST_CASE("a vCPU still in the kernel when its partition is taken down cannot bind an interrupt again", "[interrupts][INV-5][T-73]") {
+    KernelFixture f;
+    Partition& p = f.make("driver", kPartitionPa, 1, 2);  // vCPUs on cores 1 and 2
+    const u32 ntfn = f.slot(), rtc = f.slot();
+    REQUIRE(ok(f.retype(manifest::kKernelUntypedSlot, ObjectType::Notification, 0, ntfn, 1)));
+    REQUIRE(ok(f.create_irq_handler(rtc, kRtc)));
+    REQUIRE(ok(f.grant(rtc, p, 1, Rights::control())));
+    REQUIRE(ok(f.grant(ntfn, p, 2, Rights::read())));
+    REQUIRE(ok(f.seal()));
+    Vcpu& v0 = p.vcpus[0];
+    Vcpu& v1 = p.vcpus[1];
+    REQUIRE(call_status(f.kernel, v0, static_cast<F>(hvc::psci::kCpuOn), {1, kGuestRam, 0}) == 0);
+    REQUIRE(call_status(f.kernel, v1, F::IrqBind, {1, 2, kBadge}) == 0);
+    REQUIRE(f.kernel.interrupts.binding(kRtc)->bound());
+    // A controller on another core takes the partition down: it moves it to Stopping and ends its
+    // bindings first (Lifecycle::take_down), then waits for vCPU 1, which is still in the kernel
+    // on its own core and makes one more call before it sees the stop.
+    REQUIRE(p.transition(PartitionState::Running, PartitionState::Stopping));
+    f.kernel.interrupts.partition_stopped(p.index);
+    REQUIRE_FALSE(f.kernel.interrupts.binding(kRtc)->bound());
+    CHECK_FALSE(hypercall(f.kernel, v1, fid(F::IrqBind), {1, 2, kBadge}));  // it leaves the guest
+    CHECK(status_of(v1) == st(Status::Busy));
+    // Nothing of the old run decides where the interrupt goes: the binding stays gone.
+    CHECK_FALSE(f.kernel.interrupts.binding(kRtc)->bound());
+    CHECK_FALSE(host::irq_enabled(kRtc));
+    CHECK(v1.load_state() == VcpuState::Off);
 }

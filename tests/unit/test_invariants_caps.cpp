@@ -102,7 +102,7 @@ void expect_cap_violation(const InvariantReport& r, const Partition* p, u64 inde
 
 }  // namespace
 
-TEST_CASE("capability operations keep INV-4 and the report lists it as checked", "[invariants][caps]") {
+TEST_CASE("capability operations keep INV-4 and the report lists it as checked", "[invariants][caps][INV-4][T-46]") {
     CapSystem c;
     const InvariantReport r = check_invariants(c.f.kernel);
     CHECK(r.ok());
@@ -112,7 +112,7 @@ TEST_CASE("capability operations keep INV-4 and the report lists it as checked",
     CHECK(invariant_coverage(InvariantId::CapabilitySoundness) == InvariantCoverage::Checked);
 }
 
-TEST_CASE("a broken derivation tree is INV-4, naming the slot", "[invariants][caps]") {
+TEST_CASE("a broken derivation tree is INV-4, naming the slot", "[invariants][caps][INV-4][T-45][T-66]") {
     CapSystem c;
     Partition& b = *c.beta;
     CapSlot* bcs = cspace(b);
@@ -164,7 +164,7 @@ TEST_CASE("a broken derivation tree is INV-4, naming the slot", "[invariants][ca
     }
 }
 
-TEST_CASE("a retyped object outside its untyped's watermark is INV-4", "[invariants][caps]") {
+TEST_CASE("a retyped object outside its untyped's watermark is INV-4", "[invariants][caps][INV-4]") {
     CapSystem c;
     Partition& b = *c.beta;
 
@@ -197,7 +197,7 @@ TEST_CASE("a retyped object outside its untyped's watermark is INV-4", "[invaria
     }
 }
 
-TEST_CASE("a cap's mapping must be one its partition records: INV-4", "[invariants][caps]") {
+TEST_CASE("a cap's mapping must be one its partition records: INV-4", "[invariants][caps][INV-4][T-46]") {
     CapSystem c;
     Partition& a = *c.alpha;
     Partition& b = *c.beta;
@@ -312,7 +312,7 @@ TEST_CASE("a check since a baseline reports what the full check does, but for em
     }
 }
 
-TEST_CASE("the checker reports a bound vCPU whose object no cap names (freed memory)", "[system][invariants]") {
+TEST_CASE("the checker reports a bound vCPU whose object no cap names (freed memory)", "[system][invariants][INV-4][INV-7]") {
     KernelFixture f;
     Partition& p = f.make("p", kPartitionPa, 1);
     CHECK(check_invariants(f.kernel).ok());

@@ -44,7 +44,7 @@ struct ChannelSystem {
 
 }  // namespace
 
-TEST_CASE("a channel page is shared only through Channel caps: INV-1", "[invariants][channels]") {
+TEST_CASE("a channel page is shared only through Channel caps: INV-1", "[invariants][channels][INV-1][T-61][T-62][T-64]") {
     const u64 ipa = kGuestRam + kMiB;
     for (const bool as_channel : {false, true}) {
         ChannelSystem fresh;
@@ -97,7 +97,7 @@ TEST_CASE("a channel page is shared only through Channel caps: INV-1", "[invaria
     }
 }
 
-TEST_CASE("a cap planted after seal creating an undeclared edge is INV-6, naming it", "[invariants][channels]") {
+TEST_CASE("a cap planted after seal creating an undeclared edge is INV-6, naming it", "[invariants][channels][INV-6][T-51]") {
     ChannelSystem c;
     SECTION("memory: beta gets a Write cap to the channel") {
         REQUIRE(ok(c.f.mint(c.f.at(c.ch), cspace(*c.b)[5], Rights::read() | Rights::write(), 0)));
@@ -143,7 +143,7 @@ TEST_CASE("a cap planted after seal creating an undeclared edge is INV-6, naming
     }
 }
 
-TEST_CASE("an IrqHandler cap for an SPI the kernel made no handler for is INV-5", "[invariants]") {
+TEST_CASE("an IrqHandler cap for an SPI the kernel made no handler for is INV-5", "[invariants][INV-5][T-74]") {
     // More INV-5 cases (two holders, stale bindings) are in test_interrupts.cpp.
     Fixture f;
     CHECK(invariant_coverage(InvariantId::InterruptOwnership) == InvariantCoverage::Checked);

@@ -27,7 +27,7 @@ TEST_CASE("an empty and a fresh system satisfy the invariants", "[invariants]") 
     for (InvariantId id : kAllInvariantIds) CHECK(std::string(invariant_scope(id)).size() > 10);
 }
 
-TEST_CASE("a leaf into another partition's frame is INV-1, naming both", "[invariants]") {
+TEST_CASE("a leaf into another partition's frame is INV-1, naming both", "[invariants][INV-1][T-57]") {
     Fixture f;
     Partition& a = f.make("alpha", kPaA, 1);
     Partition& b = f.make("beta", kPaB, 2);
@@ -71,7 +71,7 @@ TEST_CASE("a leaf into another partition's frame is INV-1, naming both", "[invar
     }
 }
 
-TEST_CASE("a leaf into the kernel region or object memory is INV-2", "[invariants]") {
+TEST_CASE("a leaf into the kernel region or object memory is INV-2", "[invariants][INV-2][T-2]") {
     Fixture f;
     f.make("alpha", kPaA, 1);
     Partition& b = f.make("beta", kPaB, 2);
@@ -118,7 +118,7 @@ TEST_CASE("a leaf into the kernel region or object memory is INV-2", "[invariant
     }
 }
 
-TEST_CASE("device leaves: only assignable windows, never executable, never shared", "[invariants]") {
+TEST_CASE("device leaves: only assignable windows, never executable, never shared", "[invariants][INV-2][INV-6][T-7]") {
     Fixture f;
     Partition& a = f.make("alpha", kPaA, 1);
     Partition& b = f.make("beta", kPaB, 2);
@@ -158,7 +158,7 @@ TEST_CASE("device leaves: only assignable windows, never executable, never share
     }
 }
 
-TEST_CASE("the kernel's records must match the tables: STATE-1", "[invariants]") {
+TEST_CASE("the kernel's records must match the tables: STATE-1", "[invariants][INV-2][T-3]") {
     Fixture f;
     f.make("alpha", kPaA, 1);
     Partition& b = f.make("beta", kPaB, 2);
@@ -226,7 +226,7 @@ TEST_CASE("the kernel's records must match the tables: STATE-1", "[invariants]")
     }
 }
 
-TEST_CASE("stage-2 tables must live in object memory: INV-2", "[invariants]") {
+TEST_CASE("stage-2 tables must live in object memory: INV-2", "[invariants][INV-2]") {
     Fixture f;
     Partition& b = f.make("beta", kPaB, 2);
     // Move beta's level-2 table into beta's own RAM (same contents): the hardware would then
@@ -245,7 +245,7 @@ TEST_CASE("stage-2 tables must live in object memory: INV-2", "[invariants]") {
     CHECK(std::string(r.first()->partition_name) == "beta");
 }
 
-TEST_CASE("VMIDs are non-zero, unique and the table's: STATE-2", "[invariants]") {
+TEST_CASE("VMIDs are non-zero, unique and the table's: STATE-2", "[invariants][T-4][T-13]") {
     Fixture f;
     Partition& a = f.make("alpha", kPaA, 1);
     Partition& b = f.make("beta", kPaB, 2);
@@ -273,7 +273,7 @@ TEST_CASE("VMIDs are non-zero, unique and the table's: STATE-2", "[invariants]")
     }
 }
 
-TEST_CASE("vCPU and core bindings agree both ways: INV-7", "[invariants]") {
+TEST_CASE("vCPU and core bindings agree both ways: INV-7", "[invariants][INV-7]") {
     Fixture f;
     Partition& a = f.make("alpha", kPaA, 1);
     f.make("beta", kPaB, 2);

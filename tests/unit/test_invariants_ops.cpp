@@ -12,7 +12,7 @@ using namespace bh;
 using namespace bh::test;
 using namespace bh::test::inv;
 
-TEST_CASE("a demo-like system is checked after every operation", "[invariants]") {
+TEST_CASE("a demo-like system is checked after every operation", "[invariants][INV-1][INV-6][T-51]") {
     Fixture s;
     REQUIRE(check_invariants(s.kernel).ok());
     static const u8 image[] = {0x1f, 0x20, 0x03, 0xd5, 0, 0, 0, 0x14};  // nop; b .
@@ -160,7 +160,7 @@ TEST_CASE("a demo-like system is checked after every operation", "[invariants]")
 // accepted one MMIO page for two partitions (an undeclared channel, INV-6); commit 432a564 made
 // devices exclusive. With capabilities, one DeviceMmio object per page and "one frame, one
 // partition" in map_frame keep it so. Whatever the kernel answers, the state stays clean.
-TEST_CASE("every operation keeps the invariants: MMIO for a second partition", "[invariants]") {
+TEST_CASE("every operation keeps the invariants: MMIO for a second partition", "[invariants][INV-1][INV-6][T-7]") {
     Fixture f;
     Partition& a = f.make("alpha", kPaA, 1);
     Partition& b = f.make("beta", kPaB, 2);

@@ -25,7 +25,7 @@ u32 nth_partition_slot(u32 n) { return manifest::kFirstFreeBootSlot + n * kSlots
 
 }  // namespace
 
-TEST_CASE("a stage-2 fault stops only the faulting partition", "[system][containment]") {
+TEST_CASE("a stage-2 fault stops only the faulting partition", "[system][containment][INV-7][T-1][T-22][T-35]") {
     KernelFixture f;
     Partition& victim = f.make("victim", kPartitionPa, 1);
     Partition& attacker = f.make("attacker", kPartitionPa + 4 * kMiB, 2);
@@ -55,7 +55,7 @@ TEST_CASE("a stage-2 fault stops only the faulting partition", "[system][contain
     CHECK(f.kernel.lifecycle.running() == 0);
 }
 
-TEST_CASE("restart policy rescrubs and reloads the partition", "[system][containment]") {
+TEST_CASE("restart policy rescrubs and reloads the partition", "[system][containment][INV-1][INV-6][T-5][T-15][T-16][T-25][T-35]") {
     KernelFixture f;
     Partition& p = f.make("phoenix", kPartitionPa, 1, 1, manifest::RestartPolicy::Restart);
     static const u8 image[] = {0xC0, 0xDE};
@@ -78,7 +78,7 @@ TEST_CASE("restart policy rescrubs and reloads the partition", "[system][contain
     CHECK(logged("partition 'phoenix' restarting (restart 1)"));
 }
 
-TEST_CASE("a partition with a control capability stops and restarts another", "[system][hypercall][control]") {
+TEST_CASE("a partition with a control capability stops and restarts another", "[system][hypercall][control][INV-4][INV-7][T-58]") {
     KernelFixture f;
     Partition& manager = f.make("manager", kPartitionPa, 1);
     Partition& victim = f.make("victim", kPartitionPa + 4 * kMiB, 2);
@@ -151,6 +151,21 @@ TEST_CASE("a partition that stops or restarts itself does not resume", "[control
     CHECK(logged("partition 'self' stopped (by 'self')"));
     CHECK(other.load_state() == PartitionState::Running);
     CHECK(f.kernel.lifecycle.running() == 1);
+}
+
+TEST_CASE("a partition that restarts itself from vCPU 0 starts with its boot argument in x0", "[control][T-14]") {
+    KernelFixture f;
+    Partition& p = f.make("self", kPartitionPa, 1);  // x0 = kBootArg at every start
+    REQUIRE(f.grant(nth_partition_slot(0), p, 1, Rights::control()).ok());
+    REQUIRE(f.seal().ok());
+    Vcpu& v0 = p.vcpus[0];
+    CHECK_FALSE(hypercall(f.kernel, v0, static_cast<u64>(hvc::Function::PartitionRestart), {1}));
+    REQUIRE(p.restarts == 1);
+    REQUIRE(v0.load_state() == VcpuState::Runnable);
+    // The restart prepared vCPU 0's registers for its new run: the call's status must not
+    // overwrite them (the caller no longer exists to read it).
+    CHECK(v0.regs.x[0] == kBootArg);
+    CHECK(v0.regs.elr == kGuestRam);
 }
 
 TEST_CASE("a controller finds a partition that another core is taking down busy", "[control]") {

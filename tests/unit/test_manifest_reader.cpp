@@ -145,7 +145,7 @@ void check(const Refusal& got, Status status, const char* reason, int op_index) 
 
 }  // namespace
 
-TEST_CASE("manifest: a valid manifest is accepted and readable", "[manifest]") {
+TEST_CASE("manifest: a valid manifest is accepted and readable", "[manifest][T-27][T-29]") {
     const Builder b = valid_builder();
     const std::vector<u8> m = b.build();
     ManifestReader r;
@@ -187,7 +187,7 @@ TEST_CASE("manifest: a valid manifest is accepted and readable", "[manifest]") {
     CHECK(r.open(bigger.data(), bigger.size()) == Status::Ok);
 }
 
-TEST_CASE("manifest: the structural checks leave types and semantics to the kernel", "[manifest]") {
+TEST_CASE("manifest: the structural checks leave types and semantics to the kernel", "[manifest][T-27]") {
     // Each of these is structurally fine, and each would be refused by the kernel when it runs
     // the op: the reader does not track what a slot holds.
     const std::vector<std::function<void(Builder&)>> edits = {
@@ -233,7 +233,7 @@ TEST_CASE("manifest: the structural checks leave types and semantics to the kern
     }
 }
 
-TEST_CASE("manifest: ops may start after a gap and images may leave gaps", "[manifest]") {
+TEST_CASE("manifest: ops may start after a gap and images may leave gaps", "[manifest][T-27]") {
     Builder b = valid_builder();
     b.ops_offset = sizeof(ManifestHeader) + 24;
     ManifestReader r;
@@ -242,7 +242,7 @@ TEST_CASE("manifest: ops may start after a gap and images may leave gaps", "[man
     CHECK(r.image(r.op(12))[0] == 0xC0);
 }
 
-TEST_CASE("manifest: a failed open forgets the previous manifest", "[manifest]") {
+TEST_CASE("manifest: a failed open forgets the previous manifest", "[manifest][T-27]") {
     const auto m = valid_builder().build();
     ManifestReader r;
     CHECK_FALSE(r.valid());
@@ -257,7 +257,7 @@ TEST_CASE("manifest: a failed open forgets the previous manifest", "[manifest]")
     CHECK(r.partition_count() == 0);
 }
 
-TEST_CASE("manifest: header refusals", "[manifest]") {
+TEST_CASE("manifest: header refusals", "[manifest][T-27]") {
     const auto good = valid_builder().build();
     ManifestReader r;
     CHECK(r.open(nullptr, 100) == Status::InvalidArgument);
@@ -347,7 +347,7 @@ TEST_CASE("manifest: header refusals", "[manifest]") {
     }
 }
 
-TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
+TEST_CASE("manifest: op refusals name the op and the reason", "[manifest][T-27][T-74]") {
     struct Case {
         const char* reason;
         Status status;
@@ -363,9 +363,9 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
          [](Builder& b) { b.ops.push_back(make_op(OpKind::Seal, 0)); }},
         {"seal is not the last op", Status::Corrupt, 0,
          [](Builder& b) { b.ops.insert(b.ops.begin(), make_op(OpKind::Seal, 0)); }},
-        // Kinds: 1..13 only (the v1 numbers 1..6 meant other ops; 0 and 14 never existed).
+        // Kinds: 1..14 only (the v1 numbers 1..6 meant other ops; 0 and 15 never existed).
         {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{0}; }},
-        {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{14}; }},
+        {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{15}; }},
         {"unknown op kind", Status::NotSupported, 0, [](Builder& b) { b.ops[0].kind = OpKind{0xFFFF'FFFF}; }},
         // Boot slots named by `slot`: [kFirstFreeBootSlot, kBootSlots); Retype's untyped may be slot 1.
         {"boot slot out of range", Status::OutOfRange, 4, [](Builder& b) { b.ops[4].slot = 0; }},
@@ -399,7 +399,7 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
         {"unknown untyped flags", Status::InvalidArgument, 4, [](Builder& b) { b.ops[4].arg[2] = kTooBig; }},
         // Retype.
         {"unknown object type", Status::InvalidArgument, 5, [](Builder& b) { b.ops[5].arg[0] = 0; }},
-        {"unknown object type", Status::InvalidArgument, 5, [](Builder& b) { b.ops[5].arg[0] = 11; }},
+        {"unknown object type", Status::InvalidArgument, 5, [](Builder& b) { b.ops[5].arg[0] = 12; }},
         {"unknown object type", Status::InvalidArgument, 0, [](Builder& b) { b.ops[0].arg[0] = kTooBig + 3; }},
         {"retype count out of range", Status::OutOfRange, 5, [](Builder& b) { b.ops[5].arg[3] = 0; }},
         {"retype count out of range", Status::OutOfRange, 5, [](Builder& b) { b.ops[5].arg[3] = 257; }},
@@ -460,9 +460,14 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
         {"unknown flow kind", Status::InvalidArgument, 22,
          [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, 0)); }},
         {"unknown flow kind", Status::InvalidArgument, 22,
-         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, 3)); }},
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, 4)); }},
         {"unknown flow kind", Status::InvalidArgument, 22,
          [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::DeclareFlow, 0, 2, 8, kTooBig | 1)); }},
+        // CreateAuditLog: a program slot (once and before seal are the kernel's checks).
+        {"boot slot out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::CreateAuditLog, kKernelUntypedSlot)); }},
+        {"boot slot out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::CreateAuditLog, kBootSlots)); }},
         // CreateIrqHandler: a program slot and an assignable SPI (platform::kAssignableSpis).
         {"boot slot out of range", Status::OutOfRange, 22,
          [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::CreateIrqHandler, kKernelUntypedSlot, 34)); }},
@@ -525,7 +530,7 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest]") {
     }
 }
 
-TEST_CASE("manifest: limits are inclusive", "[manifest]") {
+TEST_CASE("manifest: limits are inclusive", "[manifest][T-27]") {
     Builder b;
     for (u32 i = 0; i < kMaxPartitions; ++i)
         b.ops.push_back(make_op(OpKind::CreatePartition, 2 + 2 * i, 3 + 2 * i, 0, kMaxVcpusPerPartition, 0,
@@ -542,7 +547,7 @@ TEST_CASE("manifest: limits are inclusive", "[manifest]") {
     CHECK(r.op_count() == kMaxOps);
 }
 
-TEST_CASE("manifest: every single-bit corruption is refused with its exact reason", "[manifest]") {
+TEST_CASE("manifest: every single-bit corruption is refused with its exact reason", "[manifest][INV-2][T-27]") {
     // Each bit of the manifest flipped in turn, the checksum left as it was: the refusal is the
     // one the field that bit lies in calls for, decided here from the layout alone.
     const auto good = valid_builder().build();
@@ -642,7 +647,7 @@ TEST_CASE("manifest: a corrupted header field with a matching checksum gets that
     }
 }
 
-TEST_CASE("manifest: finalize", "[manifest]") {
+TEST_CASE("manifest: finalize", "[manifest][T-27]") {
     std::vector<u8> tiny(sizeof(ManifestHeader) - 1);
     CHECK(manifest_finalize(tiny.data(), tiny.size()) == 0);
     auto m = valid_builder().build();

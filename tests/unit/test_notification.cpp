@@ -73,7 +73,7 @@ struct World : Fixture {
 
 }  // namespace
 
-TEST_CASE("notification objects are retyped from RAM untyped and fit their memory", "[notification]") {
+TEST_CASE("notification objects are retyped from RAM untyped and fit their memory", "[notification][T-47]") {
     STATIC_REQUIRE(sizeof(Notification) <= (1u << caps::kNotificationBits));
     Fixture f;
     const u32 us = f.slot(), ns = f.slot();
@@ -92,7 +92,7 @@ TEST_CASE("notification objects are retyped from RAM untyped and fit their memor
     CHECK(f.retype(us, ObjectType::Notification, 12, f.slot(), 1).status() == Status::InvalidArgument);
 }
 
-TEST_CASE("signal ORs badges, poll and wait take the word, wait parks until a signal", "[notification]") {
+TEST_CASE("signal ORs badges, poll and wait take the word, wait parks until a signal", "[notification][INV-5][T-52][T-65][T-66][T-67]") {
     World w;
     Vcpu& a = w.sig();
     Vcpu& b = w.waiter();
@@ -188,7 +188,7 @@ TEST_CASE("signal ORs badges, poll and wait take the word, wait parks until a si
     CHECK(check_invariants(w.kernel).ok());
 }
 
-TEST_CASE("a stop of the waiter's partition cancels its wait", "[notification]") {
+TEST_CASE("a stop of the waiter's partition cancels its wait", "[notification][INV-6][INV-7][T-58][T-68]") {
     World w;
     Vcpu& a = w.sig();
     Vcpu& b = w.waiter();
@@ -246,7 +246,7 @@ TEST_CASE("a stop of the waiter's partition cancels its wait", "[notification]")
     CHECK(w.a->load_state() == PartitionState::Running);
 }
 
-TEST_CASE("deleting a notification's last cap resumes its waiter with NotFound", "[notification]") {
+TEST_CASE("deleting a notification's last cap resumes its waiter with NotFound", "[notification][INV-4][INV-7][T-69]") {
     World w;
     Vcpu& a = w.sig();
     Vcpu& b = w.waiter();
@@ -275,7 +275,7 @@ TEST_CASE("deleting a notification's last cap resumes its waiter with NotFound",
     CHECK(check_invariants(w.kernel).ok());
 }
 
-TEST_CASE("revoking the untyped a notification came from resumes its waiter", "[notification]") {
+TEST_CASE("revoking the untyped a notification came from resumes its waiter", "[notification][INV-4][T-69]") {
     Fixture f;
     const u32 ws = f.make_slot("waiter", kPartitionPa, 1);
     Partition& p = f.partition(ws);

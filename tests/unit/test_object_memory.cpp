@@ -19,7 +19,7 @@ bool all_zero(PhysAddr pa, u64 size) {
 }
 }  // namespace
 
-TEST_CASE("object memory: init validates the range", "[object_memory]") {
+TEST_CASE("object memory: init validates the range", "[object_memory][T-47]") {
     host::reset_all();
     ObjectMemory m;
     CHECK(m.init(PhysAddr(kBase.raw() + 8), kPageSize) == Status::Misaligned);
@@ -38,7 +38,7 @@ TEST_CASE("object memory: init validates the range", "[object_memory]") {
     CHECK(m.init(kBase, 16 * kPageSize) == Status::Exists);
 }
 
-TEST_CASE("object memory: allocations are aligned, zeroed and move the watermark", "[object_memory]") {
+TEST_CASE("object memory: allocations are aligned, zeroed and move the watermark", "[object_memory][T-5]") {
     host::reset_all();
     // Dirty the memory first: allocate must zero what it hands out.
     auto* raw = static_cast<u8*>(arch::phys_to_virt(kBase));
@@ -68,7 +68,7 @@ TEST_CASE("object memory: allocations are aligned, zeroed and move the watermark
     CHECK(m.available(kPageSize) == 3 * kPageSize);
 }
 
-TEST_CASE("object memory: refusals change nothing", "[object_memory]") {
+TEST_CASE("object memory: refusals change nothing", "[object_memory][T-3][T-47]") {
     host::reset_all();
     ObjectMemory m;
     CHECK(m.allocate(8, 8).status() == Status::InvalidArgument);  // not initialised

@@ -22,7 +22,7 @@ u8* ram(u64 pa) { return static_cast<u8*>(arch::phys_to_virt(PhysAddr(pa))); }
 
 }  // namespace
 
-TEST_CASE("partitions are created from retyped objects", "[system][partition_table]") {
+TEST_CASE("partitions are created from retyped objects", "[system][partition_table][T-28][T-32][T-47]") {
     KernelFixture f;
     using manifest::RestartPolicy;
     const u32 ps = f.slot(), cs = f.slot();

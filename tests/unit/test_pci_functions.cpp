@@ -11,7 +11,7 @@ using namespace bh;
 using namespace bh::test;
 using namespace bh::test::dma;
 
-TEST_CASE("the boot program assigns a function and places its BARs, refusing what does not fit", "[dma]") {
+TEST_CASE("the boot program assigns a function and places its BARs, refusing what does not fit", "[dma][T-76][T-81]") {
     PciKernel f;
     Partition& p = f.make("driver", kPartitionPa, 1);
     // A decoding function: assignment switches it off before sizing its BARs.
@@ -67,7 +67,7 @@ TEST_CASE("the boot program assigns a function and places its BARs, refusing wha
     CHECK_REFUSED(f.place(q, kOther, 1, 0x1200'0000), Status::Denied, "system is sealed");
 }
 
-TEST_CASE("seal refuses a DmaStream cap away from its function's owner, and device memory over another's BAR", "[dma]") {
+TEST_CASE("seal refuses a DmaStream cap away from its function's owner, and device memory over another's BAR", "[dma][T-76][T-78][INV-3]") {
     SECTION("stream cap") {
         DmaKernel f(false);
         REQUIRE(f.grant(f.stream_slot, f.other(), 9, Rights::control()).ok());
@@ -90,7 +90,7 @@ TEST_CASE("seal refuses a DmaStream cap away from its function's owner, and devi
     }
 }
 
-TEST_CASE("the owner's configuration window shows its functions only, BARs fixed, bus mastering only while bound", "[dma]") {
+TEST_CASE("the owner's configuration window shows its functions only, BARs fixed, bus mastering only while bound", "[dma][T-26][T-76][T-81][INV-3]") {
     DmaKernel f;
     Kernel& k = f.kernel;
     Vcpu& v = f.dv();
@@ -150,7 +150,7 @@ TEST_CASE("the owner's configuration window shows its functions only, BARs fixed
     CHECK(config_read(k, w, kOther * 4096 + 0x24) == 0xffff'ffffu);
 }
 
-TEST_CASE("a restart forgets BAR sizing: the next run reads the BAR where it was placed", "[dma]") {
+TEST_CASE("a restart forgets BAR sizing: the next run reads the BAR where it was placed", "[dma][T-76]") {
     DmaKernel f;
     config_write(f.kernel, f.dv(), kEdu * 4096 + 0x10, 0xffff'ffff);
     REQUIRE(config_read(f.kernel, f.dv(), kEdu * 4096 + 0x10) == 0xfff0'0000u);
@@ -159,7 +159,7 @@ TEST_CASE("a restart forgets BAR sizing: the next run reads the BAR where it was
     CHECK(config_read(f.kernel, f.dv(), kEdu * 4096 + 0x10) == kBar0);
 }
 
-TEST_CASE("configuration accesses that are no single aligned load or store stay the partition's fault", "[dma]") {
+TEST_CASE("configuration accesses that are no single aligned load or store stay the partition's fault", "[dma][T-26]") {
     SECTION("misaligned, or 8 bytes: all ones, nothing written") {
         DmaKernel f;
         CHECK(config_read(f.kernel, f.dv(), kEdu * 4096 + 2, 4) == 0xffff'ffffu);
@@ -184,7 +184,7 @@ TEST_CASE("configuration accesses that are no single aligned load or store stay 
     }
 }
 
-TEST_CASE("the arch decodes a single load or store from the syndrome, and completes it as the instruction says", "[dma]") {
+TEST_CASE("the arch decodes a single load or store from the syndrome, and completes it as the instruction says", "[dma][T-26]") {
     using arch::MmioAccess;
     arch::GuestRegs r{};
     r.elr = 0x4000'0000;

@@ -10,7 +10,7 @@
 using namespace bh;
 using namespace bh::test;
 
-TEST_CASE("PSCI is emulated per partition", "[system][psci]") {
+TEST_CASE("PSCI is emulated per partition", "[system][psci][INV-6][INV-7][T-13][T-22][T-23][T-41]") {
     KernelFixture f;
     Partition& p = f.make("smp", kPartitionPa, 0, 2);
     Partition& q = f.make("other", kPartitionPa + 4 * kMiB, 2);

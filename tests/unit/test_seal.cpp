@@ -51,7 +51,7 @@ TEST_CASE("seal runs its named checks in order", "[seal]") {
     CHECK(a.load_state() == PartitionState::Built);
 }
 
-TEST_CASE("seal refuses incomplete partitions and launches complete ones", "[system][seal]") {
+TEST_CASE("seal refuses incomplete partitions and launches complete ones", "[system][seal][INV-6][T-5][T-25][T-47]") {
     KernelFixture f;
     f.partition("alpha");
     Outcome o = f.seal();
@@ -101,7 +101,7 @@ TEST_CASE("partitions complete: memory, an entry point and every vCPU bound", "[
     CHECK(partitions_complete(f.kernel).ok());
 }
 
-TEST_CASE("partitions that control each other in a cycle are refused at seal", "[system][control][seal]") {
+TEST_CASE("partitions that control each other in a cycle are refused at seal", "[system][control][seal][INV-7][T-59]") {
     KernelFixture f;
     Partition& a = f.make("a", kPartitionPa, 1);
     Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
@@ -189,7 +189,7 @@ TEST_CASE("flows as declared: no undeclared flow, no declared flow without a cap
     o = f.declare_flow(a, a, FlowKind::Memory);
     CHECK(o.status() == Status::InvalidArgument);
     CHECK(reason(o) == "a flow from a partition to itself");
-    o = f.declare_flow(a, b, static_cast<FlowKind>(3));
+    o = f.declare_flow(a, b, static_cast<FlowKind>(4));
     CHECK(o.status() == Status::InvalidArgument);
     CHECK(reason(o) == "unknown flow kind");
     Partition stranger;  // not in the table

@@ -74,7 +74,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("stage2: VTCR_EL2 and descriptor encodings follow the Arm ARM", "[stage2]") {
+TEST_CASE("stage2: VTCR_EL2 and descriptor encodings follow the Arm ARM", "[stage2][T-3]") {
     // VTCR_EL2: T0SZ=24 | SL0=01 | IRGN0=01 | ORGN0=01 | SH0=11 | TG0=00 | PS=010 | RES1 bit 31.
     CHECK(kVtcrEl2 == 0x8002'3558ull);
     CHECK((kVtcrEl2 & 0x3F) == 24);
@@ -98,7 +98,7 @@ TEST_CASE("stage2: VTCR_EL2 and descriptor encodings follow the Arm ARM", "[stag
     CHECK(level_size(3) == 4 * KiB);
 }
 
-TEST_CASE("stage2: init, root and VTTBR", "[stage2]") {
+TEST_CASE("stage2: init, root and VTTBR", "[stage2][T-3]") {
     Fixture f;
     CHECK(f.table.root().aligned(8 * KiB));
     CHECK(f.table.vttbr() == (f.table.root().raw() | (u64{kVmid} << 48)));
@@ -110,7 +110,7 @@ TEST_CASE("stage2: init, root and VTTBR", "[stage2]") {
     CHECK(leaves(f.table).empty());
 }
 
-TEST_CASE("stage2: map and translate round trip with pages", "[stage2]") {
+TEST_CASE("stage2: map and translate round trip with pages", "[stage2][T-1][T-3]") {
     Fixture f;
     REQUIRE(f.map(0x4000'0000, 0x5000'0000, 16 * KiB, kRW | kExecute) == Status::Ok);
     for (u64 off = 0; off < 16 * KiB; off += 0x7F8) {
@@ -127,7 +127,7 @@ TEST_CASE("stage2: map and translate round trip with pages", "[stage2]") {
     CHECK(host::publish_count() > 0);
 }
 
-TEST_CASE("stage2: every valid attribute set round-trips through the descriptor", "[stage2]") {
+TEST_CASE("stage2: every valid attribute set round-trips through the descriptor", "[stage2][T-1][T-3]") {
     Fixture f;
     u64 ipa = 0;
     for (u64 a = 0; a <= kAll; ++a) {
@@ -139,7 +139,7 @@ TEST_CASE("stage2: every valid attribute set round-trips through the descriptor"
     CHECK(ipa == 9 * 4 * KiB);  // {R, W, RW} x {X, -} normal + {R, W, RW} device
 }
 
-TEST_CASE("stage2: block selection uses the largest block that fits", "[stage2]") {
+TEST_CASE("stage2: block selection uses the largest block that fits", "[stage2][T-3]") {
     Fixture f;
     SECTION("2 MiB block") {
         REQUIRE(f.map(0x4020'0000, 0x6000'0000, 2 * MiB) == Status::Ok);
@@ -180,7 +180,7 @@ TEST_CASE("stage2: block selection uses the largest block that fits", "[stage2]"
     }
 }
 
-TEST_CASE("stage2: device mappings", "[stage2]") {
+TEST_CASE("stage2: device mappings", "[stage2][T-6]") {
     Fixture f;
     REQUIRE(f.map(0x0900'0000, 0x0901'0000, 4 * KiB, kRW | kDevice) == Status::Ok);
     auto t = f.tr(0x0900'0000);
@@ -197,7 +197,7 @@ TEST_CASE("stage2: device mappings", "[stage2]") {
     CHECK(f.tr_status(0x0a00'0000) == Status::NotFound);
 }
 
-TEST_CASE("stage2: descriptors in table memory match the encodings", "[stage2]") {
+TEST_CASE("stage2: descriptors in table memory match the encodings", "[stage2][T-3]") {
     Fixture f;
     REQUIRE(f.map(0x4000'0000, 0x5000'0000, 4 * KiB, kRW) == Status::Ok);
     REQUIRE(f.map(0x4020'0000, 0x5020'0000, 2 * MiB, kRead | kExecute) == Status::Ok);
@@ -222,7 +222,7 @@ TEST_CASE("stage2: descriptors in table memory match the encodings", "[stage2]")
     CHECK(l1_block == 0x0040'0080'0000'04C5ull);      // block, RW, Device-nGnRE, AF, XN
 }
 
-TEST_CASE("stage2: misaligned and out-of-range requests are refused", "[stage2]") {
+TEST_CASE("stage2: misaligned and out-of-range requests are refused", "[stage2][INV-2][T-2]") {
     Fixture f;
     const Snapshot before = snapshot(f.memory);
     CHECK(f.map(0x4000'0800, 0x5000'0000, 4 * KiB) == Status::Misaligned);
@@ -241,7 +241,7 @@ TEST_CASE("stage2: misaligned and out-of-range requests are refused", "[stage2]"
     CHECK(f.tr((1ull << 40) - 1).pa.raw() == 0x5000'0FFF);
 }
 
-TEST_CASE("stage2: overlaps are refused and change nothing", "[stage2]") {
+TEST_CASE("stage2: overlaps are refused and change nothing", "[stage2][INV-1][T-2]") {
     Fixture f;
     REQUIRE(f.map(0x4000'1000, 0x5000'1000, 4 * KiB) == Status::Ok);    // a page
     REQUIRE(f.map(0x4060'0000, 0x5060'0000, 2 * MiB) == Status::Ok);    // a 2 MiB block
@@ -263,7 +263,7 @@ TEST_CASE("stage2: overlaps are refused and change nothing", "[stage2]") {
     CHECK(f.tr_status(0x4000'0000) == Status::NotFound);
 }
 
-TEST_CASE("stage2: NoMemory leaves the table unchanged", "[stage2]") {
+TEST_CASE("stage2: NoMemory leaves the table unchanged", "[stage2][INV-2][T-3][T-47]") {
     Fixture f(8 * KiB + 4 * KiB);  // the root and exactly one more table page
     const Snapshot before = snapshot(f.memory);
     // A page in a fresh 1 GiB region needs a level-2 and a level-3 table: one too many.
@@ -283,7 +283,7 @@ TEST_CASE("stage2: NoMemory leaves the table unchanged", "[stage2]") {
     CHECK(leaves(f.table).size() == 3);
 }
 
-TEST_CASE("stage2: unmap", "[stage2]") {
+TEST_CASE("stage2: unmap", "[stage2][T-4]") {
     Fixture f;
     REQUIRE(f.map(0x4000'0000, 0x5000'0000, 16 * KiB) == Status::Ok);
     REQUIRE(f.map(0x4020'0000, 0x5020'0000, 4 * MiB) == Status::Ok);  // two 2 MiB blocks
@@ -337,7 +337,7 @@ TEST_CASE("stage2: unmap", "[stage2]") {
     }
 }
 
-TEST_CASE("stage2: unmap invalidates only the table's own VMID", "[stage2]") {
+TEST_CASE("stage2: unmap invalidates only the table's own VMID", "[stage2][INV-1][T-4][T-17]") {
     Fixture f;
     Stage2Table other;
     REQUIRE(other.init(f.memory, 9) == Status::Ok);
@@ -350,7 +350,7 @@ TEST_CASE("stage2: unmap invalidates only the table's own VMID", "[stage2]") {
     CHECK(f.tr(0x4000'0000).pa.raw() == 0x5000'0000);  // the other table is independent
 }
 
-TEST_CASE("stage2: for_each_mapping visits leaves in IPA order", "[stage2]") {
+TEST_CASE("stage2: for_each_mapping visits leaves in IPA order", "[stage2][T-3]") {
     Fixture f;
     // Mapped out of order, across both root tables.
     REQUIRE(f.map(0xA0'0000'0000, 0x1'0000'0000, 4 * KiB, kRead) == Status::Ok);
@@ -367,7 +367,7 @@ TEST_CASE("stage2: for_each_mapping visits leaves in IPA order", "[stage2]") {
     CHECK(leaves(f.table) == expected);
 }
 
-TEST_CASE("stage2: random map/unmap agrees with a page-level model", "[stage2]") {
+TEST_CASE("stage2: random map/unmap agrees with a page-level model", "[stage2][INV-1][T-3]") {
     Fixture f(4 * MiB);
     std::mt19937_64 rng(0xB01C'4EAD);
     std::map<u64, std::pair<u64, u64>> model;  // page IPA -> (PA, attrs)

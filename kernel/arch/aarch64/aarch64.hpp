@@ -32,6 +32,8 @@ void gic_acknowledge_all(void (*spi)(u32 intid));
 void gic_spi_enable(u32 intid, unsigned core);
 void gic_spi_disable(u32 intid);
 void el2_configure_core();
+// VTTBR_EL2 for `vmid` over an all-invalid stage-2 root (for TLB maintenance by VMID).
+u64 empty_stage2_vttbr(u16 vmid);
 [[nodiscard]] bool smmu_abort_all_dma();
 // Stream table (every stream abort), queues, SMMU on; nullptr, or why the SMMU stays disabled.
 const char* smmu_enable();

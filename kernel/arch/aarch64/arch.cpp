@@ -28,10 +28,11 @@ void console_write(const char* text, usize length) {
 }
 
 void stage2_tlb_invalidate_vmid(u16 vmid) {
-    // TLBI VMALLS12E1IS acts on the VMID in VTTBR_EL2, so borrow it; being at EL2 no guest of
-    // this core runs meanwhile. The IS form reaches every core of the inner shareable domain.
+    // TLBI VMALLS12E1IS acts on the VMID in VTTBR_EL2, so borrow it, over the empty root (never
+    // a table at address 0); being at EL2 no guest of this core runs meanwhile. The IS form
+    // reaches every core of the inner shareable domain.
     u64 saved = BH_READ_SYSREG(vttbr_el2);
-    BH_WRITE_SYSREG(vttbr_el2, static_cast<u64>(vmid) << 48);
+    BH_WRITE_SYSREG(vttbr_el2, aarch64::empty_stage2_vttbr(vmid));
     aarch64::isb();
     aarch64::dsb_ish();
     asm volatile("tlbi vmalls12e1is" ::: "memory");
@@ -56,10 +57,10 @@ void panic(const char* what) {
 
 unsigned current_core() { return static_cast<unsigned>(BH_READ_SYSREG(mpidr_el1) & 0xff); }
 
-void clean_to_poc(PhysAddr pa, u64 size) {
+void clean_invalidate_to_poc(PhysAddr pa, u64 size) {
     u64 ctr = BH_READ_SYSREG(ctr_el0);
     u64 line = 4ull << ((ctr >> 16) & 0xf);  // DminLine, in bytes
-    for (u64 a = align_down(pa.raw(), line); a < pa.raw() + size; a += line) asm volatile("dc cvac, %0" ::"r"(a) : "memory");
+    for (u64 a = align_down(pa.raw(), line); a < pa.raw() + size; a += line) asm volatile("dc civac, %0" ::"r"(a) : "memory");
     aarch64::dsb_ish();
     // The memory may hold new code: no core may keep stale instructions for it.
     asm volatile("ic ialluis" ::: "memory");

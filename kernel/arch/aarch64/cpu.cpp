@@ -12,7 +12,10 @@
 #include "stage2_format.hpp"
 #include "sysreg.hpp"
 
-alignas(16) char bh_stacks[bh::platform::kMaxCores << KERNEL_STACK_SHIFT];
+// Per core: an unmapped guard page, then its 16 KiB stack (mmu.cpp leaves the guards unmapped, so
+// an overflow faults instead of running into the next core's stack and the data above).
+alignas(4096) char bh_stacks[bh::platform::kMaxCores * KERNEL_STACK_SLOT];
+static_assert(KERNEL_STACK_GUARD == bh::kPageSize && KERNEL_STACK_SLOT % bh::kPageSize == 0);
 
 namespace bh::aarch64 {
 
@@ -33,6 +36,25 @@ constexpr u64 kGuestHcr = (1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 4) 
 constexpr u64 kMdcrTraps = (1ull << 5) | (1ull << 6) | (1ull << 9) | (1ull << 10) | (1ull << 11);
 // CPTR_EL2: RES1 bits; FP/SIMD allowed (TFP = 0); trace registers trapped (TTA).
 constexpr u64 kCptr = 0x33ffull | (1ull << 20);
+// Registers through which a partition could read or disturb other partitions' or EL2's state,
+// trapped where the core has them (the trap bits are RES0 where it does not): RAS error records
+// (HCR_EL2.TERR) and their fault injection (TEA: external aborts reported to EL2), which are
+// shared by the cores of a node and name physical addresses; the activity monitors
+// (CPTR_EL2.TAM), which count EL2's and other partitions' work; MPAM's partition IDs
+// (MPAM2_EL2.TRAPMPAM0EL1/1EL1, MPAMHCR_EL2.TRAP_MPAMIDR_EL1), which select shared cache and
+// bandwidth partitions.
+constexpr u64 kHcrTerr = 1ull << 36, kHcrTea = 1ull << 37;
+constexpr u64 kCptrTam = 1ull << 30;
+constexpr u64 kMpam2TrapEl1 = (1ull << 48) | (1ull << 49);
+constexpr u64 kMpamHcrTrapIdr = 1ull << 31;
+constexpr u64 kMpamIdrHasHcr = 1ull << 17;
+
+constexpr unsigned id_field(u64 reg, unsigned shift) { return static_cast<unsigned>((reg >> shift) & 0xf); }
+
+// The stage-2 root VTTBR_EL2 names whenever no partition's does: every entry invalid. VTTBR never
+// points at nothing while stage 2 may be used (a speculative walk under the speculative-AT
+// errata, Cortex-A76 1165522, A55 1530923, A57/A72 1319367, would fill the TLB from it).
+alignas(stage2::kRootSize) u64 g_empty_stage2_root[stage2::kRootEntries];
 // SCTLR_EL1 architectural reset-like value: MMU and caches off, RES1 bits set.
 constexpr u64 kGuestSctlr = 0x30d0'0800;
 
@@ -43,16 +65,27 @@ PerCpu& this_cpu() { return *reinterpret_cast<PerCpu*>(BH_READ_SYSREG(tpidr_el2)
 void percpu_init(unsigned core) {
     PerCpu& c = cpus[core];
     c.core = core;
-    c.stack_top = reinterpret_cast<u64>(bh_stacks) + ((static_cast<u64>(core) + 1) << KERNEL_STACK_SHIFT);
+    c.stack_top = reinterpret_cast<u64>(bh_stacks) + (static_cast<u64>(core) + 1) * KERNEL_STACK_SLOT;
     BH_WRITE_SYSREG(tpidr_el2, reinterpret_cast<u64>(&c));
     BH_WRITE_SYSREG(vbar_el2, reinterpret_cast<u64>(bh_el2_vectors));
     isb();
 }
 
+u64 empty_stage2_vttbr(u16 vmid) { return reinterpret_cast<u64>(g_empty_stage2_root) | static_cast<u64>(vmid) << 48; }
+
 void el2_configure_core() {
     u64 pmcr_n = (BH_READ_SYSREG(pmcr_el0) >> 11) & 0x1f;
     BH_WRITE_SYSREG(mdcr_el2, kMdcrTraps | pmcr_n);  // HPMN = N: no counter reserved for EL2
-    BH_WRITE_SYSREG(cptr_el2, kCptr);
+    const u64 pfr0 = BH_READ_SYSREG(id_aa64pfr0_el1), pfr1 = BH_READ_SYSREG(id_aa64pfr1_el1);
+    const bool ras = id_field(pfr0, 28) != 0 || id_field(pfr1, 12) != 0;
+    const bool amu = id_field(pfr0, 44) != 0;
+    const bool mpam = id_field(pfr0, 40) != 0 || id_field(pfr1, 16) != 0;
+    BH_WRITE_SYSREG(cptr_el2, kCptr | (amu ? kCptrTam : 0));
+    if (mpam) {
+        BH_WRITE_SYSREG(S3_4_C10_C5_0, kMpam2TrapEl1);  // MPAM2_EL2
+        if ((BH_READ_SYSREG(S3_0_C10_C4_4) & kMpamIdrHasHcr) != 0)  // MPAMIDR_EL1.HAS_HCR
+            BH_WRITE_SYSREG(S3_4_C10_C4_0, kMpamHcrTrapIdr);      // MPAMHCR_EL2
+    }
     BH_WRITE_SYSREG(hstr_el2, 0);
     // EL1/EL0 accesses to the physical counter and timer trap; partitions use the virtual
     // ones, offset per partition (CNTVOFF_EL2) so that each sees its own time since start.
@@ -62,7 +95,10 @@ void el2_configure_core() {
     // No virtual interrupts yet: the guests' virtual CPU interface stays disabled.
     BH_WRITE_SYSREG(S3_4_C12_C11_0, 0);  // ICH_HCR_EL2
     BH_WRITE_SYSREG(vpidr_el2, BH_READ_SYSREG(midr_el1));
-    BH_WRITE_SYSREG(hcr_el2, kGuestHcr);
+    // A real (empty) root and VMID 0 before stage 2 is turned on.
+    BH_WRITE_SYSREG(vttbr_el2, empty_stage2_vttbr(0));
+    isb();
+    BH_WRITE_SYSREG(hcr_el2, kGuestHcr | (ras ? kHcrTerr | kHcrTea : 0));
     isb();
 }
 

@@ -4,9 +4,10 @@
 #include <bulkhead/platform.hpp>
 
 #include "aarch64.hpp"
+#include "asm_defs.h"
 #include "sysreg.hpp"
 
-extern "C" char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
+extern "C" char __text_start[], __text_end[], __rodata_start[], __rodata_end[], bh_stacks[];
 
 namespace bh::aarch64 {
 
@@ -46,7 +47,15 @@ alignas(4096) u64 level3_kernel[kKernelL3Tables][512];
 
 u64 table(const void* next) { return reinterpret_cast<u64>(next) | kValid | kTableOrPage; }
 
+// One of the stacks' guard pages (cpu.cpp: the page below each core's stack).
+bool stack_guard(u64 pa) {
+    const u64 stacks = reinterpret_cast<u64>(bh_stacks);
+    return pa >= stacks && pa < stacks + platform::kMaxCores * KERNEL_STACK_SLOT &&
+           (pa - stacks) % KERNEL_STACK_SLOT < KERNEL_STACK_GUARD;
+}
+
 u64 kernel_page(u64 pa) {
+    if (stack_guard(pa)) return 0;  // invalid: an overflow faults here
     u64 text_start = reinterpret_cast<u64>(__text_start), text_end = reinterpret_cast<u64>(__text_end);
     u64 ro_start = reinterpret_cast<u64>(__rodata_start), ro_end = reinterpret_cast<u64>(__rodata_end);
     u64 page = pa | kValid | kTableOrPage | kAttrNormal | kApRes1 | kInnerShareable | kAccessFlag;

@@ -29,11 +29,12 @@ secondary_entry:
     bl      bh_boot_secondary
     b       halt
 
-// sp = top of core x19's stack; clobbers x0, x1.
+// sp = top of core x19's stack (each core's slot: a guard page, then its stack); clobbers x0-x2.
 setup_stack:
     ldr     x0, =bh_stacks
     add     x1, x19, #1
-    lsl     x1, x1, #KERNEL_STACK_SHIFT
+    mov     x2, #KERNEL_STACK_SLOT
+    mul     x1, x1, x2
     add     sp, x0, x1
     ret
 

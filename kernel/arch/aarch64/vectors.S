@@ -31,9 +31,15 @@
 .endm
 
 .macro kernel_fault kind
-    // An exception taken from EL2 itself is a kernel bug: report and stop the machine.
-    mov     x0, #\kind
+    // An exception taken from EL2 itself is a kernel bug: report and stop the machine, on the
+    // core's stack from its top (the fault may be an overflow into the stack's guard page, with
+    // SP still pointing there). The faulting SP goes to the report.
     mov     x1, sp
+    mrs     x2, tpidr_el2
+    cbz     x2, 1f
+    ldr     x2, [x2, #PERCPU_STACK_TOP]
+    mov     sp, x2
+1:  mov     x0, #\kind
     b       bh_el2_exception
 .endm
 

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <bulkhead/platform.hpp>
 
@@ -27,6 +29,7 @@ u64 g_publish = 0;
 unsigned g_core = 0;
 u64 g_clean_calls = 0;
 u64 g_clean_bytes = 0;
+std::vector<std::pair<u64, u64>> g_cleaned;  // every range cleaned since reset_counters
 std::array<u64, platform::kMaxCores> g_kicks{};
 u64 g_wakes = 0;
 u64 g_counter = 0;
@@ -89,9 +92,10 @@ void panic(const char* what) {
 unsigned current_core() { return g_core; }
 
 // Host memory is coherent; what matters to tests is that the kernel asked, and for what.
-void clean_to_poc(PhysAddr pa, u64 size) {
+void clean_invalidate_to_poc(PhysAddr pa, u64 size) {
     ++g_clean_calls;
     g_clean_bytes += size;
+    g_cleaned.emplace_back(pa.raw(), size);
     char text[40];
     std::snprintf(text, sizeof text, "clean 0x%llx", static_cast<unsigned long long>(pa.raw()));
     host::trace().push_back(text);
@@ -148,6 +152,7 @@ void reset_counters() {
     g_publish = 0;
     g_clean_calls = 0;
     g_clean_bytes = 0;
+    g_cleaned.clear();
     g_kicks.fill(0);
     g_wakes = 0;
     g_system_off = 0;
@@ -165,6 +170,20 @@ void set_descriptor_observer(DescriptorObserver observer) { g_observer = std::mo
 
 u64 clean_to_poc_calls() { return g_clean_calls; }
 u64 clean_to_poc_bytes() { return g_clean_bytes; }
+bool cleaned_to_poc(PhysAddr pa, u64 size) {
+    // Walk the byte range forward through whichever cleaned range covers its next byte.
+    u64 at = pa.raw();
+    const u64 end = pa.raw() + size;
+    for (bool moved = true; at < end && moved;) {
+        moved = false;
+        for (const auto& [base, length] : g_cleaned)
+            if (at >= base && at - base < length) {
+                at = base + length;
+                moved = true;
+            }
+    }
+    return at >= end;
+}
 u64 kick_count(unsigned core) { return core < g_kicks.size() ? g_kicks[core] : 0; }
 u64 wake_count() { return g_wakes; }
 void set_counter(u64 ticks) { g_counter = ticks; }

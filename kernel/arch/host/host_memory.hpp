@@ -40,8 +40,11 @@ using DescriptorObserver = std::function<void(TableEvent event, u64* entry, u64 
 void set_descriptor_observer(DescriptorObserver observer);
 
 // The rest of the arch interface, recorded for tests.
-u64 clean_to_poc_calls();     // arch::clean_to_poc
+u64 clean_to_poc_calls();     // arch::clean_invalidate_to_poc
 u64 clean_to_poc_bytes();
+// Whether every byte of [pa, pa + size) was cleaned to the point of coherency since the last
+// reset_counters() (the union of every clean_invalidate_to_poc range).
+bool cleaned_to_poc(PhysAddr pa, u64 size);
 u64 kick_count(unsigned core);  // arch::kick_core, per core (0 for cores >= kMaxCores)
 u64 wake_count();               // arch::wake_cores
 void set_counter(u64 ticks);    // arch::counter_now returns this, then one more per call

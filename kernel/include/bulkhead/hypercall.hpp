@@ -42,14 +42,22 @@ enum class Function : u64 {
                                      //    routed to this vCPU's core
     IrqAck = kVendorBase | 0x51,     // x1 = IrqHandler cap (Control): let a fired SPI in again
     IrqUnbind = kVendorBase | 0x52,  // x1 = IrqHandler cap (Control): disable it, forget the binding
-    DmaStreamBind = kVendorBase | 0x60,    // x1 = DmaStream cap (Control): the stream translates
+    AuditRead = kVendorBase | 0x60,  // x1 = AuditLog cap (Read), x2 = cursor (a sequence number) ->
+                                     //    x1 = sequence, x2 = event | detail << 8 | core << 16 |
+                                     //    partition+1 << 32, x3 = a, x4 = b, x5 = time (counter),
+                                     //    x6 = entries lost before it, x7 = overwritten since boot;
+                                     //    NotFound: nothing at or after the cursor yet, x1 = the
+                                     //    cursor to wait from (docs/audit.md)
+    DmaStreamBind = kVendorBase | 0x70,    // x1 = DmaStream cap (Control): the stream translates
                                            //    through the caller's stage 2; bus mastering allowed
-    DmaStreamUnbind = kVendorBase | 0x61,  // x1 = the DmaStream cap that bound it: the stream aborts
+    DmaStreamUnbind = kVendorBase | 0x71,  // x1 = the DmaStream cap that bound it: the stream aborts
 };
 
-// 4: DmaStreamBind, DmaStreamUnbind (0x60-0x61); CapIdentify's x5 also says whether a DmaStream
-// cap is bound; version 3's calls are otherwise unchanged.
-inline constexpr u64 kAbiVersion = 4;
+// 5: DmaStreamBind, DmaStreamUnbind (0x70-0x71); CapIdentify's x5 also says whether a DmaStream
+// cap is bound; version 4's calls are otherwise unchanged.
+// 4: AuditRead (0x60); version 3's calls are unchanged.
+// 3: IrqBind, IrqAck, IrqUnbind (0x50-0x52); version 2's calls are unchanged.
+inline constexpr u64 kAbiVersion = 5;
 inline constexpr unsigned kConsoleChunk = 40;  // 5 registers of 8 bytes
 inline constexpr unsigned kRevokeBudget = 64;  // deletions per CapRevoke call
 

@@ -81,17 +81,22 @@ enum class OpKind : u32 {
                           // the declared ones (invariant 6, checked at seal and by the checker)
     CreateIrqHandler = 11,  // slot := the IrqHandler cap of SPI arg0 (an INTID of
                             // platform::kAssignableSpis), at most once per SPI
-    AssignPciFunction = 12,  // arg0 = partition slot, arg1 = function (bus 0: device << 3 |
+    CreateAuditLog = 12,    // slot := the AuditLog cap (Read|Grant) of the kernel's security audit
+                            // log, at most once (docs/audit.md). Added within version 3: a
+                            // manifest without it is unchanged, and a kernel that does not know
+                            // it refuses it as an unknown op.
+    AssignPciFunction = 13,  // arg0 = partition slot, arg1 = function (bus 0: device << 3 |
                              // function), arg2 = its identity, vendor | device << 16: the
                              // function becomes the partition's; slot := the DmaStream cap of
                              // its stream (stream ID = requester ID = arg1), at most once each
-    PlacePciBar = 13,        // arg0 = partition slot, arg1 = its function, arg2 = BAR index
+    PlacePciBar = 14,        // arg0 = partition slot, arg1 = its function, arg2 = BAR index
                              // (0..5), arg3 = address in the 32-bit PCIe MMIO window
 };
 
 enum class FlowKind : u64 {
     Memory = 1,  // the source can write memory the destination can read (a Channel)
     Signal = 2,  // the source can signal a Notification the destination can wait on
+    Audit = 3,   // the destination holds an AuditLog Read cap: it reads the events the source causes
 };
 
 inline constexpr u64 kUntypedDevice = 1;

@@ -23,15 +23,17 @@ enum class ObjectType : u8 {
     Notification = 8,
     Channel = 9,
     DmaStream = 10,
+    AuditLog = 11,  // the kernel's security audit log (kernel/audit/): names no memory
 };
-inline constexpr u8 kObjectTypeCount = 11;
+inline constexpr u8 kObjectTypeCount = 12;
 static_assert(sizeof(ObjectType) == 1);
 static_assert(static_cast<u8>(ObjectType::Null) == 0 && static_cast<u8>(ObjectType::Untyped) == 1 &&
               static_cast<u8>(ObjectType::CNode) == 2 && static_cast<u8>(ObjectType::Partition) == 3 &&
               static_cast<u8>(ObjectType::Vcpu) == 4 && static_cast<u8>(ObjectType::Frame) == 5 &&
               static_cast<u8>(ObjectType::DeviceMmio) == 6 && static_cast<u8>(ObjectType::IrqHandler) == 7 &&
               static_cast<u8>(ObjectType::Notification) == 8 && static_cast<u8>(ObjectType::Channel) == 9 &&
-              static_cast<u8>(ObjectType::DmaStream) == 10 && kObjectTypeCount == 11);
+              static_cast<u8>(ObjectType::DmaStream) == 10 && static_cast<u8>(ObjectType::AuditLog) == 11 &&
+              kObjectTypeCount == 12);
 
 constexpr bool object_type_valid(u8 raw) { return raw < kObjectTypeCount; }
 
@@ -71,7 +73,8 @@ inline constexpr u32 kMaxRetypeCount = 256;
 constexpr bool page_size_bits(unsigned bits) { return bits == 12 || bits == 21; }
 
 // The log2 size in bytes of the memory an object of `type` occupies, given the cap's
-// size_bits (for CNode: the radix). 0 for types that name no memory (IrqHandler, DmaStream).
+// size_bits (for CNode: the radix). 0 for types that name no memory (IrqHandler, DmaStream,
+// AuditLog).
 constexpr unsigned object_bits(ObjectType type, unsigned size_bits) {
     switch (type) {
         case ObjectType::CNode:
@@ -87,6 +90,7 @@ constexpr unsigned object_bits(ObjectType type, unsigned size_bits) {
         case ObjectType::Null:
         case ObjectType::IrqHandler:
         case ObjectType::DmaStream:
+        case ObjectType::AuditLog:
             break;
     }
     return 0;

@@ -149,7 +149,7 @@ u64 ipc_capabilities(const SystemDescription& system, const std::string& name) {
 
 u64 capabilities_needed(const SystemDescription& system, const Partition& partition) {
     return memory_capabilities(partition) + ipc_capabilities(system, partition.name) + partition.controls.size() +
-           partition.interrupts.size() + pci_capabilities(system, partition.name);
+           partition.interrupts.size() + pci_capabilities(system, partition.name) + (partition.audit ? 1 : 0);
 }
 
 u64 first_ipc_index(const Partition& partition) { return kCSpaceOwnCNodeIndex + memory_capabilities(partition); }

@@ -232,6 +232,14 @@ void parse_optional_properties(const Node& node, Partition& partition, Diagnosti
             diagnostics.error(node.path(), "interrupts must be a list of interrupt numbers (INTIDs)");
         }
     }
+    if (node.has("audit")) {
+        auto value = node.raw("audit");
+        if (value && value->empty()) {
+            partition.audit = true;
+        } else {
+            diagnostics.error(node.path(), "audit takes no value (write `audit;`)");
+        }
+    }
     if (node.has("controls")) {
         auto controls = node.strings("controls");
         if (controls) {

@@ -181,7 +181,7 @@ public:
         }
     }
 
-    // Last: per `/pci` function in document order, its assignment to its owner with the DmaStream
+    // Then: per `/pci` function in document order, its assignment to its owner with the DmaStream
     // cap of its stream (granted with Control and Grant: the owner may derive copies in its own
     // CSpace, which caps never leave), then per BAR (index order) its placement and the 2 MiB
     // DeviceMmio pages of its slot, mapped R W at IPA == PA and granted R W.
@@ -209,6 +209,26 @@ public:
                     emit(make_op(OpKind::GrantCap, page.slot, owner->slot, owner->next_index++, rights::kRead | rights::kWrite));
                 }
             }
+        }
+    }
+
+    // Last: the AuditLog cap, made once if any partition has `audit`, granted Read only (no
+    // Grant: it stays with the auditor) at its next free index; and the flows it makes, from
+    // every other partition to the auditor, declared (the kernel's seal requires them).
+    void audit(const SystemDescription& system) {
+        u32 slot = 0;
+        for (std::size_t i = 0; i < system.partitions.size(); ++i) {
+            if (!system.partitions[i].audit) continue;
+            if (slot == 0) {
+                slot = allocate(1);
+                emit(make_op(OpKind::CreateAuditLog, slot));
+            }
+            Made& auditor = made_[i];
+            emit(make_op(OpKind::GrantCap, slot, auditor.slot, auditor.next_index++, rights::kRead));
+            for (const Made& other : made_)
+                if (other.slot != auditor.slot)
+                    emit(make_op(OpKind::DeclareFlow, 0, other.slot, auditor.slot,
+                                 static_cast<u64>(manifest::FlowKind::Audit)));
         }
     }
 
@@ -287,6 +307,7 @@ PackedManifest build_manifest(const SystemDescription& system, const std::vector
     emitter.controls(system);
     emitter.interrupts(system);
     emitter.pci(system);
+    emitter.audit(system);
     packed.ops.push_back(make_op(OpKind::Seal, 0));
     packed.boot_slots_needed = emitter.slots_needed();
 

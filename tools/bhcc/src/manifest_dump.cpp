@@ -33,6 +33,7 @@ using manifest::OpKind;
         case 8: return "Notification";
         case 9: return "Channel";
         case 10: return "DmaStream";
+        case 11: return "AuditLog";
         default: return "type" + std::to_string(type);
     }
 }
@@ -151,6 +152,7 @@ public:
                 return "DeclareFlow     " + partition(op.arg[0]) + " -> " + partition(op.arg[1]) + " " +
                        (op.arg[2] == static_cast<u64>(manifest::FlowKind::Memory)   ? "memory"
                         : op.arg[2] == static_cast<u64>(manifest::FlowKind::Signal) ? "signal"
+                        : op.arg[2] == static_cast<u64>(manifest::FlowKind::Audit)  ? "audit"
                                                                                      : "kind " + std::to_string(op.arg[2]));
             case OpKind::CreateIrqHandler: {
                 SlotInfo info;
@@ -158,6 +160,12 @@ public:
                 info.pa = op.arg[0];
                 slots_[op.slot] = info;
                 return "CreateIrqHandler " + slot + " := IrqHandler INTID " + std::to_string(op.arg[0]);
+            }
+            case OpKind::CreateAuditLog: {
+                SlotInfo info;
+                info.type = static_cast<u64>(ObjectType::AuditLog);
+                slots_[op.slot] = info;
+                return "CreateAuditLog  " + slot + " := AuditLog";
             }
             case OpKind::AssignPciFunction: {
                 SlotInfo info;
@@ -183,6 +191,7 @@ private:
         if (found == slots_.end()) return "empty";
         const SlotInfo& info = found->second;
         if (info.type == static_cast<u64>(ObjectType::IrqHandler)) return "IrqHandler INTID " + std::to_string(info.pa);
+        if (info.type == static_cast<u64>(ObjectType::AuditLog)) return "AuditLog";
         if (info.type == static_cast<u64>(ObjectType::DmaStream)) return "DmaStream " + hex(info.pa);
         std::string text = type_name(info.type);
         if (!info.partition.empty()) text += " \"" + info.partition + "\"";

@@ -42,6 +42,10 @@ struct Partition {
     // Interrupts (INTIDs, `interrupts`): each gets the IrqHandler cap of that SPI (rights
     // Control only), after the `controls` caps, in `interrupts` order.
     std::vector<u64> interrupts;
+    // `audit` (no value): the partition reads the kernel's security audit log. It gets the
+    // AuditLog cap (Read only) after its interrupts' caps, and every other partition gets a
+    // declared Audit flow to it (docs/audit.md).
+    bool audit = false;
     std::vector<MemoryRegion> regions;  // every memory child, well formed or not
 };
 
