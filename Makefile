@@ -2,7 +2,7 @@
 # Debian bookworm, as root: the first run installs what is missing (tools/bootstrap).
 BUILD ?= build
 
-.PHONY: all bootstrap configure build run test coverage fuzz fuzz-build evidence clean
+.PHONY: all bootstrap configure build run test bench coverage fuzz fuzz-build evidence clean
 
 all: build
 
@@ -18,16 +18,26 @@ configure: bootstrap
 build: configure
 	cmake --build $(BUILD)
 
-# Interactive when stdin is a terminal (Ctrl-A X quits QEMU); otherwise QEMU's stdin is
-# /dev/null. The demo powers the machine off by itself.
+# The Linux demo (config/linux-demo.dts); DEMO=demo boots the bare-metal one. Interactive when
+# stdin is a terminal (the Linux partition's console takes the keyboard; Ctrl-A X quits QEMU),
+# without a time limit then; otherwise QEMU's stdin is /dev/null and it gets 400 s. The demo
+# powers the machine off by itself.
+DEMO ?= linux-demo
 run: build
 	@mkdir -p $(BUILD)/logs
-	@if [ -t 0 ]; then interactive=--interactive; else interactive=; fi; \
-	tools/qemu-run $$interactive --timeout 120 --log $(BUILD)/logs/run.log $(BUILD)/images/demo.img; \
+	@if [ -t 0 ]; then limit=--interactive; else limit="--timeout 400"; fi; \
+	tools/qemu-run $$limit --log $(BUILD)/logs/run.log $(BUILD)/images/$(DEMO).img; \
 	status=$$?; echo "log: $(BUILD)/logs/run.log"; exit $$status
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j2
+
+# Instruction counts of the kernel's hot paths under QEMU -icount (docs/benchmarks.md): the table
+# on stdout, $(BUILD)/bench/results.json and the serial logs beside it. Two runs, which must agree
+# to the instruction; fails when the calibration is off, a check fails or a path exceeds its
+# budget (bench/budgets.json).
+bench: build
+	bench/run --build $(BUILD) --runs 2
 
 # Host-side coverage: a separate, instrumented build (BH_COVERAGE=ON: --coverage -O0, no aarch64
 # image, no QEMU tests), the unit tests, then gcovr over kernel/ and tools/bhcc/. HTML report

@@ -48,9 +48,6 @@ void Kernel::destroy(const Capability& cap, const CapLockHeld& held) {
             interrupts.notification_destroyed(cap.object, held);
             break;
         case ObjectType::IrqHandler: interrupts.handler_destroyed(cap.irq(), held); break;
-        case ObjectType::Vcpu:
-            if (auto* v = static_cast<Vcpu*>(arch::phys_to_virt(PhysAddr(cap.object)))) vcpu_destroyed(*v);
-            break;
         case ObjectType::CNode:
             // A partition whose CSpace root is gone keeps running, but finds no capability.
             partitions.for_each([&cap](Partition& p) {
@@ -71,16 +68,14 @@ void Kernel::unmap(const Capability& cap, const CapLockHeld& held) {
     unmap_frame(partitions, cap);
 }
 
-// A Vcpu's last cap is gone (its memory may be retyped next): nothing may point to it. A bound
-// Vcpu's original cap stays in the boot CNode, which only the kernel holds and never empties,
-// so this happens only to an unbound one, or in host tests; a partition that loses a vCPU is
-// taken down for good first (it can no longer run as described).
-void Kernel::vcpu_destroyed(Vcpu& v) {
-    Partition* p = v.partition;
-    if (p == nullptr) return;
-    if (p->transition(PartitionState::Running, PartitionState::Stopping))
-        lifecycle.stop_for_good(*p);
-    cores.unbind(v);
+// A Vcpu is bound for good (CoreMap::bind): its partition, its core and whoever takes the
+// partition down point to it. Its last cap is therefore never deleted; the partition stays as
+// described for every run, and no hook has to take a running partition down under the
+// capability lock that taking down needs itself (notification waits, interrupt bindings).
+bool Kernel::in_use(const Capability& cap) const {
+    if (cap.type != ObjectType::Vcpu) return false;
+    const auto* v = static_cast<const Vcpu*>(arch::phys_to_virt(PhysAddr(cap.object)));
+    return v != nullptr && v->partition != nullptr;
 }
 
 }  // namespace bh

@@ -52,10 +52,9 @@ public:
     Status create(ObjectType type, PhysAddr base, unsigned size_bits, const CapLockHeld& held) override;
     void destroy(const Capability& final_cap, const CapLockHeld& held) override;
     void unmap(const Capability& cap, const CapLockHeld& held) override;
+    bool in_use(const Capability& final_cap) const override;
 
 private:
-    void vcpu_destroyed(Vcpu& v);
-
     bool sealed_ = false;
 };
 

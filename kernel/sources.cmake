@@ -55,6 +55,7 @@ set(BH_ARCH_PURE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arch/aarch64/stage2_table.cpp
   ${CMAKE_CURRENT_LIST_DIR}/arch/aarch64/esr.cpp
   ${CMAKE_CURRENT_LIST_DIR}/arch/aarch64/guest_exit_decode.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/arch/aarch64/os_registers.cpp
 )
 set(BH_HOST_ARCH_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/arch_host.cpp

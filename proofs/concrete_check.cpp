@@ -414,6 +414,18 @@ ConcreteReport check_manifest(std::span<const std::uint8_t> bytes) {
             if (a.type == ObjectType::Frame || a.type == ObjectType::DeviceMmio)
                 derived.emplace(std::tuple{a.partition, b.partition, kMem}, w);  // both hold a cap to one frame
         }
+    // Seal's frames_unshared: whatever the rights, two holders of one frame signal each other
+    // through FrameMap's answer (a frame is mapped through one cap at a time).
+    for (const auto& a : rp.held)
+        for (const auto& b : rp.held) {
+            if (a.partition >= b.partition || a.type != b.type || a.object != b.object || a.bits != b.bits) continue;
+            if (a.type != ObjectType::Frame && a.type != ObjectType::DeviceMmio) continue;
+            ok = false;
+            violated.insert("INV-6");
+            det << "INV-6 information flow: '" << rp.names[a.partition] << "' and '" << rp.names[b.partition] << "' both hold a "
+                << type_name(a.type) << " cap to the object at PA " << hexs(a.object)
+                << ": each one's FrameMap answer tells whether the other has it mapped\n";
+        }
     // Audit: the holder of an AuditLog cap with Read learns what every other partition does.
     for (const auto& a : rp.held)
         if (a.type == ObjectType::AuditLog && (a.rights & Rights::kRead))

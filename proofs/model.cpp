@@ -196,6 +196,7 @@ struct P {
     expr in_k(const expr& x) const { return overlap(s.base(x), s.len(x), e.kb, e.kl); }
     expr in_w(const expr& x) const { return overlap(s.base(x), s.len(x), e.wb, e.wl); }
     expr inside_w(const expr& x) const { return inside(s.base(x), s.len(x), e.wb, e.wl); }
+    expr frame(const expr& x) const { return s.typ(x) == e.T(ObjectType::Frame) || s.typ(x) == e.T(ObjectType::DeviceMmio); }
     expr flowtype(const expr& x) const {
         return s.typ(x) == e.T(ObjectType::Channel) || s.typ(x) == e.T(ObjectType::Notification);
     }
@@ -372,6 +373,12 @@ std::vector<Clause> invariants() {
                                (s.mattr(y) & 1) != 0,
                            e.declared(s.mp(x), s.mp(y)));
     });
+    // Seal's frames_unshared: a frame is mapped through one cap at a time, so two holders would
+    // signal each other by FrameMap's answer (read-only holders too).
+    add("INV-6 information flow", "a frame's caps in one partition", [](const Env& e, const State& s, const expr& x, const expr& y, const expr&) {
+        P p{e, s};
+        return z3::implies(p.frame(x) && p.same_object(x, y) && e.own(x) != 0 && e.own(y) != 0, e.own(x) == e.own(y));
+    });
     // A bound SPI signals its notification on the owner's behalf: whoever else can wait on it
     // must be a declared destination of the owner (with INV-5 (c) there is nobody).
     add("INV-6 information flow", "a binding adds no flow", [](const Env& e, const State& s, const expr& i, const expr& x, const expr&) {
@@ -537,6 +544,13 @@ expr one_partition_per_spi(const Env& e, const State& s, const expr& src, const 
     return z3::implies(p.irqh(src), forall_slot(e, y, z3::implies(p.irqh(y) && s.irq(y) == s.irq(src) && e.own(y) != 0,
                                                                    e.own(y) == o)));
 }
+// Seal's frames_unshared check, folded into grant: a Frame or DeviceMmio cap granted to
+// partition `o` leaves the caps of its object in one partition.
+expr one_frame_holder(const Env& e, const State& s, const expr& src, const expr& o) {
+    P p{e, s};
+    expr y = e.c.bv_const("grant.frame_other", kSlotBits);
+    return z3::implies(p.frame(src), forall_slot(e, y, z3::implies(p.same_object(y, src) && e.own(y) != 0, e.own(y) == o)));
+}
 // The description's rule that one partition waits on a notification (bhcc check_notifications;
 // NOT checked by the kernel's seal): a Read cap granted to `o` leaves the Read caps of the
 // notification in one partition.
@@ -647,7 +661,8 @@ std::vector<OpDef> operations() {
                 // INV-6 is guarded by the seal-time / bhcc check on the flows the description
                 // declares (the kernel's grant itself does not look at flows).
                 guard = guard && !s.sealed() && e.own(src) == 0 && e.own(d) != 0 && new_flows_declared(e, s, src, e.own(d), requested) &&
-                        one_partition_per_spi(e, s, src, e.own(d)) && one_waiter(e, s, src, e.own(d), requested);
+                        one_partition_per_spi(e, s, src, e.own(d)) && one_waiter(e, s, src, e.own(d), requested) &&
+                        one_frame_holder(e, s, src, e.own(d));
             } else {
                 guard = guard && e.own(d) == e.own(src);  // caps move only within a CSpace after boot
             }

@@ -6,7 +6,8 @@
 // descriptions, good and bad). The DTS path of bhcc only runs dtc in a subprocess before this,
 // so fuzzing the blob covers all of bhcc's own code without spawning a process per input.
 // Guest images are synthesised in memory: one small executable segment at the first executable
-// region of each partition, entry at its start.
+// region of each partition, entry at its start; for a Linux partition a small Image and
+// initramfs, placed and given a generated device tree as bhcc does (make_linux_guest).
 // Oracles (besides ASan/UBSan on the parser, which reads untrusted bytes):
 //   * a description bhcc accepts packs into a manifest the kernel's reader accepts
 //     (self_check_manifest is empty);
@@ -21,6 +22,7 @@
 #include <bhcc/description_parser.hpp>
 #include <bhcc/diagnostics.hpp>
 #include <bhcc/elf_image.hpp>
+#include <bhcc/linux_guest.hpp>
 #include <bhcc/manifest_builder.hpp>
 #include <bhcc/manifest_check.hpp>
 #include <bhcc/system_validator.hpp>
@@ -31,6 +33,7 @@
 #include <kernel.hpp>
 
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <set>
 #include <span>
@@ -76,7 +79,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     std::vector<bhcc::ElfImage> images;
     static const u8 kCode[] = {0x1f, 0x20, 0x03, 0xd5, 0x00, 0x00, 0x00, 0x14};  // nop; b .
-    for (const bhcc::Partition& p : system->partitions) {
+    for (bhcc::Partition& p : system->partitions) {
+        if (p.is_linux()) {
+            // A 64 KiB kernel needing 128 KiB, a 4 KiB initramfs: small enough to fit most regions.
+            static const bhcc::LinuxImage kKernel = [] {
+                std::vector<u8> bytes(64 * 1024, 0);
+                const u64 image_size = 128 * 1024;
+                std::memcpy(bytes.data() + 16, &image_size, sizeof image_size);
+                std::memcpy(bytes.data() + 56, &bhcc::kLinuxImageMagic, sizeof bhcc::kLinuxImageMagic);
+                return *bhcc::parse_linux_image(std::move(bytes)).image;
+            }();
+            static const std::vector<u8> kInitramfs(4096, 0x1f);
+            std::optional<bhcc::LinuxGuest> guest = bhcc::make_linux_guest(p, kKernel, kInitramfs, diagnostics);
+            if (!guest) return 0;  // does not fit: refused with a message, as bhcc does
+            p.boot_arg = guest->layout.device_tree_ipa;
+            images.push_back(std::move(guest->image));
+            continue;
+        }
         const bhcc::MemoryRegion* exec = nullptr;
         for (const bhcc::MemoryRegion& r : p.regions) {
             if (r.mapped && (r.attrs & manifest::attr::kExecute) != 0 && r.size >= sizeof kCode) {

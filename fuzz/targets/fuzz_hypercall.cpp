@@ -2,9 +2,11 @@
 //
 // The system under test is built once through the same kernel operations the boot program
 // uses: two partitions ("alpha", restart policy Restart, 2 vCPUs on cores 0-1; "beta", policy
-// Stop, 1 vCPU on core 2), each with a 4 KiB RAM frame, a CSpace holding its own CNode, spare
-// frames (one copy of a frame shared by both, which neither may map while the other does), a
-// notification both can signal and only alpha waits on (one waiting partition per
+// Stop, 1 vCPU on core 2, an OS guest: the debug and PMU registers of
+// arch/aarch64/os_registers.hpp read as zero for it, so its trapped system register exits reach
+// that code), each with a 4 KiB RAM frame, a CSpace holding its own CNode, spare frames (alpha
+// holds a cap to a frame the boot program mapped into beta: alpha may not map it), a channel
+// both hold and may map, a notification both can signal and only alpha waits on (one waiting partition per
 // notification), Partition caps with Control (alpha controls beta, beta and itself, beta
 // controls itself) and a device page (beta). Then it is snapshotted
 // (the Kernel object and the simulated RAM it uses) and every input starts from a restored copy,
@@ -51,6 +53,8 @@ namespace {
 constexpr u64 kKiB = 1024, kMiB = 1024 * kKiB;
 constexpr u64 kGuestRam = platform::kGuestRamIpa;
 constexpr u64 kRwx = attr::kRead | attr::kWrite | attr::kExecute;
+constexpr u64 kRw = attr::kRead | attr::kWrite;
+constexpr u64 kBetaFrameIpa = 0x5000'0000;  // in the IPA pool: where the seeds map too
 constexpr u64 kFramePa = 0x4800'0000;  // frames are carved from here upwards
 constexpr u64 kDevicePa = 0x0901'0000;  // the RTC page: the one assignable device on the board
 
@@ -160,12 +164,12 @@ Outcome grant(u32 source, Partition& p, u64 index, Rights mask) {
     return world.system->boot.grant_cap(BootSlot(source), p, index, mask, 0, held());
 }
 
-u32 partition(const char* name, u32 vcpus, manifest::RestartPolicy policy) {
+u32 partition(const char* name, u32 vcpus, manifest::RestartPolicy policy, u64 flags = 0) {
     Kernel& s = *world.system;
     const u32 ps = slot(), cs = slot();
     must(s.boot.retype(kObjects, ObjectType::Partition, 16, BootSlot(ps), 1, s, held()), "retype partition");
     must(s.boot.retype(kObjects, ObjectType::CNode, PartitionTable::kCSpaceRadix, BootSlot(cs), 1, s, held()), "retype cnode");
-    must(s.partitions.create(s.boot, BootSlot(ps), BootSlot(cs), name, policy, vcpus), "create partition");
+    must(s.partitions.create(s.boot, BootSlot(ps), BootSlot(cs), name, policy, vcpus, flags), "create partition");
     return ps;
 }
 
@@ -200,7 +204,7 @@ void build() {
     const Rights all = Rights::from_bits(Rights::kAllBits);
 
     const u32 a = partition("alpha", 2, manifest::RestartPolicy::Restart);
-    const u32 b = partition("beta", 1, manifest::RestartPolicy::Stop);
+    const u32 b = partition("beta", 1, manifest::RestartPolicy::Stop, manifest::partition_flag::kOsGuest);
     Partition& pa = *s.partitions.in_slot(s.boot, BootSlot(a));
     Partition& pb = *s.partitions.in_slot(s.boot, BootSlot(b));
     world.alpha = &pa;
@@ -213,9 +217,12 @@ void build() {
     must(s.partitions.load_image(pb, Ipa(kGuestRam), kImage, sizeof kImage), "load beta");
 
     // CSpaces. Slot 1: its own CNode. 2, 3, 4 (alpha): spare 4 KiB frames. 4 (beta): the
-    // device page (beta). 5: a frame shared by both (a copy each). 6: the notification.
-    // 7: a Partition cap with Control (alpha: beta; beta: itself). 8: alpha's own Partition cap.
-    // 9: an IrqHandler cap with Control (alpha: the RTC's SPI 34; beta: the GPIO's SPI 39).
+    // device page (beta). 5 (alpha): a frame the boot program mapped into beta at kBetaFrameIpa
+    // (a frame's caps are in one partition, seal's frames_unshared; the boot cap's mapping is
+    // beta's for good, so alpha's FrameMap of it is refused, always). 5 (beta), 10 (alpha): a
+    // 4 KiB channel. 6: the notification. 7: a Partition cap with Control (alpha: beta; beta:
+    // itself). 8: alpha's own Partition cap. 9: an IrqHandler cap with Control (alpha: the
+    // RTC's SPI 34; beta: the GPIO's SPI 39).
     must(grant(a + 1, pa, 1, all), "grant alpha cnode");
     must(grant(b + 1, pb, 1, all), "grant beta cnode");
     must(grant(frame(12, true), pa, 2, all), "alpha frame 2");
@@ -227,9 +234,17 @@ void build() {
     must(s.boot.create_untyped(BootSlot(du), PhysAddr(kDevicePa), 12, true), "device untyped");
     must(s.boot.retype(BootSlot(du), ObjectType::DeviceMmio, 12, BootSlot(dp), 1, s, held()), "device page");
     must(grant(dp, pb, 4, rwg), "beta device");
-    const u32 shared = frame(12, true);
-    must(grant(shared, pa, 5, all), "alpha shared");
-    must(grant(shared, pb, 5, rwg), "beta shared");
+    const u32 betas = frame(12, true);
+    must(map_frame(pb, at(betas), Ipa(kBetaFrameIpa), MapAttributes::from_bits(kRw)), "map beta's frame");
+    must(grant(betas, pa, 5, all), "alpha: beta's frame");
+    const u32 cu = slot(), channel = slot();
+    next_frame_pa = (next_frame_pa + 0xfff) & ~0xfffull;
+    must(s.boot.create_untyped(BootSlot(cu), PhysAddr(next_frame_pa), 12, false), "channel untyped");
+    must(s.boot.retype(BootSlot(cu), ObjectType::Channel, 12, BootSlot(channel), 1, s, held()), "retype channel");
+    world.ranges[world.range_count++] = {next_frame_pa, 0x1000};
+    next_frame_pa += 0x1000;
+    must(grant(channel, pb, 5, rwg), "beta channel");
+    must(grant(channel, pa, 10, all), "alpha channel");
     const u32 ntfn = slot();
     must(s.boot.retype(kObjects, ObjectType::Notification, 0, BootSlot(ntfn), 1, s, held()), "notification");
     must(grant(ntfn, pa, 6, all), "alpha notification");
@@ -244,7 +259,7 @@ void build() {
     must(grant(rtc_irq, pa, 9, Rights::control() | Rights::grant()), "alpha rtc irq");
     must(grant(gpio_irq, pb, 9, Rights::control()), "beta gpio irq");
 
-    // Both may write the shared frame, beta may signal alpha: declare those flows (INV-6),
+    // Both may write the channel (and beta's frame reaches alpha's cap), beta may signal alpha: declare those flows (INV-6),
     // so that seal accepts them and the checker flags any flow beyond them.
     for (Partition* from : {&pa, &pb}) {
         Partition& to = from == &pa ? pb : pa;

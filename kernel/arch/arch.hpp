@@ -45,6 +45,11 @@ void kick_core(unsigned core);
 // Wake cores waiting for work (parked vCPUs that became runnable).
 void wake_cores();
 
+// A pass of a loop that waits for another core (the YIELD hint). Under QEMU's single-threaded
+// TCG (-icount) it hands the turn to the next vCPU, so the core waited for runs at once instead
+// of after this one's time slice (docs/benchmarks.md); on hardware it is a hint and costs nothing.
+void cpu_relax();
+
 // Counter ticks (CNTPCT); used as the time base of partitions' virtual counters.
 u64 counter_now();
 

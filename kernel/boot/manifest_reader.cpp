@@ -131,6 +131,8 @@ Status ManifestReader::check_op(const ManifestOp& op, u32 index) {
                 return fail(Status::InvalidArgument, "unknown restart policy", at);
             if (op.arg[2] < 1 || op.arg[2] > kMaxVcpusPerPartition)
                 return fail(Status::OutOfRange, "vcpu count out of range", at);
+            if ((op.arg[3] & ~partition_flag::kAll) != 0)
+                return fail(Status::InvalidArgument, "unknown partition flags", at);
             vcpu_count_[partition_count_] = static_cast<u8>(op.arg[2]);
             ++partition_count_;
             return Status::Ok;

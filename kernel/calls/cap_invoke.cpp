@@ -67,7 +67,7 @@ Status decode(const Kernel& k, const Vcpu& vcpu, Invocation& inv, const CapLockH
             return ok(s) ? caps::check_move(*inv.slot, *inv.other) : s;
         case CallId::CapDelete:
             s = one(c.one.cap, kChange);
-            return ok(s) ? caps::check_delete(*inv.slot) : s;
+            return ok(s) ? caps::check_delete(*inv.slot, k) : s;
         case CallId::CapRevoke:
             s = one(c.one.cap, kChange);
             return ok(s) && inv.slot->empty() ? Status::NotFound : s;

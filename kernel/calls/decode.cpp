@@ -1,5 +1,6 @@
 #include <bulkhead/platform.hpp>
 #include <calls/guest_call.hpp>
+#include <lib/nospec.hpp>
 #include <partition/partition.hpp>
 
 namespace bh {
@@ -23,9 +24,11 @@ bool in_psci_range(u64 fid) {
 }
 
 // PSCI names cores by MPIDR; a partition's vCPUs are Aff0 = vCPU index, Aff1..3 = 0.
+// The index picks p.vcpus[] for the handler: bounded under speculation too (lib/nospec.hpp).
 VcpuIndex vcpu_by_mpidr(const Partition& p, u64 mpidr) {
     const u64 affinity = mpidr & 0xff'00ff'ffffull;
-    return affinity < p.vcpu_count ? VcpuIndex(static_cast<u32>(affinity)) : VcpuIndex::none();
+    if (affinity >= p.vcpu_count) return VcpuIndex::none();
+    return VcpuIndex(static_cast<u32>(index_nospec(affinity, p.vcpu_count)));
 }
 
 DecodedCall decode_psci(const arch::GuestRegs& r, const Partition& caller) {

@@ -55,6 +55,17 @@ bool handle_call(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
     return resume;
 }
 
+// An OS guest's access to a debug or PMU register it programs at boot (arch/aarch64/
+// os_registers.hpp): a read gives zero, a write is dropped, and the guest moves past the
+// instruction. Nothing reaches the physical register. False (the partition's fault) for every
+// other trap and for a partition that is not an OS guest.
+bool answer_os_register(Vcpu& vcpu, const arch::GuestExit& e) {
+    if (!vcpu.partition->os_guest || !e.os_quiet_register) return false;
+    if (e.register_read && e.register_rt < 31) vcpu.regs.x[e.register_rt] = 0;
+    vcpu.regs.skip_trapped_instruction();  // a trapped MRS/MSR returns to itself
+    return true;
+}
+
 }  // namespace
 
 bool handle_guest_exit(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
@@ -73,6 +84,8 @@ bool handle_guest_exit(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
             if (emulate_config_window(k.pci, vcpu, e)) break;  // a partition's PCIe configuration window
             [[fallthrough]];
         case Cause::Trap:
+            if (answer_os_register(vcpu, e)) break;  // false for every exit but such a trap
+            [[fallthrough]];
         case Cause::SError:
         case Cause::Aarch32:
             report_fault(vcpu, e);

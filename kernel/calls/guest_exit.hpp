@@ -19,4 +19,15 @@ struct Vcpu;
 void handle_vendor_call(Vcpu& vcpu, const GuestCall& call);
 [[nodiscard]] bool handle_psci(Kernel& kernel, Vcpu& vcpu, const GuestCall& call);
 
+// CPU_OFF in its two steps: the vCPU goes off, then, if it was the partition's last one on, the
+// run it belonged to stops. Between the steps a controller may take the partition down and
+// launch its next run; the second step then leaves that run alone. Apart for host tests,
+// which put a restart between them.
+struct CpuOff {
+    u32 run;    // the partition's run when the vCPU went off
+    bool last;  // no vCPU of it was on after this one went off
+};
+[[nodiscard]] CpuOff cpu_off_begin(Vcpu& vcpu);
+void cpu_off_finish(Kernel& kernel, Vcpu& vcpu, CpuOff off);
+
 }  // namespace bh

@@ -38,6 +38,19 @@ i64 cpu_on(Partition& p, const PsciCpuOnArgs& a) {
 
 }  // namespace
 
+CpuOff cpu_off_begin(Vcpu& vcpu) {
+    const Partition& p = *vcpu.partition;
+    // The run is read before the vCPU goes off: from then on a controller can take the
+    // partition down without waiting for this core, and launch the next run.
+    const u32 run = p.run();
+    vcpu.store_state(VcpuState::Off);
+    return CpuOff{run, !any_vcpu_on(p)};
+}
+
+void cpu_off_finish(Kernel& k, Vcpu& vcpu, CpuOff off) {
+    if (off.last) k.lifecycle.stop_run(vcpu, off.run, StopReason::AllVcpusOff);
+}
+
 bool handle_psci(Kernel& k, Vcpu& vcpu, const GuestCall& call) {
     Partition& p = *vcpu.partition;
     switch (call.id) {
@@ -49,13 +62,7 @@ bool handle_psci(Kernel& k, Vcpu& vcpu, const GuestCall& call) {
         case CallId::PsciAffinityInfo:
             set_result(vcpu, p.vcpus[call.affinity.target.raw()].load_state() == VcpuState::Off ? 1 : 0);
             return true;
-        case CallId::PsciCpuOff:
-            vcpu.store_state(VcpuState::Off);
-            if (!any_vcpu_on(p)) {
-                vcpu.store_state(VcpuState::Running);  // stop() expects the caller to be running
-                k.lifecycle.stop(vcpu, StopReason::AllVcpusOff);
-            }
-            return false;
+        case CallId::PsciCpuOff: cpu_off_finish(k, vcpu, cpu_off_begin(vcpu)); return false;
         case CallId::PsciSystemOff: k.lifecycle.stop(vcpu, StopReason::SystemOff); return false;
         case CallId::PsciSystemReset: k.lifecycle.stop(vcpu, StopReason::SystemReset); return false;
         default: set_result(vcpu, hvc::psci::kNotSupported); return true;

@@ -44,6 +44,10 @@ static_assert(sizeof(void*) != 8 || sizeof(CapSlot) == (1u << caps::kCapSlotBits
 //     gone when it returns.
 //   * destroy: when the last cap to an object is deleted, after its slot was emptied; it gets
 //     a copy of that final cap.
+//   * in_use: asked before the last cap to an object would be deleted (by delete or revoke);
+//     true refuses the deletion with Busy, as for a CNode that still holds caps. An object the
+//     kernel uses for good (a bound Vcpu) outlives its caps' holders' wishes, so destroy never
+//     has to tear down what is running, under a lock the teardown itself would need.
 // Hooks must not call back into capability operations. They run under the capability lock, as
 // the operations that call them do.
 class ObjectHooks {
@@ -51,6 +55,7 @@ public:
     virtual Status create(ObjectType type, PhysAddr base, unsigned size_bits, const CapLockHeld& held);
     virtual void destroy(const Capability& final_cap, const CapLockHeld& held);
     virtual void unmap(const Capability& cap, const CapLockHeld& held);
+    virtual bool in_use(const Capability& final_cap) const;
 
 protected:
     ~ObjectHooks() = default;

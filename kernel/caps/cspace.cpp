@@ -7,14 +7,17 @@ namespace bh {
 Status ObjectHooks::create(ObjectType, PhysAddr, unsigned, const CapLockHeld&) { return Status::Ok; }
 void ObjectHooks::destroy(const Capability&, const CapLockHeld&) {}
 void ObjectHooks::unmap(const Capability&, const CapLockHeld&) {}
+bool ObjectHooks::in_use(const Capability&) const { return false; }
 
 namespace caps {
 namespace {
 
-// The last cap to a CNode whose slots hold caps other than this one: deleting it would leave
-// those caps in freed memory.
-bool blocks_delete(const CapSlot& slot) {
-    return slot.cap.type == ObjectType::CNode && cdt_is_final(slot) && !cnode_empty_except(slot.cap, &slot);
+// The last cap to a CNode whose slots hold caps other than this one (deleting it would leave
+// those caps in freed memory), or to an object the kernel still uses.
+bool blocks_delete(const CapSlot& slot, const ObjectHooks& hooks) {
+    if (!cdt_is_final(slot)) return false;
+    if (slot.cap.type == ObjectType::CNode && !cnode_empty_except(slot.cap, &slot)) return true;
+    return hooks.in_use(slot.cap);
 }
 
 // The invoke half of delete: no checks left to make.
@@ -96,14 +99,14 @@ Status move(CapSlot& src, CapSlot& dest, const CapLockHeld&) {
     return Status::Ok;
 }
 
-Status check_delete(const CapSlot& slot) {
+Status check_delete(const CapSlot& slot, const ObjectHooks& hooks) {
     if (slot.empty()) return Status::NotFound;
-    if (blocks_delete(slot)) return Status::Busy;
+    if (blocks_delete(slot, hooks)) return Status::Busy;
     return Status::Ok;
 }
 
 Status delete_cap(CapSlot& slot, ObjectHooks& hooks, const CapLockHeld& held) {
-    if (const Status s = check_delete(slot); s != Status::Ok) return s;
+    if (const Status s = check_delete(slot, hooks); s != Status::Ok) return s;
     delete_now(slot, hooks, held);
     return Status::Ok;
 }
@@ -112,11 +115,13 @@ namespace {
 
 // The next cap revoke may delete to make progress on `victim` (a leaf of the revoked subtree):
 // the victim itself, or, when it is the last cap to a CNode that still holds caps, one of those
-// caps (one that can be deleted now in preference, else the chain goes one CNode deeper).
-Result<CapSlot*> next_deletable(CapSlot& victim, const CapSlot& root) {
+// caps (one that can be deleted now in preference, else the chain goes one CNode deeper). Busy
+// when what blocks is an object in use (ObjectHooks::in_use): no deletion can make progress.
+Result<CapSlot*> next_deletable(CapSlot& victim, const CapSlot& root, const ObjectHooks& hooks) {
     CapSlot* cur = &victim;
     for (unsigned depth = 0; depth < kMaxCNodeChain; ++depth) {
-        if (!blocks_delete(*cur)) return cur;
+        if (!blocks_delete(*cur, hooks)) return cur;
+        if (cur->cap.type != ObjectType::CNode) return Status::Busy;
         CapSlot* const slots = cnode_slots(cur->cap);
         const u64 n = cnode_slot_count(cur->cap);
         CapSlot* deeper = nullptr;
@@ -124,10 +129,11 @@ Result<CapSlot*> next_deletable(CapSlot& victim, const CapSlot& root) {
             CapSlot& s = slots[i];
             if (&s == cur || s.empty()) continue;
             if (&s == &root) return Status::Busy;  // would delete the cap being revoked
-            if (!blocks_delete(s)) return &s;
+            if (!blocks_delete(s, hooks)) return &s;
             if (deeper == nullptr) deeper = &s;
         }
-        cur = deeper;  // non-null: blocks_delete(*cur) said a slot other than cur is occupied
+        if (deeper == nullptr) return Status::Busy;  // unreachable: blocks_delete(*cur) saw an occupied slot
+        cur = deeper;
     }
     return Status::Busy;
 }
@@ -141,7 +147,7 @@ RevokeProgress revoke(CapSlot& slot, u32 budget, ObjectHooks& hooks, const CapLo
     while (deleted < budget && slot.first_child != nullptr) {
         CapSlot* leaf = slot.first_child;
         while (leaf->first_child != nullptr) leaf = leaf->first_child;
-        const Result<CapSlot*> next = next_deletable(*leaf, slot);
+        const Result<CapSlot*> next = next_deletable(*leaf, slot, hooks);
         if (!next.ok()) return RevokeProgress{next.status(), deleted, false};
         delete_now(*next.value(), hooks, held);
         ++deleted;

@@ -47,9 +47,10 @@ Status check_move(const CapSlot& src, const CapSlot& dest);
 // Frame/DeviceMmio/Channel cap is unmapped first (hook); the last cap to an object destroys it
 // (hook).
 //   NotFound empty slot; Busy the last cap to a CNode that still holds caps other than itself
-//   (delete those first, or revoke an ancestor: revoke empties such CNodes).
+//   (delete those first, or revoke an ancestor: revoke empties such CNodes), or the last cap to
+//   an object the kernel still uses (ObjectHooks::in_use: a bound Vcpu).
 Status delete_cap(CapSlot& slot, ObjectHooks& hooks, const CapLockHeld& held);
-Status check_delete(const CapSlot& slot);
+Status check_delete(const CapSlot& slot, const ObjectHooks& hooks);
 
 struct RevokeProgress {
     Status status;
@@ -63,7 +64,8 @@ struct RevokeProgress {
 // survives in freed memory.
 //   NotFound empty slot; InvalidArgument budget 0;
 //   Busy (done = false) a CNode to be emptied holds the revoked cap itself, or CNodes hold each
-//   other's last caps deeper than kMaxCNodeChain (a cycle): see docs/capabilities.md.
+//   other's last caps deeper than kMaxCNodeChain (a cycle), or a descendant is the last cap to
+//   an object in use: see docs/capabilities.md.
 inline constexpr unsigned kMaxCNodeChain = 8;
 RevokeProgress revoke(CapSlot& slot, u32 budget, ObjectHooks& hooks, const CapLockHeld& held);
 

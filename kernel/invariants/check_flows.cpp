@@ -28,6 +28,7 @@ void Checker::flows() {
     if (!s_.sealed()) return;
     for (u32 i = 0; i < count_; ++i)
         if (!live_[i]) return;  // reported (STATE-2/INV-2): the graph would read a bad object
+    frames_unshared();
     FlowGraph live;
     if (!live_flows(live)) bh::live_flows(s_.partitions, live);
     for (u32 a = 0; a < count_; ++a)
@@ -41,6 +42,35 @@ void Checker::flows() {
                                       part(a)),
                                 part(b)),
                           static_cast<u64>(FlowGraph::kind(k)));
+}
+
+// Seal's frames_unshared, kept: two holders of one frame signal each other through FrameMap's
+// answer, whatever their rights.
+void Checker::frames_unshared() {
+    const auto frame = [](const Capability& c, Access& a) {
+        return (c.type == ObjectType::Frame || c.type == ObjectType::DeviceMmio) && access_of(c, a);
+    };
+    for (u32 a = 0; a < count_; ++a) {
+        if (cspace_view_[a] == 0) continue;
+        for_each_occupied(views_[cspace_view_[a]], [&](const CapSlot& mine) {
+            Access x;
+            if (!frame(mine.cap, x)) return;
+            for (u32 b = a + 1; b < count_; ++b) {
+                if (cspace_view_[b] == 0) continue;
+                bool shared = false;
+                for_each_occupied(views_[cspace_view_[b]], [&](const CapSlot& theirs) {
+                    Access y;
+                    shared = shared || (frame(theirs.cap, y) && ranges_overlap(x.base, x.size, y.base, y.size));
+                });
+                if (shared)
+                    value(other(about(add(InvariantId::InformationFlow,
+                                          "a frame is held by two partitions: FrameMap's answer signals between them"),
+                                      part(a)),
+                                part(b)),
+                          x.base);
+            }
+        });
+    }
 }
 
 bool Checker::live_flows(FlowGraph& out) {

@@ -161,6 +161,8 @@ private:
     // live graph differs from the declared one. After seal caps move only within a CSpace, so
     // edges can only disappear (a holder deletes its own cap): live must stay within declared.
     void flows();
+    // After seal no Frame or DeviceMmio object is in two partitions' CSpaces (seal's frames_unshared).
+    void frames_unshared();
 
     // The kernel's flow rule (policy/flow_graph.hpp: access_of, reaches), applied to the gathered
     // CSpaces: each partition's accesses are listed once instead of once per writer of every

@@ -33,12 +33,6 @@ Outcome CoreMap::bind(const BootSpace& boot, Partition& p, BootSlot vcpu_slot, V
     return Status::Ok;
 }
 
-void CoreMap::unbind(Vcpu& v) {
-    if (v.core.raw() < online_ && vcpu_[v.core.raw()].load() == &v) vcpu_[v.core.raw()].store(nullptr);
-    if (v.partition != nullptr) v.partition->vcpus.attach(v.index.raw(), nullptr);
-    v.partition = nullptr;
-}
-
 Vcpu* CoreMap::claim(CoreId core) const {
     Vcpu* v = on(core);
     if (v == nullptr || !v->transition(VcpuState::Runnable, VcpuState::Running)) return nullptr;

@@ -22,8 +22,6 @@ public:
     // Binds the Vcpu object in boot slot `vcpu_slot` to `p` as vCPU `index` on `core`. One Vcpu
     // per index, one partition per Vcpu, one vCPU per core.
     Outcome bind(const BootSpace& boot, Partition& p, BootSlot vcpu_slot, VcpuIndex index, CoreId core);
-    // Forgets the binding of `v`, whose partition is stopped for good (its object is going).
-    void unbind(Vcpu& v);
 
     // Read by waiting cores while core 0 runs the boot program.
     Vcpu* on(CoreId core) const { return core.raw() < online_ ? vcpu_[core.raw()].load() : nullptr; }

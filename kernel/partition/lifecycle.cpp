@@ -22,6 +22,7 @@ void settle_off(Vcpu& v) {
         if (s == VcpuState::Off) return;
         if (s == VcpuState::Runnable) v.transition(VcpuState::Runnable, VcpuState::Off);
         if (s == VcpuState::Blocked && v.transition(VcpuState::Blocked, VcpuState::Off)) notification_cancel_wait(v);
+        arch::cpu_relax();
     }
 }
 
@@ -76,7 +77,7 @@ void Lifecycle::launch(Partition& p) {
     for (u32 v = 0; v < p.vcpu_count; ++v) p.vcpus[v].store_state(VcpuState::Off);
     p.console_length = 0;
     p.vcpus[0].prepare_start(p.entry, p.boot_arg);
-    p.store_state(PartitionState::Running);
+    p.begin_run();
     p.vcpus[0].store_state(VcpuState::Runnable);
     log("partition '", p.name, "' started on core ", p.vcpus[0].core.raw());
     arch::wake_cores();
@@ -137,6 +138,7 @@ void Lifecycle::take_down(Partition& p, Vcpu* current, bool restart, StopReason 
 
 void Lifecycle::stop(Vcpu& current, StopReason reason) {
     Partition& p = *current.partition;
+    // While `current` is not off no take-down can end, so the run cannot change under this call.
     if (!p.transition(PartitionState::Running, PartitionState::Stopping)) {
         current.store_state(VcpuState::Off);  // another core is already taking it down
         return;
@@ -146,21 +148,37 @@ void Lifecycle::stop(Vcpu& current, StopReason reason) {
     take_down(p, &current, restart, reason, nullptr);
 }
 
+void Lifecycle::stop_run(Vcpu& off, u32 run, StopReason reason) {
+    // `off` is off already: a take-down of its run may have ended and the next run begun, in
+    // which `off` belongs to the new run (vCPU 0 may be runnable again): leave it alone.
+    Partition& p = *off.partition;
+    if (p.transition_in_run(run, PartitionState::Running, PartitionState::Stopping))
+        take_down(p, &off, false, reason, nullptr);
+}
+
 Outcome Lifecycle::control(Partition& target, bool restart, Vcpu& caller) {
     Vcpu* current = caller.partition == &target ? &caller : nullptr;
-    if (target.transition(PartitionState::Running, PartitionState::Stopping)) {
-        take_down(target, current, restart, StopReason::Controller, caller.partition->name);
-        return Status::Ok;
+    const char* by = caller.partition->name;
+    for (;;) {
+        switch (target.load_state()) {
+            case PartitionState::Running:
+                if (!target.transition(PartitionState::Running, PartitionState::Stopping)) break;
+                take_down(target, current, restart, StopReason::Controller, by);
+                return Status::Ok;
+            case PartitionState::Stopped:
+                if (!restart) return Status::Ok;
+                if (!target.transition(PartitionState::Stopped, PartitionState::Stopping)) break;
+                running_.add_fetch(1);
+                take_down(target, nullptr, true, StopReason::Controller, by);
+                return Status::Ok;
+            case PartitionState::Stopping:
+                // Another core takes it down; that core may wait for this one, when the caller's
+                // own partition is going down too (or is the target): then nobody reads the answer.
+                if (caller.partition->load_state() != PartitionState::Running) return Status::Ok;
+                break;
+            default: return Status::Busy;
+        }
     }
-    if (!restart) return target.load_state() == PartitionState::Stopped ? Status::NotFound : Status::Busy;
-    // Restarting a partition that stopped for good brings it back, unless it lost a vCPU object
-    // (it can no longer run as described).
-    for (u32 v = 0; v < target.vcpu_count; ++v)
-        if (!target.vcpus.bound(v)) return Status::NotFound;
-    if (!target.transition(PartitionState::Stopped, PartitionState::Stopping)) return Status::Busy;
-    running_.add_fetch(1);
-    take_down(target, nullptr, true, StopReason::Controller, caller.partition->name);
-    return Status::Ok;
 }
 
 }  // namespace bh

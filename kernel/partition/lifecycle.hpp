@@ -28,15 +28,17 @@ public:
     // Takes `current`'s partition down for `reason` (on the core `current` runs on), restarting
     // it when the reason or its policy says so. Waits until none of its other vCPUs runs.
     void stop(Vcpu& current, StopReason reason);
+    // The last CPU_OFF's stop, of run `run` only (`off` went off during it): nothing when that
+    // run has already been taken down (and maybe the next launched) by another core.
+    void stop_run(Vcpu& off, u32 run, StopReason reason);
 
     // PartitionStop / PartitionRestart by a partition holding a Control cap to `target` (`caller`
     // is the calling vCPU, which may belong to `target`); restart also brings back a partition
-    // that stopped for good. Busy while another core is already taking `target` down; NotFound
-    // when stopping a partition that is already stopped, or restarting one that lost a Vcpu.
+    // that stopped for good. The answer does not depend on the target's state, which would
+    // otherwise flow from the target to its controller: Ok when the target is stopped (or
+    // restarted) on return; while another core takes it down, the call waits for that to end.
+    // Busy only for a partition not yet launched (before seal, when no partition runs).
     Outcome control(Partition& target, bool restart, Vcpu& caller);
-
-    // The kernel takes `p` down for good (it lost a Vcpu object); the caller moved it to Stopping.
-    void stop_for_good(Partition& p) { take_down(p, nullptr, false, StopReason::Controller, "kernel"); }
 
     u32 running() const { return running_.load(); }
 

@@ -71,6 +71,9 @@ public:
     PartitionId index;
     u16 vmid = 0;
     manifest::RestartPolicy restart_policy = manifest::RestartPolicy::Stop;
+    // Runs an unmodified OS (manifest::partition_flag::kOsGuest): the debug and PMU registers it
+    // programs at boot read as zero (arch/aarch64/os_registers.hpp, calls/guest_exit.cpp).
+    bool os_guest = false;
     u32 restarts = 0;
     u64 counter_offset = 0;  // CNTVOFF: the guest's virtual counter starts at 0 when it starts
 
@@ -95,9 +98,18 @@ public:
     char console_line[160] = {};
     u32 console_length = 0;
 
-    PartitionState load_state() const { return state_.load(); }
-    void store_state(PartitionState s) { state_.store(s); }
-    bool transition(PartitionState from, PartitionState to) { return state_.compare_exchange(from, to); }
+    PartitionState load_state() const { return state_of(word_.load()); }
+    void store_state(PartitionState s) { update([s](u32 word) { return with_state(word, s); }); }
+    bool transition(PartitionState from, PartitionState to);
+
+    // Every launch begins a new run. A step that belongs to one run (the last CPU_OFF of a vCPU
+    // that found its partition otherwise off) transitions only while that run is current: it
+    // must not act on a run a controller launched in between.
+    u32 run() const { return word_.load() >> kRunShift; }
+    void begin_run() { update([](u32 word) { return (((word >> kRunShift) + 1) << kRunShift) | u32(PartitionState::Running); }); }
+    bool transition_in_run(u32 run, PartitionState from, PartitionState to) {
+        return word_.compare_exchange((run << kRunShift) | u32(from), (run << kRunShift) | u32(to));
+    }
 
     // The region of normal memory (private RAM or a channel) that holds all of [ipa, ipa + size),
     // or nullptr.
@@ -107,8 +119,26 @@ public:
     MemoryRegion* region_at(Ipa ipa, u64 size);
 
 private:
-    Atomic<PartitionState> state_{PartitionState::Unconfigured};
+    // The state and the run number share one word, so that transition_in_run is one compare-exchange.
+    static constexpr unsigned kRunShift = 3;
+    static constexpr u32 kStateMask = (1u << kRunShift) - 1;
+    static_assert(u32(PartitionState::Stopped) <= kStateMask);
+    static constexpr PartitionState state_of(u32 word) { return PartitionState(word & kStateMask); }
+    static constexpr u32 with_state(u32 word, PartitionState s) { return (word & ~kStateMask) | u32(s); }
+    template <class F>
+    void update(F&& next) {
+        for (u32 word = word_.load();; word = word_.load())
+            if (word_.compare_exchange(word, next(word))) return;
+    }
+
+    Atomic<u32> word_{u32(PartitionState::Unconfigured)};
 };
+
+inline bool Partition::transition(PartitionState from, PartitionState to) {
+    for (u32 word = word_.load(); state_of(word) == from; word = word_.load())
+        if (word_.compare_exchange(word, with_state(word, to))) return true;
+    return false;
+}
 // System::create puts the stage-2 table pool right after the record, as the ABI says
 // (bulkhead/objects.hpp: how many tables a Partition object holds).
 static_assert(align_up(sizeof(Partition), kPageSize) == caps::kPartitionRecordPages * kPageSize);

@@ -29,7 +29,7 @@ bool valid_name(const char* name) {
 }  // namespace
 
 Outcome PartitionTable::create(const BootSpace& boot, BootSlot object_slot, BootSlot cnode_slot, const char* name,
-                               manifest::RestartPolicy policy, u32 vcpu_count) {
+                               manifest::RestartPolicy policy, u32 vcpu_count, u64 flags) {
     if (closed_) return kSealed;
     if (count_ >= manifest::kMaxPartitions) return refuse(Status::NoMemory, "too many partitions");
     if (!valid_name(name)) return refuse(Status::InvalidArgument, "invalid partition name");
@@ -37,6 +37,7 @@ Outcome PartitionTable::create(const BootSpace& boot, BootSlot object_slot, Boot
         return refuse(Status::InvalidArgument, "unknown restart policy");
     if (vcpu_count == 0 || vcpu_count > manifest::kMaxVcpusPerPartition)
         return refuse(Status::InvalidArgument, "vCPU count out of range");
+    if ((flags & ~manifest::partition_flag::kAll) != 0) return refuse(Status::InvalidArgument, "unknown partition flags");
     for (u32 i = 0; i < count_; ++i)
         if (same_name(partitions_[i]->name, name)) return refuse(Status::Exists, "duplicate partition name");
     const CapSlot* object = boot.slot(object_slot);
@@ -58,6 +59,7 @@ Outcome PartitionTable::create(const BootSpace& boot, BootSlot object_slot, Boot
     p->vmid = vmid;
     copy_name(p->name, name);
     p->restart_policy = policy;
+    p->os_guest = (flags & manifest::partition_flag::kOsGuest) != 0;
     p->vcpu_count = vcpu_count;
     p->cspace_root = cnode->cap;
     p->cspace_root.rights = Rights::read() | Rights::write();

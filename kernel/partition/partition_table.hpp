@@ -18,8 +18,9 @@ public:
 
     // The Partition object in `object` becomes a configured partition whose CSpace root is the
     // CNode in `cnode`. Names: 1..23 of [a-z0-9_-], unique, never the kernel's ("bulkhead").
+    // `flags`: manifest::partition_flag bits (kOsGuest: Partition::os_guest).
     Outcome create(const BootSpace& boot, BootSlot object, BootSlot cnode, const char* name,
-                   manifest::RestartPolicy policy, u32 vcpu_count);
+                   manifest::RestartPolicy policy, u32 vcpu_count, u64 flags = 0);
     // An image segment `p` is (re)loaded with on every start: inside its private RAM mappings.
     Outcome load_image(Partition& p, Ipa ipa, const u8* bytes, u64 size) const;
     // vCPU 0's entry point (executable memory) and x0.

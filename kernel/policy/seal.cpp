@@ -76,6 +76,22 @@ Outcome notifications_single_waiter(const Kernel& k) {
     return shared ? refuse(Status::Denied, "a notification can be waited on by two partitions") : Outcome();
 }
 
+Outcome frames_unshared(const Kernel& k) {
+    const auto frame = [](const Capability& c) { return c.type == ObjectType::Frame || c.type == ObjectType::DeviceMmio; };
+    bool shared = false;
+    const u32 n = k.partitions.count();
+    for (u32 i = 0; i < n && !shared; ++i) {
+        for_each_cspace_cap(*k.partitions[PartitionId(i)], [&](const Capability& mine) {
+            if (shared || !frame(mine)) return;
+            for (u32 j = i + 1; j < n && !shared; ++j)
+                for_each_cspace_cap(*k.partitions[PartitionId(j)], [&](const Capability& c) {
+                    shared = shared || (frame(c) && ranges_overlap(c.object, c.object_size(), mine.object, mine.object_size()));
+                });
+        });
+    }
+    return shared ? refuse(Status::Denied, "a frame is held by two partitions") : Outcome();
+}
+
 Outcome flows_as_declared(const Kernel& k) {
     FlowGraph live;
     live_flows(k.partitions, live);

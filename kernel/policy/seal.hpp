@@ -26,6 +26,11 @@ Outcome interrupts_unshared(const Kernel& kernel);
 // the word the other would have seen, a flow no DeclareFlow expresses), and the holder of one
 // could receive the interrupts the other bound to it (invariant 5; the model's KF-2).
 Outcome notifications_single_waiter(const Kernel& kernel);
+// Each Frame and DeviceMmio object is held by one partition. A frame is mapped through one cap
+// at a time (check_map_frame), so one holder's FrameMap answers Overlap exactly while another
+// holder has it mapped: a signal between two holders, read-only ones too, that no DeclareFlow
+// expresses (invariant 6). Memory is shared on purpose through a Channel.
+Outcome frames_unshared(const Kernel& kernel);
 // The flows the capabilities allow are exactly the declared ones (invariant 6). An undeclared
 // flow is an isolation hole; a declared flow with no capability behind it means the description
 // and the capabilities disagree (the audit evidence would list a flow the system does not have).
@@ -43,6 +48,7 @@ inline constexpr SealCheck kSealChecks[] = {
     {"control graph acyclic", control_graph_acyclic},
     {"interrupts unshared", interrupts_unshared},
     {"notifications single waiter", notifications_single_waiter},
+    {"frames unshared", frames_unshared},
     {"flows as declared", flows_as_declared},
     {"pcie assignment sound", pcie_assignment_sound},
 };

@@ -6,6 +6,8 @@
 
 #include <bhcc/compiler.hpp>
 
+#include "linux_image_fixture.hpp"
+
 #include <bulkhead/types.hpp>
 
 #include <unistd.h>
@@ -129,6 +131,9 @@ public:
         for (u64 i = 0; i < 9; ++i) nine.push_back({0x4000'0000 + i * 0x1000, 0x10, 0x1000, kFlagsRx, 1});
         write_file(images() / "many-segments.elf", make_elf(kMachineAarch64, kGuestEntry, nine));
         write_file(kernel(), make_elf(kMachineAarch64, kKernelEntry, kKernelSegments));
+        // What Linux partitions name (test_bhcc_linux.cpp tests them in depth).
+        write_file(images() / "Image", bh::test::make_linux_image(0, 3u << 20));
+        write_file(images() / "initramfs.cpio.gz", std::vector<u8>(4096, 0x1f));
     }
     ~Workspace() {
         std::error_code ignored;
@@ -142,7 +147,7 @@ public:
     [[nodiscard]] fs::path file(const std::string& name) const { return root_ / name; }
 
     [[nodiscard]] bhcc::CompileResult compile(const fs::path& description, bool with_kernel = true) const {
-        bhcc::CompileRequest request{description, images(), std::nullopt};
+        bhcc::CompileRequest request{description, {images()}, std::nullopt};
         if (with_kernel) request.kernel = kernel();
         return bhcc::compile_system(request);
     }

@@ -79,8 +79,9 @@ struct KernelFixture {
             return kernel.boot.retype(BootSlot(untyped), type, bits, BootSlot(first), count, kernel, held);
         });
     }
-    Outcome create_partition(u32 object, u32 cnode, const char* name, manifest::RestartPolicy policy, u32 vcpus) {
-        return kernel.partitions.create(kernel.boot, BootSlot(object), BootSlot(cnode), name, policy, vcpus);
+    Outcome create_partition(u32 object, u32 cnode, const char* name, manifest::RestartPolicy policy, u32 vcpus,
+                             u64 flags = 0) {
+        return kernel.partitions.create(kernel.boot, BootSlot(object), BootSlot(cnode), name, policy, vcpus, flags);
     }
     Outcome grant(u32 source, Partition& p, u64 index, Rights mask, u64 badge = 0) {
         return locked([&](const CapLockHeld& held) {
@@ -133,11 +134,12 @@ struct KernelFixture {
     // --- building blocks
     // A configured partition without memory or vCPU bindings; returns its boot slot (its CSpace
     // CNode's is the next one).
-    u32 partition(const char* name, u32 vcpus = 1, manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
+    u32 partition(const char* name, u32 vcpus = 1, manifest::RestartPolicy policy = manifest::RestartPolicy::Stop,
+                  u64 flags = 0) {
         const u32 ps = slot(), cs = slot();
         REQUIRE(retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1).ok());
         REQUIRE(retype(kKernelUntyped, ObjectType::CNode, PartitionTable::kCSpaceRadix, cs, 1).ok());
-        const Outcome o = create_partition(ps, cs, name, policy, vcpus);
+        const Outcome o = create_partition(ps, cs, name, policy, vcpus, flags);
         INFO(o.reason());
         REQUIRE(o.ok());
         return ps;
@@ -162,8 +164,8 @@ struct KernelFixture {
     // on core `core + i`, entry at the start of its RAM with x0 = kBootArg. Returns its slot.
     // Boot slots: Partition, CNode, untyped, frame, then one Vcpu per vCPU.
     u32 make_slot(const char* name, u64 pa, u32 core, u32 vcpus = 1,
-                  manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
-        const u32 ps = partition(name, vcpus, policy);
+                  manifest::RestartPolicy policy = manifest::RestartPolicy::Stop, u64 flags = 0) {
+        const u32 ps = partition(name, vcpus, policy, flags);
         Partition& p = partition(ps);
         REQUIRE(map(p, at(frame(pa)), kGuestRam, kRwx).ok());
         for (u32 v = 0; v < vcpus; ++v) bind(p, v, core + v);
@@ -171,8 +173,8 @@ struct KernelFixture {
         return ps;
     }
     Partition& make(const char* name, u64 pa, u32 core, u32 vcpus = 1,
-                    manifest::RestartPolicy policy = manifest::RestartPolicy::Stop) {
-        return partition(make_slot(name, pa, core, vcpus, policy));
+                    manifest::RestartPolicy policy = manifest::RestartPolicy::Stop, u64 flags = 0) {
+        return partition(make_slot(name, pa, core, vcpus, policy, flags));
     }
 };
 

@@ -271,7 +271,7 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
          "/partitions/alpha/ram: physical range [0xc0000000, 0xc1000000) is outside RAM [0x40000000, 0xc0000000)"},
         {"region-over-kernel",
          "/partitions/alpha/ram: physical range [0x43000000, 0x44000000) overlaps the kernel region "
-         "[0x40000000, 0x44000000)"},
+         "[0x40000000, 0x48000000)"},
         {"physical-overlap", "/partitions/beta/ram: physical memory overlaps /partitions/alpha/ram"},
         {"physical-overlap-same-partition", "/partitions/alpha/data: physical memory overlaps /partitions/alpha/ram"},
         {"ipa-overlap", "/partitions/alpha/data: IPA range overlaps /partitions/alpha/ram"},
@@ -302,7 +302,7 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         {"controls-cycle", "/partitions/alpha: partitions control each other in a cycle: alpha -> beta -> alpha"},
         {"controls-cycle-long",
          "/partitions/alpha: partitions control each other in a cycle: alpha -> beta -> gamma -> alpha"},
-        {"image-property-missing", "/partitions/alpha: missing image"},
+        {"image-property-missing", "/partitions/alpha: missing image (a bare-metal ELF) or kernel (a Linux Image)"},
         {"image-not-found", "/partitions/alpha: image \"nonexistent.elf\" not found in "},
         {"image-not-aarch64",
          "/partitions/alpha: image \"x86.elf\" is not an AArch64 ELF64 executable: e_machine is 62, expected 183 "
@@ -325,7 +325,7 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         {"channel-too-large", "/channels/ch0: size 0x400000 must be a power of two from 4 KiB to 2 MiB"},
         {"channel-misaligned", "/channels/ch0: phys 0x4a001000 is not aligned to the channel size 0x2000"},
         {"channel-outside-ram", "/channels/ch0: physical range [0xc0000000, 0xc0001000) is outside RAM [0x40000000, 0xc0000000)"},
-        {"channel-over-kernel", "/channels/ch0: physical range [0x43000000, 0x43001000) overlaps the kernel region [0x40000000, 0x44000000)"},
+        {"channel-over-kernel", "/channels/ch0: physical range [0x43000000, 0x43001000) overlaps the kernel region [0x40000000, 0x48000000)"},
         {"channel-over-region", "/channels/ch0: physical memory overlaps /partitions/beta/ram"},
         {"channel-overlap", "/channels/ch1: physical memory overlaps /channels/ch0"},
         {"channel-unknown-partition", "/channels/ch0: unknown partition \"gamma\" in readers"},
@@ -490,7 +490,7 @@ TEST_CASE("bhcc refuses a payload larger than the kernel reserves for it", "[bhc
     INFO(result.errors);
     CHECK(result.status == bhcc::ExitStatus::Invalid);
     CHECK(result.errors.find(path.string() + ": /: the payload (manifest and images) is ") != std::string::npos);
-    CHECK(result.errors.find("at most 33554432") != std::string::npos);
+    CHECK(result.errors.find("at most 100663296") != std::string::npos);
 }
 
 TEST_CASE("bhcc reports dtc syntax errors with the file name", "[bhcc][T-30]") {
@@ -525,7 +525,7 @@ TEST_CASE("bhcc refuses a kernel that loads outside the kernel image window", "[
 
 // ---------------------------------------------------------------- accepted descriptions
 
-TEST_CASE("demo.dts packs into the expected v4 program", "[bhcc][T-30]") {
+TEST_CASE("demo.dts packs into the expected v5 program", "[bhcc][T-30]") {
     Workspace workspace;
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/demo.dts");
     INFO(result.errors);
@@ -534,7 +534,7 @@ TEST_CASE("demo.dts packs into the expected v4 program", "[bhcc][T-30]") {
 
     const ManifestHeader header = header_of(payload);
     CHECK(header.magic == manifest::kMagic);
-    CHECK(header.version == 4);
+    CHECK(header.version == 5);
     CHECK(header.op_size == sizeof(ManifestOp));
     CHECK(header.ops_offset == sizeof(ManifestHeader));
     CHECK(header.total_size == payload.size());
@@ -1121,7 +1121,7 @@ TEST_CASE("the dump lists every op in words", "[bhcc][T-30]") {
     const std::string dump = bhcc::dump_manifest(result.manifest.bytes);
     INFO(dump);
     const char* lines[] = {
-        "manifest v4: 81 ops, ",
+        "manifest v5: 81 ops, ",
         "(ok)",
         "   0  Retype          slot 1 (kernel Untyped) -> 1 x Partition size_bits 16 in slots 2\n",
         "   1  Retype          slot 1 (kernel Untyped) -> 1 x CNode radix 8 in slots 3\n",

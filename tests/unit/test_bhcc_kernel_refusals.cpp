@@ -271,7 +271,7 @@ std::map<std::string, Entry> refusal_table() {
                           "unknown op kind", "unknown untyped flags", "unknown object type", "retype count out of range",
                           "unknown restart policy", "unknown rights bits", "unknown flow kind", "empty image",
                           "image outside the manifest's image area", "device attribute in the manifest (the kernel sets it)",
-                          "untyped not aligned to its size", "unknown memory attribute bits"})
+                          "untyped not aligned to its size", "unknown memory attribute bits", "unknown partition flags"})
         t[r] = construction;
     t["total size exceeds the buffer"] = {{file("payload-too-large", "/: the payload (manifest and images) is ",
                                                 Status::OutOfRange)}, ""};
@@ -423,6 +423,9 @@ std::map<std::string, Entry> refusal_table() {
     t["a notification can be waited on by two partitions"] = {
         {made("two-waiters", two_waiters, "/notifications/n0: waiters must name exactly one partition (2 named)",
               Status::Denied)}, ""};
+    t["a frame is held by two partitions"] = {
+        {}, "bhcc grants each frame and device page only to the partition whose region or device it was made "
+            "for, and regions and devices never overlap (create_untyped refuses any overlap first)"};
     t["capabilities allow an undeclared information flow"] = {
         {}, "bhcc declares exactly flows_of(ipc_grants), the kernel's own rule over the same grants, and memory is "
             "shared only through channels (M12, CH7, D4; create_untyped refuses any other overlap first)"};

@@ -81,7 +81,7 @@ inline Status move(CapSlot& src, CapSlot& dest) {
     return s;
 }
 inline Status delete_cap(CapSlot& slot, ObjectHooks& hooks) {
-    const Status decoded = caps::check_delete(slot);
+    const Status decoded = caps::check_delete(slot, hooks);
     CapLockGuard guard(cap_lock);
     const Status s = caps::delete_cap(slot, hooks, guard.held());
     CHECK(decoded == s);

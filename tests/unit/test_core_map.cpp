@@ -8,6 +8,7 @@
 #include "child_process.hpp"
 
 #include <arch/arch.hpp>
+#include <cstring>
 #include <string>
 
 using namespace bh;
@@ -97,19 +98,18 @@ TEST_CASE("vCPUs are objects of their own: retyped, bound once, required at seal
     CHECK(o.status() == Status::NotFound);
     CHECK(reason(o) == "a vCPU is not bound to a core");
 
-    // Deleting a bound Vcpu's last cap (only the kernel could: it holds the original) unbinds it.
-    Vcpu& first = p.vcpus[0];
-    REQUIRE(ok(f.delete_cap(f.at(v0))));
-    CHECK_FALSE(p.vcpus.bound(0));
-    CHECK(f.kernel.cores.on(CoreId(1)) == nullptr);
-    CHECK(first.partition == nullptr);
-
     // Memory for vCPUs comes from whoever retypes them: a RAM untyped works as well.
     const u32 us = f.slot(), ram_vcpu = f.slot();
     REQUIRE(f.create_untyped(us, kPartitionPa + 4 * kMiB, 12, false).ok());
     REQUIRE(f.retype(us, ObjectType::Vcpu, 0, ram_vcpu, 1).ok());
-    REQUIRE(f.bind_vcpu(p, ram_vcpu, 0, 1).ok());
-    REQUIRE(f.bind_vcpu(p, v1, 1, 2).ok());
+    // An unbound Vcpu's last cap deletes like any other; the object is gone, nothing points to it.
+    REQUIRE(ok(f.delete_cap(f.at(ram_vcpu))));
+    CHECK(f.at(ram_vcpu).empty());
+    REQUIRE(f.retype(us, ObjectType::Vcpu, 0, ram_vcpu, 1).ok());  // the memory is free again
+    o = f.bind_vcpu(p, ram_vcpu, 0, 1);
+    CHECK(o.status() == Status::Exists);  // vCPU 0 is bound, for good
+    CHECK(p.vcpus[0].partition == &p);
+    REQUIRE(f.bind_vcpu(p, ram_vcpu, 1, 2).ok());
     CHECK(p.vcpus[1].index == VcpuIndex(1));
     CHECK(p.vcpus[1].core == CoreId(2));
     REQUIRE(f.seal().ok());
@@ -117,30 +117,47 @@ TEST_CASE("vCPUs are objects of their own: retyped, bound once, required at seal
     o = f.bind_vcpu(p, v1, 1, 3);  // sealed
     CHECK(o.status() == Status::Denied);
     CHECK(reason(o) == "system is sealed");
-    // A running partition that loses a vCPU object: see the next test.
+    // A bound vCPU whose last cap is deleted: see the next test.
 }
 
-// The last step of the test above. Capability operations run under the capability lock, and so
-// do the object hooks they call (caps/cap_slot.hpp); deleting the last cap of a bound Vcpu whose
-// partition runs makes Kernel::destroy take the partition down (Kernel::vcpu_destroyed ->
-// Lifecycle::stop_for_good), and taking down takes the capability lock itself
-// (InterruptTable::partition_stopped; notification_cancel_wait for a blocked vCPU): the core
-// spins on a lock it holds. Run in a child process so that the hang is a failure, not a hung
-// test run. Known kernel bug, reported to the lead: remove [!shouldfail] once it is fixed.
-TEST_CASE("a running partition that loses a vCPU object is taken down for good, under the capability lock",
-          "[core_map][!shouldfail]") {
+// A bound Vcpu is used by its partition, its core and every take-down for as long as the
+// partition exists, so its last cap cannot go (Kernel::in_use): delete and revoke answer Busy
+// and change nothing. Before, the destroy hook took the running partition down under the
+// capability lock, and taking down needs that lock itself: the core spun on a lock it held. Run
+// in a child process so that such a hang is a failure, not a hung test run.
+TEST_CASE("the last cap of a bound Vcpu cannot be deleted or revoked away: the vCPU stays bound",
+          "[core_map][caps][INV-7][T-38]") {
     KernelFixture f;
-    Partition& p = f.make("smp", kPartitionPa, 1, 2);
-    const u32 v1 = f.next_slot - 1;  // make()'s last slot: vCPU 1's Vcpu object
-    REQUIRE(f.at(v1).cap.type == ObjectType::Vcpu);
+    const u32 ps = f.partition("smp", 2);
+    Partition& p = f.partition(ps);
+    REQUIRE(f.map(p, f.at(f.frame(kPartitionPa)), kGuestRam, kRwx).ok());
+    REQUIRE(f.set_entry(p, 0, kGuestRam, kBootArg).ok());
+    f.bind(p, 0, 1);
+    // vCPU 1 from an untyped of its own, so that revoking that untyped reaches only it.
+    const u32 us = f.slot(), v1 = f.slot(), copy = f.slot();
+    REQUIRE(f.create_untyped(us, kPartitionPa + 4 * kMiB, 12, false).ok());
+    REQUIRE(f.retype(us, ObjectType::Vcpu, 0, v1, 1).ok());
+    REQUIRE(f.bind_vcpu(p, v1, 1, 2).ok());
     REQUIRE(f.seal().ok());
+    Vcpu& vcpu1 = p.vcpus[1];
     const ChildResult child = in_child(3, [&] {
-        if (!ok(f.delete_cap(f.at(v1)))) return 1;  // takes the lock for the operation's witness
-        if (p.load_state() != PartitionState::Stopped) return 2;
-        if (p.vcpus.bound(1) || f.kernel.cores.on(CoreId(2)) != nullptr) return 3;
-        // ... and stays down: a restart by a controller is refused.
-        if (f.kernel.lifecycle.control(p, true, p.vcpus[0]).status() != Status::NotFound) return 4;
-        if (p.load_state() != PartitionState::Stopped) return 5;
+        // A copy is not the last cap: it goes, and the copy's source becomes the last again.
+        if (!ok(f.copy(f.at(v1), f.at(copy)))) return 1;
+        if (!ok(f.delete_cap(f.at(copy)))) return 2;
+        const Capability before = f.at(v1).cap;
+        if (f.delete_cap(f.at(v1)) != Status::Busy) return 3;
+        const caps::RevokeProgress r = f.revoke(f.at(us), 8);
+        if (r.status != Status::Busy || r.done || r.deleted != 0) return 4;
+        // Nothing changed: the cap, the binding, the partition's run.
+        if (std::memcmp(&f.at(v1).cap, &before, sizeof before) != 0) return 5;
+        if (!p.vcpus.bound(1) || &p.vcpus[1] != &vcpu1 || vcpu1.partition != &p) return 6;
+        if (f.kernel.cores.on(CoreId(2)) != &vcpu1) return 7;
+        if (p.load_state() != PartitionState::Running) return 8;
+        // ... nor after a stop: a restart brings back the partition as described.
+        if (!f.kernel.lifecycle.control(p, false, p.vcpus[0]).ok()) return 9;
+        if (f.delete_cap(f.at(v1)) != Status::Busy) return 10;
+        if (!f.kernel.lifecycle.control(p, true, p.vcpus[0]).ok()) return 11;
+        if (p.load_state() != PartitionState::Running || !p.vcpus.bound(1)) return 12;
         return 0;
     });
     INFO("the child " << (child.finished ? "failed step " + std::to_string(child.exit_code) : "hung: a deadlock"));

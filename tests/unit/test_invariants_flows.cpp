@@ -137,6 +137,20 @@ TEST_CASE("a cap planted after seal creating an undeclared edge is INV-6, naming
         CHECK(std::string(v->other_name) == "alpha");
         CHECK(v->value == static_cast<u64>(manifest::FlowKind::Signal));
     }
+    SECTION("a frame: alpha and beta hold read-only caps to one of alpha's frames") {
+        // No edge of the flow graph beyond the declared alpha -> beta; but one holder's FrameMap
+        // answers Overlap exactly while the other has the frame mapped.
+        REQUIRE(ok(c.f.mint(c.f.frame_of(*c.a, 0), cspace(*c.a)[5], Rights::read(), 0)));
+        REQUIRE(ok(c.f.mint(c.f.frame_of(*c.a, 0), cspace(*c.b)[5], Rights::read(), 0)));
+        const InvariantReport r = check_invariants(c.f.kernel);
+        INFO(describe(r));
+        REQUIRE(r.count(InvariantId::InformationFlow) == 1);
+        const InvariantViolation& v = *r.find(InvariantId::InformationFlow);
+        CHECK(std::string(v.partition_name) == "alpha");
+        CHECK(std::string(v.other_name) == "beta");
+        CHECK(v.value == c.f.frame_of(*c.a, 0).cap.object);
+        CHECK(std::string(v.message) == "a frame is held by two partitions: FrameMap's answer signals between them");
+    }
     SECTION("a declared edge whose caps are deleted after seal is not a violation") {
         REQUIRE(ok(c.f.delete_cap(cspace(*c.b)[1])));
         CHECK(check_invariants(c.f.kernel).ok());

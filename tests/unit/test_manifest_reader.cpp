@@ -91,7 +91,7 @@ Builder valid_builder() {
         make_op(OpKind::StartVcpu, 0, 2, 0, 0x4000'0000, 0x4000'0000 + (1 << 20)),                   // 15
         make_op(OpKind::Retype, kKernelUntypedSlot, kType(ObjectType::Partition), 16, 8, 1),         // 16
         make_op(OpKind::Retype, kKernelUntypedSlot, kType(ObjectType::CNode), 8, 9, 1),             // 17
-        make_op(OpKind::CreatePartition, 8, 9, u64(RestartPolicy::Restart), 1, 0, "beta"),          // 18
+        make_op(OpKind::CreatePartition, 8, 9, u64(RestartPolicy::Restart), 1, partition_flag::kOsGuest, "beta"),  // 18
         make_op(OpKind::LoadImage, 0, 8, 0x4000'0000, 16, 16),                                       // 19
         make_op(OpKind::BindVcpu, 12, 8, 0, 3),                                                      // 20
         make_op(OpKind::StartVcpu, 0, 8, 0, 0x4000'0000, 0),                                         // 21
@@ -153,7 +153,7 @@ TEST_CASE("manifest: a valid manifest is accepted and readable", "[manifest][T-2
     CHECK(r.valid());
     CHECK(r.error().status == Status::Ok);
     CHECK(r.header().magic == kMagic);
-    CHECK(r.header().version == 4);
+    CHECK(r.header().version == 5);
     CHECK(r.header().total_size == m.size());
     CHECK(r.op_count() == kValidOps);
     CHECK(r.partition_count() == 2);
@@ -166,6 +166,8 @@ TEST_CASE("manifest: a valid manifest is accepted and readable", "[manifest][T-2
     CHECK(create.slot == 2);
     CHECK(create.arg[0] == 3);
     CHECK(std::string(create.name) == "alpha");
+    CHECK(create.arg[3] == 0);
+    CHECK(r.op(18).arg[3] == partition_flag::kOsGuest);  // a known flag is accepted
     const ManifestOp map = r.op(10);
     CHECK(map.kind == OpKind::MapFrame);
     CHECK(map.arg[2] == (attr::kRead | attr::kWrite));
@@ -275,8 +277,8 @@ TEST_CASE("manifest: header refusals", "[manifest][T-27]") {
         check(refuse(m), Status::Corrupt, "bad magic", -1);
     }
     SECTION("version") {
-        // v1 (partition ops), v2 (embedded vCPUs) and v3 (no PCIe functions) are gone.
-        for (u16 version : {u16{1}, u16{2}, u16{3}, u16{5}}) {
+        // v1 (partition ops), v2 (embedded vCPUs), v3 (no partition flags) and v4 (no PCIe functions) are gone.
+        for (u16 version : {u16{1}, u16{2}, u16{3}, u16{4}, u16{6}}) {
             h.version = version;
             put_header(m, h);
             check(refuse(m), Status::NotSupported, "unsupported manifest version", -1);
@@ -426,6 +428,9 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest][T-27][
         {"vcpu count out of range", Status::OutOfRange, 2, [](Builder& b) { b.ops[2].arg[2] = 0; }},
         {"vcpu count out of range", Status::OutOfRange, 18,
          [](Builder& b) { b.ops[18].arg[2] = kMaxVcpusPerPartition + 1; }},
+        {"unknown partition flags", Status::InvalidArgument, 2, [](Builder& b) { b.ops[2].arg[3] = 1; }},
+        {"unknown partition flags", Status::InvalidArgument, 18,
+         [](Builder& b) { b.ops[18].arg[3] = partition_flag::kOsGuest | (1ull << 63); }},
         {"too many partitions", Status::OutOfRange, static_cast<int>(kMaxPartitions),
          [](Builder& b) {
              b.ops.clear();

@@ -10,6 +10,10 @@
 using namespace bh;
 using namespace bh::test;
 
+namespace {
+bool logged(const char* line) { return host::console_output().find(line) != std::string::npos; }
+}  // namespace
+
 TEST_CASE("PSCI is emulated per partition", "[system][psci][INV-6][INV-7][T-13][T-22][T-23][T-41]") {
     KernelFixture f;
     Partition& p = f.make("smp", kPartitionPa, 0, 2);
@@ -92,4 +96,39 @@ TEST_CASE("PSCI_FEATURES names the emulated functions; PSCI by SMC resumes after
     // AFFINITY_INFO of the caller itself: on.
     CHECK(hypercall(f.kernel, v, kAffinityInfo, {0, 0}));
     CHECK(v.regs.x[0] == 0);
+}
+
+// CPU_OFF of a partition's last vCPU stops the partition. Once that vCPU is off, a controller
+// on another core may take the partition down and launch its next run before this core goes
+// on; the late second step must then leave the new run alone (before: it set the vCPU back to
+// Running and stopped whatever run was current).
+TEST_CASE("a late CPU_OFF does not stop the run a controller launched in between", "[psci][control][INV-7][T-41]") {
+    KernelFixture f;
+    Partition& p = f.make("target", kPartitionPa, 1);
+    Partition& manager = f.make("manager", kPartitionPa + 4 * kMiB, 2);
+    REQUIRE(f.seal().ok());
+    Vcpu& v0 = p.vcpus[0];
+    const u32 first_run = p.run();
+
+    const CpuOff off = cpu_off_begin(v0);
+    CHECK(off.last);
+    CHECK(v0.load_state() == VcpuState::Off);
+    // The controller's whole restart fits here.
+    REQUIRE(f.kernel.lifecycle.control(p, true, manager.vcpus[0]).ok());
+    REQUIRE(p.run() == first_run + 1);
+    REQUIRE(v0.load_state() == VcpuState::Runnable);
+    cpu_off_finish(f.kernel, v0, off);
+
+    CHECK(p.load_state() == PartitionState::Running);
+    CHECK(v0.load_state() == VcpuState::Runnable);
+    CHECK(v0.regs.x[0] == kBootArg);
+    CHECK(p.restarts == 1);
+    CHECK(f.kernel.lifecycle.running() == 2);
+    CHECK_FALSE(logged("partition 'target' stopped (all vCPUs off)"));
+
+    // Without a controller in between the same two steps stop the partition.
+    const CpuOff again = cpu_off_begin(v0);
+    cpu_off_finish(f.kernel, v0, again);
+    CHECK(p.load_state() == PartitionState::Stopped);
+    CHECK(logged("partition 'target' stopped (all vCPUs off)"));
 }

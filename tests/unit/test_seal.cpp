@@ -28,7 +28,8 @@ TEST_CASE("seal runs its named checks in order", "[seal]") {
     std::vector<std::string> names;
     for (const SealCheck& c : kSealChecks) names.emplace_back(c.name);
     CHECK(names == std::vector<std::string>{"partitions complete", "control graph acyclic", "interrupts unshared",
-                                            "notifications single waiter", "flows as declared", "pcie assignment sound"});
+                                            "notifications single waiter", "frames unshared", "flows as declared",
+                                            "pcie assignment sound"});
     // Two partitions that control each other, and a declared flow no capability gives: the
     // second and the fifth check fail, and seal answers with the first of them.
     KernelFixture f;
@@ -41,6 +42,7 @@ TEST_CASE("seal runs its named checks in order", "[seal]") {
     CHECK(reason(control_graph_acyclic(f.kernel)) == "partitions control each other in a cycle");
     CHECK(interrupts_unshared(f.kernel).ok());
     CHECK(notifications_single_waiter(f.kernel).ok());
+    CHECK(frames_unshared(f.kernel).ok());
     CHECK(reason(flows_as_declared(f.kernel)) == "a declared flow has no capability behind it");
     CHECK(pcie_assignment_sound(f.kernel).ok());
     CHECK(reason(f.seal()) == "partitions control each other in a cycle");
@@ -220,4 +222,31 @@ TEST_CASE("construction closes at seal: every boot operation is refused", "[seal
     CHECK(sealed(f.declare_flow(p, q, FlowKind::Memory)));
     CHECK(caps::cnode_slots(p.cspace_root)[1].empty());
     CHECK(f.kernel.cores.on(CoreId(3)) == nullptr);
+}
+
+// A frame is mapped through one of its caps at a time: a partition's FrameMap answers Overlap
+// exactly while another holder has the frame mapped. Two holders, read-only ones included,
+// signal each other that way, a flow no DeclareFlow expresses; memory is shared through Channels.
+TEST_CASE("seal refuses a frame held by two partitions, read-only caps too", "[seal][INV-6][T-51]") {
+    KernelFixture f;
+    Partition& a = f.make("a", kPartitionPa, 1);
+    Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
+    Partition& c = f.make("c", kPartitionPa + 8 * kMiB, 3);
+    // b and c each get a read-only cap to a's frame (boot slot: a's Partition, CNode, untyped, frame).
+    const u32 frame = nth_partition_slot(0) + 3;
+    REQUIRE(f.at(frame).cap.type == ObjectType::Frame);
+    REQUIRE(f.grant(frame, b, 1, Rights::read()).ok());
+    REQUIRE(f.grant(frame, c, 1, Rights::read()).ok());
+    // a writes what b and c could read: those flows are declared, so only the sharing is wrong.
+    REQUIRE(f.declare_flow(a, b, FlowKind::Memory).ok());
+    REQUIRE(f.declare_flow(a, c, FlowKind::Memory).ok());
+    CHECK(flows_as_declared(f.kernel).ok());
+    const Outcome o = f.seal();
+    CHECK(o.status() == Status::Denied);
+    CHECK(reason(o) == "a frame is held by two partitions");
+    CHECK_FALSE(f.kernel.sealed());
+    // One holder besides the owner's boot mapping is fine: a's mapping is static (a holds no cap
+    // and cannot unmap it), so b's FrameMap answer never changes.
+    REQUIRE(f.delete_cap(caps::cnode_slots(c.cspace_root)[1]) == Status::Ok);
+    CHECK(frames_unshared(f.kernel).ok());
 }

@@ -8,6 +8,7 @@
 #include <concrete_check.hpp>  // proofs/: Z3 check of INV-1/2/6 over all IPAs
 #endif
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -17,9 +18,13 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: bhcc <system.dts|.dtb> --kernel <bulkhead.elf> --image-dir <dir> -o <out.img>\n"
-    "            [--manifest <out.bin>] [--qemu-args <out.qemu>] [--dump] [--verbose]\n"
-    "       bhcc --check <system.dts|.dtb> --image-dir <dir> [--dump] [--verbose]\n"
+    "usage: bhcc <system.dts|.dtb> --kernel <bulkhead.elf> --image-dir <dir>... -o <out.img>\n"
+    "            [--manifest <out.bin>] [--qemu-args <out.qemu>] [--guest-dtb-dir <dir>] [--dump] [--verbose]\n"
+    "       bhcc --check <system.dts|.dtb> --image-dir <dir>... [--guest-dtb-dir <dir>] [--dump] [--verbose]\n"
+    "  --image-dir      where guest files (ELFs, Linux Images, initramfs) are looked up; may be\n"
+    "                   repeated, the first directory holding a name wins\n"
+    "  --guest-dtb-dir  also write the device tree generated for each Linux partition to\n"
+    "                   <dir>/<partition>.dtb\n"
     "       bhcc --verify <image.img|manifest.bin> [--dump]\n"
     "  --verify  re-run the Z3 all-IPA check (INV-1, INV-2, INV-3, INV-6) on an already packed image or\n"
     "            manifest, e.g. one that is shipped; exit 0 if it holds, 1 with the violated\n"
@@ -30,7 +35,8 @@ constexpr const char* kUsage =
 struct Options {
     std::optional<std::string> description;
     std::optional<std::string> kernel;
-    std::optional<std::string> image_dir;
+    std::vector<std::string> image_dirs;
+    std::optional<std::string> guest_dtb_dir;
     std::optional<std::string> output;
     std::optional<std::string> manifest;
     std::optional<std::string> qemu_args;
@@ -51,7 +57,8 @@ struct Options {
         };
         bool fine = true;
         if (arg == "--kernel") fine = value(options.kernel);
-        else if (arg == "--image-dir") fine = value(options.image_dir);
+        else if (arg == "--image-dir" && i + 1 < args.size()) options.image_dirs.emplace_back(args[++i]);
+        else if (arg == "--guest-dtb-dir") fine = value(options.guest_dtb_dir);
         else if (arg == "-o") fine = value(options.output);
         else if (arg == "--manifest") fine = value(options.manifest);
         else if (arg == "--qemu-args") fine = value(options.qemu_args);
@@ -64,11 +71,11 @@ struct Options {
         if (!fine) return std::nullopt;
     }
     if (options.verify)
-        return options.description || options.image_dir || options.kernel || options.output || options.manifest ||
-                       options.qemu_args || options.check_only
+        return options.description || !options.image_dirs.empty() || options.kernel || options.output ||
+                       options.manifest || options.qemu_args || options.guest_dtb_dir || options.check_only
                    ? std::nullopt
                    : std::optional<Options>(options);
-    if (!options.description || !options.image_dir) return std::nullopt;
+    if (!options.description || options.image_dirs.empty()) return std::nullopt;
     if (options.check_only) {
         if (options.kernel || options.output || options.manifest || options.qemu_args) return std::nullopt;
     } else if (!options.kernel || !options.output) {
@@ -141,7 +148,8 @@ int main(int argc, char** argv) {
         return static_cast<int>(bhcc::ExitStatus::UsageOrIo);
     }
     if (options->verify) return verify_packed(*options->verify, options->dump);
-    bhcc::CompileRequest request{*options->description, *options->image_dir, std::nullopt};
+    bhcc::CompileRequest request{*options->description, {}, std::nullopt};
+    for (const std::string& dir : options->image_dirs) request.image_dirs.emplace_back(dir);
     if (options->kernel) request.kernel = *options->kernel;
 
     const bhcc::CompileResult result = bhcc::compile_system(request);
@@ -167,6 +175,12 @@ int main(int argc, char** argv) {
         for (const std::string& arg : result.qemu_args) lines += arg + "\n";
         if (!write_file(*options->qemu_args, std::span(reinterpret_cast<const bhcc::u8*>(lines.data()), lines.size())))
             return 2;
+    }
+    if (options->guest_dtb_dir) {
+        std::error_code error;
+        std::filesystem::create_directories(*options->guest_dtb_dir, error);
+        for (const auto& [partition, blob] : result.guest_device_trees)
+            if (!write_file(*options->guest_dtb_dir + "/" + partition + ".dtb", blob)) return 2;
     }
     return 0;
 }

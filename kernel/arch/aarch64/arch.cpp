@@ -75,6 +75,8 @@ void wake_cores() {
     asm volatile("sev" ::: "memory");
 }
 
+void cpu_relax() { asm volatile("yield" ::: "memory"); }
+
 u64 counter_now() {
     aarch64::isb();
     return BH_READ_SYSREG(cntpct_el0);

@@ -9,6 +9,7 @@
 #include "aarch64.hpp"
 #include "asm_defs.h"
 #include "esr.hpp"
+#include "guest_pmu.hpp"
 #include "stage2_format.hpp"
 #include "sysreg.hpp"
 
@@ -31,9 +32,10 @@ PerCpu cpus[platform::kMaxCores];
 // ACTLR and set/way cache maintenance trapped (TSC, TIDCP, TACR, TSW); EL1 is AArch64 (RW).
 constexpr u64 kGuestHcr = (1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 4) | (1ull << 5) | (1ull << 9) |
                           (1ull << 10) | (1ull << 19) | (1ull << 20) | (1ull << 21) | (1ull << 22) | (1ull << 31);
-// MDCR_EL2: PMU (TPM, TPMCR) and debug registers (TDA, TDOSA, TDRA) trap, so a partition can
-// neither count other partitions' or EL2 work nor set breakpoints or watchpoints.
-constexpr u64 kMdcrTraps = (1ull << 5) | (1ull << 6) | (1ull << 9) | (1ull << 10) | (1ull << 11);
+// MDCR_EL2: debug registers (TDA, TDOSA, TDRA) trap, so a partition cannot set breakpoints or
+// watchpoints; so does the PMU (kMdcrPmuTraps: TPM, TPMCR), so that it cannot count other
+// partitions' or EL2 work, except in the benchmark kernel (guest_pmu.hpp).
+constexpr u64 kMdcrDebugTraps = (1ull << 9) | (1ull << 10) | (1ull << 11);
 // CPTR_EL2: RES1 bits; FP/SIMD allowed (TFP = 0); trace registers trapped (TTA).
 constexpr u64 kCptr = 0x33ffull | (1ull << 20);
 // Registers through which a partition could read or disturb other partitions' or EL2's state,
@@ -75,7 +77,7 @@ u64 empty_stage2_vttbr(u16 vmid) { return reinterpret_cast<u64>(g_empty_stage2_r
 
 void el2_configure_core() {
     u64 pmcr_n = (BH_READ_SYSREG(pmcr_el0) >> 11) & 0x1f;
-    BH_WRITE_SYSREG(mdcr_el2, kMdcrTraps | pmcr_n);  // HPMN = N: no counter reserved for EL2
+    BH_WRITE_SYSREG(mdcr_el2, kMdcrDebugTraps | kMdcrPmuTraps | pmcr_n);  // HPMN = N: no counter reserved for EL2
     const u64 pfr0 = BH_READ_SYSREG(id_aa64pfr0_el1), pfr1 = BH_READ_SYSREG(id_aa64pfr1_el1);
     const bool ras = id_field(pfr0, 28) != 0 || id_field(pfr1, 12) != 0;
     const bool amu = id_field(pfr0, 44) != 0;

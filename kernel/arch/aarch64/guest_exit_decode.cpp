@@ -1,6 +1,7 @@
 #include "arch/aarch64/guest_exit_decode.hpp"
 
 #include "arch/aarch64/esr.hpp"
+#include "arch/aarch64/os_registers.hpp"
 
 namespace bh::arch {
 
@@ -36,6 +37,14 @@ GuestExit decode_exit(ExitVector vector, const Syndrome& s) {
             e.ipa = Ipa(fault_ipa(s));
             e.access = decode_mmio_access(s.esr);
             break;
+        case esr::Class::SysReg: {
+            e.cause = GuestExit::Cause::Trap;
+            const esr::SysRegAccess access = esr::sysreg_access(s.esr);
+            e.os_quiet_register = is_os_quiet_register(access);
+            e.register_read = access.read;
+            e.register_rt = static_cast<u8>(access.rt);
+            break;
+        }
         default: e.cause = GuestExit::Cause::Trap; break;
     }
     return e;

@@ -36,6 +36,12 @@ struct GuestExit {
     bool write = false;  // MemoryAbort: a data write
     Ipa ipa{};           // MemoryAbort: the faulting IPA (HPFAR_EL2.FIPA with FAR's page offset)
     MmioAccess access{};  // MemoryAbort: the load or store, when the kernel could carry it out
+    // Trap of an MRS/MSR of one of the debug and PMU registers an OS programs at boot
+    // (os_registers.hpp): an OS guest reads it as zero into x[rt] (rt 31: XZR) or writes it to
+    // no effect. Meaningless (false) for every other exit.
+    bool os_quiet_register = false;
+    bool register_read = false;
+    u8 register_rt = 0;
     ExitVector vector = ExitVector::Sync;
     Syndrome syndrome{};  // as read, for the fault report
 };

@@ -25,7 +25,7 @@ struct GuestRegs {
         spsr = kInitialSpsr;
         reserved = 0;
     }
-    // A trapped SMC returns to itself (unlike HVC): the guest resumes after it.
+    // A trapped SMC, MRS or MSR returns to itself (unlike HVC): the guest resumes after it.
     void skip_trapped_instruction() { elr += 4; }
 };
 static_assert(sizeof(GuestRegs) == GUEST_FRAME_SIZE && __builtin_offsetof(GuestRegs, elr) == GUEST_FRAME_ELR &&

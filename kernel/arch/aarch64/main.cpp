@@ -31,6 +31,7 @@ unsigned start_secondary_cores() {
     while (online < platform::kMaxCores && core_online[online].load() != 0) ++online;
     while (online < platform::kMaxCores && arch::counter_now() < deadline) {
         if (core_online[online].load() != 0) ++online;
+        arch::cpu_relax();
     }
     return online;
 }

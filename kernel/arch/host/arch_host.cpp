@@ -107,6 +107,8 @@ void kick_core(unsigned core) {
 
 void wake_cores() { ++g_wakes; }
 
+void cpu_relax() {}
+
 // Strictly increasing, like CNTPCT across reads, and deterministic for tests.
 u64 counter_now() { return g_counter++; }
 

@@ -22,8 +22,9 @@ namespace bh::manifest {
 inline constexpr u32 kMagic = 0x464d'4842;  // "BHMF"
 // 3: BindVcpu binds a Vcpu object (retyped like any other) where version 2's BindCore bound
 // a vCPU embedded in its partition; CreateIrqHandler.
-// 4: AssignPciFunction (with the function's DmaStream cap) and PlacePciBar.
-inline constexpr u16 kVersion = 4;
+// 4: CreatePartition arg3 carries partition flags (partition_flag), which version 3 ignored.
+// 5: AssignPciFunction (with the function's DmaStream cap) and PlacePciBar.
+inline constexpr u16 kVersion = 5;
 inline constexpr unsigned kNameLength = 24;  // including the terminating NUL
 inline constexpr unsigned kMaxPartitions = 16;
 inline constexpr unsigned kMaxVcpusPerPartition = 4;
@@ -62,7 +63,8 @@ enum class OpKind : u32 {
     Retype = 2,           // slot = Untyped; arg0 = object type, arg1 = size_bits, arg2 = first
                           // destination boot slot, arg3 = count
     CreatePartition = 3,  // slot = Partition object (retyped); arg0 = boot slot of the CNode that
-                          // becomes its CSpace root; arg1 = RestartPolicy; arg2 = vCPU count; name
+                          // becomes its CSpace root; arg1 = RestartPolicy; arg2 = vCPU count;
+                          // arg3 = partition_flag bits; name
     MapFrame = 4,         // slot = Frame or DeviceMmio cap; arg0 = partition slot, arg1 = IPA,
                           // arg2 = attr bits (kRead/kWrite/kExecute)
     GrantCap = 5,         // slot = source cap; arg0 = partition slot, arg1 = index in that
@@ -102,6 +104,16 @@ enum class FlowKind : u64 {
 inline constexpr u64 kUntypedDevice = 1;
 
 enum class RestartPolicy : u64 { Stop = 0, Restart = 1 };
+
+// CreatePartition arg3: what kind of guest the partition runs. 0 for a bare-metal partition.
+namespace partition_flag {
+// An unmodified operating system (a Linux partition): the debug and PMU registers such a
+// kernel programs while it boots read as zero and ignore writes, instead of being the
+// partition's fault (kernel/arch/aarch64/os_registers.hpp). Bit 8 leaves the low bits to the flags of the
+// virtual devices.
+inline constexpr u64 kOsGuest = 1u << 8;
+inline constexpr u64 kAll = kOsGuest;
+}  // namespace partition_flag
 
 namespace attr {
 inline constexpr u64 kRead = 1u << 0;

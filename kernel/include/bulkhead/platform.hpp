@@ -15,15 +15,16 @@ constexpr bool manifest_ram_supported(u64 base, u64 size) {
 }
 inline constexpr unsigned kMaxCores = 4;
 
-// The first 64 MiB of RAM belong to the kernel and are never mapped into a partition:
+// The first 128 MiB of RAM belong to the kernel and are never mapped into a partition:
 //   [0x4000_0000, 0x4010_0000)  left to QEMU (it places its DTB at the start of RAM)
 //   [0x4010_0000, 0x40f0_0000)  kernel image: text, rodata, data, bss, stacks, EL2 tables
 //   [0x40f0_0000, 0x4100_0000)  the boot CNode (4096 capability slots)
 //   [0x4100_0000, 0x4200_0000)  kernel object memory: the Untyped that partitions, their CSpace
 //                               CNodes and their stage-2 tables are retyped from
-//   [0x4200_0000, 0x4400_0000)  boot payload: the manifest and the partitions' images
+//   [0x4200_0000, 0x4800_0000)  boot payload: the manifest and the partitions' images (96 MiB:
+//                               a Linux partition's kernel Image alone is over 31 MiB)
 inline constexpr u64 kKernelRegionBase = kRamBase;
-inline constexpr u64 kKernelRegionSize = 64ull << 20;
+inline constexpr u64 kKernelRegionSize = 128ull << 20;
 inline constexpr u64 kKernelImageBase = 0x4010'0000;
 inline constexpr u64 kKernelImageLimit = 0x40f0'0000;
 inline constexpr u64 kBootCNodeBase = 0x40f0'0000;
@@ -31,7 +32,7 @@ inline constexpr u64 kBootCNodeSize = 1ull << 20;
 inline constexpr u64 kObjectMemoryBase = 0x4100'0000;
 inline constexpr u64 kObjectMemorySize = 16ull << 20;
 inline constexpr u64 kPayloadBase = 0x4200'0000;
-inline constexpr u64 kPayloadMaxSize = 32ull << 20;
+inline constexpr u64 kPayloadMaxSize = 96ull << 20;
 
 static_assert(kKernelImageLimit <= kBootCNodeBase && kBootCNodeBase + kBootCNodeSize <= kObjectMemoryBase);
 inline constexpr unsigned kObjectMemoryBits = 24;

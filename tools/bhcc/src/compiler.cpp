@@ -5,6 +5,7 @@
 #include <bhcc/device_tree_source.hpp>
 #include <bhcc/guest_image_check.hpp>
 #include <bhcc/kernel_image_check.hpp>
+#include <bhcc/linux_guest.hpp>
 #include <bhcc/manifest_check.hpp>
 #include <bhcc/pci_layout.hpp>
 #include <bhcc/system_validator.hpp>
@@ -40,10 +41,18 @@ CompileResult compile_system(const CompileRequest& request) {
 
     // Images are checked only for partitions without other findings: an image cannot fit
     // memory that is itself wrong, and a second message about it would only be noise.
+    // A Linux partition's kernel, device tree and initramfs become the segments of one image,
+    // and its x0 the device tree's IPA (the description may not set boot-arg for it, rule LX4).
     std::vector<ElfImage> images;
     if (result.diagnostics.empty()) {
-        for (const Partition& partition : system->partitions) {
-            if (auto image = load_guest_image(partition, request.image_dir, result.diagnostics)) {
+        for (Partition& partition : system->partitions) {
+            if (partition.is_linux()) {
+                if (auto guest = load_linux_guest(partition, request.image_dirs, result.diagnostics)) {
+                    partition.boot_arg = guest->layout.device_tree_ipa;
+                    result.guest_device_trees.emplace_back(partition.name, std::move(guest->device_tree));
+                    images.push_back(std::move(guest->image));
+                }
+            } else if (auto image = load_guest_image(partition, request.image_dirs, result.diagnostics)) {
                 images.push_back(std::move(*image));
             }
         }

@@ -197,6 +197,7 @@ void parse_cpus(const Node& node, Partition& partition, Diagnostics& diagnostics
 
 void parse_optional_properties(const Node& node, Partition& partition, Diagnostics& diagnostics) {
     if (node.has("boot-arg")) {
+        partition.boot_arg_present = true;
         auto cells = node.cells("boot-arg");
         if (cells && cells->size() == 2) {
             partition.boot_arg = join_cells((*cells)[0], (*cells)[1]);
@@ -250,6 +251,39 @@ void parse_optional_properties(const Node& node, Partition& partition, Diagnosti
     }
 }
 
+// What the partition runs: a bare-metal ELF (`image`) or a Linux kernel Image (`kernel`, with
+// an optional `initramfs` and `bootargs`), never both.
+void parse_guest(const Node& node, Partition& partition, Diagnostics& diagnostics) {
+    auto file_name = [&](const char* property, std::string& into) {
+        if (!node.has(property)) return;
+        if (auto value = node.strings(property); value && value->size() == 1 && !value->front().empty()) {
+            into = value->front();
+        } else {
+            diagnostics.error(node.path(), std::string(property) + " must be one file name");
+        }
+    };
+    file_name("image", partition.image);
+    file_name("kernel", partition.kernel);
+    file_name("initramfs", partition.initramfs);
+    const bool image = node.has("image");
+    const bool kernel = node.has("kernel");
+    if (image && kernel) {
+        diagnostics.error(node.path(), "image and kernel are exclusive: a partition runs a bare-metal ELF or a Linux kernel");
+    } else if (!image && !kernel) {
+        diagnostics.error(node.path(), "missing image (a bare-metal ELF) or kernel (a Linux Image)");
+    }
+    if (node.has("bootargs")) {
+        if (auto bootargs = node.strings("bootargs"); bootargs && bootargs->size() == 1) {
+            partition.bootargs = bootargs->front();
+        } else {
+            diagnostics.error(node.path(), "bootargs must be one string");
+        }
+    }
+    if (!kernel && (node.has("initramfs") || node.has("bootargs"))) {
+        diagnostics.error(node.path(), "initramfs and bootargs are for a Linux partition (one with a kernel)");
+    }
+}
+
 [[nodiscard]] Partition parse_partition(const Node& node, Diagnostics& diagnostics) {
     Partition partition;
     partition.name = node.name();
@@ -259,13 +293,7 @@ void parse_optional_properties(const Node& node, Partition& partition, Diagnosti
     }
     check_partition_name(node, partition.name, diagnostics);
     parse_cpus(node, partition, diagnostics);
-    if (!node.has("image")) {
-        diagnostics.error(node.path(), "missing image");
-    } else if (auto image = node.strings("image"); image && image->size() == 1 && !image->front().empty()) {
-        partition.image = image->front();
-    } else {
-        diagnostics.error(node.path(), "image must be one file name");
-    }
+    parse_guest(node, partition, diagnostics);
     parse_optional_properties(node, partition, diagnostics);
     node.for_each_child([&](const Node& child) {
         if (child.compatible_with(kMemoryCompatible)) {

@@ -38,16 +38,27 @@ namespace attr = bh::manifest::attr;
 
 }  // namespace
 
-std::optional<ElfImage> load_guest_image(const Partition& partition, const std::filesystem::path& image_dir,
-                                         Diagnostics& diagnostics) {
+std::optional<std::vector<u8>> read_guest_file(const std::string& name, const ImageDirs& dirs) {
+    // A name is a file name, never a path: it may not climb out of the image directories.
+    if (name.empty() || std::filesystem::path(name).filename() != name) return std::nullopt;
+    for (const std::filesystem::path& dir : dirs) {
+        std::error_code error;
+        if (std::filesystem::is_regular_file(dir / name, error)) return read_file_bytes(dir / name);
+    }
+    return std::nullopt;
+}
+
+std::string describe_dirs(const ImageDirs& dirs) {
+    std::string text;
+    for (const std::filesystem::path& dir : dirs) text += (text.empty() ? "" : ", ") + dir.string();
+    return text;
+}
+
+std::optional<ElfImage> load_guest_image(const Partition& partition, const ImageDirs& dirs, Diagnostics& diagnostics) {
     const std::string label = "image \"" + partition.image + "\"";
-    const std::filesystem::path path = image_dir / partition.image;
-    std::error_code error;
-    // A name is a file name, never a path: it may not climb out of --image-dir.
-    const bool plain_name = std::filesystem::path(partition.image).filename() == partition.image;
-    auto bytes = plain_name && std::filesystem::is_regular_file(path, error) ? read_file_bytes(path) : std::nullopt;
+    auto bytes = read_guest_file(partition.image, dirs);
     if (!bytes) {
-        diagnostics.error(partition.node, label + " not found in " + image_dir.string());
+        diagnostics.error(partition.node, label + " not found in " + describe_dirs(dirs));
         return std::nullopt;
     }
     ElfParse parsed = parse_aarch64_elf(std::move(*bytes));

@@ -129,7 +129,9 @@ public:
                 return "CreatePartition " + slot + " name=\"" + name + "\" cspace=slot " + std::to_string(op.arg[0]) +
                        " restart=" +
                        (op.arg[1] == static_cast<u64>(manifest::RestartPolicy::Restart) ? "restart" : "stop") +
-                       " vcpus=" + std::to_string(op.arg[2]);
+                       " vcpus=" + std::to_string(op.arg[2]) +
+                       (op.arg[3] & manifest::partition_flag::kOsGuest ? " os-guest" : "") +
+                       (op.arg[3] & ~manifest::partition_flag::kAll ? " flags=" + hex(op.arg[3]) : "");
             }
             case OpKind::MapFrame:
                 return "MapFrame        " + slot + " (" + what(op.slot) + ") -> " + partition(op.arg[0]) +

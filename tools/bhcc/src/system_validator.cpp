@@ -4,6 +4,7 @@
 #include <bhcc/hex.hpp>
 #include <bhcc/kernel_limits.hpp>
 #include <bhcc/pci_layout.hpp>
+#include <bhcc/linux_partition_check.hpp>
 #include <bhcc/platform_devices.hpp>
 
 #include <bulkhead/objects.hpp>
@@ -490,6 +491,7 @@ void validate_system(const SystemDescription& system, Diagnostics& diagnostics) 
         check_devices(system, partition, claims, diagnostics);
         check_controls(system, partition, diagnostics);
         check_interrupts(partition, claims, diagnostics);
+        if (partition.is_linux()) check_linux_partition(partition, diagnostics);
         if (diagnostics.count() == before) check_mapping_count(system, partition, diagnostics);
         if (diagnostics.count() == before) check_capacity(system, partition, diagnostics);
     }

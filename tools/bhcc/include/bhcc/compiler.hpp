@@ -15,7 +15,7 @@ enum class ExitStatus : int { Ok = 0, Invalid = 1, UsageOrIo = 2 };
 
 struct CompileRequest {
     std::filesystem::path description;           // .dts (compiled with dtc) or .dtb
-    std::filesystem::path image_dir;
+    std::vector<std::filesystem::path> image_dirs;  // guest files are looked up here, in order
     std::optional<std::filesystem::path> kernel;  // absent: validate and pack, no boot image
 };
 
@@ -26,6 +26,8 @@ struct CompileResult {
     PackedManifest manifest;
     std::vector<u8> boot_image;  // only when a kernel was given and everything passed
     std::vector<std::string> qemu_args;  // the devices the description plugs in (pci_layout.hpp)
+    // The generated device tree of each Linux partition (partition name, blob), in document order.
+    std::vector<std::pair<std::string, std::vector<u8>>> guest_device_trees;
 };
 
 [[nodiscard]] CompileResult compile_system(const CompileRequest& request);

@@ -32,8 +32,15 @@ struct Partition {
     std::string node;
     std::vector<unsigned> cpus;  // vcpu i runs on cpus[i]
     bool cpus_present = false;
-    std::string image;  // file name inside --image-dir; empty when missing
+    std::string image;  // file name inside an --image-dir; empty when missing
     u64 boot_arg = 0;
+    bool boot_arg_present = false;
+    // A Linux partition names an arm64 kernel Image (`kernel`, instead of `image`), optionally an
+    // initramfs and bootargs: bhcc generates its device tree (guest_device_tree.hpp) and loads
+    // the three per the arm64 boot protocol (linux_layout.hpp), x0 = the device tree's IPA.
+    std::string kernel;
+    std::string initramfs;
+    std::string bootargs;
     bh::manifest::RestartPolicy restart = bh::manifest::RestartPolicy::Stop;
     std::vector<std::string> devices;
     // Names of the partitions this one may stop and restart (`controls`): each gets a Partition
@@ -47,6 +54,8 @@ struct Partition {
     // declared Audit flow to it (docs/audit.md).
     bool audit = false;
     std::vector<MemoryRegion> regions;  // every memory child, well formed or not
+
+    [[nodiscard]] bool is_linux() const { return !kernel.empty(); }
 };
 
 // A `/channels` child: a shared region of RAM (one Channel object) and who may write and read it.
