@@ -55,6 +55,7 @@ void boot(unsigned cores_online) {
 bool next_guest(CoreId core, GuestEntry& out) {
     Vcpu* v = g_kernel.cores.claim(core);
     if (v == nullptr) return false;
+    if (g_kernel.dma.fault_pending() && stop_if_device_faulted(g_kernel, *v)) return false;
     const Partition& p = *v->partition;
     out = GuestEntry{v, &v->regs, p.stage2.vttbr(), p.counter_offset, v->index.raw(), v->reset_on_entry};
     v->reset_on_entry = false;

@@ -131,7 +131,7 @@ void DmaStreamTable::partition_stopped(Partition& p) {
 }
 
 bool DmaStreamTable::take_pending_fault(PartitionId partition) {
-    if ((pending_faults_.load() & bit(partition)) == 0) return false;  // the common case
+    if ((pending_faults_.load() & bit(partition)) == 0) return false;  // another partition's
     return (pending_faults_.fetch_and(~bit(partition)) & bit(partition)) != 0;
 }
 

@@ -11,10 +11,10 @@
 //
 // A fault the SMMU records for a bound stream is its partition's fault: the stream is unbound at
 // once (a device flooding faults stops after its first), the fault reported against the partition
-// (console and security audit log),
-// and the partition stopped or restarted (its restart policy) at its next exit, on its own core:
-// its running vCPUs are kicked. Work per SMMU interrupt is bounded (kFaultBudget records) and
-// records the SMMU lost to a full queue are counted.
+// (console and security audit log), and the partition stopped or restarted (its restart policy)
+// on its own cores: its running vCPUs are kicked (stop_if_device_faulted, calls/guest_exit.hpp).
+// Work per SMMU interrupt is bounded (kFaultBudget records) and records the SMMU lost to a full
+// queue are counted.
 //
 // Locking: the capability lock, like interrupts: capability calls and the unmap hook hold it;
 // partition_stopped and service take it themselves.
@@ -77,8 +77,11 @@ public:
     // The SMMU's event or GERROR interrupt (kernel_entry::interrupt): takes at most kFaultBudget
     // fault records, contains each as described above, and reports global errors. Takes the lock.
     void service();
-    // True once for a partition whose device faulted since the last call: the caller (its own
-    // core, at an exit) stops it.
+    // Whether some partition's device faulted and that partition has not been stopped for it yet.
+    // Every exit asks first, so that the common case (no device has faulted) costs one load.
+    bool fault_pending() const { return pending_faults_.load() != 0; }
+    // True once for a partition whose device faulted since the last call: the caller (one of its
+    // own cores, at an exit or before it enters one of its vCPUs) stops it.
     [[nodiscard]] bool take_pending_fault(PartitionId partition);
 
     const Stream& stream(u32 sid) const { return streams_[sid]; }

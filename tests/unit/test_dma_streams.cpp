@@ -188,6 +188,29 @@ TEST_CASE("a fault of a bound stream aborts it, is reported against its partitio
     CHECK(f.driver().restarts == 1);
 }
 
+TEST_CASE("a partition whose device faulted while none of its vCPUs ran is stopped before one runs again",
+          "[dma][containment][T-9][INV-3]") {
+    DmaKernel f;
+    REQUIRE(f.bind() == 0);
+    REQUIRE(host::smmu_dma(kEdu, 0x7000'0000, true).outcome == host::DmaAccess::Outcome::Faulted);
+    f.dv().store_state(VcpuState::Runnable);  // it left its core (parked, or not yet entered)
+    host::reset_counters();
+    f.kernel.dma.service();
+    CHECK(host::kick_count(1) == 0);  // nothing to kick
+    CHECK(f.driver().restarts == 0);
+    // Its core claims it to enter it: the partition is taken down there instead, by its policy.
+    Vcpu* v = f.kernel.cores.claim(f.dv().core);
+    REQUIRE(v == &f.dv());
+    CHECK(stop_if_device_faulted(f.kernel, *v));
+    CHECK(f.driver().restarts == 1);
+    CHECK(f.driver().load_state() == PartitionState::Running);
+    // Once: its next run enters as usual.
+    v = f.kernel.cores.claim(f.dv().core);
+    REQUIRE(v == &f.dv());
+    CHECK_FALSE(stop_if_device_faulted(f.kernel, *v));
+    CHECK(f.other().restarts == 0);
+}
+
 TEST_CASE("a fault record of an earlier binding is not blamed on the next one", "[dma][containment][T-80][INV-3]") {
     DmaKernel f;
     REQUIRE(f.bind() == 0);
