@@ -43,6 +43,14 @@ u32 cmdq_prod = 0;      // position (index and wrap) of the next command slot
 u32 eventq_cons = 0;
 bool ready = false;     // enabled, translating streams as bound
 
+// The SMMU's TLB holds a VMID's translations only while one of its streams translates, and
+// smmu_stream_abort invalidates the VMID whenever it stops one. So a VMID none of whose streams
+// translates has nothing cached, and smmu_invalidate_vmid skips it: a partition that binds no
+// stream pays nothing for the SMMU on unmap and restart. Written under command_lock.
+constexpr u32 kVmids = 1u << stage2::kVmidBits;
+u16 vmid_of_stream[platform::kStreamCount];  // 0: the stream does not translate
+u16 streams_of_vmid[kVmids];
+
 u32 read32(u64 offset) { return mmio_read<u32>(kBase + offset); }
 void write32(u64 offset, u32 value) { mmio_write<u32>(kBase + offset, value); }
 void write64(u64 offset, u64 value) { mmio_write<u64>(kBase + offset, value); }
@@ -149,7 +157,10 @@ const char* smmu_enable() {
 }
 
 void smmu_invalidate_vmid(u16 vmid) {
-    if (!ready) return;
+    // No lock needed to skip: the caller's table change was made visible (DSB) before this load,
+    // and a stream that starts translating later (its count raised before its STE is written)
+    // walks the changed tables.
+    if (!ready || (vmid < kVmids && __atomic_load_n(&streams_of_vmid[vmid], __ATOMIC_ACQUIRE) == 0)) return;
     const smmu::Command c = smmu::cmd_tlbi_s12_vmall(vmid);
     submit(&c, 1);
 }
@@ -163,8 +174,13 @@ using namespace bh::aarch64;
 bool smmu_available() { return ready; }
 
 void smmu_stream_bind(u32 sid, PhysAddr root, u16 vmid) {
-    if (!ready || sid >= platform::kStreamCount) return;  // callers check both; never bypass
+    // Callers check all three; never bypass, never a VMID the count cannot hold.
+    if (!ready || sid >= platform::kStreamCount || vmid == 0 || vmid >= kVmids) return;
     LockGuard guard(command_lock);
+    // Rebinding without an abort (the generic layer never does) keeps the old VMID counted: it
+    // may still have translations cached.
+    vmid_of_stream[sid] = vmid;
+    __atomic_add_fetch(&streams_of_vmid[vmid], 1, __ATOMIC_SEQ_CST);
     write_ste(sid, smmu::ste_stage2(root.raw(), vmid));
     const smmu::Command c = smmu::cmd_cfgi_ste(sid);
     submit_locked(&c, 1);
@@ -176,6 +192,9 @@ void smmu_stream_abort(u32 sid, u16 vmid) {
     write_ste(sid, smmu::ste_abort());
     const smmu::Command c[] = {smmu::cmd_cfgi_ste(sid), smmu::cmd_tlbi_s12_vmall(vmid)};
     submit_locked(c, 2);
+    // Only now, with the VMID's translations gone, may an unmap skip the SMMU.
+    if (vmid_of_stream[sid] != 0) __atomic_sub_fetch(&streams_of_vmid[vmid_of_stream[sid]], 1, __ATOMIC_RELEASE);
+    vmid_of_stream[sid] = 0;
 }
 
 DmaStreamState smmu_stream_state(u32 sid) {

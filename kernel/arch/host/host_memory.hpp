@@ -80,7 +80,7 @@ void smmu_set_ste(u32 sid, const smmu::Ste& ste);  // corrupt an entry behind th
 const std::vector<smmu::Command>& smmu_commands();
 u64 smmu_tlb_entries(u16 vmid);
 u64 smmu_pending_events();
-void smmu_tlbi_vmid(u16 vmid);  // what stage2_tlb_invalidate_vmid asks of the SMMU
+void smmu_tlbi_vmid(u16 vmid);  // what stage2_tlb_invalidate_vmid asks of the SMMU (nothing for a VMID no stream translates with)
 // False when the SMMU holds a copy of stream `sid`'s STE that is not what the table says now
 // (a change without CFGI_STE).
 bool smmu_config_current(u32 sid);

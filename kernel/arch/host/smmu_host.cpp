@@ -50,6 +50,14 @@ struct FakeSmmu {
 };
 FakeSmmu g_smmu;
 
+// The driver's own state (as kernel/arch/aarch64/smmu.cpp): which VMID each stream translates
+// with, and how many streams translate with each VMID; smmu_tlbi_vmid skips a VMID with none.
+struct Driver {
+    std::array<u16, platform::kStreamCount> vmid_of_stream{};
+    std::map<u16, u32> streams_of_vmid;
+};
+Driver g_driver;
+
 std::vector<std::string> g_trace;
 
 std::string hex(u64 v) {
@@ -124,6 +132,8 @@ bool smmu_available() { return g_smmu.available; }
 
 void smmu_stream_bind(u32 sid, PhysAddr root, u16 vmid) {
     if (!g_smmu.available || sid >= platform::kStreamCount) return;
+    g_driver.vmid_of_stream[sid] = vmid;
+    ++g_driver.streams_of_vmid[vmid];
     g_smmu.table[sid] = smmu::ste_stage2(root.raw(), vmid);
     g_trace.push_back("ste " + hex(sid) + " stage2 vmid " + std::to_string(vmid));
     submit({smmu::cmd_cfgi_ste(sid)});
@@ -134,6 +144,8 @@ void smmu_stream_abort(u32 sid, u16 vmid) {
     g_smmu.table[sid] = smmu::ste_abort();
     g_trace.push_back("ste " + hex(sid) + " abort");
     submit({smmu::cmd_cfgi_ste(sid), smmu::cmd_tlbi_s12_vmall(vmid)});
+    if (const u16 was = g_driver.vmid_of_stream[sid]; was != 0) --g_driver.streams_of_vmid[was];
+    g_driver.vmid_of_stream[sid] = 0;
 }
 
 DmaStreamState smmu_stream_state(u32 sid) {
@@ -170,7 +182,7 @@ namespace host {
 void smmu_raise_global_error(u32 bits) { g_smmu.global_errors |= bits; }
 
 void smmu_tlbi_vmid(u16 vmid) {
-    if (g_smmu.available) submit({smmu::cmd_tlbi_s12_vmall(vmid)});
+    if (g_smmu.available && g_driver.streams_of_vmid[vmid] != 0) submit({smmu::cmd_tlbi_s12_vmall(vmid)});
 }
 
 DmaAccess smmu_dma(u32 sid, u64 address, bool write) {
@@ -237,7 +249,10 @@ std::vector<SmmuTlbEntry> smmu_tlb() {
     return out;
 }
 
-void smmu_reset() { g_smmu = FakeSmmu{}; }
+void smmu_reset() {
+    g_smmu = FakeSmmu{};
+    g_driver = Driver{};
+}
 
 std::vector<std::string>& trace() { return g_trace; }
 
