@@ -5,6 +5,7 @@
 #include <boot/boot_program.hpp>
 #include <bulkhead/platform.hpp>
 #include <calls/guest_exit.hpp>
+#include <devices/virtual_devices.hpp>
 #include <kernel.hpp>
 #include <lib/format.hpp>
 
@@ -58,18 +59,29 @@ bool next_guest(CoreId core, GuestEntry& out) {
     if (g_kernel.dma.fault_pending() && stop_if_device_faulted(g_kernel, *v)) return false;
     const Partition& p = *v->partition;
     out = GuestEntry{v, &v->regs, p.stage2.vttbr(), p.counter_offset, v->index.raw(), v->reset_on_entry};
+    virtual_devices_enter(*v, v->reset_on_entry);
     v->reset_on_entry = false;
     return true;
 }
 
-bool guest_exit(Vcpu& vcpu, const arch::GuestExit& exit) { return handle_guest_exit(g_kernel, vcpu, exit); }
+bool guest_exit(Vcpu& vcpu, const arch::GuestExit& exit) {
+    if (handle_guest_exit(g_kernel, vcpu, exit)) return true;
+    virtual_devices_leave(vcpu);  // it stopped or waits: nothing of its interface stays live on the core
+    return false;
+}
 
-void interrupt(u32 intid) {
+bool sgi_register_write(Vcpu& vcpu, u64 value, bool group1) {
+    if (!emulate_sgi_write(vcpu, value, group1)) return false;
+    virtual_devices_resume(vcpu);
+    return true;
+}
+
+bool interrupt(CoreId core, u32 intid, bool in_exit) {
     if (intid == platform::kSmmuEventqIntid || intid == platform::kSmmuGerrorIntid) {
-        g_kernel.dma.service();
-    } else {
-        g_kernel.interrupts.fired(intid);
+        g_kernel.dma.service();  // the kernel's own: its report of the partitions' devices' faults
+        return false;
     }
+    return physical_interrupt(g_kernel, core, intid, in_exit);
 }
 
 }  // namespace kernel_entry

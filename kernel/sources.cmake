@@ -33,6 +33,12 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/calls/cap_invoke.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/psci.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/console.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/devices/virtual_devices.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/devices/virtual_uart.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/vgic/delivery.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/vgic/distributor.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/vgic/redistributor.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/vgic/sgi.cpp
   ${CMAKE_CURRENT_LIST_DIR}/kernel.cpp
   ${CMAKE_CURRENT_LIST_DIR}/entry.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/cdt.cpp
@@ -56,11 +62,13 @@ set(BH_ARCH_PURE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arch/aarch64/esr.cpp
   ${CMAKE_CURRENT_LIST_DIR}/arch/aarch64/guest_exit_decode.cpp
   ${CMAKE_CURRENT_LIST_DIR}/arch/aarch64/os_registers.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/arch/aarch64/trapped_access.cpp
 )
 set(BH_HOST_ARCH_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/arch_host.cpp
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/smmu_host.cpp
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/pci_host.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/arch/host/vgic_hw_host.cpp
 )
 # Generic code that only host tools call (never built into the EL2 image).
 set(BH_HOST_ONLY_SOURCES

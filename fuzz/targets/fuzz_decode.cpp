@@ -11,7 +11,8 @@
 //   * an accepted call's typed arguments are within what decoding promises: a known CallId of
 //     the function's family, console length <= kConsoleChunk, mint masks of known rights only,
 //     FrameMap IPAs inside the IPA space with decodable attributes, PSCI targets among the
-//     caller's vCPUs, AFFINITY_INFO at level 0 only; and they equal the registers they came from.
+//     caller's vCPUs, AFFINITY_INFO at level 0 only, CPU_SUSPEND power states without reserved
+//     bits; and they equal the registers they came from (an SMC32 PSCI call's, their low halves).
 #include <bulkhead/hypercall.hpp>
 #include <bulkhead/platform.hpp>
 #include <calls/guest_call.hpp>
@@ -30,7 +31,8 @@ constexpr u64 kIds[] = {
     0xC600'0014, 0xC600'0015, 0xC600'0020, 0xC600'0021, 0xC600'0030, 0xC600'0031, 0xC600'0032,
     0xC600'0040, 0xC600'0041, 0xC600'0050, 0xC600'0051, 0xC600'0052, hvc::psci::kVersion,
     hvc::psci::kCpuOff,  hvc::psci::kCpuOn, hvc::psci::kAffinityInfo, hvc::psci::kSystemOff,
-    hvc::psci::kSystemReset, hvc::psci::kFeatures,
+    hvc::psci::kSystemReset, hvc::psci::kFeatures, hvc::psci::kCpuSuspend, hvc::psci::kCpuSuspend32,
+    hvc::psci::kCpuOn32, hvc::psci::kAffinityInfo32, hvc::psci::kMigrateInfoType,
 };
 
 bool same(const DecodedCall& a, const DecodedCall& b) {
@@ -73,6 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (immediate != 0) fuzz::finding("HVC #imm != 0 was accepted");
     const GuestCall& c = d.call;
     if (is_psci_call(c.id) != psci) fuzz::finding("a call decoded into another family");
+    // PSCI's SMC32 calls take the low 32 bits of their argument registers.
+    const u64 mask = psci && (r.x[0] & 0x4000'0000) == 0 ? 0xffff'ffffull : ~0ull;
     switch (c.id) {
         case CallId::ConsoleWrite:
             if (c.console.length > hvc::kConsoleChunk || c.console.length != r.x[2]) fuzz::finding("console length");
@@ -96,11 +100,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             break;
         case CallId::PsciCpuOn:
             if (c.cpu_on.target.raw() >= p->vcpu_count) fuzz::finding("CPU_ON of a vCPU the caller does not have");
-            if (c.cpu_on.entry != r.x[2] || c.cpu_on.context != r.x[3]) fuzz::finding("CPU_ON arguments");
+            if (c.cpu_on.entry != (r.x[2] & mask) || c.cpu_on.context != (r.x[3] & mask)) fuzz::finding("CPU_ON arguments");
             break;
         case CallId::PsciAffinityInfo:
-            if (c.affinity.target.raw() >= p->vcpu_count || r.x[2] != 0) fuzz::finding("AFFINITY_INFO target or level");
+            if (c.affinity.target.raw() >= p->vcpu_count || (r.x[2] & mask) != 0)
+                fuzz::finding("AFFINITY_INFO target or level");
             break;
+        case CallId::PsciCpuSuspend: {
+            const u64 state = r.x[1] & mask;
+            if ((state & ~(0xffffull | 1ull << 16 | 3ull << 24)) != 0) fuzz::finding("CPU_SUSPEND with reserved bits");
+            if (c.suspend.power_down != ((state >> 16 & 1) != 0) || c.suspend.entry != (r.x[2] & mask) ||
+                c.suspend.context != (r.x[3] & mask))
+                fuzz::finding("CPU_SUSPEND arguments");
+            break;
+        }
         default:
             if (is_cap_call(c.id) && c.id != CallId::CapCopy && c.id != CallId::CapMove && c.id != CallId::IrqBind &&
                 c.one.cap != r.x[1])

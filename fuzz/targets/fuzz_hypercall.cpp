@@ -411,7 +411,7 @@ void check_result(u64 fid, u64 x0, bool hvc_abi) {
     if ((fid & 0xFF00'0000) == 0xC600'0000) {
         if (v < static_cast<i64>(Status::Busy) || v > 0) fuzz::finding("a hypercall returned a status outside Status");
     } else if (is_psci(fid)) {
-        if (!(x0 == 0x10000 || (v >= -9 && v <= 2))) fuzz::finding("a PSCI call returned a value outside PSCI");
+        if (!(x0 == 0x10001 || (v >= -9 && v <= 2))) fuzz::finding("a PSCI call returned a value outside PSCI");
     } else if (x0 != ~0ull) {
         fuzz::finding("an unknown function did not get SMCCC unknown");
     }

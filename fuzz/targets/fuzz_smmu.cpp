@@ -22,7 +22,7 @@
 //     returns);
 //   * check_invariants (INV-3 and the rest) holds;
 //   * a hypercall's x0 is a Status value.
-// covers: T-9 T-75 T-78 INV-3
+// covers: T-9 T-82 T-85 INV-3
 #include <arch/arch.hpp>
 #include <arch/host/host_memory.hpp>
 #include <bulkhead/hypercall.hpp>

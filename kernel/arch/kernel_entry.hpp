@@ -33,9 +33,20 @@ struct GuestEntry {
 [[nodiscard]] bool next_guest(CoreId core, GuestEntry& out);
 
 // One exit of `vcpu` (the vCPU this core runs); true: resume it, false: it no longer runs.
+// Entering a vCPU and leaving it also switch its virtual CPU interface in and out (a partition
+// with a virtual GIC), so the arch layer does nothing more for it.
 [[nodiscard]] bool guest_exit(Vcpu& vcpu, const arch::GuestExit& exit);
 
-// A physical SPI was acknowledged at EL2 (before its EOI).
-void interrupt(u32 intid);
+// The exit of `vcpu` is a write of `value` to an SGI generation register (arch::
+// sgi_register_write; `group1`: ICC_SGI1R_EL1), recognised before anything else is decoded: a
+// multi-core guest's most frequent trap. True: emulated, resume the guest. False: its partition
+// has no virtual GIC; the exit goes the usual way (guest_exit), where it is a fault.
+[[nodiscard]] bool sgi_register_write(Vcpu& vcpu, u64 value, bool group1);
+
+// A physical interrupt was acknowledged at EL2 on `core` (before its priority drop), in an exit
+// of the core's vCPU (`in_exit`: its virtual CPU interface is live) or while the core waits.
+// True: it was forwarded to a vCPU through a list register with HW = 1, whose guest deactivates
+// it; the caller must leave it active. False: the caller deactivates it.
+[[nodiscard]] bool interrupt(CoreId core, u32 intid, bool in_exit);
 
 }  // namespace bh::kernel_entry

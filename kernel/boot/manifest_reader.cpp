@@ -35,6 +35,7 @@ Status ManifestReader::open(const void* data, usize available) {
     header_ = ManifestHeader{};
     partition_count_ = 0;
     for (unsigned i = 0; i < kMaxPartitions; ++i) vcpu_count_[i] = 0;
+    console_input_ = false;
     sealed_ = false;
 
     if (data == nullptr) return fail(Status::InvalidArgument, "no manifest buffer", -1);
@@ -131,8 +132,14 @@ Status ManifestReader::check_op(const ManifestOp& op, u32 index) {
                 return fail(Status::InvalidArgument, "unknown restart policy", at);
             if (op.arg[2] < 1 || op.arg[2] > kMaxVcpusPerPartition)
                 return fail(Status::OutOfRange, "vcpu count out of range", at);
-            if ((op.arg[3] & ~partition_flag::kAll) != 0)
-                return fail(Status::InvalidArgument, "unknown partition flags", at);
+            const u64 flags = op.arg[3];
+            if ((flags & ~partition_flag::kAll) != 0) return fail(Status::InvalidArgument, "unknown partition flags", at);
+            if ((flags & partition_flag::kConsoleInput) != 0) {
+                if ((flags & partition_flag::kVirtualUart) == 0)
+                    return fail(Status::InvalidArgument, "console input without a virtual UART", at);
+                if (console_input_) return fail(Status::Exists, "console input given to two partitions", at);
+                console_input_ = true;
+            }
             vcpu_count_[partition_count_] = static_cast<u8>(op.arg[2]);
             ++partition_count_;
             return Status::Ok;

@@ -53,6 +53,7 @@ private:
     ManifestError error_{Status::NotFound, "no manifest opened", -1};
     u32 partition_count_ = 0;
     u8 vcpu_count_[manifest::kMaxPartitions] = {};
+    bool console_input_ = false;  // a CreatePartition so far carried PartitionFlag kConsoleInput
     bool sealed_ = false;
 };
 

@@ -105,7 +105,7 @@ Status decode(const Kernel& k, const Vcpu& vcpu, Invocation& inv, const CapLockH
             const Result<CapSlot*> n = resolve(p, c.bind.notification, kUse);
             if (!n.ok()) return n.status();
             inv.other = n.value();
-            return InterruptTable::check_bind(inv.slot->cap, inv.other->cap, c.bind.badge, vcpu.core);
+            return k.interrupts.check_bind(inv.slot->cap, inv.other->cap, c.bind.badge, vcpu.core, held);
         }
         case CallId::IrqAck:
         case CallId::IrqUnbind:

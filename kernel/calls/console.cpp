@@ -2,6 +2,7 @@
 // own description. Arguments come only from registers, so there is no guest memory to copy and
 // nothing a guest can change while the kernel looks at it.
 #include <arch/arch.hpp>
+#include <calls/console.hpp>
 #include <calls/guest_exit.hpp>
 #include <lib/format.hpp>
 #include <partition/partition.hpp>
@@ -21,9 +22,10 @@ void flush_console_line(Partition& p) {
     p.console_length = 0;
 }
 
-// Console output is collected per partition and emitted a line at a time, prefixed with the
-// partition's name, so a partition can neither interleave with nor forge other lines; control
-// characters could rewrite the operator's terminal or forge other lines, so they are replaced.
+}  // namespace
+
+// Control characters could rewrite the operator's terminal or forge other lines, so they are
+// replaced.
 void console_write(Partition& p, const char* bytes, u64 length) {
     LockGuard guard(p.console_lock);
     for (u64 i = 0; i < length; ++i) {
@@ -33,13 +35,12 @@ void console_write(Partition& p, const char* bytes, u64 length) {
             continue;
         }
         if (c == '\r') continue;
+        if (c == '\t') c = ' ';  // harmless, and frequent in an OS's log
         if (c < 0x20 || c > 0x7e) c = '?';
         p.console_line[p.console_length++] = c;
         if (p.console_length == sizeof(p.console_line)) flush_console_line(p);
     }
 }
-
-}  // namespace
 
 void handle_vendor_call(Vcpu& vcpu, const GuestCall& call) {
     arch::GuestRegs& r = vcpu.regs;

@@ -31,32 +31,53 @@ VcpuIndex vcpu_by_mpidr(const Partition& p, u64 mpidr) {
     return VcpuIndex(static_cast<u32>(index_nospec(affinity, p.vcpu_count)));
 }
 
+// CPU_SUSPEND's power_state, original format: StateID [15:0], StateType [16] (1: power down),
+// PowerLevel [25:24]; the other bits are reserved.
+constexpr u64 kPowerStateReserved = ~((1ull << 17) - 1) & ~(3ull << 24);
+constexpr u64 kPowerDown = 1ull << 16;
+
+// PSCI 1.1 (the calls Linux's PSCI driver makes; docs/abi.md, "PSCI"). CPU_SUSPEND, CPU_ON and
+// AFFINITY_INFO exist as SMC64 and SMC32 calls; an SMC32 call's arguments are the low 32 bits of
+// their registers.
 DecodedCall decode_psci(const arch::GuestRegs& r, const Partition& caller) {
+    namespace psci = hvc::psci;
+    const u64 mask = (r.x[0] & 0x4000'0000) != 0 ? ~0ull : 0xffff'ffffull;
+    const u64 a1 = r.x[1] & mask, a2 = r.x[2] & mask, a3 = r.x[3] & mask;
     GuestCall c;
     switch (r.x[0]) {
-        case hvc::psci::kVersion: return with_id(CallId::PsciVersion);
-        case hvc::psci::kFeatures:
+        case psci::kVersion: return with_id(CallId::PsciVersion);
+        case psci::kFeatures:
             c.id = CallId::PsciFeatures;
             c.features = PsciFeaturesArgs{r.x[1]};
             return call(c);
-        case hvc::psci::kCpuOn: {
-            const VcpuIndex target = vcpu_by_mpidr(caller, r.x[1]);
-            if (target.is_none()) return psci_refused(hvc::psci::kInvalidParameters);
+        case psci::kMigrateInfoType: return with_id(CallId::PsciMigrateInfoType);
+        case psci::kCpuSuspend:
+        case psci::kCpuSuspend32:
+            if ((a1 & kPowerStateReserved) != 0) return psci_refused(psci::kInvalidParameters);
+            c.id = CallId::PsciCpuSuspend;
+            c.suspend = PsciCpuSuspendArgs{(a1 & kPowerDown) != 0, a2, a3};
+            return call(c);
+        case psci::kCpuOn:
+        case psci::kCpuOn32: {
+            const VcpuIndex target = vcpu_by_mpidr(caller, a1);
+            if (target.is_none()) return psci_refused(psci::kInvalidParameters);
             c.id = CallId::PsciCpuOn;
-            c.cpu_on = PsciCpuOnArgs{target, r.x[2], r.x[3]};
+            c.cpu_on = PsciCpuOnArgs{target, a2, a3};
             return call(c);
         }
-        case hvc::psci::kAffinityInfo: {
-            const VcpuIndex target = vcpu_by_mpidr(caller, r.x[1]);
-            if (target.is_none() || r.x[2] != 0) return psci_refused(hvc::psci::kInvalidParameters);
+        case psci::kAffinityInfo:
+        case psci::kAffinityInfo32: {
+            // Lowest affinity level 0 only: the partition's vCPUs are its only level.
+            const VcpuIndex target = vcpu_by_mpidr(caller, a1);
+            if (target.is_none() || a2 != 0) return psci_refused(psci::kInvalidParameters);
             c.id = CallId::PsciAffinityInfo;
             c.affinity = PsciAffinityArgs{target};
             return call(c);
         }
-        case hvc::psci::kCpuOff: return with_id(CallId::PsciCpuOff);
-        case hvc::psci::kSystemOff: return with_id(CallId::PsciSystemOff);
-        case hvc::psci::kSystemReset: return with_id(CallId::PsciSystemReset);
-        default: return psci_refused(hvc::psci::kNotSupported);
+        case psci::kCpuOff: return with_id(CallId::PsciCpuOff);
+        case psci::kSystemOff: return with_id(CallId::PsciSystemOff);
+        case psci::kSystemReset: return with_id(CallId::PsciSystemReset);
+        default: return psci_refused(psci::kNotSupported);
     }
 }
 

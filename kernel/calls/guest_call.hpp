@@ -51,6 +51,8 @@ enum class CallId : u8 {
     PsciAffinityInfo,
     PsciSystemOff,
     PsciSystemReset,
+    PsciCpuSuspend,
+    PsciMigrateInfoType,
 };
 
 constexpr bool is_cap_call(CallId id) { return id >= CallId::CapIdentify && id <= CallId::DmaStreamUnbind; }
@@ -99,6 +101,11 @@ struct PsciCpuOnArgs {
 struct PsciAffinityArgs {
     VcpuIndex target;
 };
+struct PsciCpuSuspendArgs {
+    bool power_down;  // power_state.StateType: the vCPU may lose its context, resuming at `entry`
+    u64 entry;
+    u64 context;
+};
 
 struct GuestCall {
     CallId id = CallId::AbiVersion;
@@ -113,6 +120,7 @@ struct GuestCall {
         PsciFeaturesArgs features;
         PsciCpuOnArgs cpu_on;
         PsciAffinityArgs affinity;
+        PsciCpuSuspendArgs suspend;
     };
     GuestCall() : one{} {}
 };
@@ -126,7 +134,8 @@ struct CallRefusal {
 // an SMC) from a vCPU of `caller`. Refusals: HVC #imm other than 0, a function ID in no range
 // the kernel serves (SMCCC "unknown"); an unknown vendor or PSCI function (NotSupported); a
 // capability-less vendor call with x1 != 0, a console chunk longer than kConsoleChunk, unknown
-// rights bits, a bad mapping request, a PSCI target or affinity level the caller does not have
+// rights bits, a bad mapping request, a PSCI target or affinity level the caller does not have,
+// reserved bits of CPU_SUSPEND's power_state
 // (InvalidArgument / OutOfRange / PSCI INVALID_PARAMETERS).
 struct DecodedCall {
     bool ok;

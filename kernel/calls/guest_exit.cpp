@@ -1,6 +1,7 @@
 #include <audit/audit_log.hpp>
 #include <calls/cap_invoke.hpp>
 #include <calls/guest_exit.hpp>
+#include <devices/virtual_devices.hpp>
 #include <kernel.hpp>
 #include <lib/format.hpp>
 #include <pci/config_window.hpp>
@@ -55,17 +56,6 @@ bool handle_call(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
     return resume;
 }
 
-// An OS guest's access to a debug or PMU register it programs at boot (arch/aarch64/
-// os_registers.hpp): a read gives zero, a write is dropped, and the guest moves past the
-// instruction. Nothing reaches the physical register. False (the partition's fault) for every
-// other trap and for a partition that is not an OS guest.
-bool answer_os_register(Vcpu& vcpu, const arch::GuestExit& e) {
-    if (!vcpu.partition->os_guest || !e.os_quiet_register) return false;
-    if (e.register_read && e.register_rt < 31) vcpu.regs.x[e.register_rt] = 0;
-    vcpu.regs.skip_trapped_instruction();  // a trapped MRS/MSR returns to itself
-    return true;
-}
-
 }  // namespace
 
 bool stop_if_device_faulted(Kernel& k, Vcpu& vcpu) {
@@ -87,9 +77,12 @@ bool handle_guest_exit(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
         case Cause::MemoryAbort:
             if (emulate_config_window(k.pci, vcpu, e)) break;  // a partition's PCIe configuration window
             [[fallthrough]];
-        case Cause::Trap:
-            if (answer_os_register(vcpu, e)) break;  // false for every exit but such a trap
+        case Cause::SystemRegister:
+            // The partition's emulated devices, and an OS guest's quiet registers, may account
+            // for it (devices/virtual_devices.hpp).
+            if (emulate_sync_exit(k.interrupts, vcpu, e) == Emulation::Resume) break;
             [[fallthrough]];
+        case Cause::Trap:
         case Cause::SError:
         case Cause::Aarch32:
             report_fault(vcpu, e);
@@ -103,6 +96,7 @@ bool handle_guest_exit(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
         vcpu.transition(VcpuState::Running, VcpuState::Off);
         return false;
     }
+    virtual_devices_resume(vcpu);
     return true;
 }
 

@@ -5,7 +5,8 @@ namespace bh::checker {
 
 // ---- INV-5: every IrqHandler cap names an SPI the kernel made one for; the caps of one SPI
 // are in at most one partition's CSpace; a binding is made by a live partition no other
-// partition shares the SPI with, to a live Notification, routed to one of the machine's cores.
+// partition shares the SPI with, to a live Notification (or, delivered virtually, to the owner's
+// virtual GIC), routed to one of the machine's cores.
 void Checker::interrupts() {
     const InterruptTable& table = s_.interrupts;
     PartitionId holder[InterruptTable::kLines];
@@ -69,6 +70,16 @@ void Checker::interrupts() {
             value(add(InvariantId::InterruptOwnership, "an SPI is bound by one partition and held by another"), intid);
         if (b.core.raw() >= s_.cores.online())
             value(add(InvariantId::InterruptOwnership, "an SPI is routed to no core of the machine"), intid);
+        if (b.virtual_delivery) {
+            // Delivered through its owner's virtual GIC: a partition that has one, holding the
+            // SPI's cap (checked above), and to no notification.
+            const Partition* owner = s_.partitions[b.owner];
+            if (b.notification != 0 || owner == nullptr || !owner->has_vgic())
+                value(add(InvariantId::InterruptOwnership,
+                          "an SPI is delivered virtually to a partition without a virtual GIC"),
+                      intid);
+            continue;
+        }
         if (!names_object(ObjectType::Notification, arch::phys_to_virt(PhysAddr(b.notification))))
             value(add(InvariantId::InterruptOwnership, "an SPI is bound to a notification no cap names"), intid);
         // The interrupt reaches its owner or nobody: no other partition can wait on it.

@@ -1,4 +1,5 @@
 #include <arch/arch.hpp>
+#include <arch/vgic_hw.hpp>
 #include <caps/cspace.hpp>
 #include <ipc/notification.hpp>
 #include <irq/interrupts.hpp>
@@ -32,11 +33,13 @@ Status InterruptTable::create_handler(CapSlot& dest, u64 intid) {
     return s;
 }
 
-Status InterruptTable::check_bind(const Capability& irq, const Capability& notification, u64 badge, CoreId core) {
+Status InterruptTable::check_bind(const Capability& irq, const Capability& notification, u64 badge, CoreId core,
+                                  const CapLockHeld&) const {
     if (const Status s = check_handler(irq); !ok(s)) return s;
     if (notification.type != ObjectType::Notification || badge == 0) return Status::InvalidArgument;
     if (!notification.rights.has(Rights::read())) return Status::Denied;
     if (core.raw() >= platform::kMaxCores) return Status::InvalidArgument;
+    if (binding(irq.irq())->virtual_delivery) return Status::Denied;
     return Status::Ok;
 }
 
@@ -54,6 +57,7 @@ void InterruptTable::bind(const Capability& irq, const Capability& notification,
 
 Status InterruptTable::check_bound(const Capability& irq, const CapLockHeld&) const {
     if (const Status s = check_handler(irq); !ok(s)) return s;
+    if (binding(irq.irq())->virtual_delivery) return Status::Denied;
     return binding(irq.irq())->bound() ? Status::Ok : Status::NotFound;
 }
 
@@ -67,27 +71,57 @@ void InterruptTable::ack(const Capability& irq, const CapLockHeld&) {
 
 void InterruptTable::unbind(const Capability& irq, const CapLockHeld&) { forget(irq.irq()); }
 
+Status InterruptTable::bind_virtual(const Capability& irq, PartitionId owner) {
+    if (const Status s = check_handler(irq); !ok(s)) return s;
+    CapLockGuard guard(cap_lock);
+    Binding& b = *line(irq.irq());
+    if (b.bound()) return b.virtual_delivery && b.owner == owner ? Status::Ok : Status::Busy;
+    arch::irq_disable(irq.irq());
+    b.virtual_delivery = true;
+    b.owner = owner;
+    b.core = CoreId(0);
+    return Status::Ok;
+}
+
+void InterruptTable::virtual_update(u32 intid, PartitionId owner, bool enable, CoreId core) {
+    Binding* b = line(intid);
+    if (b == nullptr || core.raw() >= platform::kMaxCores) return;
+    CapLockGuard guard(cap_lock);
+    if (!b->virtual_delivery || b->owner != owner) return;
+    if (enable) {
+        b->core = core;
+        arch::irq_enable(intid, core.raw());
+    } else {
+        arch::irq_disable(intid);
+    }
+}
+
 void InterruptTable::forget(u32 intid) {
     Binding& b = *line(intid);
     arch::irq_disable(intid);
+    // A forwarded SPI may be active in a list register of a vCPU that will never deactivate it
+    // (its partition stops): it must not stay active at the distributor for good.
+    if (b.virtual_delivery) arch::irq_deactivate(intid, b.core.raw());
     const bool created = b.created;
     b = Binding{};
     b.created = created;
 }
 
-void InterruptTable::fired(u32 intid) {
+InterruptTable::Fired InterruptTable::fired(u32 intid) {
     Binding* b = line(intid);
     if (b == nullptr) {
         // Never enabled by the kernel: whatever enabled it, it stays off.
         if (intid >= platform::kFirstSpi && intid < platform::kSpiLimit) arch::irq_disable(intid);
-        return;
+        return Fired{};
     }
     CapLockGuard guard(cap_lock);
+    if (b->virtual_delivery) return Fired{true, b->owner};
     arch::irq_disable(intid);
-    if (!b->bound()) return;  // unbound meanwhile on another core: it stays disabled
+    if (!b->bound()) return Fired{};  // unbound meanwhile on another core: it stays disabled
     b->masked = true;
     if (auto* n = static_cast<Notification*>(arch::phys_to_virt(PhysAddr(b->notification))))
         notification_signal(*n, b->badge, guard.held());
+    return Fired{};
 }
 
 void InterruptTable::notification_destroyed(u64 object, const CapLockHeld&) {

@@ -9,9 +9,12 @@
 // the device. So an SPI reaches exactly one notification, and a device that keeps its line
 // asserted costs its owner's core one exit per acknowledgement, not an interrupt storm.
 //
-// seL4's IRQHandler, simplified. Delivery as a virtual interrupt through the vGIC list
-// registers, for unmodified guests, is a second binding kind for later; this one serves
-// bare-metal driver partitions.
+// seL4's IRQHandler, simplified; this serves bare-metal driver partitions. A partition with a
+// virtual GIC receives its SPIs as virtual interrupts instead (the second binding kind,
+// `virtual_delivery`, made by bind_virtual when it starts): the SPI follows the enable and route
+// its guest gives it at the emulated distributor, and when it fires it is forwarded to the
+// target vCPU through a list register with HW = 1, staying active until the guest deactivates it
+// (kernel/vgic, docs/vgic.md).
 //
 // Locking: the table is guarded by the capability lock, like notifications; fired() and
 // partition_stopped() take it themselves, the other calls take its witness.
@@ -37,7 +40,15 @@ public:
         CoreId core;           // the core the SPI is routed to: the binding vCPU's
         bool masked = false;   // fired, disabled at the distributor until IrqAck
         bool created = false;  // its IrqHandler cap exists (made at most once)
-        bool bound() const { return notification != 0; }
+        // Delivered through the owner's virtual GIC, not a notification (then notification = 0).
+        bool virtual_delivery = false;
+        bool bound() const { return notification != 0 || virtual_delivery; }
+    };
+
+    // What the arch IRQ path does with an SPI that fired (fired()).
+    struct Fired {
+        bool forward = false;  // a virtual-delivery SPI: hand it to `owner`'s vGIC, leave it active
+        PartitionId owner;     // when `forward`
     };
 
     // Boot: dest := the IrqHandler cap (Control, Grant) of `intid`.
@@ -52,8 +63,10 @@ public:
     // notification's signallers), routed to `core`, enabled unless it awaits an
     // acknowledgement. Rebinding replaces the target and badge.
     //   InvalidArgument irq not an IrqHandler cap, notification not a Notification cap, badge 0,
-    //   no such core; Denied irq without Control or notification without Read.
-    static Status check_bind(const Capability& irq, const Capability& notification, u64 badge, CoreId core);
+    //   no such core; Denied irq without Control or notification without Read, or the SPI is
+    //   delivered through its partition's virtual GIC (also for ack and unbind).
+    Status check_bind(const Capability& irq, const Capability& notification, u64 badge, CoreId core,
+                      const CapLockHeld&) const;
     void bind(const Capability& irq, const Capability& notification, u64 badge, PartitionId owner, CoreId core,
               const CapLockHeld&);
     // Ack (enable a fired SPI again) and unbind (disable it, forget the binding).
@@ -63,8 +76,18 @@ public:
     void unbind(const Capability& irq, const CapLockHeld&);
 
     // The SPI fired (the arch IRQ path, on the core it is routed to; takes the capability lock):
-    // disable it, then signal its notification. An SPI with no binding is only disabled.
-    void fired(u32 intid);
+    // disable it, then signal its notification. An SPI with no binding is only disabled. A
+    // virtual-delivery SPI is left as it is and returned to be forwarded.
+    Fired fired(u32 intid);
+
+    // --- virtual delivery (a partition with a virtual GIC; take the capability lock)
+    // When the partition `owner` starts: its IrqHandler cap `irq` makes the SPI one of its
+    // virtual SPIs, disabled until its guest enables it. InvalidArgument / Denied as bind; Busy
+    // when the SPI is bound to a notification.
+    Status bind_virtual(const Capability& irq, PartitionId owner);
+    // The guest's enable and route of a virtual-delivery SPI of `owner`: on and routed to
+    // `core`, or off (`enable` false, or its route names no vCPU). Ignored for any other SPI.
+    void virtual_update(u32 intid, PartitionId owner, bool enable, CoreId core);
 
     // --- object life cycle (the kernel's hooks, under the capability lock)
     void notification_destroyed(u64 object, const CapLockHeld&);

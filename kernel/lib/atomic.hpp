@@ -51,9 +51,11 @@ public:
     T add_fetch(T delta) { return __atomic_add_fetch(&value_, delta, __ATOMIC_ACQ_REL); }
     T sub_fetch(T delta) { return __atomic_sub_fetch(&value_, delta, __ATOMIC_ACQ_REL); }
     T fetch_add(T delta, Order order) { return __atomic_fetch_add(&value_, delta, static_cast<int>(order)); }
-    // Integers only: the value before ORing / ANDing `bits` in.
-    T fetch_or(T bits) { return __atomic_fetch_or(&value_, bits, __ATOMIC_ACQ_REL); }
-    T fetch_and(T bits) { return __atomic_fetch_and(&value_, bits, __ATOMIC_ACQ_REL); }
+    // Integers only: the value before setting / keeping `bits`. Sequentially consistent: a bit
+    // one core sets and then checks another's state against is seen by that other core if it
+    // changed its state first (the vGIC's pending words, kernel/vgic/delivery.cpp).
+    T fetch_or(T bits) { return __atomic_fetch_or(&value_, bits, __ATOMIC_SEQ_CST); }
+    T fetch_and(T bits) { return __atomic_fetch_and(&value_, bits, __ATOMIC_SEQ_CST); }
 
 private:
     T load(int order) const {

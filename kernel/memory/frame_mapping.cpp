@@ -1,5 +1,6 @@
 #include <arch/arch.hpp>
 #include <caps/cspace.hpp>
+#include <devices/virtual_devices.hpp>
 #include <memory/frame_mapping.hpp>
 #include <partition/partition_table.hpp>
 
@@ -60,6 +61,8 @@ Outcome check_map_frame(const Partition& p, const CapSlot& frame, Ipa ipa, MapAt
     if (c.mapped()) return refuse(Status::Exists, "capability already mapped");
     if (p.region_count >= Partition::kMaxRegions) return refuse(Status::NoMemory, "too many mappings");
     const u64 size = c.object_size();
+    // The guest would reach memory there instead of the device the kernel emulates.
+    if (overlaps_emulated_window(p, ipa, size)) return refuse(Status::Exists, "IPA range holds an emulated device");
     if (!ipa.aligned(size)) return refuse(Status::Misaligned, "IPA not aligned to the frame");
     // A Channel is the one object several partitions may map (INV-1's shared-region exception):
     // each of them holds its own cap to it, and each cap maps once.

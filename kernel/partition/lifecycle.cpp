@@ -1,5 +1,6 @@
 #include <arch/arch.hpp>
 #include <audit/audit_log.hpp>
+#include <devices/virtual_devices.hpp>
 #include <dma/dma_streams.hpp>
 #include <ipc/notification.hpp>
 #include <irq/interrupts.hpp>
@@ -76,6 +77,7 @@ void Lifecycle::launch(Partition& p) {
     p.counter_offset = arch::counter_now();
     for (u32 v = 0; v < p.vcpu_count; ++v) p.vcpus[v].store_state(VcpuState::Off);
     p.console_length = 0;
+    virtual_devices_launch(interrupts_, p);
     p.vcpus[0].prepare_start(p.entry, p.boot_arg);
     p.begin_run();
     p.vcpus[0].store_state(VcpuState::Runnable);

@@ -13,6 +13,8 @@
 #include <memory/map_attributes.hpp>
 #include <memory/object_memory.hpp>
 #include <partition/vcpu.hpp>
+#include <devices/virtual_uart.hpp>
+#include <vgic/vgic_state.hpp>
 
 namespace bh {
 
@@ -71,9 +73,6 @@ public:
     PartitionId index;
     u16 vmid = 0;
     manifest::RestartPolicy restart_policy = manifest::RestartPolicy::Stop;
-    // Runs an unmodified OS (manifest::partition_flag::kOsGuest): the debug and PMU registers it
-    // programs at boot read as zero (arch/aarch64/os_registers.hpp, calls/guest_exit.cpp).
-    bool os_guest = false;
     u32 restarts = 0;
     u64 counter_offset = 0;  // CNTVOFF: the guest's virtual counter starts at 0 when it starts
 
@@ -88,6 +87,7 @@ public:
     u32 image_count = 0;
     VcpuSet vcpus;
     u32 vcpu_count = 0;  // declared by CreatePartition; indices 0 .. vcpu_count - 1
+    u64 flags = 0;     // manifest::partition_flag bits: its virtual GIC, UART, console input, OS guest
     u64 entry = 0;     // vCPU 0's entry point and x0, kept for restarts
     u64 boot_arg = 0;
     bool has_entry = false;
@@ -97,6 +97,16 @@ public:
     SpinLock console_lock;
     char console_line[160] = {};
     u32 console_length = 0;
+
+    // Its emulated devices (kernel/vgic, kernel/devices), when `flags` gives it them.
+    vgic::VgicDistributor vgic;
+    vuart::VirtualUart uart;
+    bool has_vgic() const { return (flags & manifest::partition_flag::kVirtualGic) != 0; }
+    bool has_uart() const { return (flags & manifest::partition_flag::kVirtualUart) != 0; }
+    bool has_console_input() const { return (flags & manifest::partition_flag::kConsoleInput) != 0; }
+    // Runs an unmodified OS: the debug and PMU registers it programs at boot read as zero
+    // (arch/aarch64/os_registers.hpp, devices/virtual_devices.cpp).
+    bool os_guest() const { return (flags & manifest::partition_flag::kOsGuest) != 0; }
 
     PartitionState load_state() const { return state_of(word_.load()); }
     void store_state(PartitionState s) { update([s](u32 word) { return with_state(word, s); }); }

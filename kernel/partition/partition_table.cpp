@@ -28,6 +28,16 @@ bool valid_name(const char* name) {
 
 }  // namespace
 
+const char* PartitionTable::flags_refusal(u64 flags) const {
+    using namespace manifest::partition_flag;
+    if ((flags & ~kAll) != 0) return "unknown partition flags";
+    if ((flags & kConsoleInput) == 0) return nullptr;
+    if ((flags & kVirtualUart) == 0) return "console input without a virtual UART";
+    for (u32 i = 0; i < count_; ++i)
+        if (partitions_[i]->has_console_input()) return "console input given to two partitions";
+    return nullptr;
+}
+
 Outcome PartitionTable::create(const BootSpace& boot, BootSlot object_slot, BootSlot cnode_slot, const char* name,
                                manifest::RestartPolicy policy, u32 vcpu_count, u64 flags) {
     if (closed_) return kSealed;
@@ -37,9 +47,9 @@ Outcome PartitionTable::create(const BootSpace& boot, BootSlot object_slot, Boot
         return refuse(Status::InvalidArgument, "unknown restart policy");
     if (vcpu_count == 0 || vcpu_count > manifest::kMaxVcpusPerPartition)
         return refuse(Status::InvalidArgument, "vCPU count out of range");
-    if ((flags & ~manifest::partition_flag::kAll) != 0) return refuse(Status::InvalidArgument, "unknown partition flags");
     for (u32 i = 0; i < count_; ++i)
         if (same_name(partitions_[i]->name, name)) return refuse(Status::Exists, "duplicate partition name");
+    if (const char* why = flags_refusal(flags); why != nullptr) return refuse(Status::InvalidArgument, why);
     const CapSlot* object = boot.slot(object_slot);
     const CapSlot* cnode = boot.slot(cnode_slot);
     if (object == nullptr || cnode == nullptr) return refuse(Status::OutOfRange, "no such boot slot");
@@ -59,8 +69,8 @@ Outcome PartitionTable::create(const BootSpace& boot, BootSlot object_slot, Boot
     p->vmid = vmid;
     copy_name(p->name, name);
     p->restart_policy = policy;
-    p->os_guest = (flags & manifest::partition_flag::kOsGuest) != 0;
     p->vcpu_count = vcpu_count;
+    p->flags = flags;
     p->cspace_root = cnode->cap;
     p->cspace_root.rights = Rights::read() | Rights::write();
     p->store_state(PartitionState::Built);

@@ -18,7 +18,9 @@ public:
 
     // The Partition object in `object` becomes a configured partition whose CSpace root is the
     // CNode in `cnode`. Names: 1..23 of [a-z0-9_-], unique, never the kernel's ("bulkhead").
-    // `flags`: manifest::partition_flag bits (kOsGuest: Partition::os_guest).
+    // `flags` (manifest::partition_flag) are the devices the kernel emulates for it (console
+    // input needs the virtual UART and goes to one partition at most) and whether it runs an
+    // OS (kOsGuest: Partition::os_guest).
     Outcome create(const BootSpace& boot, BootSlot object, BootSlot cnode, const char* name,
                    manifest::RestartPolicy policy, u32 vcpu_count, u64 flags = 0);
     // An image segment `p` is (re)loaded with on every start: inside its private RAM mappings.
@@ -40,6 +42,9 @@ public:
     void close() { closed_ = true; }
 
 private:
+    // Why a partition may not have `flags` among these partitions; nullptr when it may.
+    const char* flags_refusal(u64 flags) const;
+
     Partition* partitions_[manifest::kMaxPartitions] = {};
     u32 count_ = 0;
     bool closed_ = false;

@@ -9,6 +9,7 @@
 #include <caps/capability.hpp>
 #include <lib/atomic.hpp>
 #include <lib/ids.hpp>
+#include <vgic/vgic_state.hpp>
 
 namespace bh {
 
@@ -34,6 +35,8 @@ struct Vcpu {
     bool reset_on_entry = false;
     // The notification this vCPU waits on while Blocked; guarded by the capability lock.
     Notification* waiting_on = nullptr;
+    // Its emulated redistributor and virtual CPU interface, when its partition has a virtual GIC.
+    vgic::VgicCpu vgic;
 
     VcpuState load_state() const { return state.load(); }
     void store_state(VcpuState s) { state.store(s); }

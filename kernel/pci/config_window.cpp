@@ -7,20 +7,20 @@
 namespace bh {
 
 bool emulate_config_window(PciFunctions& pci, Vcpu& vcpu, const arch::GuestExit& e) {
-    const arch::MmioAccess& a = e.access;
-    if (e.cause != arch::GuestExit::Cause::MemoryAbort || !a.valid) return false;
-    if (!range_inside(e.ipa.raw(), a.size, platform::kPciConfigWindowIpa, platform::kPcieBusConfigSize)) return false;
+    if (e.cause != arch::GuestExit::Cause::MemoryAbort || !e.mmio.ok()) return false;
+    const arch::MmioAccess& a = e.mmio.access;
+    if (!range_inside(a.ipa.raw(), a.size, platform::kPciConfigWindowIpa, platform::kPcieBusConfigSize)) return false;
     const PartitionId p = vcpu.partition->index;
     CapLockGuard guard(cap_lock);
     if (!pci.owns_any(p)) return false;
-    const u64 offset = e.ipa.raw() - platform::kPciConfigWindowIpa;
+    const u64 offset = a.ipa.raw() - platform::kPciConfigWindowIpa;
     // Configuration space has no 8-byte registers: such an access reads all ones, writes nothing.
-    if (e.write) {
-        if (a.size <= 4) pci.config_write(p, offset, a.size, static_cast<u32>(arch::mmio_store_value(vcpu.regs, a)), guard.held());
-        arch::mmio_complete_store(vcpu.regs);
+    if (a.write) {
+        if (a.size <= 4) pci.config_write(p, offset, a.size, static_cast<u32>(arch::store_value(a, vcpu.regs)), guard.held());
     } else {
-        arch::mmio_complete_load(vcpu.regs, a, a.size <= 4 ? pci.config_read(p, offset, a.size, guard.held()) : ~0ull);
+        arch::complete_load(a, vcpu.regs, a.size <= 4 ? pci.config_read(p, offset, a.size, guard.held()) : ~0ull);
     }
+    vcpu.regs.elr += 4;  // ESR.IL: every AArch64 instruction is 4 bytes
     return true;
 }
 

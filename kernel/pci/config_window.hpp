@@ -1,8 +1,9 @@
 // A partition's PCIe configuration window (docs/isolation.md "DMA and PCIe"): bus 0's
 // configuration space at platform::kPciConfigWindowIpa, reduced to the partition's own functions
 // (pci/pci_functions.hpp). The partition has no mapping there: each load or store faults, and the
-// kernel carries it out on the partition's view when the arch decoded it as a single register
-// access (arch::MmioAccess). Only a partition that owns PCIe functions has the window.
+// kernel carries it out on the partition's view when the arch decoded it as a single, aligned
+// register access (arch::DecodedMmio, arch/aarch64/trapped_access.hpp); anything else there is
+// the partition's fault. Only a partition that owns PCIe functions has the window.
 #pragma once
 
 #include <arch/guest.hpp>

@@ -133,7 +133,7 @@ struct KernelFixture {
 
     // --- building blocks
     // A configured partition without memory or vCPU bindings; returns its boot slot (its CSpace
-    // CNode's is the next one).
+    // CNode's is the next one). `flags`: manifest::partition_flag bits.
     u32 partition(const char* name, u32 vcpus = 1, manifest::RestartPolicy policy = manifest::RestartPolicy::Stop,
                   u64 flags = 0) {
         const u32 ps = slot(), cs = slot();

@@ -242,7 +242,7 @@ void check_program(const std::vector<ManifestOp>& ops, const std::vector<Expect>
 
 // ---------------------------------------------------------------- malformed descriptions
 
-TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc][INV-1][INV-3][INV-6][T-2][T-6][T-7][T-26][T-30][T-32][T-38][T-44][T-59][T-67][T-71][T-74][T-82]") {
+TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc][INV-1][INV-3][INV-6][T-2][T-6][T-7][T-26][T-30][T-32][T-38][T-44][T-59][T-67][T-71][T-74][T-81][T-89]") {
     struct Case {
         const char* file;
         const char* message;  // "<node path>: <rule>", matched as a substring
@@ -365,6 +365,13 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
          "/partitions/other: interrupt 38 is the INTx line of 00:03.0 (/pci/edu), which belongs to \"driver\""},
         {"pci-disk-without-device", "/pci/edu: qemu-disk needs a qemu-device to attach it to"},
         {"pci-too-many-functions", "/pci: too many PCIe functions (33, at most 32)"},
+        {"virtual-gic-with-value", "/partitions/alpha: virtual-gic is a boolean property and takes no value"},
+        {"console-input-without-uart",
+         "/partitions/alpha: console-input needs virtual-uart (the input arrives at its UART)"},
+        {"console-input-twice", "/partitions/beta: console-input is already given to /partitions/alpha"},
+        {"emulated-window-overlap",
+         "/partitions/alpha/gic: IPA range [0x80a0000, 0x80b0000) overlaps the emulated GIC redistributors "
+         "[0x80a0000, 0x80c0000)"},
         {"audit-with-value", "/partitions/alpha: audit takes no value (write `audit;`)"},
         // Rules found by comparing bhcc with the kernel (test_bhcc_kernel_refusals.cpp).
         {"ram-not-the-machines", "/memory@40000000: RAM must start at 0x40000000 and end by 0xc0000000 (the machine's RAM)"},
@@ -1413,7 +1420,7 @@ TEST_CASE("channel and notification caps count against the CSpace (rule M17)", "
     CHECK(result.errors.find(": /partitions/alpha: partition needs more than 255 capabilities") != std::string::npos);
 }
 
-TEST_CASE("pci: each function's DmaStream cap and BAR pages follow its owner's other caps; BARs placed largest first", "[bhcc][T-76][T-78]") {
+TEST_CASE("pci: each function's DmaStream cap and BAR pages follow its owner's other caps; BARs placed largest first", "[bhcc][T-83][T-85]") {
     Workspace workspace;
     const fs::path dts = workspace.file("pci.dts");
     write_text(dts, R"(/dts-v1/;
@@ -1503,6 +1510,58 @@ TEST_CASE("dma.dts: the driver's DmaStream cap and BAR page at the indices its g
     CHECK(d.at(7).pa == 0x18);
     CHECK(d.at(8).type == kType(bh::ObjectType::DeviceMmio));
     CHECK(d.at(8).mapped_ipa == 0x1000'0000);
+}
+
+TEST_CASE("virtual-gic, virtual-uart and console-input become CreatePartition flags", "[bhcc][T-81]") {
+    Workspace workspace;
+    const fs::path path = workspace.file("flags.dts");
+    write_text(path, R"(/dts-v1/;
+/ {
+    compatible = "bulkhead,system-v1";
+    partitions {
+        plain {
+            compatible = "bulkhead,partition";
+            cpus = <1>;
+            image = "heartbeat.elf";
+            ram { compatible = "bulkhead,memory"; ipa = <0x0 0x40000000>; phys = <0x0 0x48000000>;
+                  size = <0x0 0x200000>; access = "rwx"; };
+        };
+        guest {
+            compatible = "bulkhead,partition";
+            cpus = <2 3>;
+            image = "heartbeat.elf";
+            virtual-gic;
+            virtual-uart;
+            console-input;
+            ram { compatible = "bulkhead,memory"; ipa = <0x0 0x40000000>; phys = <0x0 0x48200000>;
+                  size = <0x0 0x200000>; access = "rwx"; };
+            /* just past its two redistributors and below the UART: no emulated window */
+            low { compatible = "bulkhead,memory"; ipa = <0x0 0x080e0000>; phys = <0x0 0x48400000>;
+                  size = <0x0 0x1000>; access = "rw"; };
+        };
+        uart {
+            compatible = "bulkhead,partition";
+            cpus = <0>;
+            image = "heartbeat.elf";
+            virtual-uart;
+            ram { compatible = "bulkhead,memory"; ipa = <0x0 0x40000000>; phys = <0x0 0x48600000>;
+                  size = <0x0 0x200000>; access = "rwx"; };
+        };
+    };
+};
+)");
+    const bhcc::CompileResult result = workspace.compile(path, false);
+    INFO(result.errors);
+    REQUIRE(result.status == bhcc::ExitStatus::Ok);
+    namespace flag = manifest::partition_flag;
+    std::vector<u64> flags;
+    for (const ManifestOp& op : ops_of(result.manifest.bytes))
+        if (op.kind == OpKind::CreatePartition) flags.push_back(op.arg[3]);
+    CHECK(flags == std::vector<u64>{0, flag::kVirtualGic | flag::kVirtualUart | flag::kConsoleInput, flag::kVirtualUart});
+    const std::string dump = bhcc::dump_manifest(result.manifest.bytes);
+    CHECK(dump.find("name=\"plain\" cspace=slot 3 restart=stop vcpus=1\n") != std::string::npos);
+    CHECK(dump.find("restart=stop vcpus=2 virtual-gic virtual-uart console-input\n") != std::string::npos);
+    CHECK(dump.find("restart=stop vcpus=1 virtual-uart\n") != std::string::npos);
 }
 
 TEST_CASE("audit.dts: the auditor's AuditLog cap at the index its guest uses, an Audit flow from every other partition",

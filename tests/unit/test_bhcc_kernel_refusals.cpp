@@ -370,6 +370,19 @@ std::map<std::string, Entry> refusal_table() {
                           "a partition has no entry point", "a vCPU is not bound to a core",
                           "a declared flow has no capability behind it"})
         t[r] = construction;
+    t["unknown partition flags"] = {{}, "bhcc sets only the flags of the three properties virtual-gic, virtual-uart "
+                                        "and console-input (manifest_builder.cpp)"};
+    t["console input without a virtual UART"] = {
+        {file("console-input-without-uart",
+              "/partitions/alpha: console-input needs virtual-uart (the input arrives at its UART)",
+              Status::InvalidArgument)}, ""};
+    t["console input given to two partitions"] = {
+        {file("console-input-twice", "/partitions/beta: console-input is already given to /partitions/alpha",
+              Status::Exists)}, ""};
+    t["IPA range holds an emulated device"] = {
+        {file("emulated-window-overlap",
+              "/partitions/alpha/gic: IPA range [0x80a0000, 0x80b0000) overlaps the emulated GIC redistributors",
+              Status::Exists)}, ""};
     t["invalid access attributes"] = {{}, "the reader refuses the same attributes first"};
     t["execute-only mapping"] = {{}, "access must include r or w (M5): no region's attributes are execute-only"};
     t["device memory cannot be executable"] = {{}, "devices are mapped kRead | kWrite, never executable"};

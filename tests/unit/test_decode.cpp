@@ -81,9 +81,10 @@ TEST_CASE("decode: unknown vendor and PSCI functions are not supported", "[decod
         INFO(f);
         CHECK(decode.refusal(f) == kNotSupported);
     }
-    for (u64 f : U64s{0x8400'0001ull /* CPU_SUSPEND */, 0x8400'0003ull /* CPU_ON, SMC32 */,
-                  0x8400'0004ull /* AFFINITY_INFO, SMC32 */, 0x8400'0005ull /* MIGRATE */, 0x8400'001Full,
-                  0xC400'0000ull, 0xC400'0001ull /* CPU_SUSPEND, SMC64 */, 0xC400'0008ull, 0xC400'001Full}) {
+    for (u64 f : U64s{0x8400'0005ull /* MIGRATE */, 0x8400'0007ull /* MIGRATE_INFO_UP_CPU */,
+                  0x8400'000Eull /* SYSTEM_SUSPEND */, 0x8400'0012ull /* SYSTEM_RESET2 */, 0x8400'001Full,
+                  0xC400'0000ull, 0xC400'0002ull /* CPU_OFF as SMC64 */, 0xC400'0006ull, 0xC400'0008ull,
+                  0xC400'001Full}) {
         INFO(f);
         CHECK(decode.refusal(f) == kPsciNotSupported);
     }
@@ -177,6 +178,38 @@ TEST_CASE("decode: PSCI CPU_ON and AFFINITY_INFO name the caller's own vCPUs by 
     c = decode.accepted(hvc::psci::kAffinityInfo, {1, 0});
     CHECK(c.id == CallId::PsciAffinityInfo);
     CHECK(c.affinity.target == VcpuIndex(1));
+}
+
+TEST_CASE("decode: PSCI 1.1's SMC32 calls take the low 32 bits of their arguments", "[decode][psci]") {
+    const Decoder decode(3);
+    GuestCall c = decode.accepted(hvc::psci::kCpuOn32, {0x1'0000'0002, 0xffff'ffff'4000'0010, 0xffff'ffff'0000'0005});
+    CHECK(c.id == CallId::PsciCpuOn);
+    CHECK(c.cpu_on.target == VcpuIndex(2));  // Aff3 lies in the upper half: not an argument
+    CHECK(c.cpu_on.entry == 0x4000'0010);
+    CHECK(c.cpu_on.context == 5);
+    // SMC64: the same MPIDR names Aff3 = 1, no vCPU of the partition.
+    CHECK(decode.refusal(hvc::psci::kCpuOn, {0x1'0000'0002, 0x4000'0010, 0}) == kPsciInvalid);
+    CHECK(decode.accepted(hvc::psci::kAffinityInfo32, {0x1'0000'0002, 0xffff'ffff'0000'0000}).affinity.target ==
+          VcpuIndex(2));
+    CHECK(decode.refusal(hvc::psci::kAffinityInfo32, {2, 1}) == kPsciInvalid);
+}
+
+TEST_CASE("decode: PSCI CPU_SUSPEND's power_state, MIGRATE_INFO_TYPE", "[decode][psci]") {
+    const Decoder decode;
+    GuestCall c = decode.accepted(hvc::psci::kCpuSuspend, {0x1'0000, 0x4000'0040, 7});
+    CHECK(c.id == CallId::PsciCpuSuspend);
+    CHECK(c.suspend.power_down);
+    CHECK(c.suspend.entry == 0x4000'0040);
+    CHECK(c.suspend.context == 7);
+    c = decode.accepted(hvc::psci::kCpuSuspend32, {0x300'0003, 0, 0});  // standby at power level 3
+    CHECK_FALSE(c.suspend.power_down);
+    // Bits other than StateID, StateType and PowerLevel are reserved.
+    for (u64 state : U64s{1ull << 17, 1ull << 23, 1ull << 26, 1ull << 31, 1ull << 40}) {
+        INFO(state);
+        CHECK(decode.refusal(hvc::psci::kCpuSuspend, {state, 0, 0}) == kPsciInvalid);
+    }
+    CHECK(decode.accepted(hvc::psci::kCpuSuspend32, {1ull << 40, 0, 0}).suspend.power_down == false);  // SMC32
+    CHECK(decode.accepted(hvc::psci::kMigrateInfoType).id == CallId::PsciMigrateInfoType);
 }
 
 TEST_CASE("decode: every accepted call yields its CallId and typed arguments", "[decode]") {

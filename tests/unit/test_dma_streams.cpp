@@ -16,7 +16,7 @@ using namespace bh;
 using namespace bh::test;
 using namespace bh::test::dma;
 
-TEST_CASE("DmaStreamBind and Unbind: refusals, then the stream translates through the caller's stage 2", "[dma][hypercall][T-9][T-75][INV-3]") {
+TEST_CASE("DmaStreamBind and Unbind: refusals, then the stream translates through the caller's stage 2", "[dma][hypercall][T-9][T-82][INV-3]") {
     DmaKernel f;
     Vcpu& v = f.dv();
     const u64 commands_before = host::smmu_commands().size();
@@ -73,7 +73,7 @@ TEST_CASE("DmaStreamBind and Unbind: refusals, then the stream translates throug
     CHECK(f.unbind() == st(Status::NotFound));
 }
 
-TEST_CASE("a bound stream aborts when the cap that bound it is deleted or revoked", "[dma][caps][T-46][T-75][INV-3]") {
+TEST_CASE("a bound stream aborts when the cap that bound it is deleted or revoked", "[dma][caps][T-46][T-82][INV-3]") {
     DmaKernel f;
     Vcpu& v = f.dv();
     SECTION("delete") {
@@ -98,7 +98,7 @@ TEST_CASE("a bound stream aborts when the cap that bound it is deleted or revoke
     }
 }
 
-TEST_CASE("a restart aborts the partition's streams, completed, before its memory is scrubbed", "[dma][containment][T-75][T-80][INV-3]") {
+TEST_CASE("a restart aborts the partition's streams, completed, before its memory is scrubbed", "[dma][containment][T-82][T-87][INV-3]") {
     DmaKernel f;
     Vcpu& v = f.dv();
     REQUIRE(f.bind() == 0);
@@ -122,7 +122,7 @@ TEST_CASE("a restart aborts the partition's streams, completed, before its memor
     CHECK(f.bind() == 0);
 }
 
-TEST_CASE("an unmap removes the translation from the SMMU's TLB before the frame can be reused", "[dma][stage2][T-75][INV-1]") {
+TEST_CASE("an unmap removes the translation from the SMMU's TLB before the frame can be reused", "[dma][stage2][T-82][INV-1]") {
     DmaKernel f(false);
     const u32 fs = f.frame(kPartitionPa + 8 * kMiB, 12);
     REQUIRE(f.grant(fs, f.driver(), 9, Rights::read() | Rights::write() | Rights::grant()).ok());
@@ -136,7 +136,7 @@ TEST_CASE("an unmap removes the translation from the SMMU's TLB before the frame
     CHECK(host::smmu_dma(kEdu, 0x5000'0000, true).outcome == host::DmaAccess::Outcome::Faulted);
 }
 
-TEST_CASE("a fault of a bound stream aborts it, is reported against its partition, and takes the partition down there", "[dma][containment][T-9][T-33][T-77][INV-3]") {
+TEST_CASE("a fault of a bound stream aborts it, is reported against its partition, and takes the partition down there", "[dma][containment][T-9][T-33][T-84][INV-3]") {
     DmaKernel f;
     REQUIRE(f.bind() == 0);
     // The device writes outside its partition: 40 records, more than one service takes.
@@ -211,7 +211,7 @@ TEST_CASE("a partition whose device faulted while none of its vCPUs ran is stopp
     CHECK(f.other().restarts == 0);
 }
 
-TEST_CASE("a fault record of an earlier binding is not blamed on the next one", "[dma][containment][T-80][INV-3]") {
+TEST_CASE("a fault record of an earlier binding is not blamed on the next one", "[dma][containment][T-87][INV-3]") {
     DmaKernel f;
     REQUIRE(f.bind() == 0);
     // The device faults, and before the SMMU's interrupt is serviced its partition restarts.
@@ -234,7 +234,7 @@ TEST_CASE("without a usable SMMU no stream can be bound", "[dma][T-9][INV-3]") {
     CHECK_FALSE(f.cspace(f.driver(), kIdx).cap.mapped());
 }
 
-TEST_CASE("the SMMU's global errors are reported once each", "[dma][T-77]") {
+TEST_CASE("the SMMU's global errors are reported once each", "[dma][T-84]") {
     DmaKernel f;
     host::reset_console();
     f.kernel.dma.service();

@@ -5,6 +5,7 @@
 
 #include "guest_exits.hpp"
 #include "kernel_fixture.hpp"
+#include "mmio_syndrome.hpp"
 
 #include <cstring>
 #include <string>
@@ -36,6 +37,14 @@ TEST_CASE("exits are decoded from the syndrome registers as the hardware reports
     CHECK(e.cause == Cause::MemoryAbort);
     CHECK(e.write);
     CHECK(e.ipa == Ipa(0x4'8000'0abc));  // HPFAR's page, FAR's offset
+    CHECK_FALSE(e.mmio.ok());             // no instruction syndrome: nothing to emulate it with
+    // With one (ISV, a 4-byte store of w3), the access an emulated device would perform.
+    e = sync(kEsrDataAbortWrite | (1ull << 24) | (2ull << 22) | (3ull << 16), 0x0800'0104, 0x0800'0000 >> 8);
+    REQUIRE(e.mmio.ok());
+    CHECK(e.mmio.access.ipa == Ipa(0x0800'0104));
+    CHECK(e.mmio.access.size == 4);
+    CHECK(e.mmio.access.write);
+    CHECK(e.mmio.access.reg == 3);
     CHECK(std::string(arch::fault_kind(e)) == "stage-2 data abort (write)");
     e = sync((0x20ull << 26) | (1ull << 25), 0x40'0000'0010, 0x40'0000'0000 >> 8);  // instruction abort
     CHECK(e.cause == Cause::MemoryAbort);
@@ -43,8 +52,18 @@ TEST_CASE("exits are decoded from the syndrome registers as the hardware reports
     CHECK(e.ipa == Ipa(0x40'0000'0010));
     CHECK(std::string(arch::fault_kind(e)) == "stage-2 instruction abort");
     e = sync(kEsrSysReg);
-    CHECK(e.cause == Cause::Trap);
+    CHECK(e.cause == Cause::SystemRegister);
     CHECK(std::string(arch::fault_kind(e)) == "trapped system register access");
+    // MRS x7, S3_3_C9_C12_0 (PMCR_EL0): the register, the direction, the general register.
+    e = sync(kEsrSysReg | (3u << 20) | (0u << 17) | (3u << 14) | (9u << 10) | (7u << 5) | (12u << 1) | 1u);
+    CHECK(e.sysreg.op0 == 3);
+    CHECK(e.sysreg.op1 == 3);
+    CHECK(e.sysreg.crn == 9);
+    CHECK(e.sysreg.crm == 12);
+    CHECK(e.sysreg.op2 == 0);
+    CHECK(e.sysreg.rt == 7);
+    CHECK(e.sysreg.read);
+    CHECK(sync(1ull << 26 | 1ull << 25).cause == Cause::Trap);  // WFI/WFE (were it trapped)
     CHECK(std::string(arch::fault_kind(sync(0))) == "undefined instruction");
     CHECK(arch::decode_exit(ExitVector::Irq, {}).cause == Cause::Interrupt);
     CHECK(arch::decode_exit(ExitVector::Fiq, {}).cause == Cause::Interrupt);
@@ -56,6 +75,37 @@ TEST_CASE("exits are decoded from the syndrome registers as the hardware reports
     CHECK(e.cause == Cause::Aarch32);
     CHECK(std::string(arch::fault_kind(e)) == "AArch32 exception");
     CHECK(described(sync(kEsrDataAbortWrite)).find("translation fault level 2, write") != std::string::npos);
+}
+
+TEST_CASE("an SGI register write is recognised from ESR_EL2 alone, and nothing else is", "[guest_exit][vgic][T-75]") {
+    using arch::sgi_register_write;
+    for (u8 rt : {u8{0}, u8{7}, u8{30}, u8{31}}) {
+        INFO(int(rt));
+        const arch::SgiRegisterWrite s = sgi_register_write(msr_sgi1r(rt));
+        CHECK(s.found);
+        CHECK(s.rt == rt);
+        CHECK(s.group1);
+        CHECK(sgi_register_write(msr_asgi1r(rt)).found);
+        CHECK_FALSE(sgi_register_write(msr_asgi1r(rt)).group1);
+        CHECK(sgi_register_write(msr_sgi0r(rt)).found);
+        CHECK_FALSE(sgi_register_write(msr_sgi0r(rt)).group1);
+        // What decode_exit makes of the same syndrome agrees.
+        const arch::GuestExit e = arch::decode_exit(ExitVector::Sync, arch::Syndrome{msr_sgi1r(rt), 0, 0});
+        CHECK(e.cause == arch::GuestExit::Cause::SystemRegister);
+        CHECK(arch::is_sgi_register(e.sysreg));
+        CHECK(e.sysreg.rt == rt);
+    }
+    // Reads, neighbours in the encoding, the same ISS under another exception class.
+    const u64 data_abort_class = (msr_sgi1r(3) & ~(0x3full << 26)) | 0x24ull << 26;
+    const u64 unknown_class = msr_sgi1r(3) & ~(0x3full << 26);
+    for (u64 esr : std::initializer_list<u64>{mrs(3, 0, 12, 11, 5, 3), msr(3, 0, 12, 11, 4, 3), msr(3, 0, 12, 12, 5, 3),
+                                              msr(3, 1, 12, 11, 5, 3), msr(2, 0, 12, 11, 5, 3), msr(3, 0, 13, 11, 5, 3),
+                                              data_abort_class, unknown_class}) {
+        INFO(std::hex << esr);
+        CHECK_FALSE(sgi_register_write(esr).found);
+        const arch::SysRegAccess r = arch::decode_exit(ExitVector::Sync, arch::Syndrome{esr, 0, 0}).sysreg;
+        CHECK_FALSE((arch::is_sgi_register(r) && !r.read));
+    }
 }
 
 TEST_CASE("hostile hypercalls get an error status and change nothing", "[system][hypercall][INV-2][INV-4][T-11][T-13][T-22][T-32][T-56]") {

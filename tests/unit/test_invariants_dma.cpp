@@ -13,7 +13,7 @@ using namespace bh;
 using namespace bh::test;
 using namespace bh::test::dma;
 
-TEST_CASE("INV-3: the checker reads the SMMU's stream table and the devices, and finds each corruption", "[dma][invariants][T-9][T-78][T-81][INV-3]") {
+TEST_CASE("INV-3: the checker reads the SMMU's stream table and the devices, and finds each corruption", "[dma][invariants][T-9][T-85][T-88][INV-3]") {
     DmaKernel f;
     const auto violation = [&]() -> std::string {
         const InvariantReport r = check_invariants(f.kernel);
@@ -71,7 +71,7 @@ TEST_CASE("INV-3: the checker reads the SMMU's stream table and the devices, and
     }
 }
 
-TEST_CASE("INV-3 holds after every DMA stream operation", "[dma][invariants][T-75][INV-3]") {
+TEST_CASE("INV-3 holds after every DMA stream operation", "[dma][invariants][T-82][INV-3]") {
     DmaKernel f;
     const auto clean = [&](const char* after) {
         const InvariantReport r = check_invariants(f.kernel);

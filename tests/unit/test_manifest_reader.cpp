@@ -428,9 +428,15 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest][T-27][
         {"vcpu count out of range", Status::OutOfRange, 2, [](Builder& b) { b.ops[2].arg[2] = 0; }},
         {"vcpu count out of range", Status::OutOfRange, 18,
          [](Builder& b) { b.ops[18].arg[2] = kMaxVcpusPerPartition + 1; }},
-        {"unknown partition flags", Status::InvalidArgument, 2, [](Builder& b) { b.ops[2].arg[3] = 1; }},
+        {"unknown partition flags", Status::InvalidArgument, 2, [](Builder& b) { b.ops[2].arg[3] = 1u << 3; }},
         {"unknown partition flags", Status::InvalidArgument, 18,
          [](Builder& b) { b.ops[18].arg[3] = partition_flag::kOsGuest | (1ull << 63); }},
+        {"console input without a virtual UART", Status::InvalidArgument, 18,
+         [](Builder& b) { b.ops[18].arg[3] = partition_flag::kConsoleInput | partition_flag::kVirtualGic; }},
+        {"console input given to two partitions", Status::Exists, 18,
+         [](Builder& b) {
+             b.ops[2].arg[3] = b.ops[18].arg[3] = partition_flag::kConsoleInput | partition_flag::kVirtualUart;
+         }},
         {"too many partitions", Status::OutOfRange, static_cast<int>(kMaxPartitions),
          [](Builder& b) {
              b.ops.clear();
@@ -659,4 +665,19 @@ TEST_CASE("manifest: finalize", "[manifest][T-27]") {
     const ManifestHeader h = get_header(m);
     CHECK(h.total_size == m.size());
     CHECK(h.checksum == crc32(m.data() + kChecksumStart, m.size() - kChecksumStart));
+}
+
+TEST_CASE("manifest: partition flags are accepted in every combination the rules allow", "[manifest]") {
+    namespace flag = partition_flag;
+    for (u64 flags : {u64{0}, flag::kVirtualGic, flag::kVirtualUart, flag::kVirtualGic | flag::kVirtualUart,
+                      flag::kVirtualUart | flag::kConsoleInput, flag::kAll}) {
+        Builder b = valid_builder();
+        b.ops[2].arg[3] = flags;
+        b.ops[18].arg[3] = flags & ~flag::kConsoleInput;  // console input: one partition at most
+        const std::vector<u8> m = b.build();
+        ManifestReader r;
+        INFO("flags " << flags);
+        CHECK(r.open(m.data(), m.size()) == Status::Ok);
+        CHECK(r.op(2).arg[3] == flags);
+    }
 }

@@ -1,5 +1,5 @@
 // The debug and PMU registers an unmodified OS programs at boot (arch/aarch64/os_registers.hpp,
-// calls/guest_exit.cpp): for a partition created with partition_flag::kOsGuest they read as zero
+// devices/virtual_devices.cpp): for a partition created with partition_flag::kOsGuest they read as zero
 // and ignore writes; every other trapped register, and every trapped register of a bare-metal
 // partition, stays a fault.
 #include <catch2/catch_test_macros.hpp>
@@ -55,29 +55,28 @@ arch::GuestExit decoded(const Encoding& e, u32 rt, bool read) {
 TEST_CASE("os registers: those an OS programs at boot are recognised, their neighbours not", "[guest_exit][os][T-18][T-19]") {
     for (const Encoding& e : kQuiet) {
         INFO(e.name);
-        CHECK(arch::is_os_quiet_register(esr::sysreg_access(sysreg_esr(e, 0, false))));
         const arch::GuestExit x = decoded(e, 9, true);
-        CHECK(x.cause == arch::GuestExit::Cause::Trap);
-        CHECK(x.os_quiet_register);
-        CHECK(x.register_read);
-        CHECK(x.register_rt == 9);
-        CHECK_FALSE(decoded(e, 30, false).register_read);
+        CHECK(x.cause == arch::GuestExit::Cause::SystemRegister);
+        CHECK(arch::is_os_quiet_register(x.sysreg));
+        CHECK(x.os_quiet);
+        CHECK(x.sysreg.read);
+        CHECK(x.sysreg.rt == 9);
+        CHECK_FALSE(decoded(e, 30, false).sysreg.read);
     }
     for (const Encoding& e : kLoud) {
         INFO(e.name);
-        CHECK_FALSE(arch::is_os_quiet_register(esr::sysreg_access(sysreg_esr(e, 0, false))));
-        CHECK_FALSE(decoded(e, 1, true).os_quiet_register);
+        CHECK_FALSE(decoded(e, 1, true).os_quiet);
     }
     // Only a system register trap (EC 0x18) is one: the same ISS under another class is not.
     const u64 iss = sysreg_esr(kQuiet[0], 1, true) & 0x1ff'ffff;
-    CHECK_FALSE(arch::decode_exit(ExitVector::Sync, arch::Syndrome{(0x01ull << 26) | iss, 0, 0}).os_quiet_register);
-    CHECK_FALSE(arch::decode_exit(ExitVector::Sync, arch::Syndrome{kEsrHvc0, 0, 0}).os_quiet_register);
+    CHECK_FALSE(arch::decode_exit(ExitVector::Sync, arch::Syndrome{(0x01ull << 26) | iss, 0, 0}).os_quiet);
+    CHECK_FALSE(arch::decode_exit(ExitVector::Sync, arch::Syndrome{kEsrHvc0, 0, 0}).os_quiet);
 }
 
 TEST_CASE("os registers: an OS guest reads zero, its writes are dropped, it moves past the instruction", "[guest_exit][os][T-18][T-19]") {
     KernelFixture f;
     Partition& os = f.make("linux", kPartitionPa, 0, 1, manifest::RestartPolicy::Stop, manifest::partition_flag::kOsGuest);
-    CHECK(os.os_guest);
+    CHECK(os.os_guest());
     REQUIRE(f.seal().ok());
     Vcpu& v = os.vcpus[0];
     for (u32 i = 0; i < 31; ++i) v.regs.x[i] = 0x1111 * (i + 1);
@@ -114,7 +113,7 @@ TEST_CASE("os registers: an OS guest reads zero, its writes are dropped, it move
 TEST_CASE("os registers: a bare-metal partition's access to them is its fault, as before", "[guest_exit][os][T-19]") {
     KernelFixture f;
     Partition& bare = f.make("bare", kPartitionPa, 1);
-    CHECK_FALSE(bare.os_guest);
+    CHECK_FALSE(bare.os_guest());
     REQUIRE(f.seal().ok());
     CHECK_FALSE(exit_with(f.kernel, bare.vcpus[0], ExitVector::Sync, sysreg_esr(kQuiet[0], 1, false)));
     CHECK(bare.load_state() == PartitionState::Stopped);
@@ -127,7 +126,7 @@ TEST_CASE("os registers: CreatePartition refuses unknown partition flags and mak
     const u32 ps = f.slot(), cs = f.slot();
     REQUIRE(f.retype(kKernelUntyped, ObjectType::Partition, 16, ps, 1).ok());
     REQUIRE(f.retype(kKernelUntyped, ObjectType::CNode, PartitionTable::kCSpaceRadix, cs, 1).ok());
-    CHECK_REFUSED(f.create_partition(ps, cs, "p", manifest::RestartPolicy::Stop, 1, 1), Status::InvalidArgument,
+    CHECK_REFUSED(f.create_partition(ps, cs, "p", manifest::RestartPolicy::Stop, 1, 1u << 3), Status::InvalidArgument,
                   "unknown partition flags");
     CHECK_REFUSED(f.create_partition(ps, cs, "p", manifest::RestartPolicy::Stop, 1,
                                      manifest::partition_flag::kOsGuest | (1ull << 40)),
@@ -135,5 +134,5 @@ TEST_CASE("os registers: CreatePartition refuses unknown partition flags and mak
     CHECK(f.kernel.partitions.count() == 0);
     // The same objects still become the partition.
     REQUIRE(f.create_partition(ps, cs, "p", manifest::RestartPolicy::Stop, 1, manifest::partition_flag::kOsGuest).ok());
-    CHECK(f.partition(ps).os_guest);
+    CHECK(f.partition(ps).os_guest());
 }

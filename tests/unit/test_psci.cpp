@@ -1,4 +1,4 @@
-// PSCI as a partition sees it (calls/psci.cpp): its own vCPUs only, by MPIDR; SYSTEM_OFF and
+// PSCI 1.1 as a partition sees it (calls/psci.cpp): its own vCPUs only, by MPIDR; SYSTEM_OFF and
 // SYSTEM_RESET act on the calling partition, never on the machine.
 #include <catch2/catch_test_macros.hpp>
 
@@ -23,7 +23,7 @@ TEST_CASE("PSCI is emulated per partition", "[system][psci][INV-6][INV-7][T-13][
     Vcpu& v1 = p.vcpus[1];
 
     CHECK(hypercall(f.kernel, v0, hvc::psci::kVersion));
-    CHECK(v0.regs.x[0] == 0x10000);
+    CHECK(v0.regs.x[0] == 0x10001);
     CHECK(hypercall(f.kernel, v0, hvc::psci::kAffinityInfo, {1, 0}));
     CHECK(v0.regs.x[0] == 1);  // off
     // Only its own vCPUs: MPIDR 2 would be a core of another partition.
@@ -39,13 +39,21 @@ TEST_CASE("PSCI is emulated per partition", "[system][psci][INV-6][INV-7][T-13][
     CHECK(v1.regs.elr == kGuestRam + 0x80);
     CHECK(v1.regs.x[0] == 0xAB);
     CHECK(hypercall(f.kernel, v0, hvc::psci::kCpuOn, {1, kGuestRam, 0}));
+    CHECK(status_of(v0) == hvc::psci::kOnPending);  // not yet entered by its core
+    CHECK(hypercall(f.kernel, v0, hvc::psci::kAffinityInfo, {1, 0}));
+    CHECK(v0.regs.x[0] == 2);  // on pending
+    REQUIRE(f.kernel.cores.claim(v1.core) == &v1);
+    CHECK(hypercall(f.kernel, v0, hvc::psci::kCpuOn, {1, kGuestRam, 0}));
     CHECK(status_of(v0) == hvc::psci::kAlreadyOn);
+    CHECK(hypercall(f.kernel, v0, hvc::psci::kAffinityInfo, {1, 0}));
+    CHECK(v0.regs.x[0] == 0);  // on
 
     // While the partition is being taken down no vCPU can be started (the stop settles them all).
     p.store_state(PartitionState::Stopping);
     v1.store_state(VcpuState::Off);
     v0.regs.x[0] = hvc::psci::kCpuOn;
     v0.regs.x[1] = 1;
+    v0.regs.x[2] = kGuestRam;
     const DecodedCall d = decode_call(v0.regs, 0, p);
     REQUIRE(d.ok);
     CHECK(handle_psci(f.kernel, v0, d.call));
@@ -75,12 +83,15 @@ TEST_CASE("PSCI_FEATURES names the emulated functions; PSCI by SMC resumes after
     REQUIRE(f.seal().ok());
     Vcpu& v = p.vcpus[0];
     using namespace hvc::psci;
-    for (u64 fn : {kVersion, kCpuOff, kCpuOn, kAffinityInfo, kSystemOff, kSystemReset, kFeatures}) {
+    for (u64 fn : {kVersion, kCpuSuspend, kCpuSuspend32, kCpuOff, kCpuOn, kCpuOn32, kAffinityInfo, kAffinityInfo32,
+                   kMigrateInfoType, kSystemOff, kSystemReset, kFeatures}) {
         INFO(fn);
         CHECK(hypercall(f.kernel, v, kFeatures, {fn}));
         CHECK(status_of(v) == kSuccess);
     }
-    for (u64 fn : {0x8400'0001ull /* CPU_SUSPEND */, 0x8400'0005ull /* MIGRATE */, 0xC600'0000ull, 0ull}) {
+    for (u64 fn : {0x8400'0005ull /* MIGRATE */, 0xC400'0007ull /* MIGRATE_INFO_UP_CPU */,
+                   0xC400'0012ull /* SYSTEM_RESET2 */, 0xC400'000Eull /* SYSTEM_SUSPEND */,
+                   0x8000'0000ull /* SMCCC_VERSION */, 0xC600'0000ull, 0x1'8400'0000ull, 0ull}) {
         INFO(fn);
         CHECK(hypercall(f.kernel, v, kFeatures, {fn}));
         CHECK(status_of(v) == kNotSupported);
@@ -131,4 +142,43 @@ TEST_CASE("a late CPU_OFF does not stop the run a controller launched in between
     cpu_off_finish(f.kernel, v0, again);
     CHECK(p.load_state() == PartitionState::Stopped);
     CHECK(logged("partition 'target' stopped (all vCPUs off)"));
+}
+
+TEST_CASE("PSCI 1.1: the calls Linux makes, each answered for the caller's partition only", "[psci][T-23]") {
+    KernelFixture f;
+    Partition& p = f.make("smp", kPartitionPa, 0, 3);
+    REQUIRE(f.seal().ok());
+    Vcpu& v0 = p.vcpus[0];
+    const auto call = [&](u64 fid, std::initializer_list<u64> args) {
+        CHECK(hypercall(f.kernel, v0, fid, args));
+        return status_of(v0);
+    };
+    namespace psci = hvc::psci;
+    SECTION("MIGRATE_INFO_TYPE: no Trusted OS to migrate") {
+        CHECK(call(psci::kMigrateInfoType, {}) == psci::kMigrationNotRequired);
+        CHECK(call(0x8400'0005, {1}) == psci::kNotSupported);  // MIGRATE itself
+    }
+    SECTION("CPU_SUSPEND returns at once; a power-down state's entry must be executable") {
+        const u64 elr = v0.regs.elr;
+        CHECK(call(psci::kCpuSuspend, {0x0, 0, 0}) == psci::kSuccess);                      // standby
+        CHECK(call(psci::kCpuSuspend, {0x1'0000, kGuestRam + 0x40, 7}) == psci::kSuccess);  // power down
+        CHECK(call(psci::kCpuSuspend32, {0x1'0003, kGuestRam, 7}) == psci::kSuccess);
+        CHECK(call(psci::kCpuSuspend, {0x1'0000, kGuestRam + 0x40'0000, 7}) == psci::kInvalidAddress);
+        CHECK(call(psci::kCpuSuspend, {0x1'0000, kGuestRam + 2, 7}) == psci::kInvalidAddress);
+        CHECK(call(psci::kCpuSuspend, {0x4'0000, 0, 0}) == psci::kInvalidParameters);  // reserved bit
+        CHECK(v0.regs.elr == elr);  // HVC: the guest resumes after the call
+        CHECK(v0.load_state() == VcpuState::Running);
+    }
+    SECTION("CPU_ON: its own vCPUs, an executable entry, SMC32 arguments") {
+        CHECK(call(psci::kCpuOn, {1, kGuestRam + 0x40'0000, 0}) == psci::kInvalidAddress);  // unmapped
+        CHECK(call(psci::kCpuOn, {1, kGuestRam + 1, 0}) == psci::kInvalidAddress);
+        CHECK(p.vcpus[1].load_state() == VcpuState::Off);
+        CHECK(call(psci::kCpuOn, {3, kGuestRam, 0}) == psci::kInvalidParameters);  // it has three
+        CHECK(call(psci::kCpuOn32, {0x1'0000'0002, kGuestRam + 0x10, 0xffff'ffff'0000'0005}) == psci::kSuccess);
+        CHECK(p.vcpus[2].regs.elr == kGuestRam + 0x10);
+        CHECK(p.vcpus[2].regs.x[0] == 5);  // the upper half of an SMC32 argument is not an argument
+        CHECK(call(psci::kAffinityInfo32, {0x1'0000'0002, 0}) == psci::kAffinityOnPending);
+        CHECK(call(psci::kAffinityInfo, {2, 1}) == psci::kInvalidParameters);  // level 1: none
+        CHECK(call(psci::kAffinityInfo, {0x100, 0}) == psci::kInvalidParameters);
+    }
 }

@@ -65,7 +65,7 @@ TEST_CASE("an STE aborts or translates with exactly the partition's stage-2 geom
     CHECK(smmu::decode_ste(smmu::Ste{}).kind == smmu::SteView::Kind::Invalid);
 }
 
-TEST_CASE("commands and event records encode the fields the kernel uses", "[smmu][T-75]") {
+TEST_CASE("commands and event records encode the fields the kernel uses", "[smmu][T-82]") {
     CHECK(smmu::opcode(smmu::cmd_cfgi_ste(0x18)) == smmu::Opcode::CfgiSte);
     CHECK(smmu::cmd_sid(smmu::cmd_cfgi_ste(0xff)) == 0xff);
     CHECK(smmu::opcode(smmu::cmd_tlbi_s12_vmall(0x7f)) == smmu::Opcode::TlbiS12Vmall);
@@ -104,7 +104,7 @@ TEST_CASE("queue positions wrap with the wrap bit", "[smmu]") {
     CHECK(smmu::strtab_base(0x4010'4000) == (0x4010'4000ull | smmu::kStrtabRa));
 }
 
-TEST_CASE("the host SMMU translates a bound stream through stage 2 and caches as the hardware may", "[smmu][T-9][T-75]") {
+TEST_CASE("the host SMMU translates a bound stream through stage 2 and caches as the hardware may", "[smmu][T-9][T-82]") {
     host::reset_all();
     ObjectMemory memory;
     REQUIRE(memory.init(PhysAddr(platform::kObjectMemoryBase), 1ull << 20) == Status::Ok);
@@ -169,7 +169,7 @@ TEST_CASE("the host SMMU translates a bound stream through stage 2 and caches as
     CHECK(host::smmu_tlb_entries(3) == 0);
 }
 
-TEST_CASE("the host SMMU's event queue overflows into an overflow indication", "[smmu][T-77]") {
+TEST_CASE("the host SMMU's event queue overflows into an overflow indication", "[smmu][T-84]") {
     host::reset_all();
     for (u32 i = 0; i < 40; ++i) host::smmu_record_event(0x20, 0x1000 * i, true);
     arch::DmaFault faults[64];

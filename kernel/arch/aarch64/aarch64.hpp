@@ -22,15 +22,22 @@ void percpu_init(unsigned core);
 
 void uart_init();
 void uart_putc(char c);
+[[nodiscard]] bool uart_getc(u8& byte);
+void uart_rx_interrupt(bool enable);
 void mmu_build_tables();
 void mmu_enable();
 void gic_init_distributor();
 void gic_init_cpu(unsigned core);
 void gic_send_kick(unsigned core);
-// Acknowledges every pending interrupt; passes each SPI to `spi` before its EOI.
-void gic_acknowledge_all(void (*spi)(u32 intid));
+// Acknowledges every pending interrupt and passes it to `handler`, then drops the running
+// priority; deactivates it too unless the handler returns true: it forwarded the interrupt to a
+// vCPU through a list register with HW = 1, whose guest deactivates it (ICC_CTLR_EL1.EOImode 1).
+void gic_acknowledge_all(bool (*handler)(u32 intid));
 void gic_spi_enable(u32 intid, unsigned core);
 void gic_spi_disable(u32 intid);
+void gic_spi_pending(u32 intid, bool pending);
+void gic_deactivate(u32 intid, unsigned core);
+void gic_local_ppi_enable(u32 intid, bool enable);
 void el2_configure_core();
 // VTTBR_EL2 for `vmid` over an all-invalid stage-2 root (for TLB maintenance by VMID).
 u64 empty_stage2_vttbr(u16 vmid);

@@ -94,7 +94,7 @@ void el2_configure_core() {
     BH_WRITE_SYSREG(cnthctl_el2, 0);
     BH_WRITE_SYSREG(cnthp_ctl_el2, 0);
     BH_WRITE_SYSREG(vtcr_el2, kVtcrEl2);
-    // No virtual interrupts yet: the guests' virtual CPU interface stays disabled.
+    // The virtual CPU interface stays off until a vCPU with a virtual GIC enters (kernel/vgic).
     BH_WRITE_SYSREG(S3_4_C12_C11_0, 0);  // ICH_HCR_EL2
     BH_WRITE_SYSREG(vpidr_el2, BH_READ_SYSREG(midr_el1));
     // A real (empty) root and VMID 0 before stage 2 is turned on.
@@ -138,6 +138,9 @@ void reset_el1_state() {
     bh_clear_fp_state();
 }
 
+bool interrupt_in_exit(u32 intid) { return kernel_entry::interrupt(CoreId(this_cpu().core), intid, true); }
+bool interrupt_while_idle(u32 intid) { return kernel_entry::interrupt(CoreId(this_cpu().core), intid, false); }
+
 [[noreturn]] void enter_guest(const kernel_entry::GuestEntry& g) {
     this_cpu().vcpu = g.vcpu;
     BH_WRITE_SYSREG(vttbr_el2, g.vttbr);
@@ -166,7 +169,7 @@ extern "C" [[noreturn]] void bh_core_loop() {
         // SPIs routed to it: EL2 runs with IRQs masked, so they are polled here. (WFE does not
         // sleep under QEMU; on hardware this idle loop would wait with WFI instead, which a
         // pending interrupt ends even while masked.)
-        gic_acknowledge_all(kernel_entry::interrupt);
+        gic_acknowledge_all(interrupt_while_idle);
         asm volatile("wfe" ::: "memory");
     }
 }
@@ -174,9 +177,15 @@ extern "C" [[noreturn]] void bh_core_loop() {
 extern "C" arch::GuestRegs* bh_guest_exit(arch::GuestRegs* frame, u64 vector) {
     arch::Syndrome s;
     s.esr = BH_READ_SYSREG(esr_el2);
+    // An SGI is a multi-core guest's most frequent trap: the short way through.
+    if (vector == EXIT_SYNC) {
+        const arch::SgiRegisterWrite sgi = arch::sgi_register_write(s.esr);
+        if (sgi.found && kernel_entry::sgi_register_write(*this_cpu().vcpu, sgi.rt == 31 ? 0 : frame->x[sgi.rt], sgi.group1))
+            return frame;
+    }
     s.far = BH_READ_SYSREG(far_el2);
     s.hpfar = BH_READ_SYSREG(hpfar_el2);
-    if (vector == EXIT_IRQ) gic_acknowledge_all(kernel_entry::interrupt);
+    if (vector == EXIT_IRQ) gic_acknowledge_all(interrupt_in_exit);
     if (kernel_entry::guest_exit(*this_cpu().vcpu, arch::decode_exit(static_cast<arch::ExitVector>(vector), s)))
         return frame;
     return nullptr;

@@ -1,6 +1,8 @@
 // GICv3 for the kernel's own use: the distributor with every SPI disabled until a partition is
 // given one, each core's redistributor awake, and SGI 0 as the "kick" that makes a core leave
-// its guest. Physical interrupts are routed to EL2 (HCR_EL2.IMO) while guests run.
+// its guest. Physical interrupts are routed to EL2 (HCR_EL2.IMO) while guests run. Priority drop
+// and deactivation are split (EOImode 1) so that an interrupt forwarded to a vCPU through a
+// list register with HW = 1 stays active until that vCPU deactivates it (kernel/vgic).
 #include <bulkhead/platform.hpp>
 
 #include "aarch64.hpp"
@@ -15,6 +17,9 @@ constexpr u64 kGicdTyper = platform::kGicdBase + 0x0004;
 constexpr u64 kGicdIgroupr = platform::kGicdBase + 0x0080;
 constexpr u64 kGicdIsenabler = platform::kGicdBase + 0x0100;
 constexpr u64 kGicdIcenabler = platform::kGicdBase + 0x0180;
+constexpr u64 kGicdIspendr = platform::kGicdBase + 0x0200;
+constexpr u64 kGicdIcpendr = platform::kGicdBase + 0x0280;
+constexpr u64 kGicdIcactiver = platform::kGicdBase + 0x0380;
 constexpr u64 kGicdIcfgr = platform::kGicdBase + 0x0C00;   // 2 bits per INTID
 constexpr u64 kGicdIrouter = platform::kGicdBase + 0x6000;  // 64-bit per INTID
 constexpr u32 kCtlrEnableGrp1 = 1u << 1;
@@ -28,6 +33,7 @@ constexpr u64 kSgiBase = 0x1'0000;
 constexpr u64 kIgroupr0 = kSgiBase + 0x0080;
 constexpr u64 kIsenabler0 = kSgiBase + 0x0100;
 constexpr u64 kIcenabler0 = kSgiBase + 0x0180;
+constexpr u64 kIcactiver0 = kSgiBase + 0x0380;
 constexpr u64 kIpriorityr = kSgiBase + 0x0400;
 
 constexpr u32 kKickSgi = 0;
@@ -70,7 +76,7 @@ void gic_init_cpu(unsigned core) {
     isb();
     BH_WRITE_SYSREG(S3_0_C4_C6_0, 0xff);  // ICC_PMR_EL1: every priority passes
     BH_WRITE_SYSREG(S3_0_C12_C12_3, 0);   // ICC_BPR1_EL1
-    BH_WRITE_SYSREG(S3_0_C12_C12_4, 0);   // ICC_CTLR_EL1: EOI also deactivates
+    BH_WRITE_SYSREG(S3_0_C12_C12_4, 2);   // ICC_CTLR_EL1.EOImode: EOIR drops priority, DIR deactivates
     BH_WRITE_SYSREG(S3_0_C12_C12_7, 1);   // ICC_IGRPEN1_EL1
     isb();
 }
@@ -108,15 +114,39 @@ void gic_spi_disable(u32 intid) {
     wait_for_distributor();  // RWP: once clear, the distributor forwards it no more
 }
 
-void gic_acknowledge_all(void (*spi)(u32 intid)) {
+void gic_acknowledge_all(bool (*handler)(u32 intid)) {
     for (;;) {
         u64 intid = BH_READ_SYSREG(S3_0_C12_C12_0) & 0xff'ffff;  // ICC_IAR1_EL1
         if (intid >= 1020 && intid <= kSpurious) return;
-        // A partition's SPI: the handler disables it at the distributor before the EOI below
-        // deactivates it, so a level-triggered line the driver has not yet cleared cannot fire
-        // again until the driver acknowledges (IrqAck).
-        if (intid >= platform::kFirstSpi && intid < platform::kSpiLimit) spi(static_cast<u32>(intid));
-        BH_WRITE_SYSREG(S3_0_C12_C12_1, intid);  // ICC_EOIR1_EL1
+        // A partition's SPI bound to a notification: the handler disables it at the distributor
+        // before the deactivation below, so a level-triggered line the driver has not yet
+        // cleared cannot fire again until the driver acknowledges (IrqAck).
+        const bool forwarded = handler(static_cast<u32>(intid));
+        BH_WRITE_SYSREG(S3_0_C12_C12_1, intid);  // ICC_EOIR1_EL1: priority drop
+        if (!forwarded) BH_WRITE_SYSREG(S3_0_C12_C11_1, intid);  // ICC_DIR_EL1: deactivation
+    }
+}
+
+void gic_spi_pending(u32 intid, bool pending) {
+    mmio_write<u32>((pending ? kGicdIspendr : kGicdIcpendr) + 4 * (intid / 32), 1u << (intid % 32));
+}
+
+void gic_deactivate(u32 intid, unsigned core) {
+    if (intid < platform::kFirstSpi) {
+        mmio_write<u32>(redistributor(core) + kIcactiver0, 1u << intid);
+    } else {
+        mmio_write<u32>(kGicdIcactiver + 4 * (intid / 32), 1u << (intid % 32));
+    }
+    dsb_ish();
+}
+
+void gic_local_ppi_enable(u32 intid, bool enable) {
+    const u64 rd = redistributor(this_cpu().core);
+    if (enable) {
+        mmio_write<u8>(rd + kIpriorityr + intid, 0x80);
+        mmio_write<u32>(rd + kIsenabler0, 1u << intid);
+    } else {
+        mmio_write<u32>(rd + kIcenabler0, 1u << intid);
     }
 }
 

@@ -35,14 +35,14 @@ GuestExit decode_exit(ExitVector vector, const Syndrome& s) {
             e.cause = GuestExit::Cause::MemoryAbort;
             e.write = esr::exception_class(s.esr) == esr::Class::DataAbortLower && esr::is_write(s.esr);
             e.ipa = Ipa(fault_ipa(s));
-            e.access = decode_mmio_access(s.esr);
+            e.mmio = decode_mmio(s.esr, e.ipa);
             break;
         case esr::Class::SysReg: {
-            e.cause = GuestExit::Cause::Trap;
-            const esr::SysRegAccess access = esr::sysreg_access(s.esr);
-            e.os_quiet_register = is_os_quiet_register(access);
-            e.register_read = access.read;
-            e.register_rt = static_cast<u8>(access.rt);
+            const esr::SysRegAccess r = esr::sysreg_access(s.esr);
+            e.cause = GuestExit::Cause::SystemRegister;
+            e.sysreg = SysRegAccess{static_cast<u8>(r.op0), static_cast<u8>(r.op1), static_cast<u8>(r.crn),
+                                    static_cast<u8>(r.crm), static_cast<u8>(r.op2), static_cast<u8>(r.rt), r.read};
+            e.os_quiet = is_os_quiet_register(e.sysreg);
             break;
         }
         default: e.cause = GuestExit::Cause::Trap; break;

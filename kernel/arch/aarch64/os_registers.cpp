@@ -2,7 +2,7 @@
 
 namespace bh::arch {
 
-bool is_os_quiet_register(const esr::SysRegAccess& a) {
+bool is_os_quiet_register(const SysRegAccess& a) {
     if (a.op0 == 2 && a.op1 == 0) {  // debug registers
         // DBGBVR<n>_EL1, DBGBCR<n>_EL1, DBGWVR<n>_EL1, DBGWCR<n>_EL1: op2 4..7, CRm = n
         if (a.crn == 0 && a.op2 >= 4) return true;

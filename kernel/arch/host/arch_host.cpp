@@ -15,6 +15,7 @@
 
 #include "arch/arch.hpp"
 #include "arch/host/host_memory.hpp"
+#include "arch/host/host_vgic.hpp"
 
 namespace bh {
 namespace {
@@ -199,6 +200,7 @@ void reset_all() {
     smmu_reset();
     pci_reset();
     trace().clear();
+    reset_vgic();
     g_core = 0;
     g_counter = 0;
     g_observer = nullptr;

@@ -110,7 +110,8 @@ void pci_reset();
 // "pci 24 write 4 = 6". Cleared by reset_all.
 std::vector<std::string>& trace();
 
-// reset_memory + reset_console + reset_irqs + reset_counters + SMMU + PCI + trace + core 0 +
+// reset_memory + reset_console + reset_irqs + reset_counters + reset_vgic (host_vgic.hpp) + SMMU +
+// PCI + trace + core 0 +
 // counter 0: a fresh machine for each test.
 void reset_all();
 

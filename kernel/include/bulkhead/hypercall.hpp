@@ -63,11 +63,18 @@ inline constexpr unsigned kRevokeBudget = 64;  // deletions per CapRevoke call
 
 // PSCI 1.1 function IDs that partitions may call (SMC or HVC); the kernel emulates them per
 // partition: SYSTEM_OFF stops the calling partition, SYSTEM_RESET restarts it.
+// CPU_SUSPEND, CPU_ON and AFFINITY_INFO exist as SMC64 (0xC4..) and SMC32 (0x84..) calls; the
+// SMC32 ones take 32-bit arguments.
 namespace psci {
 inline constexpr u64 kVersion = 0x8400'0000;
+inline constexpr u64 kCpuSuspend = 0xC400'0001;
+inline constexpr u64 kCpuSuspend32 = 0x8400'0001;
 inline constexpr u64 kCpuOff = 0x8400'0002;
 inline constexpr u64 kCpuOn = 0xC400'0003;
+inline constexpr u64 kCpuOn32 = 0x8400'0003;
 inline constexpr u64 kAffinityInfo = 0xC400'0004;
+inline constexpr u64 kAffinityInfo32 = 0x8400'0004;
+inline constexpr u64 kMigrateInfoType = 0x8400'0006;
 inline constexpr u64 kSystemOff = 0x8400'0008;
 inline constexpr u64 kSystemReset = 0x8400'0009;
 inline constexpr u64 kFeatures = 0x8400'000A;
@@ -76,6 +83,13 @@ inline constexpr i64 kNotSupported = -1;
 inline constexpr i64 kInvalidParameters = -2;
 inline constexpr i64 kDenied = -3;
 inline constexpr i64 kAlreadyOn = -4;
+inline constexpr i64 kOnPending = -5;
+inline constexpr i64 kInvalidAddress = -9;
+// AFFINITY_INFO results and MIGRATE_INFO_TYPE's "no Trusted OS that needs migrating".
+inline constexpr i64 kAffinityOn = 0;
+inline constexpr i64 kAffinityOff = 1;
+inline constexpr i64 kAffinityOnPending = 2;
+inline constexpr i64 kMigrationNotRequired = 2;
 }  // namespace psci
 
 }  // namespace bh::hvc

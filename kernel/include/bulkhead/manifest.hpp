@@ -22,7 +22,8 @@ namespace bh::manifest {
 inline constexpr u32 kMagic = 0x464d'4842;  // "BHMF"
 // 3: BindVcpu binds a Vcpu object (retyped like any other) where version 2's BindCore bound
 // a vCPU embedded in its partition; CreateIrqHandler.
-// 4: CreatePartition arg3 carries partition flags (partition_flag), which version 3 ignored.
+// 4: CreatePartition's arg3 carries the partition's partition_flag bits (virtual GIC, UART,
+// console input, OS guest); version 3 left it zero.
 // 5: AssignPciFunction (with the function's DmaStream cap) and PlacePciBar.
 inline constexpr u16 kVersion = 5;
 inline constexpr unsigned kNameLength = 24;  // including the terminating NUL
@@ -105,14 +106,24 @@ inline constexpr u64 kUntypedDevice = 1;
 
 enum class RestartPolicy : u64 { Stop = 0, Restart = 1 };
 
-// CreatePartition arg3: what kind of guest the partition runs. 0 for a bare-metal partition.
+// What a partition sees besides its memory and devices (CreatePartition arg3). Without a flag a
+// partition behaves as before version 4: the GIC and UART windows are unmapped (an access is its
+// fault), ICC_SGI*R writes are its fault, and so is every trapped debug or PMU register.
 namespace partition_flag {
-// An unmodified operating system (a Linux partition): the debug and PMU registers such a
-// kernel programs while it boots read as zero and ignore writes, instead of being the
-// partition's fault (kernel/arch/aarch64/os_registers.hpp). Bit 8 leaves the low bits to the flags of the
-// virtual devices.
+// An emulated GICv3 distributor and one redistributor per vCPU, the virtual CPU interface
+// (list registers), SGIs among its own vCPUs, its IrqHandler SPIs and the virtual timer (PPI 27)
+// as virtual interrupts (docs/vgic.md).
+inline constexpr u64 kVirtualGic = 1u << 0;
+// An emulated PL011 at platform::kUartBase: its output goes to the partition's console line.
+inline constexpr u64 kVirtualUart = 1u << 1;
+// The physical console's input goes to this partition's PL011 (needs kVirtualUart; at most one
+// partition of a system).
+inline constexpr u64 kConsoleInput = 1u << 2;
+// An unmodified operating system (a Linux partition): the debug and PMU registers such a kernel
+// programs while it boots read as zero and ignore writes, instead of being the partition's fault
+// (kernel/arch/aarch64/os_registers.hpp).
 inline constexpr u64 kOsGuest = 1u << 8;
-inline constexpr u64 kAll = kOsGuest;
+inline constexpr u64 kAll = kVirtualGic | kVirtualUart | kConsoleInput | kOsGuest;
 }  // namespace partition_flag
 
 namespace attr {

@@ -46,6 +46,7 @@ inline constexpr u64 kGicdBase = 0x0800'0000;
 inline constexpr u64 kGicrBase = 0x080A'0000;
 inline constexpr u64 kGicrStride = 0x2'0000;  // RD_base + SGI_base frames per core
 inline constexpr u64 kSmmuBase = 0x0905'0000;
+inline constexpr u32 kUartSpi = 33;  // the console UART's interrupt (INTID), the kernel's
 
 // Device MMIO a partition may be given (default deny: everything else, notably the GIC, the
 // UART, fw_cfg with its DMA interface, the SMMU and the PCIe ECAM, stays with the kernel).

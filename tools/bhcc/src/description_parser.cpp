@@ -233,6 +233,18 @@ void parse_optional_properties(const Node& node, Partition& partition, Diagnosti
             diagnostics.error(node.path(), "interrupts must be a list of interrupt numbers (INTIDs)");
         }
     }
+    namespace flag = bh::manifest::partition_flag;
+    for (auto [property, bit] : {std::pair{"virtual-gic", flag::kVirtualGic},
+                                 {"virtual-uart", flag::kVirtualUart},
+                                 {"console-input", flag::kConsoleInput}}) {
+        auto value = node.raw(property);
+        if (!value) continue;
+        if (value->empty()) {
+            partition.flags |= bit;
+        } else {
+            diagnostics.error(node.path(), std::string(property) + " is a boolean property and takes no value");
+        }
+    }
     if (node.has("audit")) {
         auto value = node.raw("audit");
         if (value && value->empty()) {

@@ -38,6 +38,19 @@ using manifest::OpKind;
     }
 }
 
+// CreatePartition's flags as the description spells them: "" without any, else
+// " virtual-gic virtual-uart console-input" (and "flags=0x.." for bits no property names).
+[[nodiscard]] std::string flag_words(u64 flags) {
+    namespace flag = manifest::partition_flag;
+    std::string words;
+    if ((flags & flag::kVirtualGic) != 0) words += " virtual-gic";
+    if ((flags & flag::kVirtualUart) != 0) words += " virtual-uart";
+    if ((flags & flag::kConsoleInput) != 0) words += " console-input";
+    if ((flags & flag::kOsGuest) != 0) words += " os-guest";
+    if ((flags & ~flag::kAll) != 0) words += " flags=" + hex(flags & ~flag::kAll);
+    return words;
+}
+
 [[nodiscard]] std::string size_text(unsigned bits) {
     if (bits >= 64) return "2^" + std::to_string(bits);
     const u64 size = 1ull << bits;
@@ -129,9 +142,7 @@ public:
                 return "CreatePartition " + slot + " name=\"" + name + "\" cspace=slot " + std::to_string(op.arg[0]) +
                        " restart=" +
                        (op.arg[1] == static_cast<u64>(manifest::RestartPolicy::Restart) ? "restart" : "stop") +
-                       " vcpus=" + std::to_string(op.arg[2]) +
-                       (op.arg[3] & manifest::partition_flag::kOsGuest ? " os-guest" : "") +
-                       (op.arg[3] & ~manifest::partition_flag::kAll ? " flags=" + hex(op.arg[3]) : "");
+                       " vcpus=" + std::to_string(op.arg[2]) + flag_words(op.arg[3]);
             }
             case OpKind::MapFrame:
                 return "MapFrame        " + slot + " (" + what(op.slot) + ") -> " + partition(op.arg[0]) +

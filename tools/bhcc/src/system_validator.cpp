@@ -20,6 +20,10 @@ namespace platform = bh::platform;
 using bh::kPageSize;
 
 constexpr u64 kIpaLimit = 1ull << platform::kIpaBits;
+// The kernel's emulated GIC frames (kernel/vgic/vgic.hpp): the distributor's 64 KiB, and one
+// RD_base + SGI_base pair of 64 KiB frames per vCPU from the redistributor base.
+constexpr u64 kGicDistributorSize = 0x1'0000;
+constexpr u64 kGicRedistributorStride = 0x2'0000;
 
 // Who already holds a core, a device or a piece of physical memory, in document order: the
 // later claimant is the one reported, naming the earlier one.
@@ -27,6 +31,7 @@ struct Claims {
     std::map<unsigned, std::string> cores;
     std::map<std::string, std::string> devices;
     std::map<u64, std::string> interrupts;  // INTID -> the partition node it is given to
+    std::string console_input;              // the partition node that has console-input
     std::vector<const MemoryRegion*> memory;
 };
 
@@ -481,6 +486,42 @@ void check_pci(const SystemDescription& system, Diagnostics& diagnostics) {
 
 }  // namespace
 
+// The emulated devices a partition asks for (`virtual-gic`, `virtual-uart`, `console-input`):
+// console input needs the UART it arrives at and goes to one partition; no memory region may lie
+// where the guest reaches an emulated device, or it would reach memory instead.
+void check_emulated_devices(const Partition& partition, Claims& claims, Diagnostics& diagnostics) {
+    namespace flag = bh::manifest::partition_flag;
+    if ((partition.flags & flag::kConsoleInput) != 0) {
+        if ((partition.flags & flag::kVirtualUart) == 0) {
+            diagnostics.error(partition.node, "console-input needs virtual-uart (the input arrives at its UART)");
+        } else if (!claims.console_input.empty()) {
+            diagnostics.error(partition.node, "console-input is already given to " + claims.console_input);
+        } else {
+            claims.console_input = partition.node;
+        }
+    }
+    struct Window {
+        u64 flag;
+        u64 base;
+        u64 size;
+        const char* name;
+    };
+    const Window windows[] = {
+        {flag::kVirtualGic, platform::kGicdBase, kGicDistributorSize, "the emulated GIC distributor"},
+        {flag::kVirtualGic, platform::kGicrBase, partition.cpus.size() * kGicRedistributorStride,
+         "the emulated GIC redistributors"},
+        {flag::kVirtualUart, platform::kUartBase, kPageSize, "the emulated UART"},
+    };
+    for (const Window& w : windows) {
+        if ((partition.flags & w.flag) == 0 || w.size == 0) continue;
+        for (const MemoryRegion& region : partition.regions) {
+            if (region.well_formed && region.mapped && bh::ranges_overlap(region.ipa, region.size, w.base, w.size))
+                diagnostics.error(region.node, "IPA range " + hex_range(region.ipa, region.size) + " overlaps " + w.name +
+                                                   " " + hex_range(w.base, w.size));
+        }
+    }
+}
+
 void validate_system(const SystemDescription& system, Diagnostics& diagnostics) {
     check_ram(system, diagnostics);
     Claims claims;
@@ -492,6 +533,7 @@ void validate_system(const SystemDescription& system, Diagnostics& diagnostics) 
         check_controls(system, partition, diagnostics);
         check_interrupts(partition, claims, diagnostics);
         if (partition.is_linux()) check_linux_partition(partition, diagnostics);
+        check_emulated_devices(partition, claims, diagnostics);
         if (diagnostics.count() == before) check_mapping_count(system, partition, diagnostics);
         if (diagnostics.count() == before) check_capacity(system, partition, diagnostics);
     }

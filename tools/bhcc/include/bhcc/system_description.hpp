@@ -49,6 +49,9 @@ struct Partition {
     // Interrupts (INTIDs, `interrupts`): each gets the IrqHandler cap of that SPI (rights
     // Control only), after the `controls` caps, in `interrupts` order.
     std::vector<u64> interrupts;
+    // `virtual-gic;`, `virtual-uart;`, `console-input;`: bh::manifest::partition_flag bits, carried
+    // in CreatePartition (docs/system-description.md, "Emulated devices").
+    u64 flags = 0;
     // `audit` (no value): the partition reads the kernel's security audit log. It gets the
     // AuditLog cap (Read only) after its interrupts' caps, and every other partition gets a
     // declared Audit flow to it (docs/audit.md).
