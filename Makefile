@@ -2,7 +2,7 @@
 # Debian bookworm, as root: the first run installs what is missing (tools/bootstrap).
 BUILD ?= build
 
-.PHONY: all bootstrap configure build run test bench coverage fuzz fuzz-build evidence clean
+.PHONY: all bootstrap configure build run test bench redteam coverage fuzz fuzz-build evidence clean
 
 all: build
 
@@ -38,6 +38,12 @@ test: build
 # budget (bench/budgets.json).
 bench: build
 	bench/run --build $(BUILD) --runs 2
+
+# The red-team tests alone (label redteam, redteam-tests/); LONG=1 boots their long variants:
+# storms and sweeps ten times longer (docs/testing.md, "Red-team tests").
+LONG ?= 0
+redteam: build
+	BH_REDTEAM_LONG=$(LONG) ctest --test-dir $(BUILD) -L redteam --output-on-failure -j2
 
 # Host-side coverage: a separate, instrumented build (BH_COVERAGE=ON: --coverage -O0, no aarch64
 # image, no QEMU tests), the unit tests, then gcovr over kernel/ and tools/bhcc/. HTML report

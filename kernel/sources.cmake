@@ -30,6 +30,7 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/policy/seal_pcie.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/decode.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/guest_exit.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/calls/fault_injection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/cap_invoke.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/psci.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/console.cpp
@@ -63,6 +64,7 @@ set(BH_ARCH_PURE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arch/aarch64/guest_exit_decode.cpp
   ${CMAKE_CURRENT_LIST_DIR}/arch/aarch64/os_registers.cpp
   ${CMAKE_CURRENT_LIST_DIR}/arch/aarch64/trapped_access.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/arch/aarch64/exception_injection.cpp
 )
 set(BH_HOST_ARCH_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/arch_host.cpp

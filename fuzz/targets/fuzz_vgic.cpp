@@ -129,7 +129,7 @@ struct World {
     World() {
         host::reset_all();
         must(kernel.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores));
-        guest = &make("guest", 0x4800'0000, 1, 2, flag::kAll);
+        guest = &make("guest", 0x4800'0000, 1, 2, flag::kAll & ~flag::kInjectFaults);
         other = &make("other", 0x4840'0000, 3, 1, flag::kVirtualGic);
         plain = &make("plain", 0x4880'0000, 0, 1, 0);
         const u32 rtc = slot();

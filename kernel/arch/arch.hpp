@@ -45,13 +45,28 @@ void kick_core(unsigned core);
 // Wake cores waiting for work (parked vCPUs that became runnable).
 void wake_cores();
 
-// A pass of a loop that waits for another core (the YIELD hint). Under QEMU's single-threaded
+// A pass of a loop that waits for another core (a spinlock, a take-down): the YIELD hint, which
+// lets the other hardware thread of the core run. Under QEMU's single-threaded
 // TCG (-icount) it hands the turn to the next vCPU, so the core waited for runs at once instead
 // of after this one's time slice (docs/benchmarks.md); on hardware it is a hint and costs nothing.
 void cpu_relax();
 
 // Counter ticks (CNTPCT); used as the time base of partitions' virtual counters.
 u64 counter_now();
+// Counter ticks per second (CNTFRQ).
+u64 counter_frequency();
+
+// The EL1 exception state of the guest that runs on this core, for delivering an exception to
+// it (kernel/fault_injection.hpp). Valid only while the kernel handles an exit of that guest:
+// its EL1 registers are live in the core until it is entered again.
+struct GuestExceptionState {
+    u64 esr;   // ESR_EL1
+    u64 far;   // FAR_EL1
+    u64 elr;   // ELR_EL1: where the exception was taken
+    u64 spsr;  // SPSR_EL1: the PSTATE it was taken from
+};
+u64 guest_vbar();  // VBAR_EL1
+void set_guest_exception(const GuestExceptionState& state);
 
 // Shared peripheral interrupts given to partitions (kernel/irq/interrupts.hpp): route `intid` to
 // `core` and let it through the distributor; stop it at the distributor (it stays pending at

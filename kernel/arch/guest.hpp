@@ -3,5 +3,6 @@
 // tests and fuzzers, uses the same definitions.
 #pragma once
 
+#include "arch/aarch64/exception_injection.hpp"
 #include "arch/aarch64/guest_exit_decode.hpp"
 #include "arch/aarch64/guest_regs.hpp"

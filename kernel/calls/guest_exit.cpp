@@ -1,5 +1,6 @@
 #include <audit/audit_log.hpp>
 #include <calls/cap_invoke.hpp>
+#include <calls/fault_injection.hpp>
 #include <calls/guest_exit.hpp>
 #include <devices/virtual_devices.hpp>
 #include <kernel.hpp>
@@ -8,9 +9,7 @@
 
 namespace bh {
 
-namespace {
-
-void report_fault(const Vcpu& vcpu, const arch::GuestExit& e) {
+void report_fault(const Vcpu& vcpu, const arch::GuestExit& e, const char* outcome) {
     LineBuffer line;
     line.put("FAULT partition '");
     line.put(vcpu.partition->name);
@@ -29,10 +28,16 @@ void report_fault(const Vcpu& vcpu, const arch::GuestExit& e) {
     line.put(", ELR ");
     line.put(Hex{vcpu.regs.elr});
     line.put(')');
+    if (outcome != nullptr) {
+        line.put(' ');
+        line.put(outcome);
+    }
     log_line(line);
     audit::fault_contained(*vcpu.partition, vcpu.core.raw(), static_cast<u8>(e.vector), e.syndrome.esr,
                            e.cause == arch::GuestExit::Cause::MemoryAbort ? e.ipa.raw() : 0);
 }
+
+namespace {
 
 bool dispatch(Kernel& k, Vcpu& vcpu, const DecodedCall& d) {
     if (!d.ok) {
@@ -83,6 +88,9 @@ bool handle_guest_exit(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
             if (emulate_sync_exit(k.interrupts, vcpu, e) == Emulation::Resume) break;
             [[fallthrough]];
         case Cause::Trap:
+            // Fault policy "inject": the partition gets the exception and runs on.
+            if (vcpu.partition->fault_policy == manifest::FaultPolicy::Inject && inject_fault(vcpu, e)) break;
+            [[fallthrough]];
         case Cause::SError:
         case Cause::Aarch32:
             report_fault(vcpu, e);

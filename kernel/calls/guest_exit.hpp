@@ -23,6 +23,10 @@ struct Vcpu;
 // DmaStreamTable::fault_pending first. True: it was stopped; the vCPU no longer runs.
 [[nodiscard]] bool stop_if_device_faulted(Kernel& kernel, Vcpu& vcpu);
 
+// Prints the FAULT line of a contained fault: "FAULT partition '<name>' core <c>: <kind> [at IPA
+// ..] (ESR ..: <decoded>, ELR ..)", followed by " <outcome>" when one is given.
+void report_fault(const Vcpu& vcpu, const arch::GuestExit& exit, const char* outcome = nullptr);
+
 // The families of decoded calls (calls/console.cpp, calls/cap_invoke.hpp, calls/psci.cpp).
 void handle_vendor_call(Vcpu& vcpu, const GuestCall& call);
 [[nodiscard]] bool handle_psci(Kernel& kernel, Vcpu& vcpu, const GuestCall& call);

@@ -1,10 +1,22 @@
-// A test-and-set spinlock for the few short critical sections shared between cores (console,
-// capability operations), and the lock witness: a function that may only run with a lock held
-// takes `const Held<Lock>&`, which only a guard of that lock can make, so "called with the lock
-// held" is checked by the compiler instead of stated in a comment (Hafnium's vm_locked).
-// Needs normal cacheable memory, i.e. the EL2 MMU on.
+// A ticket spinlock for the few short critical sections shared between cores (the console,
+// capability operations, a partition's console line and report budget), and the lock witness:
+// a function that may only run with a lock held takes `const Held<Lock>&`, which only a guard
+// of that lock can make, so "called with the lock held" is checked by the compiler instead of
+// stated in a comment (Hafnium's vm_locked). Needs normal cacheable memory, i.e. the EL2 MMU
+// on; all-zero is unlocked.
+//
+// Fair: cores get the lock in the order they asked for it, so a core waits for at most one
+// critical section of each other core (threats T-34, T-36: the console and the capability lock
+// are shared by every partition). A test-and-set lock has no such bound: a partition that calls
+// into the kernel in a loop can take the lock again before a waiting core sees it free.
+// redteam.capstorm showed it under QEMU, where a waiter spun out its turn while the holder was
+// descheduled: next to a capability-call storm the victim's heartbeat period went to 9.4 M
+// ticks, past its bound; with this lock it stays at 0.35 M. A waiter spins with
+// arch::cpu_relax (YIELD), which lets the holder run where cores share an execution unit or are
+// emulated one at a time.
 #pragma once
 
+#include <arch/arch.hpp>
 #include <lib/atomic.hpp>
 
 namespace bh {
@@ -12,15 +24,15 @@ namespace bh {
 class SpinLock {
 public:
     void lock() {
-        while (held_.exchange(1) != 0) {
-            while (held_.load_relaxed() != 0) {
-            }
-        }
+        const u32 ticket = next_.add_fetch(1) - 1;
+        while (serving_.load() != ticket) arch::cpu_relax();
     }
-    void unlock() { held_.store(0); }
+    // Only the holder writes serving_, so its own relaxed read of it is current.
+    void unlock() { serving_.store(serving_.load_relaxed() + 1); }
 
 private:
-    Atomic<u32> held_;
+    Atomic<u32> next_;     // the next ticket to hand out
+    Atomic<u32> serving_;  // the ticket that holds the lock
 };
 
 template <typename Lock>

@@ -36,6 +36,11 @@ Outcome CoreMap::bind(const BootSpace& boot, Partition& p, BootSlot vcpu_slot, V
 Vcpu* CoreMap::claim(CoreId core) const {
     Vcpu* v = on(core);
     if (v == nullptr || !v->transition(VcpuState::Runnable, VcpuState::Running)) return nullptr;
+    // Restart back-off: runnable, but not yet (a stop meanwhile finds it Runnable again).
+    if (!v->start_due(arch::counter_now())) {
+        v->store_state(VcpuState::Runnable);
+        return nullptr;
+    }
     if (v->partition->load_state() == PartitionState::Running) return v;
     v->store_state(VcpuState::Off);  // its partition is being taken down: never enter it
     return nullptr;

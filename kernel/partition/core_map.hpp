@@ -28,7 +28,8 @@ public:
     unsigned online() const { return online_; }
 
     // The core loop's decision: the vCPU `core` should enter now, moved Runnable -> Running, or
-    // nullptr. A vCPU that was runnable while its partition stopped is settled to Off here.
+    // nullptr. A vCPU that was runnable while its partition stopped is settled to Off here; one
+    // whose restart back-off has not run out (Vcpu::start_due) stays Runnable.
     Vcpu* claim(CoreId core) const;
 
     void close() { closed_ = true; }

@@ -1,5 +1,6 @@
 #include <arch/arch.hpp>
 #include <audit/audit_log.hpp>
+#include <calls/fault_injection.hpp>
 #include <devices/virtual_devices.hpp>
 #include <dma/dma_streams.hpp>
 #include <ipc/notification.hpp>
@@ -65,7 +66,7 @@ void Lifecycle::start_all(const PartitionTable& partitions) {
     partitions.for_each([this](Partition& p) { launch(p); });
 }
 
-void Lifecycle::launch(Partition& p) {
+void Lifecycle::launch(Partition& p, u64 delay) {
     if (!reload_memory(p)) {
         log("partition '", p.name, "' cannot be loaded: image outside its private mapped memory");
         p.store_state(PartitionState::Stopped);
@@ -74,11 +75,14 @@ void Lifecycle::launch(Partition& p) {
     }
     // A restarted guest must not find TLB entries of its previous run (its own stage 1).
     arch::stage2_tlb_invalidate_vmid(p.vmid);
-    p.counter_offset = arch::counter_now();
+    // Its time starts when vCPU 0 may first run: after the back-off, if any.
+    p.run_start = arch::counter_now() + delay;
+    p.counter_offset = p.run_start;
     for (u32 v = 0; v < p.vcpu_count; ++v) p.vcpus[v].store_state(VcpuState::Off);
     p.console_length = 0;
     virtual_devices_launch(interrupts_, p);
     p.vcpus[0].prepare_start(p.entry, p.boot_arg);
+    p.vcpus[0].start_not_before.store(p.run_start);
     p.begin_run();
     p.vcpus[0].store_state(VcpuState::Runnable);
     log("partition '", p.name, "' started on core ", p.vcpus[0].core.raw());
@@ -117,6 +121,7 @@ void Lifecycle::take_down(Partition& p, Vcpu* current, bool restart, StopReason 
             settle_off(p.vcpus[v]);
         }
     }
+    report_injected_faults(p);  // no vCPU of the run is left to add to the count
     audit::partition_down(p, arch::current_core(), restart, static_cast<u8>(reason), p.restarts + (restart ? 1 : 0));
     if (restart) {
         ++p.restarts;
@@ -125,7 +130,17 @@ void Lifecycle::take_down(Partition& p, Vcpu* current, bool restart, StopReason 
         } else {
             log("partition '", p.name, "' restarting (restart ", p.restarts, ")");
         }
-        launch(p);
+        // A controller's restart is a decision of the partition the description gave Control,
+        // carried out at once (a health monitor restarting its driver partition must not wait
+        // for the back-off of the crashes it is repairing); only the restarts the partition
+        // causes itself are spaced out.
+        const u64 frequency = arch::counter_frequency();
+        const u64 delay =
+            reason == StopReason::Controller ? 0 : p.backoff.next_delay(p.run_start, arch::counter_now(), frequency);
+        if (delay != 0)
+            log("partition '", p.name, "' restart delayed ", delay * 1000 / frequency, " ms (", p.backoff.quick_restarts(),
+                " quick restarts in a row)");
+        launch(p, delay);
         return;
     }
     p.store_state(PartitionState::Stopped);

@@ -43,7 +43,9 @@ public:
     u32 running() const { return running_.load(); }
 
 private:
-    void launch(Partition& p);
+    // Scrubs, reloads and starts `p`; vCPU 0 enters after `delay` counter ticks (restart back-off,
+    // partition/restart_backoff.hpp).
+    void launch(Partition& p, u64 delay = 0);
     void take_down(Partition& p, Vcpu* current, bool restart, StopReason reason, const char* by);
     void stopped_for_good();
 

@@ -10,8 +10,10 @@
 #include <caps/capability.hpp>
 #include <lib/ids.hpp>
 #include <lib/spinlock.hpp>
+#include <lib/report_budget.hpp>
 #include <memory/map_attributes.hpp>
 #include <memory/object_memory.hpp>
+#include <partition/restart_backoff.hpp>
 #include <partition/vcpu.hpp>
 #include <devices/virtual_uart.hpp>
 #include <vgic/vgic_state.hpp>
@@ -74,6 +76,14 @@ public:
     u16 vmid = 0;
     manifest::RestartPolicy restart_policy = manifest::RestartPolicy::Stop;
     u32 restarts = 0;
+    RestartBackoff backoff;
+    u64 run_start = 0;  // counter value at which the current run started (or will start)
+    manifest::FaultPolicy fault_policy = manifest::FaultPolicy::Stop;
+    // Faults injected in the current run (fault policy Inject), those reported one by one, and
+    // the budget of such reports (calls/fault_injection.hpp).
+    Atomic<u64> injected_faults;
+    Atomic<u64> reported_faults;
+    ReportBudget fault_reports;
     u64 counter_offset = 0;  // CNTVOFF: the guest's virtual counter starts at 0 when it starts
 
     Stage2Table stage2;

@@ -69,6 +69,8 @@ Outcome PartitionTable::create(const BootSpace& boot, BootSlot object_slot, Boot
     p->vmid = vmid;
     copy_name(p->name, name);
     p->restart_policy = policy;
+    p->fault_policy = (flags & manifest::partition_flag::kInjectFaults) != 0 ? manifest::FaultPolicy::Inject
+                                                                            : manifest::FaultPolicy::Stop;
     p->vcpu_count = vcpu_count;
     p->flags = flags;
     p->cspace_root = cnode->cap;

@@ -37,6 +37,12 @@ struct Vcpu {
     Notification* waiting_on = nullptr;
     // Its emulated redistributor and virtual CPU interface, when its partition has a virtual GIC.
     vgic::VgicCpu vgic;
+    // A runnable vCPU is entered only once the counter reaches this (restart back-off,
+    // partition/restart_backoff.hpp); 0: at once. Written before the vCPU is made Runnable.
+    Atomic<u64> start_not_before;
+
+    // Whether its core may enter it at counter `now`.
+    bool start_due(u64 now) const { return now >= start_not_before.load(); }
 
     VcpuState load_state() const { return state.load(); }
     void store_state(VcpuState s) { state.store(s); }
@@ -46,6 +52,7 @@ struct Vcpu {
     void prepare_start(u64 entry, u64 arg) {
         regs.reset(entry, arg);
         reset_on_entry = true;
+        start_not_before.store(0);
     }
 };
 

@@ -101,6 +101,32 @@ expectations bad-regex 'expect ^(one$'
 check 2 "a bad regex is rejected" "$tmp/small.log" "$tmp/bad-regex.expect"
 expectations bad-count 'count many ^one$'
 check 2 "a bad count is rejected" "$tmp/small.log" "$tmp/bad-count.expect"
+# Captures: a later directive requires the text an earlier one matched.
+printf '%s\n' 'total=42' 'x' 'injected 42 faults' 'injected 4 faults' >"$tmp/capture.log"
+expectations capture-ok 'expect total=(?P<n>\d+)$' 'expect ^injected ${n} faults$' 'anywhere ^injected ${n} '
+check 0 "capture: a later line carries the captured text" "$tmp/capture.log" "$tmp/capture-ok.expect"
+expectations capture-bad 'expect total=(?P<n>\d+)$' 'expect ^injected ${n}0 faults$'
+check 1 "capture: a different number fails" "$tmp/capture.log" "$tmp/capture-bad.expect"
+printf '%s\n' 'name=a.c' 'got abc' >"$tmp/escape.log"
+expectations capture-escaped 'expect name=(?P<n>\S+)$' 'expect ^got ${n}$'
+check 1 "capture: the captured text is matched literally (a.c is not abc)" "$tmp/escape.log" "$tmp/capture-escaped.expect"
+expectations capture-missing 'expect ^nothing (?P<n>\d+)$' 'absent ^injected ${n} faults$'
+check 1 "capture: using a name nothing captured fails" "$tmp/capture.log" "$tmp/capture-missing.expect"
+expectations capture-anywhere 'anywhere ^injected (?P<k>4) ' 'expect ^total=${k}2$'
+check 0 "capture: anywhere captures too" "$tmp/capture.log" "$tmp/capture-anywhere.expect"
+expectations capture-bad-regex 'expect ^${n}($'
+check 2 "capture: a bad regex around a capture is rejected" "$tmp/capture.log" "$tmp/capture-bad-regex.expect"
+
+# Coverage: the PASS line names what the file covers.
+expectations covers '# covers: T-1 INV-2' '#covers: T-35' 'expect ^one$'
+"$qt" --check-log "$tmp/small.log" --expect "$tmp/covers.expect" >"$tmp/report" 2>&1 || true
+cases=$((cases + 1))
+if grep -q '^qemu-test: PASS .* covers T-1 INV-2 T-35$' "$tmp/report"; then
+  echo "ok    the PASS line names the covered threats and invariants"
+else
+  echo "FAIL  covers:"; sed 's/^/      | /' "$tmp/report"; failures=$((failures + 1))
+fi
+
 : >"$tmp/empty.log"
 check 1 "an empty log fails an expect" "$tmp/empty.log" "$tmp/order-ok.expect"
 

@@ -6,7 +6,9 @@
 
 #include <catch2/catch_test_macros.hpp>
 
+#include <arch/arch.hpp>
 #include <arch/guest.hpp>
+#include <arch/host/host_memory.hpp>
 #include <bulkhead/hypercall.hpp>
 #include <calls/guest_exit.hpp>
 #include <initializer_list>
@@ -24,9 +26,13 @@ using arch::ExitVector;
 
 // What `v`'s core does before it enters a guest: the core loop's decision. A runnable vCPU must
 // be the one its core claims (Runnable -> Running: its partition runs); a running one is already
-// in the guest.
+// in the guest. A restart held back by the restart back-off (partition/restart_backoff.hpp) is
+// due later: the test's clock moves on to that time first, as the machine's would.
 inline void enter(Kernel& k, Vcpu& v) {
-    if (v.load_state() == VcpuState::Runnable) REQUIRE(k.cores.claim(v.core) == &v);
+    if (v.load_state() != VcpuState::Runnable) return;
+    const u64 due = v.start_not_before.load();
+    if (arch::counter_now() < due) host::set_counter(due);
+    REQUIRE(k.cores.claim(v.core) == &v);
 }
 
 // Runs vCPU `v` through one exit through `vector` with syndrome `esr` (and FAR, HPFAR); true when

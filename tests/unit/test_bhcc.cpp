@@ -296,6 +296,7 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         {"device-over-memory",
          "/partitions/alpha: device \"rtc\" at [0x9010000, 0x9011000) overlaps the IPA range of /partitions/alpha/ram"},
         {"bad-restart", "/partitions/alpha: restart must be \"stop\" or \"restart\""},
+        {"bad-faults", "/partitions/alpha: faults must be \"stop\" or \"inject\""},
         {"controls-not-strings", "/partitions/alpha: controls must be a list of partition names"},
         {"controls-unknown", "/partitions/alpha: unknown partition \"gamma\" in controls"},
         {"controls-duplicate", "/partitions/alpha: partition \"beta\" is listed twice in controls"},
@@ -1588,4 +1589,45 @@ TEST_CASE("audit.dts: the auditor's AuditLog cap at the index its guest uses, an
     };
     CHECK(model.declared == expected);
     CHECK(capability_flows(model) == expected);
+}
+
+TEST_CASE("faults = \"inject\" becomes the fault policy of that partition's CreatePartition", "[bhcc]") {
+    Workspace workspace;
+    const fs::path path = workspace.file("faults.dts");
+    write_text(path, R"(/dts-v1/;
+/ {
+    compatible = "bulkhead,system-v1";
+    partitions {
+        prober {
+            compatible = "bulkhead,partition";
+            cpus = <0>;
+            image = "heartbeat.elf";
+            faults = "inject";
+            ram { compatible = "bulkhead,memory"; ipa = <0x0 0x40000000>; phys = <0x0 0x48000000>;
+                  size = <0x0 0x200000>; access = "rwx"; };
+        };
+        plain {
+            compatible = "bulkhead,partition";
+            cpus = <1>;
+            image = "heartbeat.elf";
+            faults = "stop";
+            ram { compatible = "bulkhead,memory"; ipa = <0x0 0x40000000>; phys = <0x0 0x48200000>;
+                  size = <0x0 0x200000>; access = "rwx"; };
+        };
+    };
+};
+)");
+    const bhcc::CompileResult result = workspace.compile(path);
+    INFO(result.errors);
+    REQUIRE(result.status == bhcc::ExitStatus::Ok);  // the kernel's reader accepted it too
+    std::map<std::string, u64> policy;
+    for (const ManifestOp& op : ops_of(result.manifest.bytes))
+        if (op.kind == OpKind::CreatePartition) policy[op.name] = op.arg[3];
+    CHECK(policy.at("prober") == bh::manifest::partition_flag::kInjectFaults);
+    CHECK(policy.at("plain") == 0);
+    const std::string dump = bhcc::dump_manifest(result.manifest.bytes);
+    CHECK(dump.find("name=\"prober\" cspace=slot 3 restart=stop vcpus=1 faults=inject\n") != std::string::npos);
+    const size_t plain = dump.find("name=\"plain\"");
+    REQUIRE(plain != std::string::npos);
+    CHECK(dump.substr(plain, dump.find('\n', plain) - plain).find("faults=") == std::string::npos);
 }

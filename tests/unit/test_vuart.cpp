@@ -23,7 +23,8 @@ struct World : VgicFixture {
     Partition* tty = nullptr;
     Partition* quiet = nullptr;
     World() {
-        tty = &make("tty", kPartitionPa, 1, 1, manifest::RestartPolicy::Stop, flag::kAll);
+        tty = &make("tty", kPartitionPa, 1, 1, manifest::RestartPolicy::Stop,
+                     flag::kVirtualGic | flag::kVirtualUart | flag::kConsoleInput);
         quiet = &make("quiet", kPartitionPa + 4 * kMiB, 2, 1, manifest::RestartPolicy::Stop, flag::kVirtualUart);
         REQUIRE(seal().ok());
         enter(v());

@@ -39,6 +39,9 @@ void gic_spi_pending(u32 intid, bool pending);
 void gic_deactivate(u32 intid, unsigned core);
 void gic_local_ppi_enable(u32 intid, bool enable);
 void el2_configure_core();
+// A vCPU's (re)start: the virtual GIC CPU interface state the guest reads at EL1 (ICH_VMCR_EL2,
+// ICH_AP<g>R<n>_EL2) back to its reset values (virtual_cpu_interface.cpp).
+void reset_virtual_cpu_interface();
 // VTTBR_EL2 for `vmid` over an all-invalid stage-2 root (for TLB maintenance by VMID).
 u64 empty_stage2_vttbr(u16 vmid);
 [[nodiscard]] bool smmu_abort_all_dma();

@@ -135,6 +135,7 @@ void reset_el1_state() {
     BH_WRITE_SYSREG(cntv_ctl_el0, 0);
     BH_WRITE_SYSREG(cntv_cval_el0, 0);
     BH_WRITE_SYSREG(mdscr_el1, 0);
+    reset_virtual_cpu_interface();
     bh_clear_fp_state();
 }
 

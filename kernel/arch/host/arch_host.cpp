@@ -34,6 +34,9 @@ std::vector<std::pair<u64, u64>> g_cleaned;  // every range cleaned since reset_
 std::array<u64, platform::kMaxCores> g_kicks{};
 u64 g_wakes = 0;
 u64 g_counter = 0;
+// The EL1 exception registers of "the guest on this core", as fault injection leaves them.
+u64 g_guest_vbar = 0;
+arch::GuestExceptionState g_guest_exception{};
 u64 g_system_off = 0;
 // The fake distributor: per INTID, enabled and routed to which core (-1: never routed).
 std::array<bool, platform::kSpiLimit> g_irq_enabled{};
@@ -112,6 +115,10 @@ void cpu_relax() {}
 
 // Strictly increasing, like CNTPCT across reads, and deterministic for tests.
 u64 counter_now() { return g_counter++; }
+u64 counter_frequency() { return host::kCounterFrequency; }
+
+u64 guest_vbar() { return g_guest_vbar; }
+void set_guest_exception(const GuestExceptionState& state) { g_guest_exception = state; }
 
 void system_off() { ++g_system_off; }
 
@@ -190,6 +197,8 @@ bool cleaned_to_poc(PhysAddr pa, u64 size) {
 u64 kick_count(unsigned core) { return core < g_kicks.size() ? g_kicks[core] : 0; }
 u64 wake_count() { return g_wakes; }
 void set_counter(u64 ticks) { g_counter = ticks; }
+void set_guest_vbar(u64 vbar) { g_guest_vbar = vbar; }
+const arch::GuestExceptionState& guest_exception() { return g_guest_exception; }
 u64 system_off_requests() { return g_system_off; }
 
 void reset_all() {
@@ -203,6 +212,8 @@ void reset_all() {
     reset_vgic();
     g_core = 0;
     g_counter = 0;
+    g_guest_vbar = 0;
+    g_guest_exception = arch::GuestExceptionState{};
     g_observer = nullptr;
 }
 

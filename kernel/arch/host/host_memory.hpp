@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <arch/arch.hpp>
 #include <bulkhead/types.hpp>
 
 namespace bh::host {
@@ -48,6 +49,11 @@ bool cleaned_to_poc(PhysAddr pa, u64 size);
 u64 kick_count(unsigned core);  // arch::kick_core, per core (0 for cores >= kMaxCores)
 u64 wake_count();               // arch::wake_cores
 void set_counter(u64 ticks);    // arch::counter_now returns this, then one more per call
+inline constexpr u64 kCounterFrequency = 62'500'000;  // arch::counter_frequency, as QEMU's virt
+// The EL1 exception registers of the guest "on this core" (arch::guest_vbar,
+// arch::set_guest_exception): what fault injection read and wrote.
+void set_guest_vbar(u64 vbar);
+const arch::GuestExceptionState& guest_exception();
 u64 system_off_requests();      // arch::system_off
 
 // The fake distributor (arch::irq_enable/irq_disable): whether `intid` is enabled, and the core

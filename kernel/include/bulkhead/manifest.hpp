@@ -105,6 +105,10 @@ enum class FlowKind : u64 {
 inline constexpr u64 kUntypedDevice = 1;
 
 enum class RestartPolicy : u64 { Stop = 0, Restart = 1 };
+// What a synchronous fault the kernel contains does to the partition: end its run (then the
+// RestartPolicy decides), or come back to it as an EL1 exception (docs/isolation.md, "Fault
+// policy"). Carried by partition_flag::kInjectFaults in CreatePartition's arg3; without it, Stop.
+enum class FaultPolicy : u64 { Stop = 0, Inject = 1 };
 
 // What a partition sees besides its memory and devices (CreatePartition arg3). Without a flag a
 // partition behaves as before version 4: the GIC and UART windows are unmapped (an access is its
@@ -123,7 +127,9 @@ inline constexpr u64 kConsoleInput = 1u << 2;
 // programs while it boots read as zero and ignore writes, instead of being the partition's fault
 // (kernel/arch/aarch64/os_registers.hpp).
 inline constexpr u64 kOsGuest = 1u << 8;
-inline constexpr u64 kAll = kVirtualGic | kVirtualUart | kConsoleInput | kOsGuest;
+// Its fault policy is FaultPolicy::Inject (without the flag: Stop).
+inline constexpr u64 kInjectFaults = 1u << 9;
+inline constexpr u64 kAll = kVirtualGic | kVirtualUart | kConsoleInput | kOsGuest | kInjectFaults;
 }  // namespace partition_flag
 
 namespace attr {

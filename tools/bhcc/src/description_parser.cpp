@@ -9,10 +9,12 @@ extern "C" {
 
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 namespace bhcc {
 namespace {
 
+using bh::manifest::FaultPolicy;
 using bh::manifest::RestartPolicy;
 namespace attr = bh::manifest::attr;
 
@@ -195,6 +197,22 @@ void parse_cpus(const Node& node, Partition& partition, Diagnostics& diagnostics
     partition.cpus.assign(cells->begin(), cells->end());
 }
 
+// A property that names one of two policies: `<property> must be "<a>" or "<b>"` otherwise.
+template <typename Policy>
+void parse_policy(const Node& node, const char* property, const std::pair<const char*, Policy> (&choices)[2],
+                  Policy& out, Diagnostics& diagnostics) {
+    if (!node.has(property)) return;
+    auto value = node.strings(property);
+    for (const auto& [name, policy] : choices) {
+        if (value && value->size() == 1 && value->front() == name) {
+            out = policy;
+            return;
+        }
+    }
+    diagnostics.error(node.path(), std::string(property) + " must be \"" + choices[0].first + "\" or \"" +
+                                       choices[1].first + "\"");
+}
+
 void parse_optional_properties(const Node& node, Partition& partition, Diagnostics& diagnostics) {
     if (node.has("boot-arg")) {
         partition.boot_arg_present = true;
@@ -207,16 +225,10 @@ void parse_optional_properties(const Node& node, Partition& partition, Diagnosti
             diagnostics.error(node.path(), "boot-arg must be one 64-bit value <hi lo>");
         }
     }
-    if (node.has("restart")) {
-        auto restart = node.strings("restart");
-        if (restart && restart->size() == 1 && restart->front() == "stop") {
-            partition.restart = RestartPolicy::Stop;
-        } else if (restart && restart->size() == 1 && restart->front() == "restart") {
-            partition.restart = RestartPolicy::Restart;
-        } else {
-            diagnostics.error(node.path(), "restart must be \"stop\" or \"restart\"");
-        }
-    }
+    parse_policy(node, "restart", {{"stop", RestartPolicy::Stop}, {"restart", RestartPolicy::Restart}}, partition.restart,
+                 diagnostics);
+    parse_policy(node, "faults", {{"stop", FaultPolicy::Stop}, {"inject", FaultPolicy::Inject}}, partition.faults,
+                 diagnostics);
     if (node.has("devices")) {
         auto devices = node.strings("devices");
         if (devices) {

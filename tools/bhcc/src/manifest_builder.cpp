@@ -71,10 +71,11 @@ public:
                      kPartitionObjectBits, p, 1));
         emit(make_op(OpKind::Retype, manifest::kKernelUntypedSlot, type_arg(ObjectType::CNode), kCSpaceRadix,
                      cnode, 1));
-        // The virtual devices the description gives it; a Linux partition runs an unmodified OS:
-        // the debug and PMU registers it programs at boot read as zero instead of stopping it
-        // (kernel/arch/aarch64/os_registers.hpp).
-        const u64 flags = partition.flags | (partition.is_linux() ? manifest::partition_flag::kOsGuest : 0);
+        // The virtual devices the description gives it; a Linux partition runs an unmodified OS
+        // (the debug and PMU registers it programs at boot read as zero: kernel/arch/aarch64/
+        // os_registers.hpp); `faults = "inject"`.
+        const u64 flags = partition.flags | (partition.is_linux() ? manifest::partition_flag::kOsGuest : 0) |
+                          (partition.faults == manifest::FaultPolicy::Inject ? manifest::partition_flag::kInjectFaults : 0);
         ManifestOp create = make_op(OpKind::CreatePartition, p, cnode, static_cast<u64>(partition.restart),
                                     partition.cpus.size(), flags);
         std::memcpy(create.name, partition.name.data(), partition.name.size());  // validated < kNameLength

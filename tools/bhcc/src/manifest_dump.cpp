@@ -47,6 +47,7 @@ using manifest::OpKind;
     if ((flags & flag::kVirtualUart) != 0) words += " virtual-uart";
     if ((flags & flag::kConsoleInput) != 0) words += " console-input";
     if ((flags & flag::kOsGuest) != 0) words += " os-guest";
+    if ((flags & flag::kInjectFaults) != 0) words += " faults=inject";
     if ((flags & ~flag::kAll) != 0) words += " flags=" + hex(flags & ~flag::kAll);
     return words;
 }

@@ -42,6 +42,8 @@ struct Partition {
     std::string initramfs;
     std::string bootargs;
     bh::manifest::RestartPolicy restart = bh::manifest::RestartPolicy::Stop;
+    // `faults`: a contained fault ends the run (Stop) or is delivered to the partition (Inject).
+    bh::manifest::FaultPolicy faults = bh::manifest::FaultPolicy::Stop;
     std::vector<std::string> devices;
     // Names of the partitions this one may stop and restart (`controls`): each gets a Partition
     // cap with the Control right in this partition's CSpace, after its frames and device pages.
