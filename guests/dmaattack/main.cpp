@@ -1,4 +1,4 @@
-// Red-team guest for DMA containment (config/tests/dma-attack.dts, tests/qemu/dma-attack.expect).
+// Red-team guest for DMA containment (config/tests/dma-attack.dts, redteam-tests/expect/dma.expect).
 // Two roles (boot argument):
 //
 // 1, `victim`: owns the edu device at 00:04.0. It keeps a secret page (IPA 0x40300000) of a known
