@@ -12,10 +12,14 @@ DecodedCall refused(u64 x0) { return DecodedCall{false, GuestCall{}, CallRefusal
 DecodedCall refused(Status s) { return refused(status_value(s)); }
 DecodedCall psci_refused(i64 value) { return refused(static_cast<u64>(value)); }
 
+// Built in place: the aggregate form (a GuestCall, then call()) compiled to a memset of the
+// whole DecodedCall and a memcpy of the call, ~200 instructions on AbiVersion's path.
 DecodedCall with_id(CallId id) {
-    GuestCall c;
-    c.id = id;
-    return call(c);
+    DecodedCall d;
+    d.ok = true;
+    d.call.id = id;
+    d.refusal = CallRefusal{0};
+    return d;
 }
 
 bool in_psci_range(u64 fid) {
