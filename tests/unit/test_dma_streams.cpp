@@ -204,7 +204,9 @@ TEST_CASE("a partition whose device faulted while none of its vCPUs ran is stopp
     CHECK(stop_if_device_faulted(f.kernel, *v));
     CHECK(f.driver().restarts == 1);
     CHECK(f.driver().load_state() == PartitionState::Running);
-    // Once: its next run enters as usual.
+    // Once: its next run enters as usual, when the restart back-off lets it start.
+    CHECK(f.kernel.cores.claim(f.dv().core) == nullptr);
+    host::set_counter(f.dv().start_not_before.load());
     v = f.kernel.cores.claim(f.dv().core);
     REQUIRE(v == &f.dv());
     CHECK_FALSE(stop_if_device_faulted(f.kernel, *v));
