@@ -83,7 +83,7 @@ coverage: bootstrap
 #   make fuzz TARGET=hypercall SECONDS=60 JOBS=2 [ENGINE=afl]
 # Its own builds in $(FUZZ_BUILD)/<engine> (clang-14 + libFuzzer/ASan/UBSan, or AFL++); status
 # lines while it runs; execs/s, coverage (with an llvm-cov line report) and findings with their
-# reproducers at the end. Targets: hypercall manifest stage2 bhcc decode vgic.
+# reproducers at the end. Targets: hypercall manifest stage2 bhcc decode vgic smmu.
 FUZZ_BUILD ?= build-fuzz
 TARGET ?= hypercall
 SECONDS ?= 60

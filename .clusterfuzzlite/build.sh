@@ -18,7 +18,7 @@ cmake -S fuzz -B build-cflite -G Ninja \
   -DCMAKE_BUILD_TYPE=Release -DBH_FUZZ_ENGINE=ossfuzz \
   -DBH_LIBFDT_SOURCE_DIR="$SRC/dtc/libfdt"
 cmake --build build-cflite -j"$(nproc)"
-for target in hypercall manifest stage2 bhcc decode vgic; do
+for target in hypercall manifest stage2 bhcc decode vgic smmu; do
   cp "build-cflite/fuzz_$target" "$OUT/"
   [ -f "fuzz/dict/$target.dict" ] && cp "fuzz/dict/$target.dict" "$OUT/fuzz_$target.dict"
   (cd "fuzz/corpus/$target" && zip -q -r "$OUT/fuzz_${target}_seed_corpus.zip" .)

@@ -57,6 +57,7 @@ void boot(unsigned cores_online) {
 bool next_guest(CoreId core, GuestEntry& out) {
     Vcpu* v = g_kernel.cores.claim(core);
     if (v == nullptr) return false;
+    if (g_kernel.dma.fault_pending() && stop_if_device_faulted(g_kernel, *v)) return false;
     const Partition& p = *v->partition;
     out = GuestEntry{v, &v->regs, p.stage2.vttbr(), p.counter_offset, v->index.raw(), v->reset_on_entry};
     virtual_devices_enter(*v, v->reset_on_entry);
@@ -76,7 +77,13 @@ bool sgi_register_write(Vcpu& vcpu, u64 value, bool group1) {
     return true;
 }
 
-bool interrupt(CoreId core, u32 intid, bool in_exit) { return physical_interrupt(g_kernel, core, intid, in_exit); }
+bool interrupt(CoreId core, u32 intid, bool in_exit) {
+    if (intid == platform::kSmmuEventqIntid || intid == platform::kSmmuGerrorIntid) {
+        g_kernel.dma.service();  // the kernel's own: its report of the partitions' devices' faults
+        return false;
+    }
+    return physical_interrupt(g_kernel, core, intid, in_exit);
+}
 
 }  // namespace kernel_entry
 

@@ -17,6 +17,7 @@ void Kernel::mark_sealed() {
     partitions.close();
     cores.close();
     flows.close();
+    pci.close();
 }
 
 Status Kernel::create(ObjectType type, PhysAddr base, unsigned size_bits, const CapLockHeld&) {
@@ -59,7 +60,13 @@ void Kernel::destroy(const Capability& cap, const CapLockHeld& held) {
     }
 }
 
-void Kernel::unmap(const Capability& cap, const CapLockHeld&) { unmap_frame(partitions, cap); }
+void Kernel::unmap(const Capability& cap, const CapLockHeld& held) {
+    if (cap.type == ObjectType::DmaStream) {
+        dma.cap_deleted(cap, held);  // its binding goes with the cap that made it
+        return;
+    }
+    unmap_frame(partitions, cap);
+}
 
 // A Vcpu is bound for good (CoreMap::bind): its partition, its core and whoever takes the
 // partition down point to it. Its last cap is therefore never deleted; the partition stays as

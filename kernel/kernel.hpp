@@ -5,6 +5,8 @@
 //   cores       which vCPU each physical core runs (partition/core_map.hpp)
 //   flows       the information flows the description declares (policy/flow_graph.hpp)
 //   interrupts  the SPIs partitions own and their bindings (irq/interrupts.hpp)
+//   pci         the PCIe functions partitions own and their views (pci/pci_functions.hpp)
+//   dma         the functions' DMA streams and their bindings (dma/dma_streams.hpp)
 //   lifecycle   launch, take-down, stop and restart (partition/lifecycle.hpp)
 //
 // Operations take only the parts they need; the aggregate exists so that one object can be
@@ -15,17 +17,19 @@
 #pragma once
 
 #include <boot/boot_space.hpp>
+#include <dma/dma_streams.hpp>
 #include <irq/interrupts.hpp>
 #include <partition/core_map.hpp>
 #include <partition/lifecycle.hpp>
 #include <partition/partition_table.hpp>
+#include <pci/pci_functions.hpp>
 #include <policy/flow_graph.hpp>
 
 namespace bh {
 
 class Kernel final : public ObjectHooks {
 public:
-    constexpr Kernel() : lifecycle(interrupts) {}
+    constexpr Kernel() : dma(partitions, pci), lifecycle(interrupts, dma) {}
     Kernel(const Kernel&) = delete;
     Kernel& operator=(const Kernel&) = delete;
 
@@ -37,6 +41,8 @@ public:
     CoreMap cores;
     FlowPolicy flows;
     InterruptTable interrupts;
+    PciFunctions pci;
+    DmaStreamTable dma;
     Lifecycle lifecycle;
 
     bool sealed() const { return sealed_; }

@@ -23,6 +23,11 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/irq/interrupts.cpp
   ${CMAKE_CURRENT_LIST_DIR}/audit/audit_log.cpp
   ${CMAKE_CURRENT_LIST_DIR}/audit/audit_cap.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/pci/pci_functions.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/pci/pci_boot.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/pci/config_window.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/dma/dma_streams.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/policy/seal_pcie.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/decode.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/guest_exit.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/fault_injection.cpp
@@ -51,6 +56,7 @@ set(BH_CHECKER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_caps.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_interrupts.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_flows.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/invariants/check_dma.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/cdt_check.cpp
 )
 set(BH_ARCH_PURE_SOURCES
@@ -63,6 +69,8 @@ set(BH_ARCH_PURE_SOURCES
 )
 set(BH_HOST_ARCH_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/arch_host.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/arch/host/smmu_host.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/arch/host/pci_host.cpp
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/vgic_hw_host.cpp
 )
 # Generic code that only host tools call (never built into the EL2 image).

@@ -40,6 +40,14 @@ struct Mapping {
     int op;
 };
 
+// A PCIe function assigned to a partition, and a BAR placed for it (AssignPciFunction, PlacePciBar).
+struct Bar {
+    unsigned partition;
+    u64 function;
+    u64 address;
+    int op;
+};
+
 struct Held {
     unsigned partition;
     ObjectType type;
@@ -61,6 +69,8 @@ struct Replay {
     std::vector<Mapping> maps;
     std::vector<Held> held;
     std::set<std::tuple<unsigned, unsigned, u64>> declared;
+    std::map<u64, unsigned> function_owner;  // requester ID -> partition
+    std::vector<Bar> bars;
     std::string error;
 
     bool fail(int op, const std::string& why) {
@@ -151,6 +161,21 @@ struct Replay {
                     slots[op.slot] = Cap{ObjectType::AuditLog, 0, 0, 0,
                                          static_cast<u8>(Rights::kRead | Rights::kGrant), false, 0, 0};
                     break;
+                case OpKind::AssignPciFunction: {  // pci/pci_boot.cpp assign_pci_function: a DmaStream cap names the stream
+                    unsigned p;
+                    if (!partition(op.arg[0], p)) return fail(n, "assign-pci-function: no such partition");
+                    if (function_owner.count(op.arg[1]) != 0) return fail(n, "assign-pci-function: assigned twice");
+                    function_owner[op.arg[1]] = p;
+                    slots[op.slot] = Cap{ObjectType::DmaStream, op.arg[1], 0, 0,
+                                         static_cast<u8>(Rights::kControl | Rights::kGrant), false, 0, 0};
+                    break;
+                }
+                case OpKind::PlacePciBar: {
+                    unsigned p;
+                    if (!partition(op.arg[0], p)) return fail(n, "place-pci-bar: no such partition");
+                    bars.push_back({p, op.arg[1], op.arg[3], n});
+                    break;
+                }
                 case OpKind::DeclareFlow: {
                     unsigned a, b;
                     if (!partition(op.arg[0], a) || !partition(op.arg[1], b)) return fail(n, "declare-flow: no such partition");
@@ -296,6 +321,58 @@ ConcreteReport check_manifest(std::span<const std::uint8_t> bytes) {
                     << ") and is not a Channel both map\n";
             }
         }
+    // INV-3 DMA containment. A bound stream translates through its holder's stage 2, so (a) the
+    // holder of each DmaStream cap must be its function's owner (else the owner's device would
+    // write another partition's memory); (b) for all IPAs, what the owner's stage 2 gives a
+    // device reaches neither the kernel region nor memory another partition maps (but a Channel
+    // both map); (c) no other partition's IPA reaches a placed BAR.
+    for (const auto& h : rp.held) {
+        if (h.type != ObjectType::DmaStream) continue;
+        auto owner = rp.function_owner.find(h.object);
+        if (owner == rp.function_owner.end() || owner->second != h.partition) {
+            ok = false;
+            violated.insert("INV-3");
+            det << "INV-3 DMA containment: partition '" << rp.names[h.partition] << "' holds the DmaStream cap of stream "
+                << hexs(h.object) << ", whose function "
+                << (owner == rp.function_owner.end() ? std::string("is assigned to no partition")
+                                                       : "belongs to '" + rp.names[owner->second] + "'")
+                << "\n";
+        }
+    }
+    for (const auto& [stream, p] : rp.function_owner) {
+        z3::expr ipa = ipa_var("ipa"), other = ipa_var("other");
+        z3::expr bad = c.bool_val(false);
+        for (const Mapping* m : by[p]) {
+            z3::expr b = in_range(pa_of(*m, ipa), platform::kKernelRegionBase, platform::kKernelRegionSize);
+            for (unsigned q = 0; q < np; ++q)
+                if (q != p)
+                    for (const Mapping* o : by[q])
+                        if (!same_channel(*m, *o)) b = b || (hit(*o, other) && pa_of(*o, other) == pa_of(*m, ipa));
+            bad = bad || (hit(*m, ipa) && b);
+        }
+        z3::model mdl(c);
+        if (check(bad, &mdl) == z3::sat) {
+            ok = false;
+            violated.insert("INV-3");
+            det << "INV-3 DMA containment: stream " << hexs(stream) << " of partition '" << rp.names[p] << "' reaches, at IPA "
+                << hexs(mdl.eval(ipa, true).get_numeral_uint64()) << ", the kernel region or another partition's memory\n";
+        }
+    }
+    for (const Bar& bar : rp.bars)
+        for (unsigned q = 0; q < np; ++q) {
+            if (q == bar.partition) continue;
+            z3::expr ipa = ipa_var("ipa");
+            z3::expr reach = c.bool_val(false);
+            for (const Mapping* m : by[q]) reach = reach || (hit(*m, ipa) && pa_of(*m, ipa) == v64(bar.address));
+            z3::model mdl(c);
+            if (check(reach, &mdl) == z3::sat) {
+                ok = false;
+                violated.insert("INV-3");
+                det << "INV-3 DMA containment: partition '" << rp.names[q] << "' reaches, at IPA "
+                    << hexs(mdl.eval(ipa, true).get_numeral_uint64()) << ", the BAR at " << hexs(bar.address) << " of function "
+                    << hexs(bar.function) << " placed for '" << rp.names[bar.partition] << "' (op " << bar.op << ")\n";
+            }
+        }
     // INV-6: flows the state makes possible.
     // Each possible flow with the first witness found (the IPAs/PA or the caps that make it).
     std::map<std::tuple<unsigned, unsigned, u64>, std::string> derived;
@@ -373,13 +450,13 @@ ConcreteReport check_manifest(std::span<const std::uint8_t> bytes) {
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rep.ok = ok;
     rep.details = det.str();
-    // "holds: INV-1, INV-2, INV-6 over ..." or "VIOLATED: INV-1, INV-6 (checked INV-1, INV-2, INV-6 over ...)".
-    std::string verdict = "holds: INV-1, INV-2, INV-6 over all 2^40 IPAs";
+    // "holds: INV-1, INV-2, INV-3, INV-6 over ..." or "VIOLATED: INV-1, INV-6 (checked ... over ...)".
+    std::string verdict = "holds: INV-1, INV-2, INV-3, INV-6 over all 2^40 IPAs";
     if (!ok) {
         std::string list;
         for (const auto& v : violated) list += (list.empty() ? "" : ", ") + v;
         verdict = "VIOLATED: " + (list.empty() ? std::string("mapping outside the IPA space") : list) +
-                  " (checked INV-1, INV-2, INV-6 over all 2^40 IPAs)";
+                  " (checked INV-1, INV-2, INV-3, INV-6 over all 2^40 IPAs)";
     }
     char line[320];
     std::snprintf(line, sizeof line, "proof: %s; %u partitions, %u mappings, %zu declared flows, %u z3 queries, %.3f s",

@@ -13,7 +13,9 @@
 //     (self_check_manifest is empty);
 //   * the boot's RAM check (platform::manifest_ram_supported) accepts it, and the kernel's boot
 //     program runs that manifest to the end (bhcc's rules are at least as strict as the
-//     kernel's: an accepted system that the kernel refuses at boot is a bug);
+//     kernel's: an accepted system that the kernel refuses at boot is a bug), on a machine with
+//     the PCIe functions the description names, as it describes them (the host's fake PCI bus;
+//     QEMU plugs them in from the same description);
 //   * check_invariants() is ok after the boot program.
 // covers: T-30
 #include <arch/host/host_memory.hpp>
@@ -123,6 +125,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
 
     host::reset_all();
+    for (const bhcc::PciFunction& f : system->pci_functions) {
+        std::vector<host::FakeBar> bars(6);
+        for (const bhcc::PciBar& b : f.bars) bars[b.index].size = b.size;
+        host::pci_add_function(f.bdf(), static_cast<u16>(f.vendor), static_cast<u16>(f.device_id), bars, 0,
+                               static_cast<u8>(f.pin));
+    }
     ManifestReader reader;
     if (!ok(reader.open(packed.bytes.data(), packed.bytes.size()))) report("reader refused a self-checked manifest", nullptr);
     // The aarch64 boot's own check before the boot program (kernel/arch/aarch64/main.cpp).

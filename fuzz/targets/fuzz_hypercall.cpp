@@ -43,6 +43,7 @@
 #include <utility>
 
 #include "fuzz_common.hpp"
+#include "fuzz_oracle.hpp"
 
 using namespace bh;
 namespace attr = bh::manifest::attr;
@@ -386,17 +387,7 @@ void restore() {
 // write-protected, and the occupied ones); otherwise check_invariants_since the snapshot's
 // baseline (every check but a re-read of the boot CNode's empty slots).
 void check(const Kernel& s, const char* after, bool full) {
-    const InvariantReport report = check_invariants_since(s, full ? world.end_baseline : world.baseline);
-    if (report.ok()) return;
-    LineBuffer line;
-    format_report_summary(line, report);
-    std::fprintf(stderr, "after %s: %.*s\n", after, static_cast<int>(line.size()), line.data());
-    for (u32 i = 0; i < report.stored; ++i) {
-        LineBuffer v;
-        format_violation(v, report.violations[i]);
-        std::fprintf(stderr, "  %.*s\n", static_cast<int>(v.size()), v.data());
-    }
-    fuzz::finding("invariant violated");
+    fuzz::require_ok(check_invariants_since(s, full ? world.end_baseline : world.baseline), after);
 }
 
 // Calls whose only effect, by the ABI (docs/abi.md, PSCI), is on the caller's registers. They

@@ -14,7 +14,9 @@ void* phys_to_virt(PhysAddr pa);
 // Debug console (PL011 on aarch64, a capture buffer on the host).
 void console_write(const char* text, usize length);
 
-// Remove every stage-2 (and stage-1 EL1&0) TLB entry tagged with `vmid`, on all cores.
+// Remove every stage-2 (and stage-1 EL1&0) TLB entry tagged with `vmid`, on all cores and in the
+// SMMU (a partition's DMA streams translate through its stage-2 tables with its VMID); complete
+// when it returns.
 void stage2_tlb_invalidate_vmid(u16 vmid);
 
 // Make table and scrub writes visible to the page-table walker and to other cores.

@@ -182,6 +182,8 @@ CallClass call_class(u64 fid) {
         case F::IrqAck:
         case F::IrqUnbind: return CallClass::Interrupt;
         case F::AuditRead: return CallClass::Audit;
+        case F::DmaStreamBind:
+        case F::DmaStreamUnbind: return CallClass::Dma;
     }
     return CallClass::Unknown;
 }
@@ -210,6 +212,7 @@ const char* call_class_name(CallClass c) {
         case CallClass::Interrupt: return "interrupt";
         case CallClass::Psci: return "PSCI";
         case CallClass::Audit: return "audit";
+        case CallClass::Dma: return "DMA";
     }
     return "unknown class";
 }
@@ -242,6 +245,12 @@ void manifest_rejected(unsigned core, u64 op_index, Status status) {
 void sealed(unsigned core, u32 partitions) {
     const u64 s = g_ring.record(core, Event::Sealed, 0, 0, partitions, 0, arch::counter_now());
     echo(s, core, Event::Sealed, nullptr, nullptr, partitions, 0);
+}
+
+void smmu_fault(const Partition* p, unsigned core, u32 stream, u64 address, bool write) {
+    const u64 s = g_ring.record(core, Event::SmmuEvent, write ? 1 : 0, p != nullptr ? plus1(*p) : 0, stream, address,
+                                arch::counter_now());
+    echo(s, core, Event::SmmuEvent, p, write ? "write" : "read", stream, address);
 }
 
 }  // namespace bh::audit

@@ -30,7 +30,9 @@ enum class Event : u8 {
     PartitionRestarted = 4,  // detail: StopReason; a = restart count
     ManifestRejected = 5,    // a = op index (~0: the whole manifest), b = Status
     Sealed = 6,              // a = partitions started
-    SmmuEvent = 7,           // reserved: SMMU event-queue records (DMA streams, planned)
+    SmmuEvent = 7,           // a DMA stream's fault (the SMMU's event queue): detail: 1 write, 0 read;
+                             // a = stream ID, b = the device's address (an IPA of the stream's
+                             // partition; the partition is 0 when the stream was bound to none)
 };
 
 // The family of a refused call (detail of CallRefused): what a reader groups refusals by.
@@ -44,6 +46,7 @@ enum class CallClass : u8 {
     Interrupt = 7,     // IrqBind, IrqAck, IrqUnbind
     Psci = 8,          // emulated PSCI
     Audit = 9,         // AuditRead
+    Dma = 10,          // DmaStreamBind, DmaStreamUnbind
 };
 CallClass call_class(u64 function_id);
 // Whether a call's result (x0 out) refuses it: any error, but for the two that mean "call again"
@@ -118,6 +121,8 @@ void call_refused(const Partition& p, unsigned core, u64 function_id, u64 result
 void partition_down(const Partition& p, unsigned core, bool restart, u8 reason, u64 restarts);
 void manifest_rejected(unsigned core, u64 op_index, Status status);
 void sealed(unsigned core, u32 partitions);
+// `p`: the partition the faulting stream was bound to, or nullptr.
+void smmu_fault(const Partition* p, unsigned core, u32 stream, u64 address, bool write);
 
 }  // namespace audit
 }  // namespace bh

@@ -1,6 +1,7 @@
 #include <audit/audit_cap.hpp>
 #include <boot/boot_program.hpp>
 #include <memory/frame_mapping.hpp>
+#include <pci/pci_boot.hpp>
 #include <policy/seal.hpp>
 #ifdef BH_DEBUG_INVARIANTS
 #include <invariants/invariants.hpp>
@@ -22,6 +23,8 @@ const char* op_name(manifest::OpKind kind) {
         case manifest::OpKind::DeclareFlow: return "declare-flow";
         case manifest::OpKind::CreateIrqHandler: return "create-irq-handler";
         case manifest::OpKind::CreateAuditLog: return "create-audit-log";
+        case manifest::OpKind::AssignPciFunction: return "assign-pci-function";
+        case manifest::OpKind::PlacePciBar: return "place-pci-bar";
     }
     return "unknown";
 }
@@ -83,6 +86,11 @@ Outcome execute_op(Kernel& k, const ManifestReader& reader, const manifest::Mani
             return k.cores.bind(k.boot, *p, slot, VcpuIndex(static_cast<u32>(op.arg[1])), CoreId(static_cast<u32>(op.arg[2])));
         case OpKind::StartVcpu:
             return k.partitions.set_entry(*p, VcpuIndex(static_cast<u32>(op.arg[1])), op.arg[2], op.arg[3]);
+        case OpKind::AssignPciFunction:
+            return assign_pci_function(k.boot, k.pci, k.dma, slot, *p, static_cast<u32>(op.arg[1]),
+                                       static_cast<u32>(op.arg[2]));
+        case OpKind::PlacePciBar:
+            return k.pci.place_bar(static_cast<u32>(op.arg[1]), p->index, static_cast<u32>(op.arg[2]), op.arg[3]);
         default: return refuse(Status::InvalidArgument, "unknown op");
     }
 }

@@ -204,6 +204,18 @@ Status ManifestReader::check_op(const ManifestOp& op, u32 index) {
         case OpKind::CreateAuditLog:
             if (!program_slot(op.slot)) return fail(Status::OutOfRange, "boot slot out of range", at);
             return Status::Ok;
+        case OpKind::AssignPciFunction:
+            if (!program_slot(op.slot)) return fail(Status::OutOfRange, "boot slot out of range", at);
+            if (!partition_slot(op.arg[0])) return fail(Status::OutOfRange, "partition slot out of range", at);
+            if (op.arg[1] >= platform::kStreamCount) return fail(Status::OutOfRange, "not a function of bus 0", at);
+            if (op.arg[2] > 0xffff'ffffull) return fail(Status::InvalidArgument, "identity wider than 32 bits", at);
+            return Status::Ok;
+        case OpKind::PlacePciBar:
+            if (!partition_slot(op.arg[0])) return fail(Status::OutOfRange, "partition slot out of range", at);
+            if (op.arg[1] >= platform::kStreamCount) return fail(Status::OutOfRange, "not a function of bus 0", at);
+            if (op.arg[2] >= 6) return fail(Status::OutOfRange, "BAR index out of range", at);
+            if (op.arg[3] > 0xffff'ffffull) return fail(Status::OutOfRange, "BAR beyond the 32-bit window", at);
+            return Status::Ok;
         case OpKind::Seal:
             // Nothing can follow the seal, so "exactly once" and "last" are one check.
             if (index + 1 != header_.op_count) return fail(Status::Corrupt, "seal is not the last op", at);

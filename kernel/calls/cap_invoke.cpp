@@ -117,6 +117,12 @@ Status decode(const Kernel& k, const Vcpu& vcpu, Invocation& inv, const CapLockH
             if (!inv.slot->cap.rights.has(Rights::read())) return Status::Denied;
             inv.audit_read = true;
             return Status::Ok;
+        case CallId::DmaStreamBind:
+            s = one(c.one.cap, kUse);
+            return ok(s) ? k.dma.check_bind(inv.slot->cap, p, held).status() : s;
+        case CallId::DmaStreamUnbind:
+            s = one(c.one.cap, kUse);
+            return ok(s) ? k.dma.check_unbind(inv.slot->cap, p, held).status() : s;
         default: return Status::NotSupported;
     }
 }
@@ -157,6 +163,8 @@ void invoke(Kernel& k, Vcpu& vcpu, const Invocation& inv, const CapLockHeld& hel
             break;
         case CallId::IrqAck: k.interrupts.ack(inv.slot->cap, held); break;
         case CallId::IrqUnbind: k.interrupts.unbind(inv.slot->cap, held); break;
+        case CallId::DmaStreamBind: k.dma.bind(*inv.slot, *vcpu.partition, held); break;
+        case CallId::DmaStreamUnbind: k.dma.unbind(*inv.slot, held); break;
         default: break;  // PartitionStop/Restart: after the lock
     }
     r.x[0] = status_value(s);

@@ -41,6 +41,8 @@ enum class CallId : u8 {
     IrqAck,
     IrqUnbind,
     AuditRead,
+    DmaStreamBind,
+    DmaStreamUnbind,
     // PSCI, on the caller's own partition
     PsciVersion,
     PsciFeatures,
@@ -53,7 +55,7 @@ enum class CallId : u8 {
     PsciMigrateInfoType,
 };
 
-constexpr bool is_cap_call(CallId id) { return id >= CallId::CapIdentify && id <= CallId::AuditRead; }
+constexpr bool is_cap_call(CallId id) { return id >= CallId::CapIdentify && id <= CallId::DmaStreamUnbind; }
 constexpr bool is_psci_call(CallId id) { return id >= CallId::PsciVersion; }
 
 // The arguments of each call (NOVA's per-call views of the registers).

@@ -5,6 +5,7 @@
 #include <devices/virtual_devices.hpp>
 #include <kernel.hpp>
 #include <lib/format.hpp>
+#include <pci/config_window.hpp>
 
 namespace bh {
 
@@ -62,14 +63,25 @@ bool handle_call(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
 
 }  // namespace
 
+bool stop_if_device_faulted(Kernel& k, Vcpu& vcpu) {
+    if (!k.dma.take_pending_fault(vcpu.partition->index)) return false;
+    k.lifecycle.stop(vcpu, StopReason::Fault);
+    return true;
+}
+
 bool handle_guest_exit(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
     using Cause = arch::GuestExit::Cause;
     bool resume = true;
     switch (e.cause) {
         case Cause::Hypercall:
         case Cause::SecureCall: resume = handle_call(k, vcpu, e); break;
-        case Cause::Interrupt: break;  // a kick, or an SPI the arch layer passed on: the check below decides
+        case Cause::Interrupt:  // a kick, or an SPI the arch layer passed on: the check below decides
+            // Its device faulted: the SMMU's report kicked every running vCPU of it.
+            if (k.dma.fault_pending() && stop_if_device_faulted(k, vcpu)) return false;
+            break;
         case Cause::MemoryAbort:
+            if (emulate_config_window(k.pci, vcpu, e)) break;  // a partition's PCIe configuration window
+            [[fallthrough]];
         case Cause::SystemRegister:
             // The partition's emulated devices, and an OS guest's quiet registers, may account
             // for it (devices/virtual_devices.hpp).

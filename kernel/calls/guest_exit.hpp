@@ -15,6 +15,14 @@ struct Vcpu;
 // switched it off, or it waits); the core goes back to waiting for it.
 [[nodiscard]] bool handle_guest_exit(Kernel& kernel, Vcpu& vcpu, const arch::GuestExit& exit);
 
+// The partition of `vcpu` (claimed by, or running on, this core) is stopped, by its restart
+// policy, when one of its devices faulted since (DmaStreamTable::take_pending_fault). Taking the
+// SMMU's report kicks every running vCPU of the partition, so it is asked at an interrupt exit,
+// and before a vCPU is entered (kernel_entry::next_guest) for a vCPU that was not running then;
+// calls and faults do not ask, which keeps them as cheap as they were. Callers ask
+// DmaStreamTable::fault_pending first. True: it was stopped; the vCPU no longer runs.
+[[nodiscard]] bool stop_if_device_faulted(Kernel& kernel, Vcpu& vcpu);
+
 // Prints the FAULT line of a contained fault: "FAULT partition '<name>' core <c>: <kind> [at IPA
 // ..] (ESR ..: <decoded>, ELR ..)", followed by " <outcome>" when one is given.
 void report_fault(const Vcpu& vcpu, const arch::GuestExit& exit, const char* outcome = nullptr);

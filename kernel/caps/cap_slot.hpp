@@ -39,8 +39,9 @@ static_assert(sizeof(void*) != 8 || sizeof(CapSlot) == (1u << caps::kCapSlotBits
 //     memory zeroed, before any slot changes. It may refuse (non-Ok): the retype then calls
 //     destroy for the objects of this retype already created, newest first, and returns that
 //     status with no slot or watermark changed.
-//   * unmap: when a mapped Frame/DeviceMmio/Channel cap is deleted (also by revoke), while the
-//     cap is still in its slot. The cap's mapping must be gone when it returns.
+//   * unmap: when a mapped Frame/DeviceMmio/Channel cap or a bound DmaStream cap is deleted
+//     (also by revoke), while the cap is still in its slot. The cap's mapping (binding) must be
+//     gone when it returns.
 //   * destroy: when the last cap to an object is deleted, after its slot was emptied; it gets
 //     a copy of that final cap.
 //   * in_use: asked before the last cap to an object would be deleted (by delete or revoke);

@@ -64,6 +64,10 @@ constexpr Rights full_rights(ObjectType type) {
 constexpr bool mappable(ObjectType t) {
     return t == ObjectType::Frame || t == ObjectType::DeviceMmio || t == ObjectType::Channel;
 }
+// Types whose caps record where their object is in use, so that deleting the cap ends that use
+// (ObjectHooks::unmap): a memory mapping, or a DMA stream's binding to a partition's stage 2
+// (mapped_partition_plus1; mapped_ipa stays 0). A derived cap never carries one.
+constexpr bool records_use(ObjectType t) { return mappable(t) || t == ObjectType::DmaStream; }
 // Types whose caps may carry a badge (set once, by mint, on an unbadged cap).
 constexpr bool badgeable(ObjectType t) { return t == ObjectType::Notification || t == ObjectType::Channel; }
 
@@ -81,7 +85,8 @@ constexpr bool badgeable(ObjectType t) { return t == ObjectType::Notification ||
 //                         and Untyped may be retyped from it).
 //   badge                 Notification/Channel: 0 = unbadged.
 //   word32                Frame/DeviceMmio/Channel: the partition it is mapped in, as index + 1
-//                         (0 = unmapped, so that a zeroed cap is unmapped).
+//                         (0 = unmapped, so that a zeroed cap is unmapped); DmaStream: the
+//                         partition it bound the stream to, the same way (0 = unbound).
 //   word64                Untyped: watermark (offset of the first free byte);
 //                         Frame/DeviceMmio/Channel: mapped_ipa.
 // Zeroed memory is a Null cap.
@@ -102,10 +107,11 @@ struct Capability {
     // Untyped
     constexpr bool device() const { return (flags & kFlagDevice) != 0; }
     constexpr u64 watermark() const { return word64; }
-    // Frame / DeviceMmio / Channel: each cap maps at most one place.
+    // Frame / DeviceMmio / Channel: each cap maps at most one place. DmaStream: the cap bound its
+    // stream to a partition (mapped_ipa 0).
     constexpr PartitionId mapped_partition() const { return word32 != 0 ? PartitionId(word32 - 1) : PartitionId::none(); }
     constexpr u64 mapped_ipa() const { return word64; }
-    constexpr bool mapped() const { return caps::mappable(type) && word32 != 0; }
+    constexpr bool mapped() const { return caps::records_use(type) && word32 != 0; }
     // PartitionId::none() (with ipa 0) unmaps.
     void set_mapping(PartitionId partition, u64 ipa) {
         word32 = partition.is_none() ? 0 : partition.raw() + 1;
@@ -154,6 +160,7 @@ constexpr bool well_formed(const Capability& c) {
     }
     if (c.type == ObjectType::Untyped) return c.word32 == 0 && c.word64 <= (1ull << c.size_bits);
     if (mappable(c.type)) return c.word32 != 0 || c.word64 == 0;
+    if (c.type == ObjectType::DmaStream) return c.word64 == 0;
     return c.word32 == 0 && c.word64 == 0;
 }
 

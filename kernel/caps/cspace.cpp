@@ -34,7 +34,7 @@ Status derive(CapSlot& src, CapSlot& dest, Rights rights, u64 badge) {
     dest.cap = src.cap;
     dest.cap.rights = rights;
     dest.cap.badge = badge;
-    if (mappable(dest.cap.type)) dest.cap.set_mapping(PartitionId::none(), 0);  // a mapping belongs to one cap
+    if (records_use(dest.cap.type)) dest.cap.set_mapping(PartitionId::none(), 0);  // a mapping or binding belongs to one cap
     cdt_insert_child(src, dest);
     return Status::Ok;
 }

@@ -146,6 +146,16 @@ private:
     // at `object` (arch::phys_to_virt of its physical address).
     bool names_object(ObjectType type, const void* object) const;
 
+    // ---- INV-3 (check_dma.cpp): every stream table entry, as the SMMU reads it, aborts or
+    // translates through exactly the tables and VMID of the partition its stream is bound to,
+    // which is its function's owner and records the binding on one DmaStream cap it holds; DMA
+    // stream caps name streams the kernel made and, after seal, are their owner's; a function
+    // masters the bus only while bound; no other partition maps device memory over its BARs.
+    void dma();
+    void dma_stream(u32 sid);
+    void dma_caps(u32 i);
+    void dma_function(const PciFunctions::Function& f);
+
     // ---- INV-6: every flow the capabilities allow is declared. Before seal the boot program is
     // still granting and declaring (in any order), and nothing runs; seal refuses a system whose
     // live graph differs from the declared one. After seal caps move only within a CSpace, so

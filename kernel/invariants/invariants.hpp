@@ -15,7 +15,11 @@
 //   INV-2  kernel integrity       nothing reaches the kernel region or object memory; MMIO only
 //                                 from the assignable windows; device never executable; stage-2
 //                                 tables and partition objects live in object memory
-//   INV-3  DMA containment        not checked: no SMMU stream tables exist yet
+//   INV-3  DMA containment        every STE aborts, or translates through the tables and VMID of
+//                                 the partition its stream is bound to: its function's owner,
+//                                 which records the binding on one DmaStream cap it holds; bus
+//                                 mastering only while bound; no one else maps its BARs
+//                                 (check_dma.cpp)
 //   INV-4  capability soundness   checked: the derivation tree over the boot CNode and every CSpace
 //   INV-5  interrupt ownership    IrqHandler caps only for SPIs the kernel made handlers for, the
 //                                 caps of one SPI in one partition; bindings by a live partition
@@ -133,7 +137,8 @@ inline constexpr u64 kPairwiseLeafBudget = 1ull << 22;
 // Every check above, in this order: partition identity (STATE-2), table placement (INV-2),
 // each partition's leaves (INV-2, INV-1), recorded regions (INV-2, INV-1), channel mappings
 // (INV-1), cross-partition sharing (INV-1, INV-6), tables against regions (STATE-1), vCPU/core
-// bindings (INV-7), the derivation tree (INV-4), IrqHandler caps (INV-5), the flow graph (INV-6).
+// bindings (INV-7), the derivation tree (INV-4), IrqHandler caps (INV-5), DMA streams (INV-3),
+// the flow graph (INV-6).
 InvariantReport check_invariants(const Kernel& system);
 
 // The step check, for callers that check after every operation (the hypercall fuzz target): a

@@ -43,9 +43,9 @@ InvariantCoverage invariant_coverage(InvariantId id) {
         case InvariantId::CapabilitySoundness:
         case InvariantId::InterruptOwnership:
         case InvariantId::InformationFlow: return InvariantCoverage::Checked;
+        case InvariantId::DmaContainment: return InvariantCoverage::Checked;
         case InvariantId::KernelIntegrity:
         case InvariantId::TemporalIsolation: return InvariantCoverage::Partial;
-        case InvariantId::DmaContainment: return InvariantCoverage::NotChecked;
     }
     return InvariantCoverage::NotChecked;
 }
@@ -58,10 +58,17 @@ const char* invariant_scope(InvariantId id) {
                    "through a Channel cap recorded as a channel mapping (its own or the boot program's); "
                    "channel mappings never executable; every mapping recorded with its cap's kind";
         case InvariantId::KernelIntegrity:
-            return "CPU stage 2 only (no SMMU tables yet): no leaf reaches the kernel region or object "
+            return "CPU stage 2 (which bound DMA streams share, INV-3): no leaf reaches the kernel region or object "
                    "memory; MMIO only from the assignable windows (no device capabilities yet); no "
                    "executable device leaf; stage-2 tables and partition objects in object memory";
-        case InvariantId::DmaContainment: return "not checked: the kernel builds no SMMU stream tables yet";
+        case InvariantId::DmaContainment:
+            return "every stream table entry (as the SMMU reads it) aborts, or translates through exactly the "
+                   "stage-2 tables and VMID of the partition its stream is bound to; that partition is its "
+                   "function's owner and records the binding on exactly one DmaStream cap it holds; no cap "
+                   "records a binding its stream does not have; after seal, DmaStream caps only in the owner's "
+                   "CSpace; a function masters the bus only while its stream is bound; no other partition maps "
+                   "device memory over a placed BAR. What a bound stream reaches is its partition's stage 2, "
+                   "which INV-1 and INV-2 check";
         case InvariantId::CapabilitySoundness:
             return "the derivation tree from every root cap of the boot CNode: caps well formed, links "
                    "symmetric, no cycle, derived rights within their parent's, retyped objects inside "
@@ -174,9 +181,11 @@ void format_report_summary(LineBuffer& line, const InvariantReport& report) {
         line.put(invariant_code(id));
         if (c == InvariantCoverage::Partial) line.put("(partial)");
     }
-    line.put("; not checked");
+    bool heading = false;  // "; not checked ..." only when something is not
     for (InvariantId id : kAllInvariantIds) {
         if (invariant_coverage(id) != InvariantCoverage::NotChecked) continue;
+        if (!heading) line.put("; not checked");
+        heading = true;
         line.put(' ');
         line.put(invariant_code(id));
     }

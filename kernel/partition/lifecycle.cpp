@@ -1,7 +1,8 @@
 #include <arch/arch.hpp>
 #include <audit/audit_log.hpp>
-#include <devices/virtual_devices.hpp>
 #include <calls/fault_injection.hpp>
+#include <devices/virtual_devices.hpp>
+#include <dma/dma_streams.hpp>
 #include <ipc/notification.hpp>
 #include <irq/interrupts.hpp>
 #include <lib/bulk_memory.hpp>
@@ -97,8 +98,10 @@ void Lifecycle::stopped_for_good() {
 
 void Lifecycle::take_down(Partition& p, Vcpu* current, bool restart, StopReason reason, const char* by) {
     if (current != nullptr) current->store_state(VcpuState::Off);
-    // First, so that no interrupt of its devices is signalled into the old run or the new one.
+    // First, so that no interrupt of its devices is signalled into the old run or the new one,
+    // and no DMA of its devices reaches its memory while it is scrubbed and reloaded.
     interrupts_.partition_stopped(p.index);
+    dma_.partition_stopped(p);
     for (u32 v = 0; v < p.vcpu_count; ++v) {
         Vcpu& other = p.vcpus[v];
         if (&other == current) continue;

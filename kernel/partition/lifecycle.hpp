@@ -10,6 +10,7 @@
 
 namespace bh {
 
+class DmaStreamTable;
 class InterruptTable;
 class Partition;
 class PartitionTable;
@@ -19,7 +20,7 @@ enum class StopReason { Fault, SystemOff, SystemReset, AllVcpusOff, Controller }
 
 class Lifecycle {
 public:
-    constexpr explicit Lifecycle(InterruptTable& interrupts) : interrupts_(interrupts) {}
+    constexpr Lifecycle(InterruptTable& interrupts, DmaStreamTable& dma) : interrupts_(interrupts), dma_(dma) {}
 
     // Seal: every partition starts.
     void start_all(const PartitionTable& partitions);
@@ -49,6 +50,7 @@ private:
     void stopped_for_good();
 
     InterruptTable& interrupts_;
+    DmaStreamTable& dma_;
     Atomic<u32> running_;  // partitions not yet stopped for good; the machine powers off at zero
 };
 

@@ -36,6 +36,13 @@ Outcome frames_unshared(const Kernel& kernel);
 // and the capabilities disagree (the audit evidence would list a flow the system does not have).
 Outcome flows_as_declared(const Kernel& kernel);
 
+// PCIe functions and their streams (policy/seal_pcie.cpp): every memory BAR of an assigned
+// function is placed; every DmaStream cap is held by the partition its function is assigned to (a
+// stream bound to another partition's stage 2 would let the owner's device write that partition's
+// memory, a flow no DeclareFlow expresses); no partition but a BAR's owner holds a DeviceMmio cap
+// or a device mapping over that BAR.
+Outcome pcie_assignment_sound(const Kernel& kernel);
+
 inline constexpr SealCheck kSealChecks[] = {
     {"partitions complete", partitions_complete},
     {"control graph acyclic", control_graph_acyclic},
@@ -43,6 +50,7 @@ inline constexpr SealCheck kSealChecks[] = {
     {"notifications single waiter", notifications_single_waiter},
     {"frames unshared", frames_unshared},
     {"flows as declared", flows_as_declared},
+    {"pcie assignment sound", pcie_assignment_sound},
 };
 
 // Runs kSealChecks; on success closes construction and starts every partition.

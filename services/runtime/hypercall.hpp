@@ -245,6 +245,20 @@ inline i64 irq_ack(u64 irq) { return hypercall(hvc::Function::IrqAck, irq).statu
 // Disables the SPI and forgets the binding. NotFound when it is not bound.
 inline i64 irq_unbind(u64 irq) { return hypercall(hvc::Function::IrqUnbind, irq).status; }
 
+// ---------------------------------------------------------------- DMA streams
+// `stream` names a DmaStream cap (Control), one per `/pci` function the partition owns
+// (docs/system-description.md). The function's DMA aborts until the stream is bound; bus
+// mastering (its command register's bit 2) takes effect only while it is. Errors: InvalidArgument
+// when the slot holds another type, Denied without Control.
+
+// The function's DMA translates through this partition's own stage 2 from now on (device
+// addresses are this partition's IPAs). Exists when already bound; NotSupported without an SMMU.
+inline i64 dma_stream_bind(u64 stream) { return hypercall(hvc::Function::DmaStreamBind, stream).status; }
+
+// The function's DMA aborts again, and its bus mastering is switched off. NotFound when this cap
+// did not bind it. Deleting or revoking the cap that bound it, and a restart, unbind too.
+inline i64 dma_stream_unbind(u64 stream) { return hypercall(hvc::Function::DmaStreamUnbind, stream).status; }
+
 // ---------------------------------------------------------------- partition control
 // `cptr` names a Partition cap with the Control right (bhcc grants one per entry of the
 // partition's `controls` property). Errors: InvalidArgument when the slot is empty or holds no

@@ -158,6 +158,15 @@ Model run_model(const std::vector<ManifestOp>& ops) {
                 m.cspace[op.arg[0]][op.arg[1]] = granted;
                 break;
             }
+            case OpKind::CreateIrqHandler:  // `pa` holds the INTID
+                REQUIRE(m.boot.count(op.slot) == 0);
+                m.boot[op.slot] = Cap{kType(bh::ObjectType::IrqHandler), op.arg[0], 0, false, 0, std::nullopt, op.slot};
+                break;
+            case OpKind::AssignPciFunction:  // its DmaStream cap; `pa` holds the stream (requester ID)
+                REQUIRE(m.cspace.count(op.arg[0]) == 1);
+                REQUIRE(m.boot.count(op.slot) == 0);
+                m.boot[op.slot] = Cap{kType(bh::ObjectType::DmaStream), op.arg[1], 0, false, 0, std::nullopt, op.slot};
+                break;
             case OpKind::CreateAuditLog:
                 REQUIRE(m.boot.count(op.slot) == 0);
                 m.boot[op.slot] = Cap{kType(bh::ObjectType::AuditLog), 0, 0, false, 0, std::nullopt, op.slot};
@@ -233,7 +242,7 @@ void check_program(const std::vector<ManifestOp>& ops, const std::vector<Expect>
 
 // ---------------------------------------------------------------- malformed descriptions
 
-TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc][INV-1][INV-3][INV-6][T-2][T-6][T-7][T-26][T-30][T-32][T-38][T-44][T-59][T-67][T-71][T-74][T-81]") {
+TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc][INV-1][INV-3][INV-6][T-2][T-6][T-7][T-26][T-30][T-32][T-38][T-44][T-59][T-67][T-71][T-74][T-81][T-89]") {
     struct Case {
         const char* file;
         const char* message;  // "<node path>: <rule>", matched as a substring
@@ -334,6 +343,29 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         {"interrupt-twice", "/partitions/alpha: interrupt 34 is listed twice"},
         {"interrupt-two-partitions", "/partitions/beta: interrupt 39 is already given to /partitions/alpha"},
         {"interrupts-not-cells", "/partitions/alpha: interrupts must be a list of interrupt numbers (INTIDs)"},
+        {"pci-compatible", "/pci/edu: unexpected node: children of /pci must have compatible = \"bulkhead,pci-function\""},
+        {"pci-unknown-partition", "/pci/edu: unknown partition \"gamma\" in partition"},
+        {"pci-host-bridge", "/pci/edu: device 0 is the PCIe host bridge"},
+        {"pci-device-out-of-range", "/pci/edu: device must be one number from 0 to 31"},
+        {"pci-id-malformed", "/pci/edu: id must be <vendor device>, each a 16-bit number (vendor not 0xffff)"},
+        {"pci-bars-malformed", "/pci/edu: bars must be pairs <index size>"},
+        {"pci-bar-index", "/pci/edu: bar 6: a function has BARs 0 to 5"},
+        {"pci-bar-twice", "/pci/edu: bar 0 is listed twice"},
+        {"pci-bar-size", "/pci/edu: bar 0: size 0x3000 must be a power of two from 16 bytes to 1 GiB"},
+        {"pci-function-twice", "/pci/edu2: function 00:03.0 is already given by /pci/edu"},
+        {"pci-bars-too-large",
+         "/pci: the BARs do not fit the 32-bit PCIe MMIO window [0x10000000, 0x3eff0000) (each takes a naturally "
+         "aligned slot of at least 2 MiB)"},
+        {"pci-mmio-device", "/partitions/other: device \"pcie-mmio\" cannot be given: /pci places BARs in it"},
+        {"pci-config-window-over-ram",
+         "/pci/edu: the PCIe configuration window [0x4010000000, 0x4010100000) overlaps the IPA range of "
+         "/partitions/driver/ram"},
+        {"pci-bar-over-ram",
+         "/pci/edu: bar 0 at [0x10000000, 0x10200000) overlaps the IPA range of /partitions/driver/ram"},
+        {"pci-intx-other",
+         "/partitions/other: interrupt 38 is the INTx line of 00:03.0 (/pci/edu), which belongs to \"driver\""},
+        {"pci-disk-without-device", "/pci/edu: qemu-disk needs a qemu-device to attach it to"},
+        {"pci-too-many-functions", "/pci: too many PCIe functions (33, at most 32)"},
         {"virtual-gic-with-value", "/partitions/alpha: virtual-gic is a boolean property and takes no value"},
         {"console-input-without-uart",
          "/partitions/alpha: console-input needs virtual-uart (the input arrives at its UART)"},
@@ -501,7 +533,7 @@ TEST_CASE("bhcc refuses a kernel that loads outside the kernel image window", "[
 
 // ---------------------------------------------------------------- accepted descriptions
 
-TEST_CASE("demo.dts packs into the expected v4 program", "[bhcc][T-30]") {
+TEST_CASE("demo.dts packs into the expected v5 program", "[bhcc][T-30]") {
     Workspace workspace;
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/demo.dts");
     INFO(result.errors);
@@ -510,7 +542,7 @@ TEST_CASE("demo.dts packs into the expected v4 program", "[bhcc][T-30]") {
 
     const ManifestHeader header = header_of(payload);
     CHECK(header.magic == manifest::kMagic);
-    CHECK(header.version == 4);
+    CHECK(header.version == 5);
     CHECK(header.op_size == sizeof(ManifestOp));
     CHECK(header.ops_offset == sizeof(ManifestHeader));
     CHECK(header.total_size == payload.size());
@@ -988,7 +1020,7 @@ TEST_CASE("every shipped description compiles and passes the kernel's reader", "
     std::set<std::string> names;
     for (const fs::path& path : descriptions) names.insert(path.filename().string());
     for (const char* expected : {"demo.dts", "quad.dts", "caps.dts", "control.dts", "faults.dts", "ipc.dts", "irq.dts",
-                                 "restart.dts", "traps.dts"})
+                                 "restart.dts", "traps.dts", "dma.dts", "dma-attack.dts", "virtio-blk.dts"})
         CHECK(names.count(expected) == 1);
 
     Workspace workspace;
@@ -1097,7 +1129,7 @@ TEST_CASE("the dump lists every op in words", "[bhcc][T-30]") {
     const std::string dump = bhcc::dump_manifest(result.manifest.bytes);
     INFO(dump);
     const char* lines[] = {
-        "manifest v4: 81 ops, ",
+        "manifest v5: 81 ops, ",
         "(ok)",
         "   0  Retype          slot 1 (kernel Untyped) -> 1 x Partition size_bits 16 in slots 2\n",
         "   1  Retype          slot 1 (kernel Untyped) -> 1 x CNode radix 8 in slots 3\n",
@@ -1387,6 +1419,98 @@ TEST_CASE("channel and notification caps count against the CSpace (rule M17)", "
     CHECK(result.status == bhcc::ExitStatus::Invalid);
     CHECK(result.diagnostics.count() == 1);
     CHECK(result.errors.find(": /partitions/alpha: partition needs more than 255 capabilities") != std::string::npos);
+}
+
+TEST_CASE("pci: each function's DmaStream cap and BAR pages follow its owner's other caps; BARs placed largest first", "[bhcc][T-83][T-85]") {
+    Workspace workspace;
+    const fs::path dts = workspace.file("pci.dts");
+    write_text(dts, R"(/dts-v1/;
+/ {
+    compatible = "bulkhead,system-v1";
+    partitions {
+        driver {
+            compatible = "bulkhead,partition";
+            cpus = <1>;
+            image = "heartbeat.elf";
+            interrupts = <38>;
+            ram { compatible = "bulkhead,memory"; ipa = <0x0 0x40000000>; phys = <0x0 0x48000000>; size = <0x0 0x00400000>; access = "rwx"; };
+        };
+        other {
+            compatible = "bulkhead,partition";
+            cpus = <2>;
+            image = "heartbeat.elf";
+            ram { compatible = "bulkhead,memory"; ipa = <0x0 0x40000000>; phys = <0x0 0x48400000>; size = <0x0 0x00400000>; access = "rwx"; };
+        };
+    };
+    pci {
+        edu { compatible = "bulkhead,pci-function"; partition = "driver"; device = <3>; id = <0x1234 0x11e8>;
+              bars = <0 0x100000>; qemu-device = "edu,dma_mask=0xffffffffff"; };
+        blk { compatible = "bulkhead,pci-function"; partition = "driver"; device = <4>; id = <0x1af4 0x1042>;
+              bars = <1 0x1000 4 0x4000>; qemu-device = "virtio-blk-pci,disable-legacy=on"; qemu-disk = "blk.raw"; };
+        big { compatible = "bulkhead,pci-function"; partition = "other"; device = <5>; function = <1>; pin = <2>;
+              id = <0x1234 0x11e8>; bars = <2 0x400000>; };
+    };
+};
+)");
+    const bhcc::CompileResult result = workspace.compile(dts, false);
+    INFO(result.errors);
+    REQUIRE(result.status == bhcc::ExitStatus::Ok);
+    const std::vector<ManifestOp> ops = ops_of(result.manifest.bytes);
+    std::vector<std::tuple<u64, u64, u64>> bars;  // function, index, address
+    std::vector<std::pair<u64, u64>> assigned;    // function, identity
+    for (const ManifestOp& op : ops) {
+        if (op.kind == OpKind::PlacePciBar) bars.emplace_back(op.arg[1], op.arg[2], op.arg[3]);
+        if (op.kind == OpKind::AssignPciFunction) assigned.emplace_back(op.arg[1], op.arg[2]);
+    }
+    CHECK(assigned == std::vector<std::pair<u64, u64>>{{0x18, 0x11e8'1234}, {0x20, 0x1042'1af4}, {0x29, 0x11e8'1234}});
+    // The 4 MiB BAR takes the bottom of the window; the 2 MiB slots follow in document order.
+    CHECK(bars == std::vector<std::tuple<u64, u64, u64>>{
+                      {0x18, 0, 0x1040'0000}, {0x20, 1, 0x1060'0000}, {0x20, 4, 0x1080'0000}, {0x29, 2, 0x1000'0000}});
+    Model model = run_model(ops);
+    const std::map<u64, Cap>& d = model.of("driver");
+    // 1 CNode, 2..3 RAM, 4 the IrqHandler, then edu (5 stream, 6 BAR0), blk (7 stream, 8 BAR1, 9 BAR4).
+    REQUIRE(d.size() == 9);
+    CHECK(d.at(4).type == kType(bh::ObjectType::IrqHandler));
+    CHECK(d.at(5).type == kType(bh::ObjectType::DmaStream));
+    CHECK(d.at(5).pa == 0x18);
+    CHECK(d.at(5).rights == (bh::Rights::kControl | bh::Rights::kGrant));
+    CHECK(d.at(6).type == kType(bh::ObjectType::DeviceMmio));
+    CHECK(d.at(6).pa == 0x1040'0000);
+    CHECK(d.at(6).bits == 21);
+    CHECK(d.at(6).mapped_ipa == 0x1040'0000);
+    CHECK(d.at(6).rights == (bh::Rights::kRead | bh::Rights::kWrite));
+    CHECK(d.at(7).pa == 0x20);
+    CHECK(d.at(8).pa == 0x1060'0000);
+    CHECK(d.at(9).pa == 0x1080'0000);
+    const std::map<u64, Cap>& o = model.of("other");
+    REQUIRE(o.size() == 6);  // 1 CNode, 2..3 RAM, 4 stream, 5..6 the 4 MiB BAR's two pages
+    CHECK(o.at(4).pa == 0x29);
+    CHECK(o.at(5).pa == 0x1000'0000);
+    CHECK(o.at(6).pa == 0x1020'0000);
+    // What qemu-run plugs in: each function at its address, the disk next to the image.
+    CHECK(result.qemu_args == std::vector<std::string>{"-device", "edu,dma_mask=0xffffffffff,bus=pcie.0,addr=0x3.0",
+                                                        "-drive", "if=none,format=raw,id=disk0,file=blk.raw", "-device",
+                                                        "virtio-blk-pci,disable-legacy=on,bus=pcie.0,addr=0x4.0,drive=disk0"});
+}
+
+TEST_CASE("dma.dts: the driver's DmaStream cap and BAR page at the indices its guest uses", "[bhcc]") {
+    Workspace workspace;
+    write_file(workspace.images() / "edudriver.elf", make_elf(kMachineAarch64, kGuestEntry, kAttackerSegments));
+    const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/tests/dma.dts", false);
+    INFO(result.errors);
+    REQUIRE(result.status == bhcc::ExitStatus::Ok);
+    Model model = run_model(ops_of(result.manifest.bytes));
+    // The table at the top of config/tests/dma.dts (guests/edudriver: kSpare 4 ... kStream 7).
+    const std::map<u64, Cap>& d = model.of("driver");
+    REQUIRE(d.size() == 8);
+    CHECK(d.at(4).type == kType(bh::ObjectType::Frame));
+    CHECK_FALSE(d.at(4).mapped_ipa.has_value());
+    CHECK(d.at(5).type == kType(bh::ObjectType::Notification));
+    CHECK(d.at(6).type == kType(bh::ObjectType::IrqHandler));
+    CHECK(d.at(7).type == kType(bh::ObjectType::DmaStream));
+    CHECK(d.at(7).pa == 0x18);
+    CHECK(d.at(8).type == kType(bh::ObjectType::DeviceMmio));
+    CHECK(d.at(8).mapped_ipa == 0x1000'0000);
 }
 
 TEST_CASE("virtual-gic, virtual-uart and console-input become CreatePartition flags", "[bhcc][T-81]") {

@@ -88,10 +88,19 @@ struct Verdict {
     std::string reason;
 };
 
-// What the kernel does with `payload` at boot (kernel_entry::boot, kernel/entry.cpp): the reader
+// The manifest bhcc would pack for a description, and the PCIe functions it names: the machine
+// it is compiled for has them, as it describes them (tools/qemu-run plugs them into QEMU).
+struct Packed {
+    std::vector<u8> bytes;
+    std::vector<bhcc::PciFunction> functions;
+};
+
+// What the kernel does with `packed` at boot (kernel_entry::boot, kernel/entry.cpp): the reader
 // over the whole payload region (the image places the payload at its start), the RAM check,
-// then the boot program on a fresh Kernel of the reference machine.
-Verdict kernel_verdict(const std::vector<u8>& payload) {
+// then the boot program on a fresh Kernel of the reference machine with the described PCIe
+// functions on its bus.
+Verdict kernel_verdict(const Packed& packed) {
+    const std::vector<u8>& payload = packed.bytes;
     static std::vector<u8> region(platform::kPayloadMaxSize);
     std::fill(region.begin(), region.end(), u8{0});
     std::memcpy(region.data(), payload.data(), std::min<std::size_t>(payload.size(), region.size()));
@@ -100,6 +109,12 @@ Verdict kernel_verdict(const std::vector<u8>& payload) {
     if (!platform::manifest_ram_supported(reader.header().ram_base, reader.header().ram_size))
         return {Status::OutOfRange, "compiled for RAM this machine does not have"};
     bh::host::reset_all();
+    for (const bhcc::PciFunction& f : packed.functions) {
+        std::vector<bh::host::FakeBar> bars(6);
+        for (const bhcc::PciBar& b : f.bars)
+            if (b.index < bars.size()) bars[b.index].size = b.size;
+        bh::host::pci_add_function(f.bdf(), static_cast<u16>(f.vendor), static_cast<u16>(f.device_id), bars);
+    }
     alignas(bh::Kernel) static unsigned char storage[sizeof(bh::Kernel)];
     auto* kernel = new (storage) bh::Kernel();
     REQUIRE(kernel->init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores).ok());
@@ -110,7 +125,7 @@ Verdict kernel_verdict(const std::vector<u8>& payload) {
 
 // The manifest bhcc would pack for `description` if it skipped its own rules: parsed, then
 // built from the workspace's images as they are (no image check).
-std::vector<u8> pack_without_validation(const fs::path& description, const Workspace& workspace) {
+Packed pack_without_validation(const fs::path& description, const Workspace& workspace) {
     const bhcc::DeviceTreeBlob blob = bhcc::load_device_tree(description);
     REQUIRE(blob.outcome == bhcc::LoadOutcome::Ok);
     bhcc::Diagnostics ignored;
@@ -124,7 +139,7 @@ std::vector<u8> pack_without_validation(const fs::path& description, const Works
         REQUIRE(elf.image.has_value());
         images.push_back(std::move(*elf.image));
     }
-    return bhcc::build_manifest(*system, images).bytes;
+    return Packed{bhcc::build_manifest(*system, images).bytes, system->pci_functions};
 }
 
 // ---------------------------------------------------------------- descriptions made here
@@ -427,6 +442,52 @@ std::map<std::string, Entry> refusal_table() {
     t["capabilities allow an undeclared information flow"] = {
         {}, "bhcc declares exactly flows_of(ipc_grants), the kernel's own rule over the same grants, and memory is "
             "shared only through channels (M12, CH7, D4; create_untyped refuses any other overlap first)"};
+    // ---- PCIe functions and DMA streams (AssignPciFunction, PlacePciBar, seal's pcie check). The
+    // verdict runs on a machine with the functions the description names, as it describes them.
+    const std::string described =
+        "the machine has the PCIe functions the description names, as it describes them (tools/qemu-run plugs "
+        "them into QEMU): only a machine whose devices differ from the description is refused here";
+    t["not a function of bus 0, or the host bridge"] = {
+        {file("pci-host-bridge", "/pci/edu: device 0 is the PCIe host bridge", Status::OutOfRange)}, ""};
+    t["function already assigned"] = {
+        {file("pci-function-twice", "/pci/edu2: function 00:03.0 is already given by /pci/edu", Status::Exists)}, ""};
+    t["too many PCIe functions"] = {
+        {file("pci-too-many-functions", "/pci: too many PCIe functions (33, at most 32)", Status::NoMemory)}, ""};
+    t["BAR index out of range"] = {{file("pci-bar-index", "/pci/edu: bar 6: a function has BARs 0 to 5", Status::OutOfRange)}, ""};
+    t["BAR already placed"] = {{file("pci-bar-twice", "/pci/edu: bar 0 is listed twice", Status::Exists)}, ""};
+    for (const char* r : {"no PCIe function at that address", "the function is another device, or not an endpoint",
+                          "not a memory BAR of the function", "a memory BAR of an assigned PCIe function is not placed"})
+        t[r] = {{}, described};
+    t["BAR address not aligned to its size"] = {
+        {}, "bhcc gives each BAR a naturally aligned slot of at least its size (pci_layout.cpp); " + described};
+    t["BAR beyond the 32-bit window"] = {{}, "PlacePciBar addresses are bhcc's slots, inside the 32-bit window (pci_layout.cpp)"};
+    t["BAR outside the 32-bit PCIe MMIO window"] = {
+        {}, "bhcc's slots lie inside the window; BARs that do not fit are refused ('/pci: the BARs do not fit', "
+            "pci-bars-too-large) and then no BAR is packed"};
+    t["BAR overlaps another placed BAR"] = {{}, "bhcc's slots are disjoint (pci_layout.cpp)"};
+    t["not a PCIe function of this partition"] = {
+        {}, "bhcc places the BARs of each function for the partition it assigns it to (manifest_builder.cpp)"};
+    t["a DmaStream cap is held by a partition its function is not assigned to"] = {
+        {}, "bhcc grants each function's DmaStream cap to its owner only (manifest_builder.cpp); the QEMU test "
+            "qemu.manifest-stream-grant shows the kernel refusing a manifest that grants it elsewhere"};
+    for (const char* r : {"a partition holds device memory over another partition's PCIe BAR",
+                          "a partition maps device memory over another partition's PCIe BAR"})
+        t[r] = {{}, "the one device window over the BARs is pcie-mmio, which bhcc gives no partition once /pci exists "
+                    "(pci-mmio-device); given anyway, its 2 MiB pages are more than a partition may map ('too many "
+                    "mappings' comes first), and its untyped overlaps the BARs' ('memory already given to a partition')"};
+    t["not a function of bus 0"] = {
+        {}, "a function's device is 0..31 and its function 0..7 (the parser), so its requester ID is below 256; a "
+            "malformed function packs no op"};
+    t["identity wider than 32 bits"] = construction;
+    t["slot occupied"] = {{}, "boot slots are never reused: manifest_builder.cpp allocates each once"};
+    t["cannot install the DmaStream cap"] = {{}, "the slot was found empty and the cap is made from constants: "
+                                                 "caps::create_root has nothing to refuse"};
+    t["no such BAR"] = {{}, "the reader refuses a BAR index above 5 first ('BAR index out of range')"};
+    t["no such DMA stream"] = {{}, "AssignPciFunction refuses a function beyond bus 0 first"};
+    t["the stream's cap was made already"] = {{}, "a function is assigned once ('function already assigned' comes first)"};
+    for (const char* r : {"not a DmaStream cap", "the cap has no Control right", "the function is not the caller's",
+                          "no SMMU that can translate DMA", "the stream is bound already", "the cap bound nothing"})
+        t[r] = {{}, "DmaStreamBind and DmaStreamUnbind only: no boot op binds a stream"};
     return t;
 }
 

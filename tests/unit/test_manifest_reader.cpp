@@ -153,7 +153,7 @@ TEST_CASE("manifest: a valid manifest is accepted and readable", "[manifest][T-2
     CHECK(r.valid());
     CHECK(r.error().status == Status::Ok);
     CHECK(r.header().magic == kMagic);
-    CHECK(r.header().version == 4);
+    CHECK(r.header().version == 5);
     CHECK(r.header().total_size == m.size());
     CHECK(r.op_count() == kValidOps);
     CHECK(r.partition_count() == 2);
@@ -277,7 +277,8 @@ TEST_CASE("manifest: header refusals", "[manifest][T-27]") {
         check(refuse(m), Status::Corrupt, "bad magic", -1);
     }
     SECTION("version") {
-        for (u16 version : {u16{1}, u16{2}, u16{3}, u16{5}}) {  // v1 (partition ops), v2 (embedded vCPUs), v3 (no partition flags) are gone
+        // v1 (partition ops), v2 (embedded vCPUs), v3 (no partition flags) and v4 (no PCIe functions) are gone.
+        for (u16 version : {u16{1}, u16{2}, u16{3}, u16{4}, u16{6}}) {
             h.version = version;
             put_header(m, h);
             check(refuse(m), Status::NotSupported, "unsupported manifest version", -1);
@@ -364,9 +365,9 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest][T-27][
          [](Builder& b) { b.ops.push_back(make_op(OpKind::Seal, 0)); }},
         {"seal is not the last op", Status::Corrupt, 0,
          [](Builder& b) { b.ops.insert(b.ops.begin(), make_op(OpKind::Seal, 0)); }},
-        // Kinds: 1..11 only (the v1 numbers 1..6 meant other ops; 0 and 12 never existed).
+        // Kinds: 1..14 only (the v1 numbers 1..6 meant other ops; 0 and 15 never existed).
         {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{0}; }},
-        {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{13}; }},
+        {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{15}; }},
         {"unknown op kind", Status::NotSupported, 0, [](Builder& b) { b.ops[0].kind = OpKind{0xFFFF'FFFF}; }},
         // Boot slots named by `slot`: [kFirstFreeBootSlot, kBootSlots); Retype's untyped may be slot 1.
         {"boot slot out of range", Status::OutOfRange, 4, [](Builder& b) { b.ops[4].slot = 0; }},
@@ -487,6 +488,24 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest][T-27][
          [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::CreateIrqHandler, 100, 33)); }},
         {"interrupt not assignable to partitions", Status::InvalidArgument, 22,
          [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::CreateIrqHandler, 100, kTooBig | 34)); }},
+        // AssignPciFunction: a program slot, a partition, a function of bus 0, a 32-bit identity.
+        {"boot slot out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::AssignPciFunction, kKernelUntypedSlot, 2, 0x18, 0x11e81234)); }},
+        {"partition slot out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::AssignPciFunction, 100, 0, 0x18, 0x11e81234)); }},
+        {"not a function of bus 0", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::AssignPciFunction, 100, 2, 0x100, 0x11e81234)); }},
+        {"identity wider than 32 bits", Status::InvalidArgument, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::AssignPciFunction, 100, 2, 0x18, 1ull << 32)); }},
+        // PlacePciBar: a partition, a function of bus 0, BAR 0..5, a 32-bit address.
+        {"partition slot out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::PlacePciBar, 0, 0, 0x18, 0, 0x1000'0000)); }},
+        {"not a function of bus 0", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::PlacePciBar, 0, 2, kTooBig, 0, 0x1000'0000)); }},
+        {"BAR index out of range", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::PlacePciBar, 0, 2, 0x18, 6, 0x1000'0000)); }},
+        {"BAR beyond the 32-bit window", Status::OutOfRange, 22,
+         [](Builder& b) { b.ops.insert(b.ops.begin() + 22, make_op(OpKind::PlacePciBar, 0, 2, 0x18, 0, 1ull << 32)); }},
         // LoadImage.
         {"empty image", Status::InvalidArgument, 12, [](Builder& b) { b.ops[12].arg[3] = 0; }},
         {"image outside the manifest's image area", Status::OutOfRange, 19,

@@ -28,7 +28,8 @@ TEST_CASE("seal runs its named checks in order", "[seal]") {
     std::vector<std::string> names;
     for (const SealCheck& c : kSealChecks) names.emplace_back(c.name);
     CHECK(names == std::vector<std::string>{"partitions complete", "control graph acyclic", "interrupts unshared",
-                                            "notifications single waiter", "frames unshared", "flows as declared"});
+                                            "notifications single waiter", "frames unshared", "flows as declared",
+                                            "pcie assignment sound"});
     // Two partitions that control each other, and a declared flow no capability gives: the
     // second and the fifth check fail, and seal answers with the first of them.
     KernelFixture f;
@@ -43,6 +44,7 @@ TEST_CASE("seal runs its named checks in order", "[seal]") {
     CHECK(notifications_single_waiter(f.kernel).ok());
     CHECK(frames_unshared(f.kernel).ok());
     CHECK(reason(flows_as_declared(f.kernel)) == "a declared flow has no capability behind it");
+    CHECK(pcie_assignment_sound(f.kernel).ok());
     CHECK(reason(f.seal()) == "partitions control each other in a cycle");
     // An incomplete partition fails the first check: seal answers with that one.
     f.partition("incomplete");

@@ -19,16 +19,18 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: bhcc <system.dts|.dtb> --kernel <bulkhead.elf> --image-dir <dir>... -o <out.img>\n"
-    "            [--manifest <out.bin>] [--guest-dtb-dir <dir>] [--dump] [--verbose]\n"
+    "            [--manifest <out.bin>] [--qemu-args <out.qemu>] [--guest-dtb-dir <dir>] [--dump] [--verbose]\n"
     "       bhcc --check <system.dts|.dtb> --image-dir <dir>... [--guest-dtb-dir <dir>] [--dump] [--verbose]\n"
     "  --image-dir      where guest files (ELFs, Linux Images, initramfs) are looked up; may be\n"
     "                   repeated, the first directory holding a name wins\n"
     "  --guest-dtb-dir  also write the device tree generated for each Linux partition to\n"
     "                   <dir>/<partition>.dtb\n"
     "       bhcc --verify <image.img|manifest.bin> [--dump]\n"
-    "  --verify  re-run the Z3 all-IPA check (INV-1, INV-2, INV-6) on an already packed image or\n"
+    "  --verify  re-run the Z3 all-IPA check (INV-1, INV-2, INV-3, INV-6) on an already packed image or\n"
     "            manifest, e.g. one that is shipped; exit 0 if it holds, 1 with the violated\n"
-    "            property and a counterexample (partition, IPA, PA) if not, 2 on I/O errors\n";
+    "            property and a counterexample (partition, IPA, PA) if not, 2 on I/O errors\n"
+    "  --qemu-args  write the QEMU arguments that plug in the description's PCIe devices, one per\n"
+    "            line (tools/qemu-run reads <image without .img>.qemu)\n";
 
 struct Options {
     std::optional<std::string> description;
@@ -37,6 +39,7 @@ struct Options {
     std::optional<std::string> guest_dtb_dir;
     std::optional<std::string> output;
     std::optional<std::string> manifest;
+    std::optional<std::string> qemu_args;
     std::optional<std::string> verify;  // a packed image or manifest to check, nothing compiled
     bool check_only = false;
     bool dump = false;
@@ -58,6 +61,7 @@ struct Options {
         else if (arg == "--guest-dtb-dir") fine = value(options.guest_dtb_dir);
         else if (arg == "-o") fine = value(options.output);
         else if (arg == "--manifest") fine = value(options.manifest);
+        else if (arg == "--qemu-args") fine = value(options.qemu_args);
         else if (arg == "--verify") fine = value(options.verify);
         else if (arg == "--check") options.check_only = true;
         else if (arg == "--dump") options.dump = true;
@@ -68,12 +72,12 @@ struct Options {
     }
     if (options.verify)
         return options.description || !options.image_dirs.empty() || options.kernel || options.output ||
-                       options.manifest || options.guest_dtb_dir || options.check_only
+                       options.manifest || options.qemu_args || options.guest_dtb_dir || options.check_only
                    ? std::nullopt
                    : std::optional<Options>(options);
     if (!options.description || options.image_dirs.empty()) return std::nullopt;
     if (options.check_only) {
-        if (options.kernel || options.output || options.manifest) return std::nullopt;
+        if (options.kernel || options.output || options.manifest || options.qemu_args) return std::nullopt;
     } else if (!options.kernel || !options.output) {
         return std::nullopt;
     }
@@ -166,6 +170,12 @@ int main(int argc, char** argv) {
     if (options->dump) std::cout << bhcc::dump_manifest(result.manifest.bytes);
     if (options->manifest && !write_file(*options->manifest, result.manifest.bytes)) return 2;
     if (options->output && !write_file(*options->output, result.boot_image)) return 2;
+    if (options->qemu_args) {
+        std::string lines;
+        for (const std::string& arg : result.qemu_args) lines += arg + "\n";
+        if (!write_file(*options->qemu_args, std::span(reinterpret_cast<const bhcc::u8*>(lines.data()), lines.size())))
+            return 2;
+    }
     if (options->guest_dtb_dir) {
         std::error_code error;
         std::filesystem::create_directories(*options->guest_dtb_dir, error);

@@ -45,6 +45,12 @@ void reset_virtual_cpu_interface();
 // VTTBR_EL2 for `vmid` over an all-invalid stage-2 root (for TLB maintenance by VMID).
 u64 empty_stage2_vttbr(u16 vmid);
 [[nodiscard]] bool smmu_abort_all_dma();
+// Stream table (every stream abort), queues, SMMU on; nullptr, or why the SMMU stays disabled.
+const char* smmu_enable();
+// TLBI_S12_VMALL `vmid`, completed (CMD_SYNC).
+void smmu_invalidate_vmid(u16 vmid);
+// The kernel's own SPIs (the SMMU's): edge-triggered, routed to `core`, enabled.
+void gic_kernel_spi_enable(u32 intid, unsigned core);
 i64 psci_cpu_on(u64 mpidr, u64 entry, u64 context);
 [[noreturn]] void psci_system_off();
 

@@ -39,6 +39,8 @@ void stage2_tlb_invalidate_vmid(u16 vmid) {
     aarch64::dsb_ish();
     BH_WRITE_SYSREG(vttbr_el2, saved);
     aarch64::isb();
+    // The partition's DMA streams walk the same tables with the same VMID.
+    aarch64::smmu_invalidate_vmid(vmid);
 }
 
 void publish_memory_writes() {

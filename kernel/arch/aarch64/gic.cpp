@@ -100,6 +100,15 @@ void gic_spi_enable(u32 intid, unsigned core) {
     mmio_write<u32>(kGicdIsenabler + 4 * (intid / 32), 1u << (intid % 32));
 }
 
+void gic_kernel_spi_enable(u32 intid, unsigned core) {
+    // Edge-triggered: the SMMU pulses its lines (virt's DT: IRQ_TYPE_EDGE_RISING).
+    const u64 icfgr = kGicdIcfgr + 4 * (intid / 16);
+    mmio_write<u32>(icfgr, mmio_read<u32>(icfgr) | (2u << (2 * (intid % 16))));
+    mmio_write<u64>(kGicdIrouter + 8ull * intid, core);
+    dsb_ish();
+    mmio_write<u32>(kGicdIsenabler + 4 * (intid / 32), 1u << (intid % 32));
+}
+
 void gic_spi_disable(u32 intid) {
     mmio_write<u32>(kGicdIcenabler + 4 * (intid / 32), 1u << (intid % 32));
     wait_for_distributor();  // RWP: once clear, the distributor forwards it no more

@@ -59,7 +59,15 @@ extern "C" [[noreturn]] void bh_boot_primary() {
         log("PANIC: cannot make the SMMU abort DMA; refusing to run partitions");
         psci_system_off();
     }
-    log("smmu: every DMA stream aborts (no stream is bound)");
+    if (const char* why = smmu_enable()) {
+        log("smmu: cannot translate DMA (", why, "); every DMA stream aborts for good");
+    } else {
+        // Its faults are serviced on the boot core; the work per interrupt is bounded
+        // (DmaStreamTable::kFaultBudget).
+        gic_kernel_spi_enable(platform::kSmmuEventqIntid, 0);
+        gic_kernel_spi_enable(platform::kSmmuGerrorIntid, 0);
+        log("smmu: stream table of ", platform::kStreamCount, " streams, every stream aborts until bound");
+    }
 
     unsigned cores = start_secondary_cores();
     log("cores online: ", cores, " of ", platform::kMaxCores);

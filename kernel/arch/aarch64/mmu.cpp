@@ -42,6 +42,7 @@ constexpr unsigned kKernelL3Tables = 2;  // 4 MiB of page-granular mappings from
 alignas(4096) u64 level1[512];
 alignas(4096) u64 level2_devices[512];
 alignas(4096) u64 level2_ram[512];
+alignas(4096) u64 level2_pcie[512];
 alignas(4096) u64 level3_kernel[kKernelL3Tables][512];
 
 u64 table(const void* next) { return reinterpret_cast<u64>(next) | kValid | kTableOrPage; }
@@ -71,6 +72,12 @@ void mmu_build_tables() {
         level2_devices[pa / kMiB2] = pa | kDeviceBlock;
     level2_devices[platform::kUartBase / kMiB2] = align_down(platform::kUartBase, kMiB2) | kDeviceBlock;
     level1[0] = table(level2_devices);
+
+    // The PCIe configuration space of bus 0 (platform::kPcieBusConfigSize, in one 2 MiB block):
+    // the kernel reads and filters it for partitions, which never map it.
+    static_assert(platform::kPcieBusConfigSize <= kMiB2 && platform::kPcieEcamBase % kMiB2 == 0);
+    level2_pcie[(platform::kPcieEcamBase % kGiB) / kMiB2] = platform::kPcieEcamBase | kDeviceBlock;
+    level1[platform::kPcieEcamBase / kGiB] = table(level2_pcie);
 
     // First GiB of RAM: the kernel image window page by page, the rest in 2 MiB blocks.
     for (unsigned t = 0; t < kKernelL3Tables; ++t) {

@@ -72,6 +72,8 @@ void console_write(const char* text, usize length) { g_console.append(text, leng
 void stage2_tlb_invalidate_vmid(u16 vmid) {
     ++g_tlb_invalidations[vmid];
     ++g_tlb_total;
+    host::trace().push_back("cpu tlbi-vmid " + std::to_string(vmid));
+    host::smmu_tlbi_vmid(vmid);
     if (g_observer) g_observer(host::TableEvent::TlbInvalidate, nullptr, vmid);
 }
 
@@ -98,6 +100,9 @@ void clean_invalidate_to_poc(PhysAddr pa, u64 size) {
     ++g_clean_calls;
     g_clean_bytes += size;
     g_cleaned.emplace_back(pa.raw(), size);
+    char text[40];
+    std::snprintf(text, sizeof text, "clean 0x%llx", static_cast<unsigned long long>(pa.raw()));
+    host::trace().push_back(text);
 }
 
 void kick_core(unsigned core) {
@@ -201,6 +206,9 @@ void reset_all() {
     reset_console();
     reset_counters();
     reset_irqs();
+    smmu_reset();
+    pci_reset();
+    trace().clear();
     reset_vgic();
     g_core = 0;
     g_counter = 0;

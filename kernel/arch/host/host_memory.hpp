@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <arch/arch.hpp>
 #include <bulkhead/types.hpp>
@@ -61,7 +62,62 @@ void reset_irqs();
 bool irq_enabled(u32 intid);
 int irq_route(u32 intid);
 
-// reset_memory + reset_console + reset_irqs + reset_counters + reset_vgic (host_vgic.hpp) + core 0 +
+// ---- The fake SMMU (smmu_host.cpp): the stream table and commands arch::smmu_* write, with
+// QEMU's caching of STEs (until CFGI_STE) and of translations per VMID (until TLBI_S12_VMALL).
+// A device's access through stream `sid`: Aborted (abort STE or SMMU off: no event), Faulted (a
+// fault event recorded, see arch::smmu_take_faults) or Done at physical address `pa`.
+struct DmaAccess {
+    enum class Outcome { Aborted, Faulted, Done } outcome;
+    u64 pa;
+};
+DmaAccess smmu_dma(u32 sid, u64 address, bool write);
+// A translation fault event for `sid`, as if a device had faulted (tests of the event path).
+void smmu_record_event(u32 sid, u64 address, bool write);
+void smmu_set_available(bool available);  // false: as an SMMU the kernel could not enable
+void smmu_raise_global_error(u32 bits);    // SMMU_GERROR bits become active (arch::smmu_global_errors)
+}  // namespace bh::host
+namespace bh::smmu {
+struct Ste;
+struct Command;
+}  // namespace bh::smmu
+namespace bh::host {
+const smmu::Ste& smmu_ste(u32 sid);
+void smmu_set_ste(u32 sid, const smmu::Ste& ste);  // corrupt an entry behind the kernel's back
+const std::vector<smmu::Command>& smmu_commands();
+u64 smmu_tlb_entries(u16 vmid);
+u64 smmu_pending_events();
+void smmu_tlbi_vmid(u16 vmid);  // what stage2_tlb_invalidate_vmid asks of the SMMU (nothing for a VMID no stream translates with)
+// False when the SMMU holds a copy of stream `sid`'s STE that is not what the table says now
+// (a change without CFGI_STE).
+bool smmu_config_current(u32 sid);
+// The translations the SMMU caches (for an oracle that compares them with the tables).
+struct SmmuTlbEntry {
+    u16 vmid;
+    u64 page;  // IPA
+    u64 pa;
+    u64 attrs;  // manifest::attr bits
+};
+std::vector<SmmuTlbEntry> smmu_tlb();
+void smmu_reset();              // every STE abort, nothing cached, no commands or events
+
+// ---- The fake PCI bus 0 (pci_host.cpp). A memory BAR of `size` bytes (a power of two, 0: none).
+struct FakeBar {
+    u64 size = 0;
+    bool is64 = false;
+    bool prefetchable = false;
+};
+void pci_add_function(u32 bdf, u16 vendor, u16 device, std::vector<FakeBar> bars, u8 header_type = 0,
+                      u8 interrupt_pin = 1);
+u32 pci_raw(u32 bdf, u32 offset);  // the function's own dword, as the device holds it
+void pci_reset();
+
+// Arch calls in the order they were made, for tests of ordering: "smmu cfgi-ste 0x18",
+// "smmu tlbi-vmid 1", "smmu sync", "ste 0x18 abort", "cpu tlbi-vmid 1", "clean 0x48000000",
+// "pci 24 write 4 = 6". Cleared by reset_all.
+std::vector<std::string>& trace();
+
+// reset_memory + reset_console + reset_irqs + reset_counters + reset_vgic (host_vgic.hpp) + SMMU +
+// PCI + trace + core 0 +
 // counter 0: a fresh machine for each test.
 void reset_all();
 

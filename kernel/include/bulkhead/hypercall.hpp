@@ -48,6 +48,9 @@ enum class Function : u64 {
                                      //    x6 = entries lost before it, x7 = overwritten since boot;
                                      //    NotFound: nothing at or after the cursor yet, x1 = the
                                      //    cursor to wait from (docs/audit.md)
+    DmaStreamBind = kVendorBase | 0x70,    // x1 = DmaStream cap (Control): the stream translates
+                                           //    through the caller's stage 2; bus mastering allowed
+    DmaStreamUnbind = kVendorBase | 0x71,  // x1 = the DmaStream cap that bound it: the stream aborts
 };
 
 // Every function above: the entry path answers any other vendor-range ID NotSupported before it
@@ -58,11 +61,14 @@ inline constexpr Function kFunctions[] = {
     Function::CapRevoke,      Function::FrameMap,           Function::FrameUnmap,       Function::NotificationSignal,
     Function::NotificationWait, Function::NotificationPoll, Function::PartitionStop,    Function::PartitionRestart,
     Function::IrqBind,        Function::IrqAck,             Function::IrqUnbind,        Function::AuditRead,
+    Function::DmaStreamBind,  Function::DmaStreamUnbind,
 };
 
+// 5: DmaStreamBind, DmaStreamUnbind (0x70-0x71); CapIdentify's x5 also says whether a DmaStream
+// cap is bound; version 4's calls are otherwise unchanged.
 // 4: AuditRead (0x60); version 3's calls are unchanged.
 // 3: IrqBind, IrqAck, IrqUnbind (0x50-0x52); version 2's calls are unchanged.
-inline constexpr u64 kAbiVersion = 4;
+inline constexpr u64 kAbiVersion = 5;
 inline constexpr unsigned kConsoleChunk = 40;  // 5 registers of 8 bytes
 inline constexpr unsigned kRevokeBudget = 64;  // deletions per CapRevoke call
 

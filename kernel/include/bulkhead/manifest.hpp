@@ -24,7 +24,8 @@ inline constexpr u32 kMagic = 0x464d'4842;  // "BHMF"
 // a vCPU embedded in its partition; CreateIrqHandler.
 // 4: CreatePartition's arg3 carries the partition's partition_flag bits (virtual GIC, UART,
 // console input, OS guest); version 3 left it zero.
-inline constexpr u16 kVersion = 4;
+// 5: AssignPciFunction (with the function's DmaStream cap) and PlacePciBar.
+inline constexpr u16 kVersion = 5;
 inline constexpr unsigned kNameLength = 24;  // including the terminating NUL
 inline constexpr unsigned kMaxPartitions = 16;
 inline constexpr unsigned kMaxVcpusPerPartition = 4;
@@ -35,11 +36,12 @@ inline constexpr u32 kKernelUntypedSlot = 1;
 inline constexpr u32 kFirstFreeBootSlot = 2;
 // What the kernel keeps room for, checked as the program runs: CreateUntyped ops (the root
 // Untyped regions, System::kMaxRootUntypeds), mappings one partition holds at a time (MapFrame
-// at boot plus FrameMap later; Partition::kMaxRegions) and LoadImage ops per partition
-// (Partition::kMaxImages).
+// at boot plus FrameMap later; Partition::kMaxRegions), LoadImage ops per partition
+// (Partition::kMaxImages) and AssignPciFunction ops (PciFunctions::kMaxFunctions).
 inline constexpr unsigned kMaxUntypedRegions = 256;
 inline constexpr unsigned kMaxMappingsPerPartition = 64;
 inline constexpr unsigned kMaxImagesPerPartition = 8;
+inline constexpr unsigned kMaxPciFunctions = 32;
 
 struct ManifestHeader {
     u32 magic;
@@ -86,6 +88,12 @@ enum class OpKind : u32 {
                             // log, at most once (docs/audit.md). Added within version 3: a
                             // manifest without it is unchanged, and a kernel that does not know
                             // it refuses it as an unknown op.
+    AssignPciFunction = 13,  // arg0 = partition slot, arg1 = function (bus 0: device << 3 |
+                             // function), arg2 = its identity, vendor | device << 16: the
+                             // function becomes the partition's; slot := the DmaStream cap of
+                             // its stream (stream ID = requester ID = arg1), at most once each
+    PlacePciBar = 14,        // arg0 = partition slot, arg1 = its function, arg2 = BAR index
+                             // (0..5), arg3 = address in the 32-bit PCIe MMIO window
 };
 
 enum class FlowKind : u64 {

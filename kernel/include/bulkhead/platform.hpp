@@ -115,6 +115,38 @@ static_assert(assignable_spi(34) != nullptr && assignable_spi(33) == nullptr && 
 static_assert(kAssignableSpiCount == 6 && assignable_spi_number(39) == 5 && assignable_spi_intid(5) == 39 &&
               assignable_spi_number(33) == kAssignableSpiCount);
 
+// ---- PCIe and the SMMU (docs/isolation.md "DMA and PCIe"). The SMMU sits in front of the PCIe
+// root complex only; `iommu-map` makes a function's stream ID its requester ID. Partitions get
+// functions of bus 0 (the root bus: 32 devices x 8 functions, device 0 is the host bridge), so
+// the kernel's stream table covers requester IDs 0..255.
+inline constexpr u64 kPcieEcamBase = 0x40'1000'0000;      // configuration space, kernel-owned
+inline constexpr u64 kPcieBusConfigSize = 1ull << 20;      // one bus: 256 functions x 4 KiB
+inline constexpr u64 kPcieFunctionConfigSize = 4096;
+inline constexpr u32 kStreamCount = 256;
+inline constexpr u32 kStreamBits = 8;
+static_assert(kStreamCount == 1u << kStreamBits && kPcieBusConfigSize == kStreamCount * kPcieFunctionConfigSize);
+// Where BARs go: the 32-bit MMIO window (pcie-mmio above), placed by bhcc, never moved.
+inline constexpr u64 kPcieMmio32Base = 0x1000'0000;
+inline constexpr u64 kPcieMmio32Size = 0x2eff'0000;
+// A partition that owns functions sees bus 0's configuration space, reduced to its own functions,
+// at this IPA (where virt's ECAM is, so a driver written for virt finds it where it expects).
+inline constexpr u64 kPciConfigWindowIpa = kPcieEcamBase;
+
+constexpr u32 pci_bdf(u32 device, u32 function) { return (device << 3) | function; }
+constexpr u32 pci_device(u32 bdf) { return (bdf >> 3) & 0x1f; }
+constexpr u32 pci_function(u32 bdf) { return bdf & 7; }
+// INTx: the root complex swizzles pin p (1 = INTA) of device d onto SPI 3 + (d + p - 1) % 4
+// (virt's interrupt-map), INTIDs 35..38 (kAssignableSpis "pcie-intx").
+constexpr u32 pci_intx_intid(u32 device, u32 pin) { return 35 + (device + pin - 1) % 4; }
+static_assert(pci_intx_intid(0, 1) == 35 && pci_intx_intid(1, 1) == 36 && pci_intx_intid(3, 1) == 38 &&
+              pci_intx_intid(4, 1) == 35 && pci_intx_intid(3, 2) == 35);
+
+// The SMMU's own interrupts (virt: SPIs 74..77 = eventq, priq, cmdq-sync, gerror; edge): the
+// kernel's, never assignable.
+inline constexpr u32 kSmmuEventqIntid = 106;
+inline constexpr u32 kSmmuGerrorIntid = 109;
+static_assert(assignable_spi(kSmmuEventqIntid) == nullptr && assignable_spi(kSmmuGerrorIntid) == nullptr);
+
 // Guest-visible IPA where bare-metal partitions conventionally place their RAM (mirrors virt).
 inline constexpr u64 kGuestRamIpa = 0x4000'0000;
 

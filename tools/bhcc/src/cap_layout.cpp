@@ -1,5 +1,6 @@
 #include <bhcc/cap_layout.hpp>
 
+#include <bhcc/pci_layout.hpp>
 #include <bhcc/platform_devices.hpp>
 
 #include <bulkhead/objects.hpp>
@@ -148,7 +149,7 @@ u64 ipc_capabilities(const SystemDescription& system, const std::string& name) {
 
 u64 capabilities_needed(const SystemDescription& system, const Partition& partition) {
     return memory_capabilities(partition) + ipc_capabilities(system, partition.name) + partition.controls.size() +
-           partition.interrupts.size() + (partition.audit ? 1 : 0);
+           partition.interrupts.size() + pci_capabilities(system, partition.name) + (partition.audit ? 1 : 0);
 }
 
 u64 first_ipc_index(const Partition& partition) { return kCSpaceOwnCNodeIndex + memory_capabilities(partition); }

@@ -7,6 +7,7 @@
 #include <bhcc/kernel_image_check.hpp>
 #include <bhcc/linux_guest.hpp>
 #include <bhcc/manifest_check.hpp>
+#include <bhcc/pci_layout.hpp>
 #include <bhcc/system_validator.hpp>
 
 namespace bhcc {
@@ -59,6 +60,7 @@ CompileResult compile_system(const CompileRequest& request) {
     if (!result.diagnostics.empty()) return fail_invalid(std::move(result), source);
 
     result.manifest = build_manifest(*system, images);
+    result.qemu_args = qemu_arguments(*system);
     check_manifest_limits(result.manifest, result.diagnostics);
     if (!result.diagnostics.empty()) return fail_invalid(std::move(result), source);
     if (std::string broken = self_check_manifest(result.manifest.bytes); !broken.empty()) {

@@ -23,6 +23,7 @@ constexpr std::string_view kPartitionCompatible = "bulkhead,partition";
 constexpr std::string_view kMemoryCompatible = "bulkhead,memory";
 constexpr std::string_view kChannelCompatible = "bulkhead,channel";
 constexpr std::string_view kNotificationCompatible = "bulkhead,notification";
+constexpr std::string_view kPciFunctionCompatible = "bulkhead,pci-function";
 
 // libfdt's view of one node, with the property readers this binding needs.
 class Node {
@@ -392,6 +393,83 @@ void parse_ipc(const void* blob, SystemDescription& system, Diagnostics& diagnos
     }
 }
 
+// One cell `property` no greater than `max`; `fallback` when absent and optional.
+[[nodiscard]] std::optional<unsigned> small_cell(const Node& node, const char* property, unsigned max, bool required,
+                                                 unsigned fallback, Diagnostics& diagnostics) {
+    if (!node.has(property)) {
+        if (required) diagnostics.error(node.path(), std::string("missing ") + property);
+        return required ? std::nullopt : std::optional<unsigned>(fallback);
+    }
+    auto cells = node.cells(property);
+    if (!cells || cells->size() != 1 || (*cells)[0] > max) {
+        diagnostics.error(node.path(), std::string(property) + " must be one number from 0 to " + std::to_string(max));
+        return std::nullopt;
+    }
+    return (*cells)[0];
+}
+
+// An optional property holding one string (empty when absent).
+[[nodiscard]] std::string one_string(const Node& node, const char* property, Diagnostics& diagnostics) {
+    if (!node.has(property)) return {};
+    auto list = node.strings(property);
+    if (!list || list->size() != 1 || list->front().empty()) {
+        diagnostics.error(node.path(), std::string(property) + " must be one string");
+        return {};
+    }
+    return list->front();
+}
+
+[[nodiscard]] PciFunction parse_pci_function(const Node& node, Diagnostics& diagnostics) {
+    PciFunction f;
+    f.node = node.path();
+    const std::size_t before = diagnostics.count();
+    if (!node.has("partition")) {
+        diagnostics.error(node.path(), "missing partition");
+    } else {
+        f.partition = one_string(node, "partition", diagnostics);
+    }
+    auto device = small_cell(node, "device", 31, true, 0, diagnostics);
+    auto function = small_cell(node, "function", 7, false, 0, diagnostics);
+    auto pin = small_cell(node, "pin", 4, false, 1, diagnostics);
+    f.device = device.value_or(0);
+    f.function = function.value_or(0);
+    f.pin = pin.value_or(1);
+    if (pin && *pin == 0) diagnostics.error(node.path(), "pin must be 1 (INTA) to 4 (INTD)");
+    if (!node.has("id")) {
+        diagnostics.error(node.path(), "missing id");
+    } else if (auto id = node.cells("id"); id && id->size() == 2 && (*id)[0] < 0xffff && (*id)[1] <= 0xffff) {
+        f.vendor = (*id)[0];
+        f.device_id = (*id)[1];
+    } else {
+        diagnostics.error(node.path(), "id must be <vendor device>, each a 16-bit number (vendor not 0xffff)");
+    }
+    if (node.has("bars")) {
+        auto cells = node.cells("bars");
+        if (!cells || cells->empty() || cells->size() % 2 != 0) {
+            diagnostics.error(node.path(), "bars must be pairs <index size>");
+        } else {
+            for (std::size_t i = 0; i < cells->size(); i += 2) f.bars.push_back({(*cells)[i], (*cells)[i + 1]});
+        }
+    }
+    f.qemu_device = one_string(node, "qemu-device", diagnostics);
+    f.qemu_disk = one_string(node, "qemu-disk", diagnostics);
+    f.well_formed = diagnostics.count() == before;
+    return f;
+}
+
+void parse_pci(const void* blob, SystemDescription& system, Diagnostics& diagnostics) {
+    const int offset = fdt_subnode_offset(blob, 0, "pci");
+    if (offset < 0) return;
+    Node(blob, offset, "/pci").for_each_child([&](const Node& child) {
+        if (child.compatible_with(kPciFunctionCompatible)) {
+            system.pci_functions.push_back(parse_pci_function(child, diagnostics));
+        } else {
+            diagnostics.error(child.path(),
+                              "unexpected node: children of /pci must have compatible = \"bulkhead,pci-function\"");
+        }
+    });
+}
+
 [[nodiscard]] bool is_memory_node(const Node& node) {
     auto type = node.strings("device_type");
     return (type && type->size() == 1 && type->front() == "memory") || node.name() == "memory" ||
@@ -472,6 +550,7 @@ std::optional<SystemDescription> parse_description(std::span<const bh::u8> blob,
         system.partitions.push_back(parse_partition(node, diagnostics));
     }
     parse_ipc(blob.data(), system, diagnostics);
+    parse_pci(blob.data(), system, diagnostics);
     return system;
 }
 

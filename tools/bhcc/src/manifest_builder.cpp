@@ -1,6 +1,7 @@
 #include <bhcc/manifest_builder.hpp>
 
 #include <bhcc/cap_layout.hpp>
+#include <bhcc/pci_layout.hpp>
 #include <bhcc/platform_devices.hpp>
 
 #include <bulkhead/manifest_writer.hpp>
@@ -185,6 +186,37 @@ public:
         }
     }
 
+    // Then: per `/pci` function in document order, its assignment to its owner with the DmaStream
+    // cap of its stream (granted with Control and Grant: the owner may derive copies in its own
+    // CSpace, which caps never leave), then per BAR (index order) its placement and the 2 MiB
+    // DeviceMmio pages of its slot, mapped R W at IPA == PA and granted R W.
+    void pci(const SystemDescription& system) {
+        const std::optional<std::vector<PlacedBar>> placed = place_bars(system);
+        if (!placed) return;  // refused by the validator
+        for (std::size_t f = 0; f < system.pci_functions.size(); ++f) {
+            const PciFunction& function = system.pci_functions[f];
+            Made* owner = find_mutable(function.partition);
+            if (owner == nullptr || !function.well_formed) continue;
+            const u32 stream = allocate(1);
+            emit(make_op(OpKind::AssignPciFunction, stream, owner->slot, function.bdf(),
+                         function.vendor | (static_cast<u64>(function.device_id) << 16)));
+            emit(make_op(OpKind::GrantCap, stream, owner->slot, owner->next_index++, rights::kControl | rights::kGrant));
+            std::vector<PlacedBar> bars;
+            for (const PlacedBar& bar : *placed)
+                if (bar.function == f) bars.push_back(bar);
+            std::sort(bars.begin(), bars.end(), [](const PlacedBar& a, const PlacedBar& b) { return a.index < b.index; });
+            for (const PlacedBar& bar : bars) {
+                emit(make_op(OpKind::PlacePciBar, 0, owner->slot, function.bdf(), bar.index, bar.address));
+                for (const MadeFrame& page :
+                     make_frames(device_blocks(bar.address, bar.slot), ObjectType::DeviceMmio, manifest::kUntypedDevice)) {
+                    emit(make_op(OpKind::MapFrame, page.slot, owner->slot, page.ipa,
+                                 manifest::attr::kRead | manifest::attr::kWrite));
+                    emit(make_op(OpKind::GrantCap, page.slot, owner->slot, owner->next_index++, rights::kRead | rights::kWrite));
+                }
+            }
+        }
+    }
+
     // Last: the AuditLog cap, made once if any partition has `audit`, granted Read only (no
     // Grant: it stays with the auditor) at its next free index; and the flows it makes, from
     // every other partition to the auditor, declared (the kernel's seal requires them).
@@ -214,6 +246,8 @@ private:
         u32 slot;
         u64 next_index;
     };
+
+    [[nodiscard]] Made* find_mutable(const std::string& name) { return const_cast<Made*>(find(name)); }
 
     [[nodiscard]] const Made* find(const std::string& name) const {
         for (const Made& made : made_) {
@@ -277,6 +311,7 @@ PackedManifest build_manifest(const SystemDescription& system, const std::vector
     emitter.ipc(system);
     emitter.controls(system);
     emitter.interrupts(system);
+    emitter.pci(system);
     emitter.audit(system);
     packed.ops.push_back(make_op(OpKind::Seal, 0));
     packed.boot_slots_needed = emitter.slots_needed();

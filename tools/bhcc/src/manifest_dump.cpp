@@ -71,6 +71,14 @@ using manifest::OpKind;
     return text;
 }
 
+// "00:03.0" for a function of bus 0.
+[[nodiscard]] std::string function_name(u64 bdf) {
+    char text[24];
+    std::snprintf(text, sizeof text, "%02llx:%02llx.%llx", static_cast<unsigned long long>(bdf >> 8),
+                  static_cast<unsigned long long>((bdf >> 3) & 0x1f), static_cast<unsigned long long>(bdf & 7));
+    return text;
+}
+
 [[nodiscard]] std::string rights_letters(u64 rights) {
     std::string text;
     if (rights & rights::kRead) text += 'R';
@@ -173,6 +181,18 @@ public:
                 slots_[op.slot] = info;
                 return "CreateAuditLog  " + slot + " := AuditLog";
             }
+            case OpKind::AssignPciFunction: {
+                SlotInfo info;
+                info.type = static_cast<u64>(ObjectType::DmaStream);
+                info.pa = op.arg[1];
+                slots_[op.slot] = info;
+                return "AssignPciFunction " + function_name(op.arg[1]) + " id " + hex(op.arg[2] & 0xffff) + ":" +
+                       hex(op.arg[2] >> 16) + " -> " + partition(op.arg[0]) + "; " + slot + " := DmaStream " +
+                       hex(op.arg[1]);
+            }
+            case OpKind::PlacePciBar:
+                return "PlacePciBar     " + function_name(op.arg[1]) + " BAR" + std::to_string(op.arg[2]) + " at " +
+                       hex(op.arg[3]) + " (" + partition(op.arg[0]) + ")";
             case OpKind::Seal: return "Seal";
         }
         return "unknown op kind " + std::to_string(static_cast<u32>(op.kind));
@@ -186,6 +206,7 @@ private:
         const SlotInfo& info = found->second;
         if (info.type == static_cast<u64>(ObjectType::IrqHandler)) return "IrqHandler INTID " + std::to_string(info.pa);
         if (info.type == static_cast<u64>(ObjectType::AuditLog)) return "AuditLog";
+        if (info.type == static_cast<u64>(ObjectType::DmaStream)) return "DmaStream " + hex(info.pa);
         std::string text = type_name(info.type);
         if (!info.partition.empty()) text += " \"" + info.partition + "\"";
         if (info.address_known) text += " " + hex(info.pa);

@@ -3,6 +3,7 @@
 #include <bhcc/cap_layout.hpp>
 #include <bhcc/hex.hpp>
 #include <bhcc/kernel_limits.hpp>
+#include <bhcc/pci_layout.hpp>
 #include <bhcc/linux_partition_check.hpp>
 #include <bhcc/platform_devices.hpp>
 
@@ -149,8 +150,8 @@ void check_memory(const SystemDescription& system, const Partition& partition, C
 // Every mapped frame and device page is one MapFrame at boot, and one of the kernel's mapping
 // records (Partition::kMaxRegions) for as long as it stays mapped. Counted only when the
 // partition's regions and devices are otherwise right (a broken one would be counted wrong).
-void check_mapping_count(const Partition& partition, Diagnostics& diagnostics) {
-    const u64 mappings = boot_mappings(partition);
+void check_mapping_count(const SystemDescription& system, const Partition& partition, Diagnostics& diagnostics) {
+    const u64 mappings = boot_mappings(partition) + pci_bar_pages(system, partition.name);
     if (mappings > kMaxMappingsPerPartition) {
         diagnostics.error(partition.node, "partition maps " + std::to_string(mappings) +
                                               " frames and device pages at boot, at most " +
@@ -167,12 +168,14 @@ void check_mapping_count(const Partition& partition, Diagnostics& diagnostics) {
     }
 }
 
-void check_devices(const Partition& partition, Claims& claims, Diagnostics& diagnostics) {
+void check_devices(const SystemDescription& system, const Partition& partition, Claims& claims, Diagnostics& diagnostics) {
     std::set<std::string> seen;
     for (const std::string& name : partition.devices) {
         const PlatformDevice* device = find_platform_device(name);
         if (!seen.insert(name).second) {
             diagnostics.error(partition.node, "device \"" + name + "\" is listed twice");
+        } else if (name == "pcie-mmio" && !system.pci_functions.empty()) {
+            diagnostics.error(partition.node, "device \"pcie-mmio\" cannot be given: /pci places BARs in it");
         } else if (device == nullptr) {
             diagnostics.error(partition.node, "unknown device \"" + name + "\"");
         } else if (!device->assignable) {
@@ -400,6 +403,87 @@ void check_notifications(const SystemDescription& system, Diagnostics& diagnosti
     }
 }
 
+const Partition* find_partition(const SystemDescription& system, const std::string& name) {
+    for (const Partition& p : system.partitions)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
+// One function: its owner exists, it is not the host bridge, its BARs are memory BARs 0..5 given
+// once each with a power-of-two size, its QEMU disk has a device to belong to.
+void check_pci_function(const SystemDescription& system, const PciFunction& f, Diagnostics& diagnostics) {
+    if (find_partition(system, f.partition) == nullptr)
+        diagnostics.error(f.node, "unknown partition \"" + f.partition + "\" in partition");
+    if (f.device == 0) diagnostics.error(f.node, "device 0 is the PCIe host bridge");
+    std::set<unsigned> seen;
+    for (const PciBar& bar : f.bars) {
+        const std::string what = "bar " + std::to_string(bar.index);
+        if (bar.index > 5) {
+            diagnostics.error(f.node, what + ": a function has BARs 0 to 5");
+        } else if (!seen.insert(bar.index).second) {
+            diagnostics.error(f.node, what + " is listed twice");
+        } else if (!std::has_single_bit(bar.size) || bar.size < 16 || bar.size > (1ull << 30)) {
+            diagnostics.error(f.node, what + ": size " + hex(bar.size) + " must be a power of two from 16 bytes to 1 GiB");
+        }
+    }
+    if (!f.qemu_disk.empty() && f.qemu_device.empty())
+        diagnostics.error(f.node, "qemu-disk needs a qemu-device to attach it to");
+    if (f.qemu_disk.find('/') != std::string::npos)
+        diagnostics.error(f.node, "qemu-disk must be a file name, without a directory");
+}
+
+// Where the owner reaches its functions: the configuration window and its BARs (IPA == PA) must
+// not land in its RAM; its INTx line must not be another partition's interrupt.
+void check_pci_owner(const SystemDescription& system, const PciFunction& f, const std::vector<PlacedBar>& placed,
+                     std::size_t index, Diagnostics& diagnostics) {
+    const Partition* owner = find_partition(system, f.partition);
+    if (owner == nullptr) return;
+    for (const MemoryRegion& region : owner->regions) {
+        if (!region.well_formed || !region.mapped) continue;
+        if (bh::ranges_overlap(region.ipa, region.size, platform::kPciConfigWindowIpa, platform::kPcieBusConfigSize))
+            diagnostics.error(f.node, "the PCIe configuration window " +
+                                          hex_range(platform::kPciConfigWindowIpa, platform::kPcieBusConfigSize) +
+                                          " overlaps the IPA range of " + region.node);
+        for (const PlacedBar& bar : placed)
+            if (bar.function == index && bh::ranges_overlap(region.ipa, region.size, bar.address, bar.slot))
+                diagnostics.error(f.node, "bar " + std::to_string(bar.index) + " at " + hex_range(bar.address, bar.slot) +
+                                              " overlaps the IPA range of " + region.node);
+    }
+    for (const Partition& other : system.partitions) {
+        if (other.name == f.partition) continue;
+        for (const u64 intid : other.interrupts)
+            if (intid == intx_intid(f))
+                diagnostics.error(other.node, "interrupt " + std::to_string(intid) + " is the INTx line of " +
+                                                  function_name(f) + " (" + f.node + "), which belongs to \"" +
+                                                  f.partition + "\"");
+    }
+}
+
+// PCIe functions (`/pci`): each once, each well formed, the BARs placed inside the 32-bit window
+// (which then belongs to them: check_devices refuses `pcie-mmio` besides).
+void check_pci(const SystemDescription& system, Diagnostics& diagnostics) {
+    if (system.pci_functions.empty()) return;
+    if (system.pci_functions.size() > bh::manifest::kMaxPciFunctions)
+        diagnostics.error("/pci", "too many PCIe functions (" + std::to_string(system.pci_functions.size()) + ", at most " +
+                                      std::to_string(bh::manifest::kMaxPciFunctions) + ")");
+    std::map<u32, std::string> taken;
+    for (const PciFunction& f : system.pci_functions) {
+        if (!f.well_formed) continue;
+        check_pci_function(system, f, diagnostics);
+        if (auto [held, fresh] = taken.emplace(f.bdf(), f.node); !fresh)
+            diagnostics.error(f.node, "function " + function_name(f) + " is already given by " + held->second);
+    }
+    const auto placed = place_bars(system);
+    if (!placed) {
+        diagnostics.error("/pci", "the BARs do not fit the 32-bit PCIe MMIO window " +
+                                      hex_range(platform::kPcieMmio32Base, platform::kPcieMmio32Size) +
+                                      " (each takes a naturally aligned slot of at least 2 MiB)");
+        return;
+    }
+    for (std::size_t i = 0; i < system.pci_functions.size(); ++i)
+        if (system.pci_functions[i].well_formed) check_pci_owner(system, system.pci_functions[i], *placed, i, diagnostics);
+}
+
 }  // namespace
 
 // The emulated devices a partition asks for (`virtual-gic`, `virtual-uart`, `console-input`):
@@ -445,17 +529,18 @@ void validate_system(const SystemDescription& system, Diagnostics& diagnostics) 
         const std::size_t before = diagnostics.count();
         check_cores(partition, claims, diagnostics);
         check_memory(system, partition, claims, diagnostics);
-        check_devices(partition, claims, diagnostics);
+        check_devices(system, partition, claims, diagnostics);
         check_controls(system, partition, diagnostics);
         check_interrupts(partition, claims, diagnostics);
         if (partition.is_linux()) check_linux_partition(partition, diagnostics);
         check_emulated_devices(partition, claims, diagnostics);
-        if (diagnostics.count() == before) check_mapping_count(partition, diagnostics);
+        if (diagnostics.count() == before) check_mapping_count(system, partition, diagnostics);
         if (diagnostics.count() == before) check_capacity(system, partition, diagnostics);
     }
     check_control_cycles(system, diagnostics);
     check_channels(system, claims, diagnostics);
     check_notifications(system, diagnostics);
+    check_pci(system, diagnostics);
 }
 
 }  // namespace bhcc

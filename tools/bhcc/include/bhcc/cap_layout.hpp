@@ -20,7 +20,9 @@ using bh::u64;
 // is the partition's own CNode cap, frames and device pages follow from index 2, then its
 // Channel caps (channels in document order) and Notification caps (notifications in document
 // order), then one Partition cap (rights Control only) per `controls` entry, in `controls` order,
-// then one IrqHandler cap (rights Control only) per `interrupts` entry, in `interrupts` order.
+// then one IrqHandler cap (rights Control only) per `interrupts` entry, in `interrupts` order,
+// then per `/pci` function it owns (document order) its DmaStream cap (rights Control, Grant)
+// followed by the 2 MiB DeviceMmio pages of its BARs (rights R W), BAR by BAR in index order.
 inline constexpr unsigned kCSpaceRadix = 8;
 inline constexpr u32 kCSpaceOwnCNodeIndex = 1;
 inline constexpr u32 kCSpaceFirstFrameIndex = 2;
@@ -89,7 +91,8 @@ struct Flow {
 [[nodiscard]] u64 ipc_capabilities(const SystemDescription& system, const std::string& name);
 
 // CSpace indices the partition needs: its CNode plus one per frame and device page, per channel
-// and notification cap, per `controls` entry and per `interrupts` entry. Counting only (no enumeration), so a 512 GiB
+// and notification cap, per `controls` entry, per `interrupts` entry, and per PCIe function
+// (pci_layout.hpp: its DmaStream cap and BAR pages). Counting only (no enumeration), so a 512 GiB
 // window costs nothing. Regions that are not well formed and unknown devices are skipped (they
 // are reported elsewhere).
 [[nodiscard]] u64 capabilities_needed(const SystemDescription& system, const Partition& partition);

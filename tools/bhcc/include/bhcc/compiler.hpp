@@ -25,6 +25,7 @@ struct CompileResult {
     std::string errors;       // every problem, formatted for stderr, one per line
     PackedManifest manifest;
     std::vector<u8> boot_image;  // only when a kernel was given and everything passed
+    std::vector<std::string> qemu_args;  // the devices the description plugs in (pci_layout.hpp)
     // The generated device tree of each Linux partition (partition name, blob), in document order.
     std::vector<std::pair<std::string, std::vector<u8>>> guest_device_trees;
 };

@@ -88,6 +88,27 @@ struct Notification {
     bool members_well_formed = true;   // as Channel's
 };
 
+// A `/pci` child: one PCIe function of bus 0 given to one partition (docs/system-description.md,
+// "PCIe functions"). Its BARs are placed by bhcc (pci_layout.hpp), its stream bound by the owner.
+struct PciBar {
+    unsigned index = 0;  // BAR register 0..5 (a 64-bit BAR by its lower register)
+    u64 size = 0;        // bytes, a power of two
+};
+struct PciFunction {
+    std::string node;
+    std::string partition;  // owner, as written
+    unsigned device = 0;    // 1..31 on bus 0
+    unsigned function = 0;  // 0..7
+    unsigned pin = 1;       // its interrupt pin, INTA..INTD = 1..4
+    bh::u32 vendor = 0;
+    bh::u32 device_id = 0;
+    std::vector<PciBar> bars;  // every memory BAR the function implements
+    std::string qemu_device;   // for tools/qemu-run: the -device driver and its options; empty: none
+    std::string qemu_disk;     // a raw disk image file (next to the boot image) for that device
+    bool well_formed = true;   // false: reported by the parser, left out of the later rules
+    [[nodiscard]] bh::u32 bdf() const { return (device << 3) | function; }
+};
+
 struct SystemDescription {
     std::string ram_node = "/";  // where the RAM range came from, for messages
     u64 ram_base = bh::platform::kRamBase;
@@ -95,6 +116,7 @@ struct SystemDescription {
     std::vector<Partition> partitions;
     std::vector<Channel> channels;            // `/channels` children, in document order
     std::vector<Notification> notifications;  // `/notifications` children, in document order
+    std::vector<PciFunction> pci_functions;   // `/pci` children, in document order
 };
 
 }  // namespace bhcc
