@@ -48,6 +48,7 @@ set(BH_CHECKER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_identity.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_memory.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_caps.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/invariants/check_mapping_caps.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_interrupts.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_flows.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/cdt_check.cpp
