@@ -8,6 +8,9 @@
 #include <devices/virtual_devices.hpp>
 #include <kernel.hpp>
 #include <lib/format.hpp>
+#ifdef BH_DEBUG_INVARIANTS
+#include <invariants/debug_kernel.hpp>
+#endif
 
 namespace bh {
 
@@ -64,7 +67,16 @@ bool next_guest(CoreId core, GuestEntry& out) {
 }
 
 bool guest_exit(Vcpu& vcpu, const arch::GuestExit& exit) {
+#ifdef BH_DEBUG_INVARIANTS
+    // Debug kernels: the checker after every hypercall (HVC or SMC), whatever its outcome.
+    const bool call = exit.cause == arch::GuestExit::Cause::Hypercall || exit.cause == arch::GuestExit::Cause::SecureCall;
+    const u64 function = vcpu.regs.x[0];
+    const bool resume = handle_guest_exit(g_kernel, vcpu, exit);
+    if (call) (void)debug_invariants::after_call(g_kernel, *vcpu.partition, function);
+    if (resume) return true;
+#else
     if (handle_guest_exit(g_kernel, vcpu, exit)) return true;
+#endif
     virtual_devices_leave(vcpu);  // it stopped or waits: nothing of its interface stays live on the core
     return false;
 }

@@ -4,8 +4,8 @@
 
 namespace bh::checker {
 
-Scratch g_scratch;
-Atomic<bool> g_scratch_taken;
+constinit Scratch g_scratch;
+constinit Atomic<bool> g_scratch_taken;
 
 InvariantReport Checker::run() {
     identity();

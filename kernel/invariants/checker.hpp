@@ -67,10 +67,12 @@ struct Scratch {
     static constexpr u32 kRuns = 1024;      // stage-2 runs over all partitions
     static constexpr u32 kAccesses = 1024;  // memory/signal accesses over all partitions (INV-6)
     static constexpr u32 kMappingCaps = 1024;  // mapped Frame/DeviceMmio/Channel caps over all CNodes
-    const CapSlot* occupied[kOccupied];
-    const Capability* mapping_caps[kMappingCaps];
-    Run runs[kRuns];
-    Access accesses[kAccesses];
+    // Zero-initialised, so that the object is constant-initialised (constinit): a debug EL2
+    // kernel has no dynamic initialisers.
+    const CapSlot* occupied[kOccupied] = {};
+    const Capability* mapping_caps[kMappingCaps] = {};
+    Run runs[kRuns] = {};
+    Access accesses[kAccesses] = {};
 };
 extern Scratch g_scratch;
 extern Atomic<bool> g_scratch_taken;

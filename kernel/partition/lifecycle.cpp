@@ -8,6 +8,9 @@
 #include <lib/format.hpp>
 #include <partition/lifecycle.hpp>
 #include <partition/partition_table.hpp>
+#ifdef BH_DEBUG_INVARIANTS
+#include <invariants/debug_kernel.hpp>
+#endif
 
 namespace bh {
 
@@ -90,6 +93,9 @@ void Lifecycle::launch(Partition& p, u64 delay) {
 
 void Lifecycle::stopped_for_good() {
     if (running_.sub_fetch(1) == 0) {
+#ifdef BH_DEBUG_INVARIANTS
+        debug_invariants::log_summary();
+#endif
         log("all partitions stopped; powering off");
         arch::system_off();
     }
