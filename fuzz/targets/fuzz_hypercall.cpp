@@ -8,7 +8,8 @@
 // holds a cap to a frame the boot program mapped into beta: alpha may not map it), a channel
 // both hold and may map, a notification both can signal and only alpha waits on (one waiting partition per
 // notification), Partition caps with Control (alpha controls beta, beta and itself, beta
-// controls itself) and a device page (beta). Then it is snapshotted
+// controls itself), a Vcpu cap of the other partition's vCPU and a device page (beta). Its
+// private frames carry their partition's canary. Then it is snapshotted
 // (the Kernel object and the simulated RAM it uses) and every input starts from a restored copy,
 // which costs a few memcpy and zero checks instead of a rebuild.
 //
@@ -22,9 +23,12 @@
 //     (INV-1/2/4/5/6/7, STATE-1/2; of the boot CNode only the slots occupied in the snapshot),
 //     and at the end of the input the full check_invariants(system);
 //   * a resumed hypercall's x0 must be a Status value (or SMCCC unknown, or a PSCI result);
-//   * a vCPU the kernel resumes must still be Running, one it parks must not be.
+//   * a vCPU the kernel resumes must still be Running, one it parks must not be;
+//   * the functional oracles (hypercall_oracle.hpp): the mirror's status and effect for the
+//     simple capability and notification calls, no leaf reading another partition's canary,
+//     a partition that (re)starts scrubbed.
 // Any violation prints the report and traps.
-// covers: T-11 T-15 T-45 T-46 T-57 T-58 T-65 T-74 INV-1 INV-2 INV-4 INV-5 INV-6 INV-7
+// covers: T-5 T-11 T-15 T-45 T-46 T-49 T-57 T-58 T-65 T-66 T-74 INV-1 INV-2 INV-4 INV-5 INV-6 INV-7
 #include <arch/host/host_memory.hpp>
 #include <audit/audit_log.hpp>
 #include <bulkhead/hypercall.hpp>
@@ -43,6 +47,7 @@
 #include <utility>
 
 #include "fuzz_common.hpp"
+#include "hypercall_oracle.hpp"
 
 using namespace bh;
 namespace attr = bh::manifest::attr;
@@ -270,6 +275,11 @@ void build() {
     slot();
     slot();
     must(s.boot.retype(kObjects, ObjectType::Vcpu, 0, BootSlot(vcpus), 3, s, held()), "vcpu objects");
+    // 11: a Vcpu cap of the other partition's vCPU (alpha: beta's vCPU 0; beta: alpha's vCPU 1).
+    // No call invokes a Vcpu cap; they are caps to copy, mint, move and delete (the last one of a
+    // bound vCPU is refused: the kernel uses the object for good).
+    must(grant(vcpus + 2, pa, 11, all), "alpha: beta's vcpu");
+    must(grant(vcpus + 1, pb, 11, all), "beta: alpha's vcpu 1");
     g_held = nullptr;
     delete lock;
     must(s.cores.bind(s.boot, pa, BootSlot(vcpus), VcpuIndex(0), CoreId(0)), "bind alpha 0");
@@ -279,6 +289,17 @@ void build() {
     must(s.partitions.set_entry(pb, VcpuIndex(0), kGuestRam, 2), "entry beta");
     must(seal(s), "seal");
     if (!check_invariants(s, world.baseline).ok()) setup_failed("invariants after seal");
+
+    // Each partition's data in its frames (hypercall_oracle.hpp): the canary of the partition
+    // that holds an unmapped frame's cap, then of the partition a mapped frame is mapped into.
+    for (Partition* p : {&pa, &pb})
+        for_each_cspace_cap(*p, [&](const Capability& c) {
+            if (c.type == ObjectType::Frame && !c.mapped()) fuzz::oracle::fill_canary(c.object, c.object_size(), p->index.raw());
+        });
+    for (Partition* p : {&pa, &pb})
+        for (u32 r = 0; r < p->region_count; ++r)
+            if (p->regions[r].is_private_ram())
+                fuzz::oracle::fill_canary(p->regions[r].pa.raw(), p->regions[r].size, p->index.raw());
 
     // Snapshot: the boot CNode's used slots, the object memory handed out so far, the frames.
     world.ranges[world.range_count++] = {platform::kBootCNodeBase,
@@ -532,6 +553,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             what = "asynchronous exit";
         }
 
+        // The functional oracles (hypercall_oracle.hpp): the mirror for HVC #0 calls it models,
+        // the scrub of a partition that (re)starts during the step.
+        fuzz::oracle::Expected expected;
+        if (oracle != Oracle::Off && call && kind == arch::ExitVector::Sync && syn.esr == esr_of(0x16, 0))
+            expected = fuzz::oracle::expect(*v.partition, v.regs.x);
+        const u32 runs[2] = {world.alpha->run(), world.beta->run()};
         const bool resume = handle_guest_exit(s, v, arch::decode_exit(kind, syn));
         const VcpuState after = v.load_state();
         bool changed = !resume;
@@ -546,8 +573,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // The checker runs after every step that may have changed the state (a call that
         // succeeded, other than a query; an exit that parked the vCPU) and once at the end: a
         // refusal or a query that changed something anyway is still caught, at the next check.
-        if ((changed || spi) && oracle == Oracle::Step) check(s, what, false);
+        if ((changed || spi) && oracle == Oracle::Step) {
+            check(s, what, false);
+            fuzz::oracle::no_foreign_canary(s);
+        }
+        // After the checker, so that a bug both see is reported as the invariant it breaks.
+        if (resume && expected.checked) fuzz::oracle::verify(expected, v);
+        if (oracle != Oracle::Off) {
+            for (Partition* p : {world.alpha, world.beta})
+                if (p->run() != runs[p == world.alpha ? 0 : 1] && p->load_state() == PartitionState::Running)
+                    fuzz::oracle::scrubbed(*p);
+        }
     }
-    if (oracle != Oracle::Off) check(s, "the last step", true);
+    if (oracle != Oracle::Off) {
+        check(s, "the last step", true);
+        fuzz::oracle::no_foreign_canary(s);
+    }
     return 0;
 }
