@@ -195,6 +195,7 @@ Outcome Lifecycle::control(Partition& target, bool restart, Vcpu& caller) {
                 // Another core takes it down; that core may wait for this one, when the caller's
                 // own partition is going down too (or is the target): then nobody reads the answer.
                 if (caller.partition->load_state() != PartitionState::Running) return Status::Ok;
+                arch::cpu_relax();  // waiting for another core, like every such loop
                 break;
             default: return Status::Busy;
         }
