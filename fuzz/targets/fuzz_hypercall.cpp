@@ -48,6 +48,7 @@
 
 #include "fuzz_common.hpp"
 #include "hypercall_oracle.hpp"
+#include "interleave.hpp"
 
 using namespace bh;
 namespace attr = bh::manifest::attr;
@@ -457,12 +458,65 @@ Oracle oracle = Oracle::Step;
 constexpr u64 kEsrIl = 1ull << 25;
 constexpr u64 esr_of(u32 ec, u32 iss) { return (static_cast<u64>(ec) << 26) | kEsrIl | (iss & 0x1FF'FFFF); }
 
+// BH_FUZZ_INTERLEAVE=1: the interleaving mode (docs/fuzzing.md "Interleaving mode"). Each step
+// is two hypercalls of two different vCPUs, interleaved at a lock point the input chooses.
+bool interleaving = false;
+
+// One vCPU's half of an interleaved step: the call as the normal mode's hypercall action makes it
+// (function byte, then its arguments from the pools), run, then its core's decision.
+struct Half {
+    Vcpu* v = nullptr;
+    u64 x[8] = {};
+    bool resume = false;
+};
+
+void read_half(fuzz::Bytes& in, Half& h) {
+    const FunctionInfo& f = kFunctions[in.u8() % kFunctionCount];
+    h.x[0] = f.id;
+    for (unsigned k = 1; k <= f.args; ++k) h.x[k] = arg(in);
+}
+
+void run_half(Kernel& s, Half& h) {
+    Vcpu& v = *h.v;
+    for (unsigned k = 0; k < 8; ++k) v.regs.x[k] = h.x[k];
+    h.resume = handle_guest_exit(s, v, arch::decode_exit(arch::ExitVector::Sync, arch::Syndrome{esr_of(0x16, 0), 0, 0}));
+    const VcpuState after = v.load_state();
+    if (h.resume) {
+        if (after != VcpuState::Running) fuzz::finding("the kernel resumed a vCPU that is not Running");
+        check_result(h.x[0], v.regs.x[0], true);
+        v.store_state(VcpuState::Runnable);
+    } else if (after == VcpuState::Running) {
+        fuzz::finding("the kernel parked a vCPU that is still Running");
+    }
+}
+
+// Step byte: bits 0-1 vCPU A, 2-3 vCPU B (0/1 = alpha.0/alpha.1, 2 = beta.0, 3 = alpha.0; B
+// moves to the next vCPU when it is A), 4-7 the lock point of A's call after which B runs (0:
+// none, A runs first to the end). Then A's function byte and arguments, then B's.
+void interleaved_step(Kernel& s, fuzz::Bytes& in, Vcpu* const* vcpus) {
+    const u8 sel = in.u8();
+    const unsigned ia = (sel & 3) % 3;
+    unsigned ib = ((sel >> 2) & 3) % 3;
+    if (ib == ia) ib = (ib + 1) % 3;
+    Half a, b;
+    a.v = vcpus[ia];
+    b.v = vcpus[ib];
+    read_half(in, a);
+    read_half(in, b);
+    for (const Half* h : {&a, &b})
+        if (h->v->load_state() != VcpuState::Runnable || h->v->partition->load_state() != PartitionState::Running) return;
+    a.v->store_state(VcpuState::Running);
+    b.v->store_state(VcpuState::Running);
+    fuzz::interleave::run(a.v->core.raw(), b.v->core.raw(), sel >> 4, [&] { run_half(s, a); }, [&] { run_half(s, b); });
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     if (const char* o = std::getenv("BH_FUZZ_ORACLE")) {
         oracle = std::strcmp(o, "end") == 0 ? Oracle::End : std::strcmp(o, "off") == 0 ? Oracle::Off : Oracle::Step;
     }
+    if (const char* i = std::getenv("BH_FUZZ_INTERLEAVE")) interleaving = std::strcmp(i, "1") == 0;
     build();
     return 0;
 }
@@ -474,7 +528,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Vcpu* const vcpus[] = {&world.alpha->vcpus[0], &world.alpha->vcpus[1], &world.beta->vcpus[0]};
     fuzz::Bytes in(data, size);
 
-    for (unsigned step = 0; step < 256 && !in.done(); ++step) {
+    for (unsigned step = 0; interleaving && step < 128 && !in.done(); ++step) {
+        interleaved_step(s, in, vcpus);
+        if (oracle == Oracle::Step) {
+            check(s, "an interleaved step", false);
+            fuzz::oracle::no_foreign_canary(s);
+        }
+    }
+    for (unsigned step = 0; !interleaving && step < 256 && !in.done(); ++step) {
         const u8 op = in.u8();
         Vcpu& v = *vcpus[(op & 3) % 3];
         const unsigned action = op >> 2;  // 0..63
