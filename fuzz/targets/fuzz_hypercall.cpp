@@ -38,11 +38,16 @@
 #include <invariants/invariants.hpp>
 #include <kernel.hpp>
 #include <memory/frame_mapping.hpp>
+#include <boot/boot_program.hpp>
+#include <boot/manifest_reader.hpp>
 #include <policy/seal.hpp>
 
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <vector>
 #include <new>
 #include <utility>
 
@@ -126,8 +131,11 @@ struct World {
     Partition* alpha = nullptr;
     Partition* beta = nullptr;
     u32 next_slot = manifest::kFirstFreeBootSlot;
-    Range ranges[16] = {};
-    unsigned range_count = 0;
+    std::vector<Range> ranges;
+    // Every partition and every bound vCPU, in partition order (the steps' vCPU numbers).
+    std::vector<Partition*> parts;
+    std::vector<Vcpu*> vcpus;
+    std::vector<u8> manifest;  // BH_FUZZ_MANIFEST's bytes: the images' bytes stay here
     unsigned char* ram_saved = nullptr;
     u64 ram_saved_size = 0;
     // The snapshot's RAM as runs of 64-byte lines that are all zero or not: most of the object
@@ -188,7 +196,7 @@ u32 frame(unsigned bits, bool snapshot) {
     const u32 us = slot(), fs = slot();
     must(s.boot.create_untyped(BootSlot(us), PhysAddr(pa), bits, false), "untyped");
     must(s.boot.retype(BootSlot(us), ObjectType::Frame, bits, BootSlot(fs), 1, s, held()), "retype frame");
-    if (snapshot) world.ranges[world.range_count++] = {pa, size};
+    if (snapshot) world.ranges.push_back({pa, size});
     return fs;
 }
 
@@ -246,7 +254,7 @@ void build() {
     next_frame_pa = (next_frame_pa + 0xfff) & ~0xfffull;
     must(s.boot.create_untyped(BootSlot(cu), PhysAddr(next_frame_pa), 12, false), "channel untyped");
     must(s.boot.retype(BootSlot(cu), ObjectType::Channel, 12, BootSlot(channel), 1, s, held()), "retype channel");
-    world.ranges[world.range_count++] = {next_frame_pa, 0x1000};
+    world.ranges.push_back({next_frame_pa, 0x1000});
     next_frame_pa += 0x1000;
     must(grant(channel, pb, 5, rwg), "beta channel");
     must(grant(channel, pa, 10, all), "alpha channel");
@@ -289,43 +297,80 @@ void build() {
     must(s.partitions.set_entry(pa, VcpuIndex(0), kGuestRam, 1), "entry alpha");
     must(s.partitions.set_entry(pb, VcpuIndex(0), kGuestRam, 2), "entry beta");
     must(seal(s), "seal");
+    world.parts = {&pa, &pb};
+    world.vcpus = {&pa.vcpus[0], &pa.vcpus[1], &pb.vcpus[0]};
+}
+
+// BH_FUZZ_MANIFEST=<file>: the world is what the boot program builds from a packed manifest
+// (bhcc's --manifest output, e.g. build/images/caps.manifest.bin), the boot program the kernel
+// runs at boot, seal included. Every Frame and Channel the boot CNode holds is snapshotted.
+void build_from_manifest(const char* path) {
+    FILE* f = std::fopen(path, "rb");
+    if (f == nullptr) setup_failed("BH_FUZZ_MANIFEST", path);
+    u8 buffer[4096];
+    for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;) world.manifest.insert(world.manifest.end(), buffer, buffer + n);
+    std::fclose(f);
+    host::reset_all();
+    world.system = new (world.storage) Kernel();
+    Kernel& s = *world.system;
+    must(s.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores), "init");
+    static ManifestReader reader;  // the images' bytes are read from the manifest on every restart
+    if (reader.open(world.manifest.data(), world.manifest.size()) != Status::Ok) setup_failed("manifest", reader.error().reason);
+    const BootResult booted = run_boot_program(s, reader);
+    if (!booted.ok()) setup_failed("boot program", booted.outcome.reason());
+    const CapSlot* boot = caps::cnode_slots(s.boot.cnode().cap);
+    for (u32 k = 0; k < manifest::kBootSlots; ++k) {
+        const Capability& c = boot[k].cap;
+        if (c.type != ObjectType::Null) world.next_slot = k + 1;
+        if (c.type != ObjectType::Frame && c.type != ObjectType::Channel) continue;
+        bool seen = false;
+        for (const Range& r : world.ranges) seen = seen || r.pa == c.object;
+        if (!seen) world.ranges.push_back({c.object, c.object_size()});
+    }
+    s.partitions.for_each([&](Partition& p) {
+        world.parts.push_back(&p);
+        for (u32 v = 0; v < p.vcpu_count; ++v)
+            if (p.vcpus.bound(v)) world.vcpus.push_back(&p.vcpus[v]);
+    });
+    if (world.vcpus.empty()) setup_failed("manifest", "no vCPU");
+}
+
+void snapshot() {
+    Kernel& s = *world.system;
     if (!check_invariants(s, world.baseline).ok()) setup_failed("invariants after seal");
 
     // Each partition's data in its frames (hypercall_oracle.hpp): the canary of the partition
     // that holds an unmapped frame's cap, then of the partition a mapped frame is mapped into.
-    for (Partition* p : {&pa, &pb})
+    for (Partition* p : world.parts)
         for_each_cspace_cap(*p, [&](const Capability& c) {
             if (c.type == ObjectType::Frame && !c.mapped()) fuzz::oracle::fill_canary(c.object, c.object_size(), p->index.raw());
         });
-    for (Partition* p : {&pa, &pb})
+    for (Partition* p : world.parts)
         for (u32 r = 0; r < p->region_count; ++r)
             if (p->regions[r].is_private_ram())
                 fuzz::oracle::fill_canary(p->regions[r].pa.raw(), p->regions[r].size, p->index.raw());
 
     // Snapshot: the boot CNode's used slots, the object memory handed out so far, the frames.
-    world.ranges[world.range_count++] = {platform::kBootCNodeBase,
-                                         static_cast<u64>(world.next_slot + 1) * sizeof(CapSlot)};
+    world.ranges.push_back({platform::kBootCNodeBase, static_cast<u64>(world.next_slot + 1) * sizeof(CapSlot)});
     // Object memory, except the free part of each partition's table pool: pages handed out
     // from it during an input are free again once the pool's watermark (in the partition
     // object) is restored, and ObjectMemory::allocate zeroes a page when it hands it out.
     const BootSpace::ObjectMemoryView om = s.boot.object_memory();
-    Range skip[2] = {};
-    for (unsigned i = 0; i < 2; ++i) {
-        const ObjectMemory& pool = (i == 0 ? world.alpha : world.beta)->table_pool;
-        skip[i] = {pool.base().raw() + pool.used(), pool.size() - pool.used()};
-    }
-    if (skip[1].pa < skip[0].pa) std::swap(skip[0], skip[1]);
+    std::vector<Range> skip;
+    for (const Partition* p : world.parts)
+        skip.push_back({p->table_pool.base().raw() + p->table_pool.used(), p->table_pool.size() - p->table_pool.used()});
+    std::sort(skip.begin(), skip.end(), [](const Range& x, const Range& y) { return x.pa < y.pa; });
     u64 from = om.base.raw();
     for (const Range& r : skip) {
         if (r.pa < from || r.pa + r.size > om.base.raw() + om.used) setup_failed("table pool outside object memory");
-        if (r.pa > from) world.ranges[world.range_count++] = {from, r.pa - from};
+        if (r.pa > from) world.ranges.push_back({from, r.pa - from});
         from = r.pa + r.size;
     }
-    if (om.base.raw() + om.used > from) world.ranges[world.range_count++] = {from, om.base.raw() + om.used - from};
-    for (unsigned i = 0; i < world.range_count; ++i) world.ram_saved_size += world.ranges[i].size;
+    if (om.base.raw() + om.used > from) world.ranges.push_back({from, om.base.raw() + om.used - from});
+    for (const Range& r : world.ranges) world.ram_saved_size += r.size;
     world.ram_saved = static_cast<unsigned char*>(std::malloc(world.ram_saved_size));
     u64 off = 0;
-    for (unsigned i = 0; i < world.range_count; ++i) {
+    for (unsigned i = 0; i < world.ranges.size(); ++i) {
         std::memcpy(world.ram_saved + off, ram(world.ranges[i].pa), world.ranges[i].size);
         off += world.ranges[i].size;
     }
@@ -357,7 +402,7 @@ void build() {
     constexpr u64 kLine = 64;
     world.segments = static_cast<World::Segment*>(std::malloc(sizeof(World::Segment) * (world.ram_saved_size / kLine + 1)));
     off = 0;
-    for (unsigned i = 0; i < world.range_count; ++i) {
+    for (unsigned i = 0; i < world.ranges.size(); ++i) {
         for (u64 o = 0; o < world.ranges[i].size; o += kLine) {
             const u64 n = world.ranges[i].size - o < kLine ? world.ranges[i].size - o : kLine;
             const unsigned char* from = world.ram_saved + off + o;
@@ -495,9 +540,11 @@ void run_half(Kernel& s, Half& h) {
 // none, A runs first to the end). Then A's function byte and arguments, then B's.
 void interleaved_step(Kernel& s, fuzz::Bytes& in, Vcpu* const* vcpus) {
     const u8 sel = in.u8();
-    const unsigned ia = (sel & 3) % 3;
-    unsigned ib = ((sel >> 2) & 3) % 3;
-    if (ib == ia) ib = (ib + 1) % 3;
+    const unsigned n = static_cast<unsigned>(world.vcpus.size());
+    if (n < 2) return;
+    const unsigned ia = (sel & 3) % n;
+    unsigned ib = ((sel >> 2) & 3) % n;
+    if (ib == ia) ib = (ib + 1) % n;
     Half a, b;
     a.v = vcpus[ia];
     b.v = vcpus[ib];
@@ -517,15 +564,24 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
         oracle = std::strcmp(o, "end") == 0 ? Oracle::End : std::strcmp(o, "off") == 0 ? Oracle::Off : Oracle::Step;
     }
     if (const char* i = std::getenv("BH_FUZZ_INTERLEAVE")) interleaving = std::strcmp(i, "1") == 0;
-    build();
+    if (const char* m = std::getenv("BH_FUZZ_MANIFEST"); m != nullptr && *m != '\0') {
+        build_from_manifest(m);
+    } else {
+        build();
+    }
+    snapshot();
     return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    if (world.system == nullptr) build();
+    if (world.system == nullptr) {
+        build();
+        snapshot();
+    }
     restore();
     Kernel& s = *world.system;
-    Vcpu* const vcpus[] = {&world.alpha->vcpus[0], &world.alpha->vcpus[1], &world.beta->vcpus[0]};
+    Vcpu* const* vcpus = world.vcpus.data();
+    const unsigned vcpu_count = static_cast<unsigned>(world.vcpus.size());
     fuzz::Bytes in(data, size);
 
     for (unsigned step = 0; interleaving && step < 128 && !in.done(); ++step) {
@@ -537,7 +593,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     for (unsigned step = 0; !interleaving && step < 256 && !in.done(); ++step) {
         const u8 op = in.u8();
-        Vcpu& v = *vcpus[(op & 3) % 3];
+        Vcpu& v = *vcpus[(op & 3) % vcpu_count];
         const unsigned action = op >> 2;  // 0..63
         // A vCPU that is not runnable takes no exit (it is off, blocked or being started).
         if (v.load_state() != VcpuState::Runnable) continue;
@@ -619,7 +675,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         fuzz::oracle::Expected expected;
         if (oracle != Oracle::Off && call && kind == arch::ExitVector::Sync && syn.esr == esr_of(0x16, 0))
             expected = fuzz::oracle::expect(*v.partition, v.regs.x);
-        const u32 runs[2] = {world.alpha->run(), world.beta->run()};
+        u32 runs[manifest::kMaxPartitions] = {};
+        for (u32 i = 0; i < world.parts.size(); ++i) runs[i] = world.parts[i]->run();
         const bool resume = handle_guest_exit(s, v, arch::decode_exit(kind, syn));
         const VcpuState after = v.load_state();
         bool changed = !resume;
@@ -641,9 +698,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // After the checker, so that a bug both see is reported as the invariant it breaks.
         if (resume && expected.checked) fuzz::oracle::verify(expected, v);
         if (oracle != Oracle::Off) {
-            for (Partition* p : {world.alpha, world.beta})
-                if (p->run() != runs[p == world.alpha ? 0 : 1] && p->load_state() == PartitionState::Running)
-                    fuzz::oracle::scrubbed(*p);
+            for (u32 i = 0; i < world.parts.size(); ++i)
+                if (world.parts[i]->run() != runs[i] && world.parts[i]->load_state() == PartitionState::Running)
+                    fuzz::oracle::scrubbed(*world.parts[i]);
         }
     }
     if (oracle != Oracle::Off) {
