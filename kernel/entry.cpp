@@ -4,6 +4,7 @@
 #include <audit/audit_log.hpp>
 #include <boot/boot_program.hpp>
 #include <bulkhead/platform.hpp>
+#include <calls/fast_call.hpp>
 #include <calls/guest_exit.hpp>
 #include <devices/virtual_devices.hpp>
 #include <kernel.hpp>
@@ -90,4 +91,19 @@ bool sgi_register_write(Vcpu& vcpu, u64 value, bool group1) {
 bool interrupt(CoreId core, u32 intid, bool in_exit) { return physical_interrupt(g_kernel, core, intid, in_exit); }
 
 }  // namespace kernel_entry
+
+extern "C" kernel_entry::FastExit bh_fast_call(Vcpu* vcpu) {
+#ifdef BH_DEBUG_INVARIANTS
+    // Debug kernels: a call the fast path answers is checked after too (one it leaves to the full
+    // path is checked there; the IDs the vectors answer themselves change nothing).
+    const u64 function = vcpu->regs.x[0];
+    const kernel_entry::FastOutcome outcome = fast_path::fast_call(g_kernel, *vcpu);
+    if (outcome != kernel_entry::FastOutcome::Slow) (void)debug_invariants::after_call(g_kernel, *vcpu->partition, function);
+    return {outcome, &vcpu->regs};
+#else
+    return {fast_path::fast_call(g_kernel, *vcpu), &vcpu->regs};
+#endif
+}
+extern "C" void bh_fast_call_parked(Vcpu* vcpu) { fast_path::parked(*vcpu); }
+
 }  // namespace bh

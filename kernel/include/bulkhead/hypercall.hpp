@@ -50,6 +50,16 @@ enum class Function : u64 {
                                      //    cursor to wait from (docs/audit.md)
 };
 
+// Every function above: the entry path answers any other vendor-range ID NotSupported before it
+// decodes anything (kernel/calls/fast_call.hpp; a unit test holds this list to decode_call).
+inline constexpr Function kFunctions[] = {
+    Function::AbiVersion,     Function::ConsoleWrite,       Function::PartitionInfo,    Function::CapIdentify,
+    Function::CapCopy,        Function::CapMint,            Function::CapMove,          Function::CapDelete,
+    Function::CapRevoke,      Function::FrameMap,           Function::FrameUnmap,       Function::NotificationSignal,
+    Function::NotificationWait, Function::NotificationPoll, Function::PartitionStop,    Function::PartitionRestart,
+    Function::IrqBind,        Function::IrqAck,             Function::IrqUnbind,        Function::AuditRead,
+};
+
 // 4: AuditRead (0x60); version 3's calls are unchanged.
 // 3: IrqBind, IrqAck, IrqUnbind (0x50-0x52); version 2's calls are unchanged.
 inline constexpr u64 kAbiVersion = 4;
