@@ -9,6 +9,9 @@
 #include <devices/virtual_devices.hpp>
 #include <kernel.hpp>
 #include <lib/format.hpp>
+#ifdef BH_DEBUG_INVARIANTS
+#include <invariants/debug_kernel.hpp>
+#endif
 
 namespace bh {
 
@@ -66,7 +69,16 @@ bool next_guest(CoreId core, GuestEntry& out) {
 }
 
 bool guest_exit(Vcpu& vcpu, const arch::GuestExit& exit) {
+#ifdef BH_DEBUG_INVARIANTS
+    // Debug kernels: the checker after every hypercall (HVC or SMC), whatever its outcome.
+    const bool call = exit.cause == arch::GuestExit::Cause::Hypercall || exit.cause == arch::GuestExit::Cause::SecureCall;
+    const u64 function = vcpu.regs.x[0];
+    const bool resume = handle_guest_exit(g_kernel, vcpu, exit);
+    if (call) (void)debug_invariants::after_call(g_kernel, *vcpu.partition, function);
+    if (resume) return true;
+#else
     if (handle_guest_exit(g_kernel, vcpu, exit)) return true;
+#endif
     virtual_devices_leave(vcpu);  // it stopped or waits: nothing of its interface stays live on the core
     return false;
 }
@@ -88,7 +100,16 @@ bool interrupt(CoreId core, u32 intid, bool in_exit) {
 }  // namespace kernel_entry
 
 extern "C" kernel_entry::FastExit bh_fast_call(Vcpu* vcpu) {
+#ifdef BH_DEBUG_INVARIANTS
+    // Debug kernels: a call the fast path answers is checked after too (one it leaves to the full
+    // path is checked there; the IDs the vectors answer themselves change nothing).
+    const u64 function = vcpu->regs.x[0];
+    const kernel_entry::FastOutcome outcome = fast_path::fast_call(g_kernel, *vcpu);
+    if (outcome != kernel_entry::FastOutcome::Slow) (void)debug_invariants::after_call(g_kernel, *vcpu->partition, function);
+    return {outcome, &vcpu->regs};
+#else
     return {fast_path::fast_call(g_kernel, *vcpu), &vcpu->regs};
+#endif
 }
 extern "C" void bh_fast_call_parked(Vcpu* vcpu) { fast_path::parked(*vcpu); }
 

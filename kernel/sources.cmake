@@ -54,9 +54,11 @@ set(BH_CHECKER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_identity.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_memory.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_caps.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/invariants/check_mapping_caps.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_interrupts.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_flows.cpp
   ${CMAKE_CURRENT_LIST_DIR}/invariants/check_dma.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/invariants/debug_kernel.cpp
   ${CMAKE_CURRENT_LIST_DIR}/caps/cdt_check.cpp
 )
 set(BH_ARCH_PURE_SOURCES

@@ -8,7 +8,8 @@
 // holds a cap to a frame the boot program mapped into beta: alpha may not map it), a channel
 // both hold and may map, a notification both can signal and only alpha waits on (one waiting partition per
 // notification), Partition caps with Control (alpha controls beta, beta and itself, beta
-// controls itself) and a device page (beta). Then it is snapshotted
+// controls itself), a Vcpu cap of the other partition's vCPU and a device page (beta). Its
+// private frames carry their partition's canary. Then it is snapshotted
 // (the Kernel object and the simulated RAM it uses) and every input starts from a restored copy,
 // which costs a few memcpy and zero checks instead of a rebuild.
 //
@@ -22,9 +23,12 @@
 //     (INV-1/2/4/5/6/7, STATE-1/2; of the boot CNode only the slots occupied in the snapshot),
 //     and at the end of the input the full check_invariants(system);
 //   * a resumed hypercall's x0 must be a Status value (or SMCCC unknown, or a PSCI result);
-//   * a vCPU the kernel resumes must still be Running, one it parks must not be.
+//   * a vCPU the kernel resumes must still be Running, one it parks must not be;
+//   * the functional oracles (hypercall_oracle.hpp): the mirror's status and effect for the
+//     simple capability and notification calls, no leaf reading another partition's canary,
+//     a partition that (re)starts scrubbed.
 // Any violation prints the report and traps.
-// covers: T-11 T-15 T-45 T-46 T-57 T-58 T-65 T-74 INV-1 INV-2 INV-4 INV-5 INV-6 INV-7
+// covers: T-5 T-11 T-15 T-45 T-46 T-49 T-57 T-58 T-65 T-66 T-74 INV-1 INV-2 INV-4 INV-5 INV-6 INV-7
 #include <arch/host/host_memory.hpp>
 #include <audit/audit_log.hpp>
 #include <bulkhead/hypercall.hpp>
@@ -34,16 +38,23 @@
 #include <invariants/invariants.hpp>
 #include <kernel.hpp>
 #include <memory/frame_mapping.hpp>
+#include <boot/boot_program.hpp>
+#include <boot/manifest_reader.hpp>
 #include <policy/seal.hpp>
 
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <vector>
 #include <new>
 #include <utility>
 
 #include "fuzz_common.hpp"
 #include "fuzz_oracle.hpp"
+#include "hypercall_oracle.hpp"
+#include "interleave.hpp"
 
 using namespace bh;
 namespace attr = bh::manifest::attr;
@@ -121,8 +132,11 @@ struct World {
     Partition* alpha = nullptr;
     Partition* beta = nullptr;
     u32 next_slot = manifest::kFirstFreeBootSlot;
-    Range ranges[16] = {};
-    unsigned range_count = 0;
+    std::vector<Range> ranges;
+    // Every partition and every bound vCPU, in partition order (the steps' vCPU numbers).
+    std::vector<Partition*> parts;
+    std::vector<Vcpu*> vcpus;
+    std::vector<u8> manifest;  // BH_FUZZ_MANIFEST's bytes: the images' bytes stay here
     unsigned char* ram_saved = nullptr;
     u64 ram_saved_size = 0;
     // The snapshot's RAM as runs of 64-byte lines that are all zero or not: most of the object
@@ -183,7 +197,7 @@ u32 frame(unsigned bits, bool snapshot) {
     const u32 us = slot(), fs = slot();
     must(s.boot.create_untyped(BootSlot(us), PhysAddr(pa), bits, false), "untyped");
     must(s.boot.retype(BootSlot(us), ObjectType::Frame, bits, BootSlot(fs), 1, s, held()), "retype frame");
-    if (snapshot) world.ranges[world.range_count++] = {pa, size};
+    if (snapshot) world.ranges.push_back({pa, size});
     return fs;
 }
 
@@ -241,7 +255,7 @@ void build() {
     next_frame_pa = (next_frame_pa + 0xfff) & ~0xfffull;
     must(s.boot.create_untyped(BootSlot(cu), PhysAddr(next_frame_pa), 12, false), "channel untyped");
     must(s.boot.retype(BootSlot(cu), ObjectType::Channel, 12, BootSlot(channel), 1, s, held()), "retype channel");
-    world.ranges[world.range_count++] = {next_frame_pa, 0x1000};
+    world.ranges.push_back({next_frame_pa, 0x1000});
     next_frame_pa += 0x1000;
     must(grant(channel, pb, 5, rwg), "beta channel");
     must(grant(channel, pa, 10, all), "alpha channel");
@@ -271,6 +285,11 @@ void build() {
     slot();
     slot();
     must(s.boot.retype(kObjects, ObjectType::Vcpu, 0, BootSlot(vcpus), 3, s, held()), "vcpu objects");
+    // 11: a Vcpu cap of the other partition's vCPU (alpha: beta's vCPU 0; beta: alpha's vCPU 1).
+    // No call invokes a Vcpu cap; they are caps to copy, mint, move and delete (the last one of a
+    // bound vCPU is refused: the kernel uses the object for good).
+    must(grant(vcpus + 2, pa, 11, all), "alpha: beta's vcpu");
+    must(grant(vcpus + 1, pb, 11, all), "beta: alpha's vcpu 1");
     g_held = nullptr;
     delete lock;
     must(s.cores.bind(s.boot, pa, BootSlot(vcpus), VcpuIndex(0), CoreId(0)), "bind alpha 0");
@@ -279,32 +298,80 @@ void build() {
     must(s.partitions.set_entry(pa, VcpuIndex(0), kGuestRam, 1), "entry alpha");
     must(s.partitions.set_entry(pb, VcpuIndex(0), kGuestRam, 2), "entry beta");
     must(seal(s), "seal");
+    world.parts = {&pa, &pb};
+    world.vcpus = {&pa.vcpus[0], &pa.vcpus[1], &pb.vcpus[0]};
+}
+
+// BH_FUZZ_MANIFEST=<file>: the world is what the boot program builds from a packed manifest
+// (bhcc's --manifest output, e.g. build/images/caps.manifest.bin), the boot program the kernel
+// runs at boot, seal included. Every Frame and Channel the boot CNode holds is snapshotted.
+void build_from_manifest(const char* path) {
+    FILE* f = std::fopen(path, "rb");
+    if (f == nullptr) setup_failed("BH_FUZZ_MANIFEST", path);
+    u8 buffer[4096];
+    for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;) world.manifest.insert(world.manifest.end(), buffer, buffer + n);
+    std::fclose(f);
+    host::reset_all();
+    world.system = new (world.storage) Kernel();
+    Kernel& s = *world.system;
+    must(s.init(platform::kRamBase, platform::kDefaultRamSize, platform::kMaxCores), "init");
+    static ManifestReader reader;  // the images' bytes are read from the manifest on every restart
+    if (reader.open(world.manifest.data(), world.manifest.size()) != Status::Ok) setup_failed("manifest", reader.error().reason);
+    const BootResult booted = run_boot_program(s, reader);
+    if (!booted.ok()) setup_failed("boot program", booted.outcome.reason());
+    const CapSlot* boot = caps::cnode_slots(s.boot.cnode().cap);
+    for (u32 k = 0; k < manifest::kBootSlots; ++k) {
+        const Capability& c = boot[k].cap;
+        if (c.type != ObjectType::Null) world.next_slot = k + 1;
+        if (c.type != ObjectType::Frame && c.type != ObjectType::Channel) continue;
+        bool seen = false;
+        for (const Range& r : world.ranges) seen = seen || r.pa == c.object;
+        if (!seen) world.ranges.push_back({c.object, c.object_size()});
+    }
+    s.partitions.for_each([&](Partition& p) {
+        world.parts.push_back(&p);
+        for (u32 v = 0; v < p.vcpu_count; ++v)
+            if (p.vcpus.bound(v)) world.vcpus.push_back(&p.vcpus[v]);
+    });
+    if (world.vcpus.empty()) setup_failed("manifest", "no vCPU");
+}
+
+void snapshot() {
+    Kernel& s = *world.system;
     if (!check_invariants(s, world.baseline).ok()) setup_failed("invariants after seal");
 
+    // Each partition's data in its frames (hypercall_oracle.hpp): the canary of the partition
+    // that holds an unmapped frame's cap, then of the partition a mapped frame is mapped into.
+    for (Partition* p : world.parts)
+        for_each_cspace_cap(*p, [&](const Capability& c) {
+            if (c.type == ObjectType::Frame && !c.mapped()) fuzz::oracle::fill_canary(c.object, c.object_size(), p->index.raw());
+        });
+    for (Partition* p : world.parts)
+        for (u32 r = 0; r < p->region_count; ++r)
+            if (p->regions[r].is_private_ram())
+                fuzz::oracle::fill_canary(p->regions[r].pa.raw(), p->regions[r].size, p->index.raw());
+
     // Snapshot: the boot CNode's used slots, the object memory handed out so far, the frames.
-    world.ranges[world.range_count++] = {platform::kBootCNodeBase,
-                                         static_cast<u64>(world.next_slot + 1) * sizeof(CapSlot)};
+    world.ranges.push_back({platform::kBootCNodeBase, static_cast<u64>(world.next_slot + 1) * sizeof(CapSlot)});
     // Object memory, except the free part of each partition's table pool: pages handed out
     // from it during an input are free again once the pool's watermark (in the partition
     // object) is restored, and ObjectMemory::allocate zeroes a page when it hands it out.
     const BootSpace::ObjectMemoryView om = s.boot.object_memory();
-    Range skip[2] = {};
-    for (unsigned i = 0; i < 2; ++i) {
-        const ObjectMemory& pool = (i == 0 ? world.alpha : world.beta)->table_pool;
-        skip[i] = {pool.base().raw() + pool.used(), pool.size() - pool.used()};
-    }
-    if (skip[1].pa < skip[0].pa) std::swap(skip[0], skip[1]);
+    std::vector<Range> skip;
+    for (const Partition* p : world.parts)
+        skip.push_back({p->table_pool.base().raw() + p->table_pool.used(), p->table_pool.size() - p->table_pool.used()});
+    std::sort(skip.begin(), skip.end(), [](const Range& x, const Range& y) { return x.pa < y.pa; });
     u64 from = om.base.raw();
     for (const Range& r : skip) {
         if (r.pa < from || r.pa + r.size > om.base.raw() + om.used) setup_failed("table pool outside object memory");
-        if (r.pa > from) world.ranges[world.range_count++] = {from, r.pa - from};
+        if (r.pa > from) world.ranges.push_back({from, r.pa - from});
         from = r.pa + r.size;
     }
-    if (om.base.raw() + om.used > from) world.ranges[world.range_count++] = {from, om.base.raw() + om.used - from};
-    for (unsigned i = 0; i < world.range_count; ++i) world.ram_saved_size += world.ranges[i].size;
+    if (om.base.raw() + om.used > from) world.ranges.push_back({from, om.base.raw() + om.used - from});
+    for (const Range& r : world.ranges) world.ram_saved_size += r.size;
     world.ram_saved = static_cast<unsigned char*>(std::malloc(world.ram_saved_size));
     u64 off = 0;
-    for (unsigned i = 0; i < world.range_count; ++i) {
+    for (unsigned i = 0; i < world.ranges.size(); ++i) {
         std::memcpy(world.ram_saved + off, ram(world.ranges[i].pa), world.ranges[i].size);
         off += world.ranges[i].size;
     }
@@ -336,7 +403,7 @@ void build() {
     constexpr u64 kLine = 64;
     world.segments = static_cast<World::Segment*>(std::malloc(sizeof(World::Segment) * (world.ram_saved_size / kLine + 1)));
     off = 0;
-    for (unsigned i = 0; i < world.range_count; ++i) {
+    for (unsigned i = 0; i < world.ranges.size(); ++i) {
         for (u64 o = 0; o < world.ranges[i].size; o += kLine) {
             const u64 n = world.ranges[i].size - o < kLine ? world.ranges[i].size - o : kLine;
             const unsigned char* from = world.ram_saved + off + o;
@@ -427,26 +494,97 @@ Oracle oracle = Oracle::Step;
 constexpr u64 kEsrIl = 1ull << 25;
 constexpr u64 esr_of(u32 ec, u32 iss) { return (static_cast<u64>(ec) << 26) | kEsrIl | (iss & 0x1FF'FFFF); }
 
+// BH_FUZZ_INTERLEAVE=1: the interleaving mode (docs/fuzzing.md "Interleaving mode"). Each step
+// is two hypercalls of two different vCPUs, interleaved at a lock point the input chooses.
+bool interleaving = false;
+
+// One vCPU's half of an interleaved step: the call as the normal mode's hypercall action makes it
+// (function byte, then its arguments from the pools), run, then its core's decision.
+struct Half {
+    Vcpu* v = nullptr;
+    u64 x[8] = {};
+    bool resume = false;
+};
+
+void read_half(fuzz::Bytes& in, Half& h) {
+    const FunctionInfo& f = kFunctions[in.u8() % kFunctionCount];
+    h.x[0] = f.id;
+    for (unsigned k = 1; k <= f.args; ++k) h.x[k] = arg(in);
+}
+
+void run_half(Kernel& s, Half& h) {
+    Vcpu& v = *h.v;
+    for (unsigned k = 0; k < 8; ++k) v.regs.x[k] = h.x[k];
+    h.resume = handle_guest_exit(s, v, arch::decode_exit(arch::ExitVector::Sync, arch::Syndrome{esr_of(0x16, 0), 0, 0}));
+    const VcpuState after = v.load_state();
+    if (h.resume) {
+        if (after != VcpuState::Running) fuzz::finding("the kernel resumed a vCPU that is not Running");
+        check_result(h.x[0], v.regs.x[0], true);
+        v.store_state(VcpuState::Runnable);
+    } else if (after == VcpuState::Running) {
+        fuzz::finding("the kernel parked a vCPU that is still Running");
+    }
+}
+
+// Step byte: bits 0-1 vCPU A, 2-3 vCPU B (0/1 = alpha.0/alpha.1, 2 = beta.0, 3 = alpha.0; B
+// moves to the next vCPU when it is A), 4-7 the lock point of A's call after which B runs (0:
+// none, A runs first to the end). Then A's function byte and arguments, then B's.
+void interleaved_step(Kernel& s, fuzz::Bytes& in, Vcpu* const* vcpus) {
+    const u8 sel = in.u8();
+    const unsigned n = static_cast<unsigned>(world.vcpus.size());
+    if (n < 2) return;
+    const unsigned ia = (sel & 3) % n;
+    unsigned ib = ((sel >> 2) & 3) % n;
+    if (ib == ia) ib = (ib + 1) % n;
+    Half a, b;
+    a.v = vcpus[ia];
+    b.v = vcpus[ib];
+    read_half(in, a);
+    read_half(in, b);
+    for (const Half* h : {&a, &b})
+        if (h->v->load_state() != VcpuState::Runnable || h->v->partition->load_state() != PartitionState::Running) return;
+    a.v->store_state(VcpuState::Running);
+    b.v->store_state(VcpuState::Running);
+    fuzz::interleave::run(a.v->core.raw(), b.v->core.raw(), sel >> 4, [&] { run_half(s, a); }, [&] { run_half(s, b); });
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     if (const char* o = std::getenv("BH_FUZZ_ORACLE")) {
         oracle = std::strcmp(o, "end") == 0 ? Oracle::End : std::strcmp(o, "off") == 0 ? Oracle::Off : Oracle::Step;
     }
-    build();
+    if (const char* i = std::getenv("BH_FUZZ_INTERLEAVE")) interleaving = std::strcmp(i, "1") == 0;
+    if (const char* m = std::getenv("BH_FUZZ_MANIFEST"); m != nullptr && *m != '\0') {
+        build_from_manifest(m);
+    } else {
+        build();
+    }
+    snapshot();
     return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    if (world.system == nullptr) build();
+    if (world.system == nullptr) {
+        build();
+        snapshot();
+    }
     restore();
     Kernel& s = *world.system;
-    Vcpu* const vcpus[] = {&world.alpha->vcpus[0], &world.alpha->vcpus[1], &world.beta->vcpus[0]};
+    Vcpu* const* vcpus = world.vcpus.data();
+    const unsigned vcpu_count = static_cast<unsigned>(world.vcpus.size());
     fuzz::Bytes in(data, size);
 
-    for (unsigned step = 0; step < 256 && !in.done(); ++step) {
+    for (unsigned step = 0; interleaving && step < 128 && !in.done(); ++step) {
+        interleaved_step(s, in, vcpus);
+        if (oracle == Oracle::Step) {
+            check(s, "an interleaved step", false);
+            fuzz::oracle::no_foreign_canary(s);
+        }
+    }
+    for (unsigned step = 0; !interleaving && step < 256 && !in.done(); ++step) {
         const u8 op = in.u8();
-        Vcpu& v = *vcpus[(op & 3) % 3];
+        Vcpu& v = *vcpus[(op & 3) % vcpu_count];
         const unsigned action = op >> 2;  // 0..63
         // A vCPU that is not runnable takes no exit (it is off, blocked or being started).
         if (v.load_state() != VcpuState::Runnable) continue;
@@ -523,6 +661,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             what = "asynchronous exit";
         }
 
+        // The functional oracles (hypercall_oracle.hpp): the mirror for HVC #0 calls it models,
+        // the scrub of a partition that (re)starts during the step.
+        fuzz::oracle::Expected expected;
+        if (oracle != Oracle::Off && call && kind == arch::ExitVector::Sync && syn.esr == esr_of(0x16, 0))
+            expected = fuzz::oracle::expect(*v.partition, v.regs.x);
+        u32 runs[manifest::kMaxPartitions] = {};
+        for (u32 i = 0; i < world.parts.size(); ++i) runs[i] = world.parts[i]->run();
         const bool resume = handle_guest_exit(s, v, arch::decode_exit(kind, syn));
         const VcpuState after = v.load_state();
         bool changed = !resume;
@@ -537,8 +682,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // The checker runs after every step that may have changed the state (a call that
         // succeeded, other than a query; an exit that parked the vCPU) and once at the end: a
         // refusal or a query that changed something anyway is still caught, at the next check.
-        if ((changed || spi) && oracle == Oracle::Step) check(s, what, false);
+        if ((changed || spi) && oracle == Oracle::Step) {
+            check(s, what, false);
+            fuzz::oracle::no_foreign_canary(s);
+        }
+        // After the checker, so that a bug both see is reported as the invariant it breaks.
+        if (resume && expected.checked) fuzz::oracle::verify(expected, v);
+        if (oracle != Oracle::Off) {
+            for (u32 i = 0; i < world.parts.size(); ++i)
+                if (world.parts[i]->run() != runs[i] && world.parts[i]->load_state() == PartitionState::Running)
+                    fuzz::oracle::scrubbed(*world.parts[i]);
+        }
     }
-    if (oracle != Oracle::Off) check(s, "the last step", true);
+    if (oracle != Oracle::Off) {
+        check(s, "the last step", true);
+        fuzz::oracle::no_foreign_canary(s);
+    }
     return 0;
 }

@@ -1,5 +1,6 @@
 // INV-1 memory exclusivity, INV-2 kernel integrity, STATE-1 tables == recorded regions.
 #include <invariants/checker.hpp>
+#include <invariants/vmsa_descriptor.hpp>
 
 namespace bh::checker {
 
@@ -68,9 +69,11 @@ void Checker::walk_tables(const Partition& p, RunCache& rc, unsigned level, Phys
         const u64 d = reinterpret_cast<const Atomic<u64>*>(&t[e])->load_relaxed();
         if ((d & 1) == 0) continue;
         const u64 ipa = base + (static_cast<u64>(e) << stage2::level_shift(level));
-        if (stage2::is_table(level, d)) {
-            const PhysAddr next(d & stage2::kAddressMask);
-            if (d != stage2::make_table(next.raw()))
+        // Read with the checker's own decoder (vmsa_descriptor.hpp), not the encoder's inverse.
+        const vmsa::Descriptor r = vmsa::decode(level, d);
+        if (r.kind == vmsa::Kind::Table) {
+            const PhysAddr next(r.address);
+            if (!vmsa::kernel_table(r))
                 value(at(about(add(InvariantId::TablesMatchRegions, "table descriptor with bits the kernel never sets"), p),
                          Ipa(ipa), next, stage2::level_size(level)),
                       d);
@@ -78,13 +81,11 @@ void Checker::walk_tables(const Partition& p, RunCache& rc, unsigned level, Phys
                 at(about(add(InvariantId::KernelIntegrity, "stage-2 table page outside object memory"), p), Ipa(ipa),
                    next, stage2::level_size(level));
             walk_tables(p, rc, level + 1, next, ipa);
-        } else if (stage2::is_leaf(level, d)) {
-            const u64 out = stage2::leaf_output(level, d);
-            note_leaf(rc, Ipa(ipa), PhysAddr(out), stage2::level_size(level),
-                      stage2::decode_leaf_attrs(d));
-            if (d != stage2::make_leaf(level, out, stage2::decode_leaf_attrs(d)))
+        } else if (r.kind != vmsa::Kind::Invalid) {
+            note_leaf(rc, Ipa(ipa), PhysAddr(r.address), stage2::level_size(level), vmsa::access_of(r));
+            if (!vmsa::kernel_leaf(r))
                 value(at(about(add(InvariantId::TablesMatchRegions, "leaf descriptor with bits the kernel never sets"), p),
-                         Ipa(ipa), PhysAddr(out), stage2::level_size(level)),
+                         Ipa(ipa), PhysAddr(r.address), stage2::level_size(level)),
                       d);
         }
     }

@@ -4,8 +4,8 @@
 
 namespace bh::checker {
 
-Scratch g_scratch;
-Atomic<bool> g_scratch_taken;
+constinit Scratch g_scratch;
+constinit Atomic<bool> g_scratch_taken;
 
 InvariantReport Checker::run() {
     identity();
@@ -22,6 +22,9 @@ InvariantReport Checker::run() {
     shared_leaves();
     for (u32 i = 0; i < count_; ++i)
         if (live_[i]) tables_match_regions(i);
+    gather_mapping_caps();
+    for (u32 i = 0; i < count_; ++i)
+        if (live_[i]) leaves_have_caps(i);
     cores();
     capabilities();
     interrupts();

@@ -66,9 +66,13 @@ struct Scratch {
     static constexpr u32 kOccupied = 2048;  // non-empty slots over the boot CNode and all CSpaces
     static constexpr u32 kRuns = 1024;      // stage-2 runs over all partitions
     static constexpr u32 kAccesses = 1024;  // memory/signal accesses over all partitions (INV-6)
-    const CapSlot* occupied[kOccupied];
-    Run runs[kRuns];
-    Access accesses[kAccesses];
+    static constexpr u32 kMappingCaps = 1024;  // mapped Frame/DeviceMmio/Channel caps over all CNodes
+    // Zero-initialised, so that the object is constant-initialised (constinit): a debug EL2
+    // kernel has no dynamic initialisers.
+    const CapSlot* occupied[kOccupied] = {};
+    const Capability* mapping_caps[kMappingCaps] = {};
+    Run runs[kRuns] = {};
+    Access accesses[kAccesses] = {};
 };
 extern Scratch g_scratch;
 extern Atomic<bool> g_scratch_taken;
@@ -175,6 +179,19 @@ private:
     // program's in the boot CNode — and is never executable or device memory.
     void channel_regions(u32 i);
     [[nodiscard]] static bool channel_cap_maps(const CNodeView& v, const Partition& p, const MemoryRegion& r);
+
+    // ---- INV-4 (mappings): every stage-2 leaf is justified by a live capability that records
+    // that mapping: a Frame, DeviceMmio or Channel cap, in the partition's CSpace or the boot
+    // CNode, mapped into this partition at this IPA, naming this physical page, with the rights
+    // the leaf grants and the memory type its object calls for. A delete or revoke that forgot to
+    // unmap leaves a leaf of freed, re-typeable memory: no live cap records it.
+    void leaves_have_caps(u32 i);
+    // The mapped caps of every CNode read, gathered once per check (scratch), or none.
+    void gather_mapping_caps();
+    [[nodiscard]] const Capability* cap_for_leaf(u32 i, u64 ipa, u64 pa, MapAttributes attrs) const;
+    [[nodiscard]] static bool cap_justifies(const Capability& c, u32 i, u64 ipa, u64 pa, MapAttributes attrs);
+    u32 mapping_caps_ = 0;
+    bool mapping_caps_valid_ = false;  // false: scan the views for every leaf
 
     // ---- one pass over every CNode the checks read: the boot CNode (view 0) and each live
     // partition's CSpace (view cspace_view_[i]), noting the occupied slots and the first empty

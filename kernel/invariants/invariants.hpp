@@ -20,7 +20,9 @@
 //                                 which records the binding on one DmaStream cap it holds; bus
 //                                 mastering only while bound; no one else maps its BARs
 //                                 (check_dma.cpp)
-//   INV-4  capability soundness   checked: the derivation tree over the boot CNode and every CSpace
+//   INV-4  capability soundness   checked: the derivation tree over the boot CNode and every CSpace;
+//                                 every mapped cap's mapping recorded, every stage-2 leaf
+//                                 justified by a live cap that maps it with the leaf's rights
 //   INV-5  interrupt ownership    IrqHandler caps only for SPIs the kernel made handlers for, the
 //                                 caps of one SPI in one partition; bindings by a live partition
 //                                 that alone holds the SPI, to a live Notification, on a real core
@@ -29,8 +31,9 @@
 //                                 no MMIO page is shared by two partitions
 //   INV-7  temporal isolation     core part only: vCPU <-> core bindings are consistent
 //                                 (a core runs at most one vCPU, a vCPU is on at most one core)
-//   STATE-1  stage-2 tables == recorded regions, both ways; descriptors exactly as the kernel
-//            writes them
+//   STATE-1  stage-2 tables == recorded regions, both ways; every descriptor one the kernel's
+//            policy allows, read by the checker's own decoder (vmsa_descriptor.hpp, written
+//            from the Arm ARM's field tables, not the kernel's encoder)
 //   STATE-2  partition identity: index, VMID non-zero, unique, in range, equal to the table's
 //
 // Use: tests call check_invariants() after every operation (see checked() in

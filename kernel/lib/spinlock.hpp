@@ -21,14 +21,31 @@
 
 namespace bh {
 
+#ifdef BH_HOST_LOCK_POINTS
+// Host fuzz builds only (fuzz/CMakeLists.txt): every take and drop of a lock is a point where
+// the hypercall target's interleaving mode may switch to another vCPU's call
+// (arch/host/host_memory.hpp set_schedule_hook). Never defined for the EL2 kernel.
+namespace host {
+void lock_point();
+}
+#endif
+
 class SpinLock {
 public:
     void lock() {
         const u32 ticket = next_.add_fetch(1) - 1;
         while (serving_.load() != ticket) arch::cpu_relax();
+#ifdef BH_HOST_LOCK_POINTS
+        host::lock_point();
+#endif
     }
     // Only the holder writes serving_, so its own relaxed read of it is current.
-    void unlock() { serving_.store(serving_.load_relaxed() + 1); }
+    void unlock() {
+        serving_.store(serving_.load_relaxed() + 1);
+#ifdef BH_HOST_LOCK_POINTS
+        host::lock_point();
+#endif
+    }
 
 private:
     Atomic<u32> next_;     // the next ticket to hand out

@@ -9,6 +9,9 @@
 #include <lib/format.hpp>
 #include <partition/lifecycle.hpp>
 #include <partition/partition_table.hpp>
+#ifdef BH_DEBUG_INVARIANTS
+#include <invariants/debug_kernel.hpp>
+#endif
 
 namespace bh {
 
@@ -91,6 +94,9 @@ void Lifecycle::launch(Partition& p, u64 delay) {
 
 void Lifecycle::stopped_for_good() {
     if (running_.sub_fetch(1) == 0) {
+#ifdef BH_DEBUG_INVARIANTS
+        debug_invariants::log_summary();
+#endif
         log("all partitions stopped; powering off");
         arch::system_off();
     }
@@ -192,6 +198,7 @@ Outcome Lifecycle::control(Partition& target, bool restart, Vcpu& caller) {
                 // Another core takes it down; that core may wait for this one, when the caller's
                 // own partition is going down too (or is the target): then nobody reads the answer.
                 if (caller.partition->load_state() != PartitionState::Running) return Status::Ok;
+                arch::cpu_relax();  // waiting for another core, like every such loop
                 break;
             default: return Status::Busy;
         }

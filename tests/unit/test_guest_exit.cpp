@@ -5,6 +5,7 @@
 
 #include "guest_exits.hpp"
 #include "kernel_fixture.hpp"
+#include "kernel_state.hpp"
 #include "mmio_syndrome.hpp"
 
 #include <cstring>
@@ -109,52 +110,100 @@ TEST_CASE("an SGI register write is recognised from ESR_EL2 alone, and nothing e
 }
 
 TEST_CASE("hostile hypercalls get an error status and change nothing", "[system][hypercall][INV-2][INV-4][T-11][T-13][T-22][T-32][T-56]") {
+    // A partition with caps to aim at: its own CNode (1), a 4 KiB frame (4), a notification it may
+    // only signal (6). Every refused call is compared with a snapshot of the whole kernel state
+    // (kernel_state.hpp), not only its status.
     KernelFixture f;
-    Partition& p = f.make("guest", kPartitionPa, 1, 2);
+    const u32 ps = f.make_slot("guest", kPartitionPa, 1, 2);
+    Partition& p = f.partition(ps);
+    const u32 spare = f.frame(kPartitionPa + 4 * kMiB, 12);
+    const u32 note = f.slot();
+    REQUIRE(f.retype(kKernelUntyped, ObjectType::Notification, 0, note, 1).ok());
+    const Rights rwg = Rights::read() | Rights::write() | Rights::grant();
+    REQUIRE(f.grant(ps + 1, p, 1, rwg).ok());
+    REQUIRE(f.grant(spare, p, 4, rwg).ok());
+    REQUIRE(f.grant(note, p, 6, Rights::write()).ok());
     REQUIRE(f.seal().ok());
     Vcpu& v = p.vcpus[0];
+    using F = hvc::Function;
+    namespace attr = manifest::attr;
 
-    CHECK(hypercall(f.kernel, v, 0xC600'00FF));
-    CHECK(status_of(v) == st(Status::NotSupported));
-    CHECK(hypercall(f.kernel, v, 0x1234));
-    CHECK(v.regs.x[0] == ~0ull);  // SMCCC unknown function
-    CHECK(hypercall(f.kernel, v, static_cast<u64>(hvc::Function::ConsoleWrite), {0, 41}));
-    CHECK(status_of(v) == st(Status::InvalidArgument));
-    // x1 (the capability address) is reserved on every call.
-    for (auto fn : {hvc::Function::ConsoleWrite, hvc::Function::AbiVersion, hvc::Function::PartitionInfo}) {
-        CHECK(hypercall(f.kernel, v, static_cast<u64>(fn), {1, 1, 'x'}));
-        CHECK(status_of(v) == st(Status::InvalidArgument));
-    }
+    enter(f.kernel, v);  // Runnable -> Running: its core enters it before its first call
+    const KernelState before(f.kernel, &v);
+    const auto refused = [&](u64 fid, std::initializer_list<u64> args, i64 expected) {
+        INFO("function " << std::hex << fid);
+        CHECK(hypercall(f.kernel, v, fid, args));
+        CHECK(status_of(v) == expected);
+        check_unchanged(before, KernelState(f.kernel, &v));
+    };
+    const auto fn = [](F f) { return static_cast<u64>(f); };
+
+    refused(0xC600'00FF, {}, st(Status::NotSupported));
+    refused(0x1234, {}, -1);  // SMCCC unknown function
+    refused(fn(F::ConsoleWrite), {0, 41}, st(Status::InvalidArgument));
+    // x1 (the capability address) is reserved on every call that takes none.
+    for (F call : {F::ConsoleWrite, F::AbiVersion, F::PartitionInfo})
+        refused(fn(call), {1, 1, 'x'}, st(Status::InvalidArgument));
+    // Capability calls aimed at slots that are empty, out of the CSpace, of the wrong type, or
+    // lacking the right.
+    refused(fn(F::CapCopy), {4, 1ull << 20}, st(Status::InvalidArgument));
+    refused(fn(F::CapCopy), {7, 8}, st(Status::NotFound));
+    refused(fn(F::CapCopy), {4, 1}, st(Status::Exists));
+    refused(fn(F::CapMint), {4, 9, 0x100, 0}, st(Status::InvalidArgument));
+    refused(fn(F::CapMint), {4, 9, Rights::kRead, 5}, st(Status::InvalidArgument));  // a frame takes no badge
+    refused(fn(F::CapCopy), {6, 9}, st(Status::Denied));                              // no Grant
+    refused(fn(F::CapMove), {4, 4}, st(Status::Exists));
+    refused(fn(F::CapDelete), {200}, st(Status::NotFound));
+    refused(fn(F::CapRevoke), {1ull << 40}, st(Status::InvalidArgument));
+    refused(fn(F::FrameMap), {4, 0x5000'0001, attr::kRead}, st(Status::Misaligned));
+    refused(fn(F::FrameMap), {4, 1ull << 40, attr::kRead}, st(Status::OutOfRange));
+    refused(fn(F::FrameMap), {4, kGuestRam, attr::kRead}, st(Status::Exists));  // IPA in use
+    refused(fn(F::FrameMap), {4, 0x5000'0000, attr::kExecute}, st(Status::InvalidArgument));
+    refused(fn(F::FrameMap), {4, 0x5000'0000, attr::kRead | attr::kDevice}, st(Status::InvalidArgument));
+    refused(fn(F::FrameMap), {1, 0x5000'0000, attr::kRead}, st(Status::InvalidArgument));  // a CNode
+    refused(fn(F::FrameUnmap), {4}, st(Status::NotFound));                                   // not mapped
+    refused(fn(F::NotificationWait), {6}, st(Status::Denied));                               // Write only
+    refused(fn(F::NotificationPoll), {6}, st(Status::Denied));
+    refused(fn(F::NotificationSignal), {4}, st(Status::InvalidArgument));
+    refused(fn(F::PartitionStop), {6}, st(Status::InvalidArgument));
+    refused(fn(F::PartitionRestart), {99}, st(Status::InvalidArgument));  // an empty slot is no Partition cap
+    refused(fn(F::IrqBind), {6, 6, 1}, st(Status::InvalidArgument));
+    refused(fn(F::IrqAck), {4}, st(Status::InvalidArgument));
 
     // HVC with a non-zero immediate is not the ABI.
-    v.regs.x[0] = static_cast<u64>(hvc::Function::AbiVersion);
+    v.regs.x[0] = fn(F::AbiVersion);
     CHECK(exit_with(f.kernel, v, ExitVector::Sync, kEsrHvc0 | 0x42));
     CHECK(v.regs.x[0] == ~0ull);
+    check_unchanged(before, KernelState(f.kernel, &v));
 
-    CHECK(hypercall(f.kernel, v, static_cast<u64>(hvc::Function::AbiVersion)));
+    // The queries answer in the caller's registers and change nothing either.
+    CHECK(hypercall(f.kernel, v, fn(F::AbiVersion)));
     CHECK(status_of(v) == 0);
     CHECK(v.regs.x[1] == hvc::kAbiVersion);
-    CHECK(hypercall(f.kernel, v, static_cast<u64>(hvc::Function::PartitionInfo)));
+    CHECK(hypercall(f.kernel, v, fn(F::PartitionInfo)));
     CHECK(v.regs.x[1] == p.index.raw());
     CHECK(v.regs.x[2] == 0);  // the calling vCPU
     CHECK(v.regs.x[3] == 2);
     CHECK(v.regs.x[4] == 0);  // restarts so far
+    check_unchanged(before, KernelState(f.kernel, &v));
+
+    // An SMC that is not PSCI is answered "unknown" and skipped, never forwarded.
+    v.regs.x[0] = 0xC200'0001;
+    const u64 elr = v.regs.elr;
+    CHECK(exit_with(f.kernel, v, ExitVector::Sync, kEsrSmc));
+    CHECK(v.regs.x[0] == ~0ull);
+    CHECK(v.regs.elr == elr + 4);
+    v.regs.elr = elr;  // the one change the skip makes, undone for the comparison
+    check_unchanged(before, KernelState(f.kernel, &v));
 
     // Console: control characters cannot forge lines or drive the terminal.
     host::reset_console();
     u64 text = 0;
     const char msg[] = "hi\x1b[2J\n";
     std::memcpy(&text, msg, 8);
-    CHECK(hypercall(f.kernel, v, static_cast<u64>(hvc::Function::ConsoleWrite), {0, 8, text}));
+    CHECK(hypercall(f.kernel, v, fn(F::ConsoleWrite), {0, 8, text}));
     CHECK(status_of(v) == 0);
     CHECK(host::console_output() == "[guest] hi?[2J\n");
-
-    // An SMC that is not PSCI is answered "unknown" and skipped, never forwarded.
-    v.regs.x[0] = 0xC200'0001;
-    u64 elr = v.regs.elr;
-    CHECK(exit_with(f.kernel, v, ExitVector::Sync, kEsrSmc));
-    CHECK(v.regs.x[0] == ~0ull);
-    CHECK(v.regs.elr == elr + 4);
     CHECK(p.load_state() == PartitionState::Running);
 }
 

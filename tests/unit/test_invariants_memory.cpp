@@ -37,8 +37,8 @@ TEST_CASE("a leaf into another partition's frame is INV-1, naming both", "[invar
         write_page_leaf(b, kGuestRam + kMiB, kPaA + 0x5000, kRw);
         InvariantReport r = check_invariants(f.kernel);
         INFO(describe(r));
-        CHECK(r.total == 2);
-        CHECK(ids(r) == std::set<std::string>{"INV-1", "STATE-1"});
+        CHECK(r.total == 3);  // and no live cap justifies the leaf (INV-4, check_mapping_caps.cpp)
+        CHECK(ids(r) == std::set<std::string>{"INV-1", "INV-4", "STATE-1"});
         const InvariantViolation& v = *r.first();
         CHECK(v.id == InvariantId::MemoryExclusivity);
         CHECK(std::string(v.partition_name) == "beta");
@@ -56,15 +56,17 @@ TEST_CASE("a leaf into another partition's frame is INV-1, naming both", "[invar
         CHECK(std::string(w.message) == "stage-2 leaf not in any recorded region");
         CHECK(w.ipa == Ipa(kGuestRam + kMiB));
     }
-    SECTION("table and region record both: only INV-1") {
+    SECTION("table and region record both: INV-1, and no cap justifies the leaf (INV-4)") {
         write_page_leaf(b, kGuestRam + kMiB, kPaA + 0x5000, kRw);
         b.regions[b.region_count++] = MemoryRegion{Ipa(kGuestRam + kMiB), PhysAddr(kPaA + 0x5000), 0x1000, attrs_of(kRw)};
         InvariantReport r = check_invariants(f.kernel);
         INFO(describe(r));
-        CHECK(ids(r) == std::set<std::string>{"INV-1"});
-        CHECK(r.total == 2);  // the recorded region and the leaf
+        CHECK(ids(r) == std::set<std::string>{"INV-1", "INV-4"});
+        CHECK(r.total == 3);  // the recorded region and the leaf; the leaf without a cap
+        CHECK(r.count(InvariantId::MemoryExclusivity) == 2);
         for (u32 i = 0; i < r.stored; ++i) {
             CHECK(std::string(r.violations[i].partition_name) == "beta");
+            if (r.violations[i].id != InvariantId::MemoryExclusivity) continue;
             CHECK(std::string(r.violations[i].other_name) == "alpha");
             CHECK(r.violations[i].pa == PhysAddr(kPaA + 0x5000));
         }
@@ -80,7 +82,7 @@ TEST_CASE("a leaf into the kernel region or object memory is INV-2", "[invariant
         write_page_leaf(b, kGuestRam + kMiB, platform::kKernelImageBase, kRwx);
         InvariantReport r = check_invariants(f.kernel);
         INFO(describe(r));
-        CHECK(ids(r) == std::set<std::string>{"INV-2", "STATE-1"});
+        CHECK(ids(r) == std::set<std::string>{"INV-2", "INV-4", "STATE-1"});
         const InvariantViolation& v = *r.first();
         CHECK(v.id == InvariantId::KernelIntegrity);
         CHECK(std::string(v.message) == "stage-2 leaf reaches the kernel region");
@@ -102,7 +104,7 @@ TEST_CASE("a leaf into the kernel region or object memory is INV-2", "[invariant
         write_page_leaf(b, kGuestRam + kMiB, b.stage2.root().raw(), kRw);
         InvariantReport r = check_invariants(f.kernel);
         INFO(describe(r));
-        CHECK(ids(r) == std::set<std::string>{"INV-2", "STATE-1"});
+        CHECK(ids(r) == std::set<std::string>{"INV-2", "INV-4", "STATE-1"});
         CHECK(r.first()->id == InvariantId::KernelIntegrity);
         CHECK(r.first()->pa == b.stage2.root());
     }
@@ -112,8 +114,8 @@ TEST_CASE("a leaf into the kernel region or object memory is INV-2", "[invariant
         b.regions[b.region_count++] = MemoryRegion{Ipa(kGuestRam + kMiB), PhysAddr(object), kPage, attrs_of(kRw)};
         InvariantReport r = check_invariants(f.kernel);
         INFO(describe(r));
-        CHECK(ids(r) == std::set<std::string>{"INV-2"});
-        CHECK(r.total == 2);  // the leaf and the record
+        CHECK(ids(r) == std::set<std::string>{"INV-2", "INV-4"});
+        CHECK(r.total == 3);  // the leaf and the record; the leaf without a cap
         CHECK(r.find(InvariantId::KernelIntegrity)->pa == PhysAddr(object));
     }
 }
@@ -130,7 +132,7 @@ TEST_CASE("device leaves: only assignable windows, never executable, never share
         write_page_leaf(b, 0x0901'1000, platform::kGicdBase, kDev);
         InvariantReport r = check_invariants(f.kernel);
         INFO(describe(r));
-        CHECK(ids(r) == std::set<std::string>{"INV-2", "STATE-1"});
+        CHECK(ids(r) == std::set<std::string>{"INV-2", "INV-4", "STATE-1"});
         CHECK(std::string(r.first()->message) == "device leaf outside the assignable MMIO windows");
         CHECK(r.first()->pa == PhysAddr(platform::kGicdBase));
         CHECK(r.first()->ipa == Ipa(0x0901'1000));
@@ -139,8 +141,10 @@ TEST_CASE("device leaves: only assignable windows, never executable, never share
         write_page_leaf(b, 0x0901'1000, 0x0903'0000, kDev | attr::kExecute);
         InvariantReport r = check_invariants(f.kernel);
         INFO(describe(r));
-        CHECK(r.first()->id == InvariantId::KernelIntegrity);
-        CHECK(std::string(r.first()->message) == "device leaf is executable");
+        REQUIRE(r.find(InvariantId::KernelIntegrity) != nullptr);
+        CHECK(std::string(r.find(InvariantId::KernelIntegrity)->message) == "device leaf is executable");
+        // The kernel never writes such a descriptor (STATE-1, read by the checker's own decoder).
+        CHECK(std::string(r.first()->message) == "leaf descriptor with bits the kernel never sets");
     }
     SECTION("the same MMIO page in two partitions is an undeclared channel: INV-6") {
         // Made consistently (leaf and record) so that only the sharing is wrong.
@@ -149,8 +153,8 @@ TEST_CASE("device leaves: only assignable windows, never executable, never share
         a.regions[a.region_count++] = MemoryRegion{Ipa(ipa), PhysAddr(kRtc), 0x1000, attrs_of(kDev)};
         InvariantReport r = check_invariants(f.kernel);
         INFO(describe(r));
-        CHECK(ids(r) == std::set<std::string>{"INV-6"});
-        const InvariantViolation& v = *r.first();
+        CHECK(ids(r) == std::set<std::string>{"INV-4", "INV-6"});  // INV-4: alpha's leaf has no cap
+        const InvariantViolation& v = *r.find(InvariantId::InformationFlow);
         CHECK(std::string(v.partition_name) == "beta");  // the later partition is reported
         CHECK(std::string(v.other_name) == "alpha");
         CHECK(v.other_ipa == Ipa(ipa));
@@ -301,14 +305,14 @@ TEST_CASE("the report is bounded and says so", "[invariants]") {
         write_page_leaf(b, kGuestRam + kMiB + 2 * k * 0x1000, platform::kKernelImageBase + 2 * k * 0x1000, kRw);
     InvariantReport r = check_invariants(f.kernel);
     CHECK(r.stored == InvariantReport::kMaxViolations);
-    CHECK(r.total == 24);  // INV-2 and STATE-1 for each
+    CHECK(r.total == 36);  // INV-2, STATE-1 and INV-4 (no cap justifies it) for each
     CHECK(r.count(InvariantId::KernelIntegrity) == InvariantReport::kMaxViolations);
-    CHECK(summary_of(r).rfind("invariants: 24 violations (first 8 kept); checked", 0) == 0);
+    CHECK(summary_of(r).rfind("invariants: 36 violations (first 8 kept); checked", 0) == 0);
 
     host::reset_console();
     log_invariant_report(r);
     const std::string& out = host::console_output();
-    CHECK(out.find("[bulkhead] invariants: 24 violations") == 0);
+    CHECK(out.find("[bulkhead] invariants: 36 violations") == 0);
     CHECK(out.find("[bulkhead] INV-2 kernel integrity: partition 'beta' IPA 0x40100000 PA 0x40100000 size 0x1000 - "
                    "stage-2 leaf reaches the kernel region\n") != std::string::npos);
 }

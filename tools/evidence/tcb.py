@@ -39,9 +39,11 @@ def component(rel: str) -> str:
 
 def _kernel_object(text: str) -> bool:
     """Whether a compile command or deps line is of the kernel image: the objects compiled once for
-    both kernels (bulkhead_objects.dir, kernel/CMakeLists.txt) and bulkhead.elf's own (its
-    guest_pmu.cpp; before the benchmark kernel, every object was in bulkhead.dir)."""
-    return "/bulkhead_objects.dir/" in text or "/bulkhead.dir/" in text
+    every kernel (bulkhead_objects.dir, kernel/CMakeLists.txt), the release variant of the sources
+    the debug kernel compiles differently (bulkhead_release_objects.dir) and bulkhead.elf's own (its
+    guest_pmu.cpp; before the benchmark kernel, every object was in bulkhead.dir). Never the debug
+    kernel's (bulkhead_debug_objects.dir)."""
+    return any(d in text for d in ("/bulkhead_objects.dir/", "/bulkhead_release_objects.dir/", "/bulkhead.dir/"))
 
 
 def tcb_files(root: str, cross: str) -> list[str]:

@@ -28,6 +28,7 @@ std::array<u64, 1u << 16> g_tlb_invalidations{};
 u64 g_tlb_total = 0;
 u64 g_publish = 0;
 unsigned g_core = 0;
+void (*g_schedule_hook)(bool spinning) = nullptr;  // host::set_schedule_hook
 u64 g_clean_calls = 0;
 u64 g_clean_bytes = 0;
 std::vector<std::pair<u64, u64>> g_cleaned;  // every range cleaned since reset_counters
@@ -111,7 +112,10 @@ void kick_core(unsigned core) {
 
 void wake_cores() { ++g_wakes; }
 
-void cpu_relax() {}
+// A core waiting for another: under the fuzzers' interleaving scheduler, the other one runs.
+void cpu_relax() {
+    if (g_schedule_hook != nullptr) g_schedule_hook(true);
+}
 
 // Strictly increasing, like CNTPCT across reads, and deterministic for tests.
 u64 counter_now() { return g_counter++; }
@@ -176,6 +180,10 @@ bool irq_enabled(u32 intid) { return intid < g_irq_enabled.size() && g_irq_enabl
 int irq_route(u32 intid) { return intid < g_irq_route.size() ? g_irq_route[intid] : -1; }
 
 void set_current_core(unsigned core) { g_core = core; }
+void set_schedule_hook(void (*hook)(bool spinning)) { g_schedule_hook = hook; }
+void lock_point() {
+    if (g_schedule_hook != nullptr) g_schedule_hook(false);
+}
 void set_descriptor_observer(DescriptorObserver observer) { g_observer = std::move(observer); }
 
 u64 clean_to_poc_calls() { return g_clean_calls; }

@@ -32,6 +32,12 @@ void reset_counters();
 
 void set_current_core(unsigned core);
 
+// The fuzzers' interleaving scheduler (fuzz/targets/interleave.hpp): called with spinning =
+// true from arch::cpu_relax (a core waits for another) and false at every lock take and drop
+// (lock_point, from SpinLock in builds with BH_HOST_LOCK_POINTS). nullptr (the default): nothing.
+void set_schedule_hook(void (*hook)(bool spinning));
+void lock_point();
+
 // Called after every arch::write_descriptor (Write, entry, value), publish_memory_writes
 // (Publish) and stage2_tlb_invalidate_vmid (TlbInvalidate, value = the VMID): the stage-2 tests
 // record what a concurrent table walker could see and when. An empty function (the default, and
