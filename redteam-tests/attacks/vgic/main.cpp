@@ -1,4 +1,5 @@
-// Attack class "virtual GIC" (threat T-43, with T-6, T-21, T-41; invariants INV-5, INV-6): a
+// Attack class "virtual GIC" (threat T-43 and its parts T-75 T-76 T-77 T-79 T-80, with T-34;
+// invariants INV-5, INV-6, INV-7): a
 // two-vCPU partition with a virtual GIC (docs/vgic.md) attacks it from inside, next to the victim
 // and a bystander partition with a virtual GIC of its own (bystander.cpp), which counts every
 // interrupt it takes. By run (PartitionInfo's restart count tells them apart):
