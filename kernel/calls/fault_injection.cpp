@@ -7,13 +7,6 @@
 
 namespace bh {
 
-namespace {
-
-// After the report budget's burst, one more injected fault is reported per 1/8 s.
-constexpr u64 kInjectedReportsPerSecond = 8;
-
-}  // namespace
-
 bool inject_fault(Vcpu& vcpu, const arch::GuestExit& exit) {
     arch::GuestRegs& r = vcpu.regs;
     arch::GuestException e;
@@ -22,7 +15,7 @@ bool inject_fault(Vcpu& vcpu, const arch::GuestExit& exit) {
     if (r.elr == vector) return false;  // the vector itself faulted: delivering again would loop
     Partition& p = *vcpu.partition;
     p.injected_faults.add_fetch(1);
-    if (p.fault_reports.admit(arch::counter_now(), arch::counter_frequency() / kInjectedReportsPerSecond)) {
+    if (p.fault_reports.admit(arch::counter_now(), arch::counter_frequency() / ReportBudget::kRefillsPerSecond)) {
         p.reported_faults.add_fetch(1);
         const u64 skipped = p.fault_reports.take_suppressed();
         if (skipped != 0) log("partition '", p.name, "': ", skipped, " more faults injected, not reported");
@@ -44,6 +37,7 @@ void report_injected_faults(Partition& p) {
     const u64 injected = p.injected_faults.exchange(0);
     const u64 reported = p.reported_faults.exchange(0);
     p.fault_reports.reset(arch::counter_now());
+    p.emulation_reports.reset(arch::counter_now());
     if (injected != 0)
         log("partition '", p.name, "': ", injected, " faults injected in this run, ", reported, " of them reported");
 }

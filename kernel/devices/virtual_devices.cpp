@@ -36,7 +36,14 @@ unsigned windows_of(const Partition& p, Window (&out)[3]) {
     return n;
 }
 
-void log_not_emulated(const Partition& p, const Window& w, u64 ipa, const char* why) {
+// Each refusal is the partition's fault; with fault policy "inject" it comes back to the
+// partition, which can repeat it at will, so these lines share the console under a budget of
+// their own as the fault reports do (T-34): the first burst and then a few a second.
+void log_not_emulated(Partition& p, const Window& w, u64 ipa, const char* why) {
+    if (!p.emulation_reports.admit(arch::counter_now(), arch::counter_frequency() / ReportBudget::kRefillsPerSecond))
+        return;
+    const u64 skipped = p.emulation_reports.take_suppressed();
+    if (skipped != 0) log("partition '", p.name, "': ", skipped, " more device accesses not emulated, not reported");
     log("partition '", p.name, "': ", w.name, " access at IPA ", Hex{ipa}, " not emulated: ", why);
 }
 

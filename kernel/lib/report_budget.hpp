@@ -14,6 +14,8 @@ namespace bh {
 class ReportBudget {
 public:
     static constexpr u32 kBurst = 16;
+    // After the burst: one report per 1/kRefillsPerSecond s (the interval the callers pass).
+    static constexpr u64 kRefillsPerSecond = 8;
 
     // True when a report may be printed now (at counter `now`); false: count it as suppressed.
     // A partition's vCPUs on several cores share one budget.

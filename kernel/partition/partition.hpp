@@ -84,6 +84,9 @@ public:
     Atomic<u64> injected_faults;
     Atomic<u64> reported_faults;
     ReportBudget fault_reports;
+    // The budget of the lines that say why an emulated device access was refused
+    // (devices/virtual_devices.cpp): a partition that takes its faults repeats them at will.
+    ReportBudget emulation_reports;
     u64 counter_offset = 0;  // CNTVOFF: the guest's virtual counter starts at 0 when it starts
 
     Stage2Table stage2;

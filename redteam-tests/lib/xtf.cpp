@@ -21,6 +21,8 @@ struct ProbeState {
     volatile u64 exceptions;
 };
 ProbeState probes[kMaxVcpus];
+IrqHandler irq_handler;
+constexpr u64 kIrqCurrentElSpx = 5;  // the vector of an IRQ taken at EL1 with SP_EL1
 
 ProbeState& mine() { return probes[vcpu() % kMaxVcpus]; }
 
@@ -92,6 +94,8 @@ Outcome finish(u64 value) {
 
 u64 exceptions_taken() { return mine().exceptions; }
 
+void set_irq_handler(IrqHandler handler) { irq_handler = handler; }
+
 Range own_ram() {
     const bh::rt::PartitionInfo info = bh::rt::partition_info();
     const u64 slots = info.status == 0 ? 1ull << info.cspace_radix : 256;
@@ -132,6 +136,10 @@ void attempt(const char* klass, const char* what, const Outcome& o) {
 // Called by xtf_vectors.S with the saved frame.
 extern "C" void xtf_exception(xtf::Frame* frame, bh::u64 vector) {
     xtf::ProbeState& p = xtf::mine();
+    if (vector == xtf::kIrqCurrentElSpx && xtf::irq_handler != nullptr) {
+        xtf::irq_handler();  // an interrupt, not an exception the partition caused
+        return;
+    }
     p.exceptions = p.exceptions + 1;
     // A synchronous exception at EL1 while a probe is armed: record it, step over the probe.
     if (p.armed && vector == 4) {

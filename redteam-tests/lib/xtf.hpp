@@ -83,6 +83,12 @@ void arm_branch();
 // Exceptions taken (expected or not) by this vCPU since start.
 u64 exceptions_taken();
 
+// An attack partition with a virtual GIC takes interrupts: the handler runs for each IRQ taken
+// at EL1 with SP_ELx (acknowledging and ending it is its business). Without one an IRQ is an
+// unexpected exception, as for a partition that has no interrupts to take.
+using IrqHandler = void (*)();
+void set_irq_handler(IrqHandler handler);
+
 // ---------------------------------------------------------------- probes
 // Each runs one instruction that may fault. Loads return what they read in value.
 #define XTF_PROBE_LOAD(name, insn, type)                                              \
@@ -185,6 +191,19 @@ inline Outcome call(Stub stub, u64 argument) {
     const u64 v = stub(argument);
     return finish(v);
 }
+
+// A system register by name as a pair of Stubs, read_<name> and write_<name> (returns what it
+// wrote), for `call`: an access that traps or is UNDEFINED comes back as its outcome.
+#define XTF_SYSREG(name, reg)                                                 \
+    [[maybe_unused, gnu::noinline]] u64 read_##name(u64) {                  \
+        u64 v;                                                                \
+        asm volatile("mrs %0, " reg : "=r"(v));                               \
+        return v;                                                             \
+    }                                                                         \
+    [[maybe_unused, gnu::noinline]] u64 write_##name(u64 v) {               \
+        asm volatile("msr " reg ", %0\n\tisb" : : "r"(v) : "memory");         \
+        return v;                                                             \
+    }
 
 // ---------------------------------------------------------------- calls (calls.S)
 // A call with all 31 general registers given (in) and returned (out): x0 = function ID, x1..x7

@@ -550,6 +550,37 @@ TEST_CASE("vgic: refusals are the partition's fault, with the reason logged", "[
     CHECK_FALSE(console_has("PANIC"));
 }
 
+TEST_CASE("vgic: refusals a partition takes as its faults are logged within a budget", "[vgic][T-80][T-34]") {
+    // With fault policy "inject" every refused access comes back to the guest, which repeats it
+    // at will: redteam.vgic made 200,000 of these lines in a run before they had a budget.
+    World w;
+    w.guest->fault_policy = manifest::FaultPolicy::Inject;
+    host::set_guest_vbar(0x4000'0800);
+    const u64 start = 1'000'000;
+    host::set_counter(start);
+    Vcpu& v = w.g0();
+    const auto refuse = [&] {
+        v.regs.elr = 0x4000'0100;
+        v.regs.spsr = 0x3c5;  // EL1h, masked
+        return w.exit(v, K::Sync, data_abort(4, false, 2), kGicd + 2);  // misaligned
+    };
+    for (int i = 0; i < 40; ++i) REQUIRE(refuse());
+    const std::string& out = host::console_output();
+    const auto lines = [&out] {
+        u64 n = 0;
+        for (auto at = out.find("not emulated: misaligned access"); at != std::string::npos;
+             at = out.find("not emulated: misaligned access", at + 1))
+            ++n;
+        return n;
+    };
+    CHECK(lines() == ReportBudget::kBurst);
+    host::set_counter(start + 1000 + host::kCounterFrequency / ReportBudget::kRefillsPerSecond);
+    REQUIRE(refuse());
+    CHECK(lines() == ReportBudget::kBurst + 1);
+    CHECK(console_has("partition 'guest': 24 more device accesses not emulated, not reported\n"));
+    CHECK(w.guest->injected_faults.load() == 41);
+}
+
 TEST_CASE("vgic: no memory is mapped over an emulated window; flags are checked", "[vgic][T-26][T-81]") {
     KernelFixture f;
     Partition& p = f.make("guest", kPartitionPa, 1, 2, manifest::RestartPolicy::Stop, flag::kAll);

@@ -21,17 +21,6 @@ using bh::rt::print;
 
 namespace {
 
-#define XTF_SYSREG(name, reg)                                                 \
-    [[gnu::noinline]] u64 read_##name(u64) {                                  \
-        u64 v;                                                                \
-        asm volatile("mrs %0, " reg : "=r"(v));                               \
-        return v;                                                             \
-    }                                                                         \
-    [[gnu::noinline]] u64 write_##name(u64 v) {                               \
-        asm volatile("msr " reg ", %0\n\tisb" : : "r"(v) : "memory");         \
-        return v;                                                             \
-    }
-
 // Must never be reached.
 XTF_SYSREG(pmcr, "pmcr_el0")
 XTF_SYSREG(pmccntr, "pmccntr_el0")
