@@ -13,7 +13,7 @@ namespace bh::proofs {
 namespace {
 
 using z3::expr;
-constexpr unsigned kTimeout = 20000;
+
 
 expr u64v(z3::context& c, u64 v) { return c.bv_val(static_cast<uint64_t>(v), 64); }
 
@@ -202,7 +202,7 @@ std::vector<QueryResult> run_lemmas(const std::string& /*planted*/) {
             }
             return o;
         };
-        out.push_back(run_query(ctx, "lemma", l.family, l.claim, build, explain, kTimeout));
+        out.push_back(run_query(ctx, "lemma", l.family, l.claim, build, explain, kLemmaRlimit));
     }
     return out;
 }

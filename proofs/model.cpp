@@ -40,7 +40,6 @@ constexpr unsigned kAddrLimit = 1u << 6;
 constexpr unsigned kOwnerBits = 3;   // 0 = kernel (boot CNode), 1..7 = partition index + 1
 constexpr unsigned kTypeBits = 4;
 constexpr unsigned kBadgeBits = 4;
-constexpr unsigned kQueryTimeoutMs = 12000;
 // SPIs (the assignable ones, InterruptTable's lines) are symbolic 3-bit indices like slots. They
 // share the slot sort so that the invariants' ∀x y z and the ground instantiation range over
 // both: a clause uses a variable as an SPI or as a slot, never as both.
@@ -1026,7 +1025,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
                                      g == "INV-6 information flow";
             auto explain = [&](const z3::model& m) { return render(e, pre, step->post, m, *step, wit, irq_clauses); };
             return run_query(ctx, "model", op.name, g, [&](z3::solver& sol) { build(sol, false); }, explain,
-                             kQueryTimeoutMs, nullptr, [&](z3::solver& sol) { build(sol, true); });
+                             kModelRlimit, nullptr, [&](z3::solver& sol) { build(sol, true); });
         });
         // op-specific postconditions
         z3::context probe;
@@ -1056,7 +1055,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
             Env pe2(probe2, planted);
             State ps2 = pre_state(pe2, "");
             return run_query(ctx, "model", op.name, op.make(pe2, ps2).specs[k].first,
-                             [&](z3::solver& sol) { build(sol, false); }, explain, kQueryTimeoutMs, nullptr,
+                             [&](z3::solver& sol) { build(sol, false); }, explain, kModelRlimit, nullptr,
                              [&](z3::solver& sol) { build(sol, true); });
         });
         // Non-vacuity: inv(s) ∧ guard is satisfiable, so the operation's proofs above do not hold
@@ -1073,7 +1072,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
                 add_hypotheses(sol, e, pre, clauses, {});
             };
             return run_query(ctx, "model", op.name, "non-vacuous: inv(s) and guard satisfiable", build, nullptr,
-                             kQueryTimeoutMs, nullptr, nullptr, /*want_sat=*/true);
+                             kModelRlimit, nullptr, nullptr, /*want_sat=*/true);
         });
     }
     // Base case: the state the kernel boots with (BootSpace::init): one root Untyped, the kernel's
@@ -1120,7 +1119,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
             }
             sol.add(neg);
         };
-        return run_query(ctx, "model", "initial state (boot)", g, build, nullptr, kQueryTimeoutMs);
+        return run_query(ctx, "model", "initial state (boot)", g, build, nullptr, kModelRlimit);
     });
     // Non-vacuity of the base case: some platform and object memory meet its constraints.
     if (only_op.empty() && wanted("non-vacuous: boot constraints satisfiable")) jobs.push_back([planted]() {
@@ -1133,7 +1132,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
             sol.add(ol != 0 && nat(ob) && nat(ol) && le(ob, lim) && le(ol, lim) && le(ob + ol, lim) && inside(ob, ol, e.kb, e.kl));
         };
         return run_query(ctx, "model", "initial state (boot)", "non-vacuous: boot constraints satisfiable", build, nullptr,
-                         kQueryTimeoutMs, nullptr, nullptr, /*want_sat=*/true);
+                         kModelRlimit, nullptr, nullptr, /*want_sat=*/true);
     });
     // Independent queries, one Z3 context each: run them on the machine's cores (at most 2,
     // the build machines are shared).
