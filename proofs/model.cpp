@@ -6,10 +6,11 @@
 // Shallow embedding: the pre-state is a set of uninterpreted functions over slots; the post-state
 // of an operation is a set of C++ closures building terms over the pre-state (no frame axioms,
 // no arrays), so ¬inv(s') is quantifier-free in the slot witnesses and only inv(s) is universally
-// quantified. Slots are 3-bit vectors (8 slots), addresses are page numbers as integers (every
-// base, length and end of a memory object in [0, 2^6]: linear integer arithmetic, no wrap-around
-// to reason about), partitions 3-bit (0 = kernel/boot CNode), SPIs 3-bit (the interrupt binding
-// table, INV-5).
+// quantified. Slots are 4-bit vectors (16 slots), addresses are page numbers as integers (every
+// base, length and end of a memory object in [0, 2^36], the 48-bit physical range of
+// kMaxUntypedBits: linear integer arithmetic, no wrap-around to reason about), partitions 5-bit
+// (0 = kernel/boot CNode, up to 31 partitions: the kernel's kMaxPartitions = 16 fit), SPIs 4-bit
+// (the interrupt binding table, INV-5). docs/proofs.md "Bounds" says why these bounds suffice.
 // The platform (kernel region K, the assignable MMIO window W) is symbolic: K and W are any two
 // disjoint ranges.
 //
@@ -21,6 +22,8 @@
 #include "model.hpp"
 #include "model_eval.hpp"
 
+#include <bulkhead/manifest.hpp>
+#include <bulkhead/objects.hpp>
 #include <caps/capability.hpp>
 #include <caps/rights.hpp>
 #include <caps/untyped.hpp>
@@ -38,10 +41,12 @@
 namespace bh::proofs {
 namespace {
 
-constexpr unsigned kSlotBits = 3;
-// Every base, length and end of a memory object is in [0, kAddrLimit] (WF-2).
-constexpr unsigned kAddrLimit = 1u << 6;
-constexpr unsigned kOwnerBits = 3;   // 0 = kernel (boot CNode), 1..7 = partition index + 1
+constexpr unsigned kSlotBits = 4;
+// Every base, length and end of a memory object is in [0, kAddrLimit] (WF-2), in pages: the
+// whole physical range a cap can name (kMaxUntypedBits).
+constexpr uint64_t kAddrLimit = 1ull << (caps::kMaxUntypedBits - 12);
+constexpr unsigned kOwnerBits = 5;   // 0 = kernel (boot CNode), 1..31 = partition index + 1
+static_assert((1u << kOwnerBits) > manifest::kMaxPartitions, "every partition the kernel allows has an owner code");
 constexpr unsigned kTypeBits = 4;
 constexpr unsigned kBadgeBits = 4;
 // SPIs (the assignable ones, InterruptTable's lines) are symbolic 3-bit indices like slots. They
@@ -1226,9 +1231,10 @@ std::optional<AbsStep> eval_operation(const std::string& name, const AbsState& p
     // domain (pre_state's names and sorts), each argument by the name of its constant.
     z3::model m(ctx);
     const z3::sort bool_s = ctx.bool_sort(), spi_s = ctx.bv_sort(kSpiBits), attrs_s = ctx.bv_sort(3);
+    // Beyond the test's slots and SPIs (value_of(points)): an empty slot, an unused line.
     auto table = [&](const char* n, const z3::sort& dom, const z3::sort& range, unsigned points, auto value_of) {
         z3::func_decl f = ctx.function(n, dom, range);
-        expr other = value_of(0u);
+        expr other = value_of(points);
         z3::func_interp fi = m.add_func_interp(f, other);
         for (unsigned k = 0; k < points; ++k) {
             z3::expr_vector at(ctx);
@@ -1239,27 +1245,29 @@ std::optional<AbsStep> eval_operation(const std::string& name, const AbsState& p
     };
     auto slots = [&](const char* n, const z3::sort& range, auto value_of) { table(n, e.slot, range, kModelSlots, value_of); };
     auto spis = [&](const char* n, const z3::sort& range, auto value_of) { table(n, spi_s, range, kModelSpis, value_of); };
-    const auto& P = pre.slot;
-    slots("typ", e.type, [&](unsigned k) { return ctx.bv_val(P[k].type, kTypeBits); });
-    slots("rights", e.rights8, [&](unsigned k) { return e.R(P[k].rights); });
-    slots("base", e.addr, [&](unsigned k) { return ctx.int_val(P[k].base); });
-    slots("len", e.addr, [&](unsigned k) { return ctx.int_val(P[k].len); });
-    slots("watermark", e.addr, [&](unsigned k) { return ctx.int_val(P[k].watermark); });
-    slots("device", bool_s, [&](unsigned k) { return ctx.bool_val(P[k].device); });
-    slots("badge", e.badge, [&](unsigned k) { return ctx.bv_val(P[k].badge, kBadgeBits); });
-    slots("has_parent", bool_s, [&](unsigned k) { return ctx.bool_val(P[k].has_parent); });
-    slots("parent", e.slot, [&](unsigned k) { return e.S(P[k].parent); });
-    slots("mapped_partition_plus1", e.owner, [&](unsigned k) { return e.O(P[k].mapped_plus1); });
-    slots("mapped_attrs", attrs_s, [&](unsigned k) { return ctx.bv_val(P[k].attrs, 3); });
-    slots("irq", spi_s, [&](unsigned k) { return ctx.bv_val(P[k].irq, kSpiBits); });
-    slots("own", e.owner, [&](unsigned k) { return e.O(pre.own[k]); });
-    const auto& B = pre.spi;
-    spis("bound", bool_s, [&](unsigned i) { return ctx.bool_val(B[i].bound); });
-    spis("bound_owner_plus1", e.owner, [&](unsigned i) { return e.O(B[i].owner_plus1); });
-    spis("masked", bool_s, [&](unsigned i) { return ctx.bool_val(B[i].masked); });
-    spis("bound_notification_cap", e.slot, [&](unsigned i) { return e.S(B[i].notification); });
-    spis("created", bool_s, [&](unsigned i) { return ctx.bool_val(B[i].created); });
-    spis("handler_cap", e.slot, [&](unsigned i) { return e.S(B[i].handler); });
+    static const AbsCap kEmptySlot{};
+    static const AbsSpi kUnusedLine{};
+    const auto P = [&pre](unsigned k) -> const AbsCap& { return k < kModelSlots ? pre.slot[k] : kEmptySlot; };
+    const auto B = [&pre](unsigned i) -> const AbsSpi& { return i < kModelSpis ? pre.spi[i] : kUnusedLine; };
+    slots("typ", e.type, [&](unsigned k) { return ctx.bv_val(P(k).type, kTypeBits); });
+    slots("rights", e.rights8, [&](unsigned k) { return e.R(P(k).rights); });
+    slots("base", e.addr, [&](unsigned k) { return ctx.int_val(P(k).base); });
+    slots("len", e.addr, [&](unsigned k) { return ctx.int_val(P(k).len); });
+    slots("watermark", e.addr, [&](unsigned k) { return ctx.int_val(P(k).watermark); });
+    slots("device", bool_s, [&](unsigned k) { return ctx.bool_val(P(k).device); });
+    slots("badge", e.badge, [&](unsigned k) { return ctx.bv_val(P(k).badge, kBadgeBits); });
+    slots("has_parent", bool_s, [&](unsigned k) { return ctx.bool_val(P(k).has_parent); });
+    slots("parent", e.slot, [&](unsigned k) { return e.S(P(k).parent); });
+    slots("mapped_partition_plus1", e.owner, [&](unsigned k) { return e.O(P(k).mapped_plus1); });
+    slots("mapped_attrs", attrs_s, [&](unsigned k) { return ctx.bv_val(P(k).attrs, 3); });
+    slots("irq", spi_s, [&](unsigned k) { return ctx.bv_val(P(k).irq, kSpiBits); });
+    slots("own", e.owner, [&](unsigned k) { return e.O(k < kModelSlots ? pre.own[k] : 0); });
+    spis("bound", bool_s, [&](unsigned i) { return ctx.bool_val(B(i).bound); });
+    spis("bound_owner_plus1", e.owner, [&](unsigned i) { return e.O(B(i).owner_plus1); });
+    spis("masked", bool_s, [&](unsigned i) { return ctx.bool_val(B(i).masked); });
+    spis("bound_notification_cap", e.slot, [&](unsigned i) { return e.S(B(i).notification); });
+    spis("created", bool_s, [&](unsigned i) { return ctx.bool_val(B(i).created); });
+    spis("handler_cap", e.slot, [&](unsigned i) { return e.S(B(i).handler); });
     auto pairs = [&](const char* n, const z3::sort& dom, auto value_of) {
         z3::func_decl f = ctx.function(n, dom, dom, bool_s);
         expr no = ctx.bool_val(false);
@@ -1313,7 +1321,9 @@ std::optional<AbsStep> eval_operation(const std::string& name, const AbsState& p
     }
     AbsStep out;
     out.guard = eval_bool(m, st.guard);
-    for (const Clause& c : st.guard_clauses)  // over the whole (finite) state
+    // Over the whole (finite) state: the slots beyond the test's are empty, and every seal clause
+    // holds at an empty slot.
+    for (const Clause& c : st.guard_clauses)
         for (unsigned x = 0; x < kModelSlots && out.guard; ++x)
             for (unsigned y = 0; y < kModelSlots && out.guard; ++y)
                 for (unsigned z = 0; z < kModelSlots && out.guard; ++z)

@@ -12,7 +12,9 @@
 
 namespace bh::proofs {
 
-inline constexpr unsigned kModelSlots = 8;  // the model's slot (and SPI) sort has 3 bits
+// The slots and SPIs a concrete state gives; the model's sorts are larger (16 each), the rest
+// are empty slots and unused lines.
+inline constexpr unsigned kModelSlots = 8;
 inline constexpr unsigned kModelSpis = 8;
 
 // One slot, in the model's vocabulary (docs/proofs.md "State"): addresses are page numbers.

@@ -49,7 +49,7 @@ QueryResult run_query(z3::context& ctx, const std::string& group, const std::str
 // Resource limits (Z3 rlimit units). Measured on libz3 4.8.12 (docs/proofs.md "Resource
 // limits"): each is several times the most a proved query of its kind used.
 inline constexpr unsigned kGroundRlimit = 20000000u;
-inline constexpr unsigned kEmatchRlimit = 20000000u;
+inline constexpr unsigned kEmatchRlimit = 50000000u;
 inline constexpr unsigned kModelRlimit = 400000000u;   // MBQI: counterexamples and non-vacuity
 inline constexpr unsigned kLemmaRlimit = 50000000u;
 inline constexpr unsigned kConcreteRlimit = 50000000u;  // one concrete-check query
