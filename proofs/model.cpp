@@ -372,7 +372,10 @@ std::vector<Clause> raw_invariants() {
                            e.own(x) == e.own(y));
     });
     // INV-6: who can write memory / signal whom ⊆ the declared graph. Caps (Channel,
-    // Notification) held in two CSpaces, and shared mapped pages.
+    // Notification) held in two CSpaces, and shared mapped pages: the cap-cap and mapping-mapping
+    // edges of the kernel's one flow rule, flows_between (policy/flow_graph.hpp: a writing
+    // access reaches a reading one), which live_flows, seal, the checker and the concrete check
+    // use. Its cap-mapping edges are not in the model (docs/proofs.md, the gaps list).
     add("INV-6 information flow", "held caps and shared mappings only along declared flows", [](const Env& e, const State& s, const expr& x, const expr& y, const expr&) {
         P p{e, s};
         const expr ox = e.own(x), oy = e.own(y);
