@@ -13,7 +13,7 @@ namespace bh::proofs {
 namespace {
 
 using z3::expr;
-constexpr unsigned kTimeout = 20000;
+
 
 expr u64v(z3::context& c, u64 v) { return c.bv_val(static_cast<uint64_t>(v), 64); }
 
@@ -103,10 +103,10 @@ std::vector<QueryResult> run_lemmas(const std::string& /*planted*/) {
     ls.push_back({"rights masks", "mint: src & from_bits(mask) ⊆ src, for all 8-bit src and 64-bit mask",
                   [](z3::context& c, z3::solver& s) {
                       expr src = c.bv_const("src", 8), mask = c.bv_const("mask", 64);
-                      // Rights::from_bits (rights.hpp:21): u8(bits & kAllBits); operator& (rights.hpp:34)
+                      // Rights::from_bits: u8(bits & kAllBits); Rights::operator&
                       const expr fb = mask.extract(7, 0) & c.bv_val(Rights::kAllBits, 8);
                       const expr r = src & fb;
-                      s.add((r & ~src) != 0);  // subset (rights.hpp:45) negated
+                      s.add((r & ~src) != 0);  // subset() negated
                   }});
     ls.push_back({"rights masks", "Rights::from_bits(bits) ⊆ kAllBits for all 64-bit bits", [](z3::context& c, z3::solver& s) {
                       expr bits = c.bv_const("bits", 64);
@@ -134,7 +134,7 @@ std::vector<QueryResult> run_lemmas(const std::string& /*planted*/) {
     ls.push_back({"range arithmetic", "range_inside(a,s,b,t) => a >= b && a+s <= b+t (unbounded)",
                   [u64int, wsub](z3::context& c, z3::solver& s) {
                       expr a = u64int(c, s, "a"), sz = u64int(c, s, "s"), b = u64int(c, s, "b"), t = u64int(c, s, "t");
-                      // types.hpp:29
+                      // ranges_overlap
                       s.add(a >= b && sz <= t && wsub(c, a, b) <= wsub(c, t, sz));
                       s.add(!(a >= b && a + sz <= b + t));
                   }});
@@ -146,7 +146,7 @@ std::vector<QueryResult> run_lemmas(const std::string& /*planted*/) {
                       s.add(code != math);
                   }});
     // Strictly below 2^64: a range ending exactly at 2^64 makes base + size == 0 in u64 and
-    // ranges_overlap wrong (Z3 finds it); range_valid (types.hpp:25) refuses such ranges.
+    // ranges_overlap wrong (Z3 finds it); range_valid refuses such ranges.
     ls.push_back({"range arithmetic", "ranges_overlap == math overlap when both end below 2^64",
                   [wide](z3::context& c, z3::solver& s) {
                       expr a = c.bv_const("a", 64), as = c.bv_const("as", 64), b = c.bv_const("b", 64), bs = c.bv_const("bs", 64);
@@ -154,13 +154,13 @@ std::vector<QueryResult> run_lemmas(const std::string& /*planted*/) {
                       // non-empty ranges (every caller passes a size != 0: a zero-sized range
                       // inside the other is reported as overlapping, Z3 finds that too)
                       s.add(as != 0 && bs != 0 && z3::ult(wide(a) + wide(as), lim) && z3::ult(wide(b) + wide(bs), lim));
-                      // types.hpp:26 (wrapping u64 arithmetic)
+                      // ranges_overlap (wrapping u64 arithmetic)
                       const expr code = z3::ult(a, b + bs) && z3::ult(b, a + as);
                       const expr math = as != 0 && bs != 0 && z3::ult(wide(a), wide(b) + wide(bs)) &&
                                         z3::ult(wide(b), wide(a) + wide(as));
                       s.add(code != math);
                   }});
-    ls.push_back({"range arithmetic", "ranges_overlap when both ranges are range_valid (types.hpp:25)",
+    ls.push_back({"range arithmetic", "ranges_overlap when both ranges are range_valid",
                   [wide](z3::context& c, z3::solver& s) {
                       expr a = c.bv_const("a", 64), as = c.bv_const("as", 64), b = c.bv_const("b", 64), bs = c.bv_const("bs", 64);
                       s.add(as != 0 && z3::ugt(a + as, a) && bs != 0 && z3::ugt(b + bs, b));
@@ -173,10 +173,10 @@ std::vector<QueryResult> run_lemmas(const std::string& /*planted*/) {
                       expr v = c.bv_const("v", 64), k = c.bv_const("k", 64);
                       s.add(z3::ule(k, u64v(c, 48)) && z3::ule(v, u64v(c, 1ull << 48)));
                       const expr al = z3::shl(u64v(c, 1), k);
-                      const expr up = (v + al - 1) & ~(al - 1);  // types.hpp:18
+                      const expr up = (v + al - 1) & ~(al - 1);  // align_up
                       s.add(!(z3::uge(up, v) && (up & (al - 1)) == 0 && z3::ult(wide(up), wide(v) + wide(al))));
                   }});
-    ls.push_back({"range arithmetic", "retype offsets: start + count<<bits <= ut_size never wraps (untyped.cpp:49-52)",
+    ls.push_back({"range arithmetic", "retype offsets: start + count<<bits <= ut_size never wraps (caps::retype)",
                   [wide](z3::context& c, z3::solver& s) {
                       expr wmk = c.bv_const("watermark", 64), ob = c.bv_const("obj_bits", 64), ub = c.bv_const("ut_bits", 64),
                            cnt = c.bv_const("count", 64);
@@ -202,7 +202,7 @@ std::vector<QueryResult> run_lemmas(const std::string& /*planted*/) {
             }
             return o;
         };
-        out.push_back(run_query(ctx, "lemma", l.family, l.claim, build, explain, kTimeout));
+        out.push_back(run_query(ctx, "lemma", l.family, l.claim, build, explain, kLemmaRlimit));
     }
     return out;
 }

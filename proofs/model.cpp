@@ -6,10 +6,11 @@
 // Shallow embedding: the pre-state is a set of uninterpreted functions over slots; the post-state
 // of an operation is a set of C++ closures building terms over the pre-state (no frame axioms,
 // no arrays), so ¬inv(s') is quantifier-free in the slot witnesses and only inv(s) is universally
-// quantified. Slots are 3-bit vectors (8 slots), addresses are page numbers as integers (every
-// base, length and end of a memory object in [0, 2^6]: linear integer arithmetic, no wrap-around
-// to reason about), partitions 3-bit (0 = kernel/boot CNode), SPIs 3-bit (the interrupt binding
-// table, INV-5).
+// quantified. Slots are 4-bit vectors (16 slots), addresses are page numbers as integers (every
+// base, length and end of a memory object in [0, 2^36], the 48-bit physical range of
+// kMaxUntypedBits: linear integer arithmetic, no wrap-around to reason about), partitions 5-bit
+// (0 = kernel/boot CNode, up to 31 partitions: the kernel's kMaxPartitions = 16 fit), SPIs 4-bit
+// (the interrupt binding table, INV-5). docs/proofs.md "Bounds" says why these bounds suffice.
 // The platform (kernel region K, the assignable MMIO window W) is symbolic: K and W are any two
 // disjoint ranges.
 //
@@ -19,7 +20,10 @@
 // than the real query, so its unsat is a proof; then, if that is not unsat, as the quantified
 // query itself (E-matching, then MBQI), which is what reports counterexamples.
 #include "model.hpp"
+#include "model_eval.hpp"
 
+#include <bulkhead/manifest.hpp>
+#include <bulkhead/objects.hpp>
 #include <caps/capability.hpp>
 #include <caps/rights.hpp>
 #include <caps/untyped.hpp>
@@ -27,20 +31,24 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <memory>
 #include <thread>
 #include <optional>
+#include <set>
 #include <sstream>
+#include <z3.h>
 
 namespace bh::proofs {
 namespace {
 
-constexpr unsigned kSlotBits = 3;
-// Every base, length and end of a memory object is in [0, kAddrLimit] (WF-2).
-constexpr unsigned kAddrLimit = 1u << 6;
-constexpr unsigned kOwnerBits = 3;   // 0 = kernel (boot CNode), 1..7 = partition index + 1
+constexpr unsigned kSlotBits = 4;
+// Every base, length and end of a memory object is in [0, kAddrLimit] (WF-2), in pages: the
+// whole physical range a cap can name (kMaxUntypedBits).
+constexpr uint64_t kAddrLimit = 1ull << (caps::kMaxUntypedBits - 12);
+constexpr unsigned kOwnerBits = 5;   // 0 = kernel (boot CNode), 1..31 = partition index + 1
+static_assert((1u << kOwnerBits) > manifest::kMaxPartitions, "every partition the kernel allows has an owner code");
 constexpr unsigned kTypeBits = 4;
 constexpr unsigned kBadgeBits = 4;
-constexpr unsigned kQueryTimeoutMs = 12000;
 // SPIs (the assignable ones, InterruptTable's lines) are symbolic 3-bit indices like slots. They
 // share the slot sort so that the invariants' ∀x y z and the ground instantiation range over
 // both: a clause uses a variable as an SPI or as a slot, never as both.
@@ -83,6 +91,9 @@ struct Env {
     // Which encoding op.make() builds guards for, and the guard quantifiers it met (ground only).
     mutable bool ground = false;
     mutable std::vector<SlotQuant> quants;
+    // Concrete evaluation (eval_operation): every guard ∀ over a slot becomes the conjunction of
+    // its 2^kSlotBits instances, exact since the slot sort is finite.
+    bool concrete = false;
 
     explicit Env(z3::context& ctx, std::string planted)
         : c(ctx), slot(ctx.bv_sort(kSlotBits)), addr(ctx.int_sort()), owner(ctx.bv_sort(kOwnerBits)),
@@ -215,7 +226,7 @@ struct Clause {
     Extra extra = nullptr;
 };
 
-std::vector<Clause> invariants() {
+std::vector<Clause> raw_invariants() {
     using O = ObjectType;
     std::vector<Clause> v;
     auto add = [&](const char* g, const char* n, auto f, Clause::Extra x = nullptr) { v.push_back({g, n, f, x}); };
@@ -352,9 +363,8 @@ std::vector<Clause> invariants() {
         return z3::implies(s.bnd(i) && p.notif(x) && p.same_object(x, s.bw(i)) && p.has(s.rt(x), Rights::kRead) && e.own(x) != 0,
                            e.own(x) == s.bown(i));
     }, [](const State& s, const expr& i, const expr&, const expr&) { return std::vector<expr>{s.bw(i)}; });
-    // Support for (c), an assumption on the description: one Notification is waited on by one
-    // partition (bhcc: "waiters must name exactly one partition"; the kernel's seal does not
-    // check it, docs/proofs.md).
+    // Support for (c): one Notification is waited on by one partition (seal's
+    // notifications_single_waiter, and bhcc's "waiters must name exactly one partition").
     add("INV-5 one waiter (support)", "Read caps of a notification in one partition", [](const Env& e, const State& s, const expr& x, const expr& y, const expr&) {
         P p{e, s};
         return z3::implies(p.notif(x) && p.same_object(x, y) && p.has(s.rt(x), Rights::kRead) && p.has(s.rt(y), Rights::kRead) &&
@@ -362,7 +372,10 @@ std::vector<Clause> invariants() {
                            e.own(x) == e.own(y));
     });
     // INV-6: who can write memory / signal whom ⊆ the declared graph. Caps (Channel,
-    // Notification) held in two CSpaces, and shared mapped pages.
+    // Notification) held in two CSpaces, and shared mapped pages: the cap-cap and mapping-mapping
+    // edges of the kernel's one flow rule, flows_between (policy/flow_graph.hpp: a writing
+    // access reaches a reading one), which live_flows, seal, the checker and the concrete check
+    // use. Its cap-mapping edges are not in the model (docs/proofs.md, the gaps list).
     add("INV-6 information flow", "held caps and shared mappings only along declared flows", [](const Env& e, const State& s, const expr& x, const expr& y, const expr&) {
         P p{e, s};
         const expr ox = e.own(x), oy = e.own(y);
@@ -390,6 +403,36 @@ std::vector<Clause> invariants() {
     return v;
 }
 
+// The clauses seal's whole-state checks establish (policy/seal.cpp kSealChecks:
+// interrupts_unshared, notifications_single_waiter, frames_unshared, flows_as_declared). Before
+// seal nothing runs and the boot program is still granting: the invariant is "sealed ⇒ clause",
+// and the seal step's guard is the clause itself over the whole state. So no boot operation
+// assumes them; seal proves them from its check (docs/proofs.md "Seal's whole-state checks").
+bool seal_checked(const Clause& c) {
+    const std::string n = c.name;
+    return n == "(a) an SPI's IrqHandler caps in one partition" || n == "Read caps of a notification in one partition" ||
+           n == "held caps and shared mappings only along declared flows" || n == "a frame's caps in one partition";
+}
+
+std::vector<Clause> seal_checks() {
+    std::vector<Clause> v;
+    for (const Clause& c : raw_invariants())
+        if (seal_checked(c)) v.push_back(c);
+    return v;
+}
+
+std::vector<Clause> invariants() {
+    std::vector<Clause> v = raw_invariants();
+    for (Clause& c : v) {
+        if (!seal_checked(c)) continue;
+        auto body = c.body;
+        c.body = [body](const Env& e, const State& s, const expr& x, const expr& y, const expr& z) {
+            return z3::implies(s.sealed(), body(e, s, x, y, z));
+        };
+    }
+    return v;
+}
+
 std::vector<std::string> groups(const std::vector<Clause>& cl) {
     std::vector<std::string> g;
     for (const auto& c : cl)
@@ -399,6 +442,7 @@ std::vector<std::string> groups(const std::vector<Clause>& cl) {
 
 // ---- operations -----------------------------------------------------------------------------
 struct Step {
+    // What the kernel's operation checks (its refusal conditions, as far as modelled).
     expr guard;
     State post;
     std::vector<std::pair<std::string, expr>> args;  // printed with a counterexample
@@ -406,6 +450,15 @@ struct Step {
     std::vector<expr> spis = {};                      // SPIs worth printing (also ground terms)
     // op-specific postconditions (beyond the invariants), by name
     std::vector<std::pair<std::string, std::function<expr(const expr&)>>> specs;
+    // What the proofs assume on top of the guard and the operation itself does NOT check: the
+    // conditions of seal's whole-state checks (policy/seal.cpp), folded into the step. Every
+    // proof query asserts it; the differential test compares the kernel's status with `guard`
+    // alone; "seal-time checks" queries prove it is what seal's check implies (docs/proofs.md).
+    std::optional<expr> assumed = std::nullopt;
+    std::string assumption;  // what `assumed` stands for, noted on every proved row of the step
+    // Part of the guard: clauses over the whole state (∀x y z), instantiated like the
+    // invariants in the ground encoding (seal's checks).
+    std::vector<Clause> guard_clauses = {};
 };
 
 expr slotv(const Env& e, const char* n) { return e.c.bv_const(n, kSlotBits); }
@@ -414,7 +467,14 @@ expr slotv(const Env& e, const char* n) { return e.c.bv_const(n, kSlotBits); }
 // proxy p; the query then gets p ⇒ body[v:=t] for every term t of the query's term set and
 // ¬p ⇒ ¬body[v:=w] for a fresh witness w (skolemization). Both are consequences of
 // p ⇔ ∀v. body (given a suitable w), so a ground query that is unsat proves the quantified one.
+expr subst(const expr& body, const expr& v, const expr& t);
+
 expr forall_slot(const Env& e, const expr& v, const expr& body) {
+    if (e.concrete) {
+        expr all = e.c.bool_val(true);
+        for (unsigned k = 0; k < (1u << kSlotBits); ++k) all = all && subst(body, v, e.S(k));
+        return all;
+    }
     if (!e.ground) {
         z3::expr_vector vs(e.c);
         vs.push_back(v);
@@ -476,9 +536,9 @@ expr finality_guard(const Env& e, const State& s, const expr& c, const expr& las
     return z3::ite(last, forall_slot(e, y, z3::implies(y != c, !p.same_object(y, c))), heir != c && p.same_object(heir, c));
 }
 
-// delete_cap (cspace.hpp): unmap (hook), splice the children into the parent, empty the slot.
+// caps::delete_cap: unmap (hook), splice the children into the parent, empty the slot.
 // The destroy hooks of the last cap (Kernel::destroy): a Notification unbinds the SPIs bound to
-// it (interrupts.cpp notification_destroyed), an IrqHandler unbinds its SPI and clears
+// it (InterruptTable::notification_destroyed), an IrqHandler unbinds its SPI and clears
 // `created` (handler_destroyed). A binding's notification is a cap to the same object as c,
 // which under `last` is c itself, so "bw(i) == c" is the kernel's address comparison.
 State delete_effect(const Env& e, const State& s, const expr& c, const expr& last, const expr& heir) {
@@ -525,43 +585,6 @@ State derive_effect(const Env& e, const State& s, const expr& src, const expr& d
     return t;
 }
 
-// The guard the seal-time INV-6 check (and bhcc's concrete check) stands for: a new cap in
-// CSpace `o` with `rights` to the object of `src` creates only declared flows.
-expr new_flows_declared(const Env& e, const State& s, const expr& src, const expr& o, const expr& rights) {
-    P p{e, s};
-    expr y = e.c.bv_const("grant.other", kSlotBits);
-    const expr oy = e.own(y);
-    return forall_slot(e, y, z3::implies(p.nonnull(y) && oy != 0 && oy != o && p.same_object(y, src) && p.flowtype(src),
-                                       z3::implies(p.has(rights, Rights::kWrite) && p.has(s.rt(y), Rights::kRead), e.declared(o, oy)) &&
-                                           z3::implies(p.has(s.rt(y), Rights::kWrite) && p.has(rights, Rights::kRead), e.declared(oy, o))));
-}
-
-// Seal's interrupts_unshared check (policy/seal.cpp), folded into grant like the flow check: an
-// IrqHandler cap granted to partition `o` leaves the caps of its SPI in one partition.
-expr one_partition_per_spi(const Env& e, const State& s, const expr& src, const expr& o) {
-    P p{e, s};
-    expr y = e.c.bv_const("grant.irq_other", kSlotBits);
-    return z3::implies(p.irqh(src), forall_slot(e, y, z3::implies(p.irqh(y) && s.irq(y) == s.irq(src) && e.own(y) != 0,
-                                                                   e.own(y) == o)));
-}
-// Seal's frames_unshared check, folded into grant: a Frame or DeviceMmio cap granted to
-// partition `o` leaves the caps of its object in one partition.
-expr one_frame_holder(const Env& e, const State& s, const expr& src, const expr& o) {
-    P p{e, s};
-    expr y = e.c.bv_const("grant.frame_other", kSlotBits);
-    return z3::implies(p.frame(src), forall_slot(e, y, z3::implies(p.same_object(y, src) && e.own(y) != 0, e.own(y) == o)));
-}
-// The description's rule that one partition waits on a notification (bhcc check_notifications;
-// NOT checked by the kernel's seal): a Read cap granted to `o` leaves the Read caps of the
-// notification in one partition.
-expr one_waiter(const Env& e, const State& s, const expr& src, const expr& o, const expr& rights) {
-    P p{e, s};
-    expr y = e.c.bv_const("grant.waiter_other", kSlotBits);
-    return z3::implies(p.notif(src) && p.has(rights, Rights::kRead),
-                       forall_slot(e, y, z3::implies(p.same_object(y, src) && p.has(s.rt(y), Rights::kRead) && e.own(y) != 0,
-                                                     e.own(y) == o)));
-}
-
 struct OpDef {
     std::string name;
     std::function<Step(Env&, const State&)> make;
@@ -571,8 +594,8 @@ std::vector<OpDef> operations() {
     using O = ObjectType;
     std::vector<OpDef> ops;
 
-    // untyped.cpp retype (one object; `count` objects are `count` steps at consecutive aligned
-    // offsets). The kernel's start is align_up(watermark, size) (untyped.cpp:49-50); the model
+    // caps::retype, through BootSpace::retype (one object; `count` objects are `count` steps at consecutive aligned
+    // offsets). The kernel's start is align_up(watermark, size) (caps::retype); the model
     // lets it be ANY start >= watermark that fits, which covers it.
     // fresh: the untyped has no descendants (watermark restarts at 0); split into two
     // operations so that each query has one case.
@@ -583,7 +606,7 @@ std::vector<OpDef> operations() {
             expr ty = e.c.bv_const("retype.type", kTypeBits);
             expr start = e.addr_const("retype.start"), ln = e.addr_const("retype.len");
             expr y = slotv(e, "retype.any");
-            // untyped.cpp:45 "no children => watermark 0"; modelled as "no descendants", equal
+            // caps::retype: "no children => watermark 0"; modelled as "no descendants", equal
             // under the CDT invariant by induction on depth (docs/proofs.md).
             const expr fresh = forall_slot(e, y, !s.anc(u, y));
             const expr w0 = fresh_case ? e.A(0) : s.wm(u);
@@ -642,7 +665,7 @@ std::vector<OpDef> operations() {
         return Step{guard, t, {{"base", b}, {"len", l}, {"device", dv}}, {d}, {}};
     }});
 
-    // cspace.hpp copy/mint: src nonnull, not Untyped, has Grant; dest empty, same CSpace.
+    // caps::copy / caps::mint: src nonnull, not Untyped, has Grant; dest empty, same CSpace.
     auto derive = [](bool is_mint, bool is_grant) {
         return [is_mint, is_grant](Env& e, const State& s) {
             P p{e, s};
@@ -651,18 +674,16 @@ std::vector<OpDef> operations() {
             expr mask = e.c.bv_const((std::string(pre) + "mask").c_str(), 8);
             expr badge = e.c.bv_const((std::string(pre) + "badge").c_str(), kBadgeBits);
             if (!is_mint && !is_grant) { mask = e.R(0xFF); badge = e.c.bv_val(0, kBadgeBits); }
-            // Rights::from_bits(mask) keeps only kAllBits (rights.hpp:21).
+            // Rights::from_bits(mask) keeps only kAllBits.
             const expr requested = s.rt(src) & (mask & e.R(Rights::kAllBits));
             const expr given = (is_mint || is_grant) && e.planted("mint-ignores-mask") ? s.rt(src) : requested;
             expr guard = p.nonnull(src) && p.null(d) && d != src && !p.ut(src) && p.has(s.rt(src), Rights::kGrant) &&
                          z3::implies(badge != 0, e.badgeable(s.typ(src)) && s.bdg(src) == 0);
             if (is_grant) {
-                // BootSpace::grant_cap: mint from a boot slot into the partition's CSpace.
-                // INV-6 is guarded by the seal-time / bhcc check on the flows the description
-                // declares (the kernel's grant itself does not look at flows).
-                guard = guard && !s.sealed() && e.own(src) == 0 && e.own(d) != 0 && new_flows_declared(e, s, src, e.own(d), requested) &&
-                        one_partition_per_spi(e, s, src, e.own(d)) && one_waiter(e, s, src, e.own(d), requested) &&
-                        one_frame_holder(e, s, src, e.own(d));
+                // BootSpace::grant_cap: mint from a boot slot into the partition's CSpace. What
+                // it does not check (flows, interrupt and frame holders, waiters) seal checks
+                // over the whole state before anything runs.
+                guard = guard && !s.sealed() && e.own(src) == 0 && e.own(d) != 0;
             } else {
                 guard = guard && e.own(d) == e.own(src);  // caps move only within a CSpace after boot
             }
@@ -721,7 +742,7 @@ std::vector<OpDef> operations() {
                     {{"last", last}}, {c, heir}, {}};
     }});
 
-    // cspace.hpp revoke: one step deletes one leaf descendant (the kernel picks the leftmost;
+    // caps::revoke: one step deletes one leaf descendant (the kernel picks the leftmost;
     // the model any). Emptying a CNode being destroyed is a plain delete (covered above).
     ops.push_back({"revoke (one step)", [](Env& e, const State& s) {
         P p{e, s};
@@ -766,13 +787,20 @@ std::vector<OpDef> operations() {
         expr chan_flows = forall_slot(e, z, z3::implies(s.mp(z) != 0 && s.mp(z) != pv && p.same_object(z, f),
                                                      z3::implies((at & 2) != 0 && (s.mattr(z) & 1) != 0, e.declared(pv, s.mp(z))) &&
                                                          z3::implies((s.mattr(z) & 2) != 0 && (at & 1) != 0, e.declared(s.mp(z), pv))));
-        expr guard = e.mappable(s.typ(f)) && at != 0 && (at & 3) != 0 && z3::implies(isdev, (at & 4) == 0) &&
+        // check_map_frame: never executable device or channel memory (a channel is data only).
+        expr guard = e.mappable(s.typ(f)) && at != 0 && (at & 3) != 0 && z3::implies(isdev || ischan, (at & 4) == 0) &&
                      p.subset(z3::zext(at, 5), s.rt(f)) && s.mp(f) == 0 && pv != 0 &&
-                     (e.own(f) == 0 || e.own(f) == pv) && z3::ite(ischan, chan_flows, others);
+                     (e.own(f) == 0 || e.own(f) == pv) && z3::implies(s.sealed(), e.own(f) == pv) && (ischan || others);
         State t = s;
         t.mp = upd(s.mp, f, pv);
         t.mattr = upd(s.mattr, f, at);
-        return Step{guard, t, {{"partition+1", pv}, {"attrs", at}}, {f}, {}};
+        Step st{guard, t, {{"partition+1", pv}, {"attrs", at}}, {f}, {}};
+        // Before seal, seal's flow check covers the boot program's mappings. After it, the kernel
+        // does not look at flows when a partition maps a channel it holds: the model assumes the
+        // new mapping's flows are declared (an open obligation, docs/proofs.md).
+        st.assumed = z3::implies(s.sealed() && ischan, chan_flows);
+        st.assumption = "assumes: a channel mapped after seal adds only declared flows";
+        return st;
     }});
 
     ops.push_back({"unmap frame", [](Env& e, const State& s) {
@@ -785,7 +813,7 @@ std::vector<OpDef> operations() {
         return Step{guard, t, {{"partition+1", pv}}, {f}, {}};
     }});
 
-    // ---- interrupts (kernel/irq/interrupts.cpp, BootSpace::create_irq_handler / seal) --------------
+    // ---- interrupts (InterruptTable, BootSpace::create_irq_handler, seal) --------------------------
     // BootSpace::create_irq_handler -> InterruptTable::create_handler: before seal, a boot slot,
     // at most once per SPI (while a cap of it exists): a root cap, Control|Grant, object = INTID.
     ops.push_back({"create-irq-handler (boot)", [](Env& e, const State& s) {
@@ -811,10 +839,13 @@ std::vector<OpDef> operations() {
 
     // seal: the end of the boot program. Its checks (interrupt_shared, the flow graph)
     // are folded into grant's guard (and are invariants); here only the phase changes.
+    // seal: the end of the boot program; its guard is its whole-state checks (seal_checks()).
     ops.push_back({"seal", [](Env& e, const State& s) {
         State t = s;
         t.sealed = [&e]() { return e.c.bool_val(true); };
-        return Step{!s.sealed(), t, {}, {}, {}};
+        Step st{!s.sealed(), t, {}, {}, {}};
+        st.guard_clauses = seal_checks();
+        return st;
     }});
 
     // The calls a partition makes (calls/cap_invoke.cpp): `h` and `n` are slots of the caller's CSpace
@@ -977,6 +1008,12 @@ void add_hypotheses(z3::solver& sol, const Env& e, const State& pre, const std::
     for (const auto& b : inst) sol.add(b);
 }
 
+// The invariants, and the step's guard clauses (hypotheses the same way).
+std::vector<Clause> with_guard_clauses(std::vector<Clause> clauses, const Step& step) {
+    clauses.insert(clauses.end(), step.guard_clauses.begin(), step.guard_clauses.end());
+    return clauses;
+}
+
 }  // namespace
 
 std::vector<QueryResult> run_model(const std::string& planted, const std::string& only_op, const std::string& only_claim) {
@@ -999,6 +1036,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
                 add_platform(sol, e);
                 step.emplace(op.make(e, pre));
                 sol.add(step->guard);
+                if (step->assumed) sol.add(*step->assumed);
                 // ¬inv_g(post) at fresh witness slots; the query's terms are the operation's
                 // slots and the witnesses that occur.
                 std::vector<expr> terms = step->slots;
@@ -1020,13 +1058,15 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
                     ++i;
                 }
                 sol.add(neg);
-                add_hypotheses(sol, e, pre, clauses, terms);
+                add_hypotheses(sol, e, pre, with_guard_clauses(clauses, *step), terms);
             };
             const bool irq_clauses = g.rfind("INV-5", 0) == 0 || g == "WF (support)" || g == "INV-4 live object" ||
                                      g == "INV-6 information flow";
             auto explain = [&](const z3::model& m) { return render(e, pre, step->post, m, *step, wit, irq_clauses); };
-            return run_query(ctx, "model", op.name, g, [&](z3::solver& sol) { build(sol, false); }, explain,
-                             kQueryTimeoutMs, nullptr, [&](z3::solver& sol) { build(sol, true); });
+            QueryResult r = run_query(ctx, "model", op.name, g, [&](z3::solver& sol) { build(sol, false); }, explain,
+                                      kModelRlimit, nullptr, [&](z3::solver& sol) { build(sol, true); });
+            if (step && !step->assumption.empty()) r.note += (r.note.empty() ? "" : "; ") + step->assumption;
+            return r;
         });
         // op-specific postconditions
         z3::context probe;
@@ -1044,11 +1084,12 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
                 e.quants.clear();
                 step.emplace(op.make(e, pre));
                 sol.add(step->guard);
+                if (step->assumed) sol.add(*step->assumed);
                 sol.add(!step->specs[k].second(wx));
                 std::vector<expr> terms = step->slots;
                 terms.insert(terms.end(), step->spis.begin(), step->spis.end());
                 terms.push_back(wx);
-                add_hypotheses(sol, e, pre, clauses, terms);
+                add_hypotheses(sol, e, pre, with_guard_clauses(clauses, *step), terms);
             };
             const bool spi_spec = op.name.rfind("irq", 0) == 0 || op.name.rfind("partition", 0) == 0;
             auto explain = [&](const z3::model& m) { return render(e, pre, step->post, m, *step, {wx}, spi_spec); };
@@ -1056,7 +1097,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
             Env pe2(probe2, planted);
             State ps2 = pre_state(pe2, "");
             return run_query(ctx, "model", op.name, op.make(pe2, ps2).specs[k].first,
-                             [&](z3::solver& sol) { build(sol, false); }, explain, kQueryTimeoutMs, nullptr,
+                             [&](z3::solver& sol) { build(sol, false); }, explain, kModelRlimit, nullptr,
                              [&](z3::solver& sol) { build(sol, true); });
         });
         // Non-vacuity: inv(s) ∧ guard is satisfiable, so the operation's proofs above do not hold
@@ -1070,10 +1111,11 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
                 add_platform(sol, e);
                 step.emplace(op.make(e, pre));
                 sol.add(step->guard);
-                add_hypotheses(sol, e, pre, clauses, {});
+                if (step->assumed) sol.add(*step->assumed);
+                add_hypotheses(sol, e, pre, with_guard_clauses(clauses, *step), {});
             };
             return run_query(ctx, "model", op.name, "non-vacuous: inv(s) and guard satisfiable", build, nullptr,
-                             kQueryTimeoutMs, nullptr, nullptr, /*want_sat=*/true);
+                             kModelRlimit, nullptr, nullptr, /*want_sat=*/true);
         });
     }
     // Base case: the state the kernel boots with (BootSpace::init): one root Untyped, the kernel's
@@ -1120,7 +1162,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
             }
             sol.add(neg);
         };
-        return run_query(ctx, "model", "initial state (boot)", g, build, nullptr, kQueryTimeoutMs);
+        return run_query(ctx, "model", "initial state (boot)", g, build, nullptr, kModelRlimit);
     });
     // Non-vacuity of the base case: some platform and object memory meet its constraints.
     if (only_op.empty() && wanted("non-vacuous: boot constraints satisfiable")) jobs.push_back([planted]() {
@@ -1133,7 +1175,7 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
             sol.add(ol != 0 && nat(ob) && nat(ol) && le(ob, lim) && le(ol, lim) && le(ob + ol, lim) && inside(ob, ol, e.kb, e.kl));
         };
         return run_query(ctx, "model", "initial state (boot)", "non-vacuous: boot constraints satisfiable", build, nullptr,
-                         kQueryTimeoutMs, nullptr, nullptr, /*want_sat=*/true);
+                         kModelRlimit, nullptr, nullptr, /*want_sat=*/true);
     });
     // Independent queries, one Z3 context each: run them on the machine's cores (at most 2,
     // the build machines are shared).
@@ -1147,6 +1189,181 @@ std::vector<QueryResult> run_model(const std::string& planted, const std::string
     for (unsigned i = 1; i < n; ++i) ts.emplace_back(worker);
     worker();
     for (auto& t : ts) t.join();
+    return out;
+}
+
+namespace {
+
+// The uninterpreted constants of `e` (its free variables: arguments and pre-state constants).
+void constants(const expr& e, std::set<unsigned>& seen, std::map<std::string, expr>& out) {
+    const unsigned id = Z3_get_ast_id(e.ctx(), e);
+    if (!seen.insert(id).second) return;
+    if (e.is_app()) {
+        if (e.num_args() == 0 && e.decl().decl_kind() == Z3_OP_UNINTERPRETED) out.emplace(e.decl().name().str(), e);
+        for (unsigned i = 0; i < e.num_args(); ++i) constants(e.arg(i), seen, out);
+    } else if (e.is_quantifier()) {
+        constants(e.body(), seen, out);
+    }
+}
+
+}  // namespace
+
+std::optional<AbsStep> eval_operation(const std::string& name, const AbsState& pre,
+                                      const std::map<std::string, std::int64_t>& args, std::string& error) {
+    static const auto ops = operations();
+    const OpDef* op = nullptr;
+    for (const auto& o : ops)
+        if (o.name == name) op = &o;
+    if (op == nullptr) {
+        error = "no model operation '" + name + "'";
+        return std::nullopt;
+    }
+    // One context for many evaluations (making one costs more than an evaluation), renewed now
+    // and then so that the terms of old evaluations do not pile up.
+    static thread_local std::unique_ptr<z3::context> shared;
+    static thread_local unsigned uses = 0;
+    if (!shared || ++uses % 256 == 0) shared = std::make_unique<z3::context>();
+    z3::context& ctx = *shared;
+    Env e(ctx, "");
+    e.concrete = true;
+    const State s = pre_state(e, "");
+    const Step st = op->make(e, s);
+    const expr assumed = st.assumed ? *st.assumed : ctx.bool_val(true);
+
+    // The pre-state as a model: each function of the state given at every point of its finite
+    // domain (pre_state's names and sorts), each argument by the name of its constant.
+    z3::model m(ctx);
+    const z3::sort bool_s = ctx.bool_sort(), spi_s = ctx.bv_sort(kSpiBits), attrs_s = ctx.bv_sort(3);
+    // Beyond the test's slots and SPIs (value_of(points)): an empty slot, an unused line.
+    auto table = [&](const char* n, const z3::sort& dom, const z3::sort& range, unsigned points, auto value_of) {
+        z3::func_decl f = ctx.function(n, dom, range);
+        expr other = value_of(points);
+        z3::func_interp fi = m.add_func_interp(f, other);
+        for (unsigned k = 0; k < points; ++k) {
+            z3::expr_vector at(ctx);
+            at.push_back(ctx.bv_val(k, dom.bv_size()));
+            expr v = value_of(k);
+            fi.add_entry(at, v);
+        }
+    };
+    auto slots = [&](const char* n, const z3::sort& range, auto value_of) { table(n, e.slot, range, kModelSlots, value_of); };
+    auto spis = [&](const char* n, const z3::sort& range, auto value_of) { table(n, spi_s, range, kModelSpis, value_of); };
+    static const AbsCap kEmptySlot{};
+    static const AbsSpi kUnusedLine{};
+    const auto P = [&pre](unsigned k) -> const AbsCap& { return k < kModelSlots ? pre.slot[k] : kEmptySlot; };
+    const auto B = [&pre](unsigned i) -> const AbsSpi& { return i < kModelSpis ? pre.spi[i] : kUnusedLine; };
+    slots("typ", e.type, [&](unsigned k) { return ctx.bv_val(P(k).type, kTypeBits); });
+    slots("rights", e.rights8, [&](unsigned k) { return e.R(P(k).rights); });
+    slots("base", e.addr, [&](unsigned k) { return ctx.int_val(P(k).base); });
+    slots("len", e.addr, [&](unsigned k) { return ctx.int_val(P(k).len); });
+    slots("watermark", e.addr, [&](unsigned k) { return ctx.int_val(P(k).watermark); });
+    slots("device", bool_s, [&](unsigned k) { return ctx.bool_val(P(k).device); });
+    slots("badge", e.badge, [&](unsigned k) { return ctx.bv_val(P(k).badge, kBadgeBits); });
+    slots("has_parent", bool_s, [&](unsigned k) { return ctx.bool_val(P(k).has_parent); });
+    slots("parent", e.slot, [&](unsigned k) { return e.S(P(k).parent); });
+    slots("mapped_partition_plus1", e.owner, [&](unsigned k) { return e.O(P(k).mapped_plus1); });
+    slots("mapped_attrs", attrs_s, [&](unsigned k) { return ctx.bv_val(P(k).attrs, 3); });
+    slots("irq", spi_s, [&](unsigned k) { return ctx.bv_val(P(k).irq, kSpiBits); });
+    slots("own", e.owner, [&](unsigned k) { return e.O(k < kModelSlots ? pre.own[k] : 0); });
+    spis("bound", bool_s, [&](unsigned i) { return ctx.bool_val(B(i).bound); });
+    spis("bound_owner_plus1", e.owner, [&](unsigned i) { return e.O(B(i).owner_plus1); });
+    spis("masked", bool_s, [&](unsigned i) { return ctx.bool_val(B(i).masked); });
+    spis("bound_notification_cap", e.slot, [&](unsigned i) { return e.S(B(i).notification); });
+    spis("created", bool_s, [&](unsigned i) { return ctx.bool_val(B(i).created); });
+    spis("handler_cap", e.slot, [&](unsigned i) { return e.S(B(i).handler); });
+    auto pairs = [&](const char* n, const z3::sort& dom, auto value_of) {
+        z3::func_decl f = ctx.function(n, dom, dom, bool_s);
+        expr no = ctx.bool_val(false);
+        z3::func_interp fi = m.add_func_interp(f, no);
+        for (unsigned a = 0; a < kModelSlots; ++a)
+            for (unsigned b = 0; b < kModelSlots; ++b) {
+                z3::expr_vector at(ctx);
+                at.push_back(ctx.bv_val(a, dom.bv_size()));
+                at.push_back(ctx.bv_val(b, dom.bv_size()));
+                expr v = ctx.bool_val(value_of(a, b));
+                fi.add_entry(at, v);
+            }
+    };
+    pairs("anc", e.slot, [&](unsigned a, unsigned b) { return pre.anc[a][b]; });
+    pairs("declared", e.owner, [&](unsigned a, unsigned b) { return pre.declared[a][b]; });
+    auto constant = [&](const char* n, expr v) {
+        z3::func_decl f = ctx.function(n, 0, nullptr, v.get_sort());
+        m.add_const_interp(f, v);
+    };
+    constant("sealed", ctx.bool_val(pre.sealed));
+    constant("K.base", ctx.int_val(pre.kb));
+    constant("K.len", ctx.int_val(pre.kl));
+    constant("W.base", ctx.int_val(pre.wb));
+    constant("W.len", ctx.int_val(pre.wl));
+    // The arguments, by name; every other free constant is a missing argument.
+    std::set<unsigned> seen;
+    std::map<std::string, expr> free;
+    constants(st.guard, seen, free);
+    constants(assumed, seen, free);
+    // Every field of the post-state at every point (an argument may occur in any of them).
+    for (unsigned k = 0; k < kModelSlots; ++k) {
+        const expr x = e.S(k);
+        const State& t = st.post;
+        for (const expr& f : {t.typ(x), t.rt(x), t.base(x), t.len(x), t.wm(x), t.dev(x), t.bdg(x), t.hp(x), t.par(x), t.mp(x),
+                              t.mattr(x), t.irq(x), t.bnd(x), t.bown(x), t.bmask(x), t.bw(x), t.created(x), t.hw(x)})
+            constants(f, seen, free);
+        for (unsigned j = 0; j < kModelSlots; ++j) constants(t.anc(x, e.S(j)), seen, free);
+    }
+    constants(st.post.sealed(), seen, free);
+    for (const char* fixed : {"sealed", "K.base", "K.len", "W.base", "W.len"}) free.erase(fixed);
+    for (const auto& [n, c] : free) {
+        const auto it = args.find(n);
+        if (it == args.end()) {
+            error = "model operation '" + name + "': no value for argument " + n;
+            return std::nullopt;
+        }
+        const z3::sort srt = c.get_sort();
+        constant(n.c_str(), srt.is_bool()  ? ctx.bool_val(it->second != 0)
+                            : srt.is_int() ? ctx.int_val(it->second)
+                                           : ctx.bv_val(static_cast<uint64_t>(it->second), srt.bv_size()));
+    }
+    AbsStep out;
+    out.guard = eval_bool(m, st.guard);
+    // Over the whole (finite) state: the slots beyond the test's are empty, and every seal clause
+    // holds at an empty slot.
+    for (const Clause& c : st.guard_clauses)
+        for (unsigned x = 0; x < kModelSlots && out.guard; ++x)
+            for (unsigned y = 0; y < kModelSlots && out.guard; ++y)
+                for (unsigned z = 0; z < kModelSlots && out.guard; ++z)
+                    out.guard = eval_bool(m, c.body(e, s, e.S(x), e.S(y), e.S(z)));
+    out.assumed = eval_bool(m, assumed);
+    AbsState& q = out.post;
+    q = pre;
+    auto i64 = [&](const expr& t) { return m.eval(t, true).get_numeral_int64(); };
+    auto u = [&](const expr& t) { return static_cast<unsigned>(eval_u64(m, t)); };
+    for (unsigned k = 0; k < kModelSlots; ++k) {
+        const expr x = e.S(k);
+        AbsCap& c = q.slot[k];
+        c.type = u(st.post.typ(x));
+        c.rights = u(st.post.rt(x));
+        c.badge = u(st.post.bdg(x));
+        c.base = i64(st.post.base(x));
+        c.len = i64(st.post.len(x));
+        c.watermark = i64(st.post.wm(x));
+        c.device = eval_bool(m, st.post.dev(x));
+        c.has_parent = eval_bool(m, st.post.hp(x));
+        c.parent = u(st.post.par(x));
+        c.mapped_plus1 = u(st.post.mp(x));
+        c.attrs = u(st.post.mattr(x));
+        c.irq = u(st.post.irq(x));
+        for (unsigned j = 0; j < kModelSlots; ++j) q.anc[k][j] = eval_bool(m, st.post.anc(x, e.S(j)));
+    }
+    for (unsigned i = 0; i < kModelSpis; ++i) {
+        const expr x = ctx.bv_val(i, kSpiBits);
+        AbsSpi& b = q.spi[i];
+        b.bound = eval_bool(m, st.post.bnd(x));
+        b.owner_plus1 = u(st.post.bown(x));
+        b.masked = eval_bool(m, st.post.bmask(x));
+        b.created = eval_bool(m, st.post.created(x));
+        b.notification = u(st.post.bw(x));
+        b.handler = u(st.post.hw(x));
+    }
+    q.sealed = eval_bool(m, st.post.sealed());
     return out;
 }
 

@@ -97,16 +97,12 @@ bool Checker::live_flows(FlowGraph& out) {
     first[count_] = n;
     if (!fits) return false;
     const Access* acc = scratch_->accesses;
-    for (u32 src = 0; src < count_; ++src)
-        for (u32 w = first[src]; w < first[src + 1]; ++w) {
-            if (!acc[w].write) continue;
-            const unsigned k = FlowGraph::index(acc[w].kind);
-            for (u32 d = 0; d < count_; ++d) {
-                if (d == src || out.edge[src][d][k]) continue;
-                for (u32 r = first[d]; r < first[d + 1] && !out.edge[src][d][k]; ++r)
-                    out.edge[src][d][k] = reaches(acc[w], acc[r]);
-            }
-        }
+    flows_between(
+        count_,
+        [&](u32 i, auto&& f) {
+            for (u32 k = first[i]; k < first[i + 1]; ++k) f(acc[k]);
+        },
+        out);
     audit_flows(s_.partitions, out);
     return true;
 }

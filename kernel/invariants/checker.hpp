@@ -168,7 +168,7 @@ private:
     // After seal no Frame or DeviceMmio object is in two partitions' CSpaces (seal's frames_unshared).
     void frames_unshared();
 
-    // The kernel's flow rule (policy/flow_graph.hpp: access_of, reaches), applied to the gathered
+    // The kernel's flow rule (policy/flow_graph.hpp: flows_between, access_of), applied to the gathered
     // CSpaces: each partition's accesses are listed once instead of once per writer of every
     // other partition, and this code is not the fuzzers' instrumented kernel. False (too many
     // accesses for the scratch): the caller asks the kernel's live_flows.

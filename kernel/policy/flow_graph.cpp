@@ -64,19 +64,8 @@ void for_each_access(const Partition& p, F&& f) {
 
 void live_flows(const PartitionTable& partitions, FlowGraph& out) {
     out = FlowGraph{};
-    const u32 n = partitions.count();
-    for (u32 s = 0; s < n; ++s) {
-        for_each_access(*partitions[PartitionId(s)], [&](const Access& w) {
-            if (!w.write) return;
-            const unsigned k = FlowGraph::index(w.kind);
-            for (u32 d = 0; d < n; ++d) {
-                if (d == s || out.edge[s][d][k]) continue;
-                for_each_access(*partitions[PartitionId(d)], [&](const Access& r) {
-                    if (reaches(w, r)) out.edge[s][d][k] = true;
-                });
-            }
-        });
-    }
+    flows_between(
+        partitions.count(), [&](u32 i, auto&& f) { for_each_access(*partitions[PartitionId(i)], f); }, out);
     audit_flows(partitions, out);
 }
 

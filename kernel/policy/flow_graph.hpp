@@ -64,9 +64,29 @@ private:
     bool closed_ = false;
 };
 
-// The flows the partitions' capabilities and mappings make possible now: s -> d when an access
-// of s reaches an access of d, and Audit s -> d for every s when d holds an AuditLog cap with
-// Read (audit/audit_cap.hpp: it reads the events s causes). Never s == d.
+// THE flow rule (INV-6), over any listing of the partitions' accesses: s -> d by kind k when an
+// access of s that writes reaches an access of d (`reaches`). Never s == d. `for_each_access(i, f)`
+// calls f(const Access&) for every access of partition i. One definition for every user: the
+// kernel (live_flows, seal), the invariant checker (its gathered CSpaces) and the proofs'
+// concrete check (accesses read from the stage-2 tables a host run of the boot program built).
+template <class ForEachAccess>
+void flows_between(u32 partitions, ForEachAccess&& for_each_access, FlowGraph& out) {
+    for (u32 s = 0; s < partitions; ++s)
+        for_each_access(s, [&](const Access& w) {
+            if (!w.write) return;
+            const unsigned k = FlowGraph::index(w.kind);
+            for (u32 d = 0; d < partitions; ++d) {
+                if (d == s || out.edge[s][d][k]) continue;
+                for_each_access(d, [&](const Access& r) {
+                    if (reaches(w, r)) out.edge[s][d][k] = true;
+                });
+            }
+        });
+}
+
+// The flows the partitions' capabilities and mappings make possible now: flows_between over each
+// partition's caps (access_of) and recorded mappings, and Audit s -> d for every s when d holds
+// an AuditLog cap with Read (audit/audit_cap.hpp: it reads the events s causes). Never s == d.
 void live_flows(const PartitionTable& partitions, FlowGraph& out);
 
 // Every cap in `p`'s CSpace root, empty slots included (none without a CNode root).

@@ -166,6 +166,8 @@ int main(int argc, char** argv) {
         return static_cast<int>(bhcc::ExitStatus::Invalid);
     }
     if (options->verbose) std::cerr << "bhcc: " << proof.summary << "\n";
+#else
+    std::cerr << "bhcc: warning: built with BH_PROOFS=OFF: the Z3 concrete-state check did not run\n";
 #endif
     if (options->dump) std::cout << bhcc::dump_manifest(result.manifest.bytes);
     if (options->manifest && !write_file(*options->manifest, result.manifest.bytes)) return 2;
