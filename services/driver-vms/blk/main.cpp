@@ -13,7 +13,8 @@
 // CSpace (config/tests/blk-restart.dts, blk-hostile.dts; bhcc --dump): 4, 5 the two clients'
 // channels (R W), 6 the requests doorbell (R), 7, 8 each client's completion doorbell (W),
 // 9 the DmaStream of 00:04.0, 10 and 11 its BARs' pages (mapped by bhcc at IPA == PA).
-// boot-arg bit 0: fault on purpose in the middle of I/O in every other run (the restart test).
+// boot-arg bit 0: fault on purpose in the middle of I/O in every other run (the restart test);
+// bit 1: in its first run, turn hostile and aim the device outside its memory (redteam.blk-rogue).
 #include <blk_protocol.hpp>
 #include <console.hpp>
 #include <hypercall.hpp>
@@ -40,6 +41,10 @@ constexpr u64 kStream = 9;
 constexpr u64 kChannelIpa = 0x5000'0000;  // client i's channel at kChannelIpa + i * 1 MiB
 constexpr u32 kDisk = bh::platform::pci_bdf(4, 0);
 constexpr u64 kModeFault = 1;
+constexpr u64 kModeRogue = 2;
+// Where the rogue mode aims its device: client0's RAM as a physical address (config/tests/
+// blk-rogue.dts), an IPA this partition does not map.
+constexpr u64 kRogueTarget = 0x4880'0000;
 constexpr u32 kPerClientPerPass = 4;  // fairness: no client takes a whole batch while others wait
 constexpr u32 kReportsPerRun = 24;    // refusals printed per client and run (all are counted)
 constexpr u64 kUnmappedIpa = 0x4800'0000;
@@ -269,6 +274,16 @@ extern "C" void guest_main(u64 mode) {
         barrier();
         clients[c].header->driver.generation = generation;
         (void)notification_signal(kCompletionDoorbell[c]);
+    }
+    if ((mode & kModeRogue) != 0 && generation == 1) {
+        // Turned hostile: let the clients get going, then aim the device outside this memory.
+        for (u32 pass = 0; served < 40; ++pass)
+            if (!serve_pass(pass % kClients)) (void)notification_wait(kRequestsDoorbell);
+        print("turning hostile: the device reads sector 0 into IPA ", bh::rt::hex(kRogueTarget), "\n");
+        const u8 status = device.read_into(kRogueTarget, 50'000'000);
+        // QEMU's device model answers even when the SMMU refused its writes: its status says
+        // nothing of where the data went (the kernel's DMA FAULT report and the target do).
+        print("the device answered status ", status, "\n");
     }
     for (u32 pass = 0;; ++pass) {
         if (serve_pass(pass % kClients)) continue;

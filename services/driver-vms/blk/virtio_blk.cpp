@@ -38,7 +38,7 @@ volatile T& reg(volatile u8* base, u32 offset) {
     return *reinterpret_cast<volatile T*>(base + offset);
 }
 
-u64 ipa(const void* p) { return reinterpret_cast<u64>(p); }
+u64 ipa_of(const void* p) { return reinterpret_cast<u64>(p); }
 
 }  // namespace
 
@@ -115,9 +115,9 @@ bool VirtioBlk::start(u32 bdf, u64 stream) {
     used_.idx = 0;
     avail_idx_ = 0;
     used_seen_ = 0;
-    reg<u64>(common_, kQueueDesc) = ipa(desc_);
-    reg<u64>(common_, kQueueDriver) = ipa(&avail_);
-    reg<u64>(common_, kQueueDevice) = ipa(&used_);
+    reg<u64>(common_, kQueueDesc) = ipa_of(desc_);
+    reg<u64>(common_, kQueueDriver) = ipa_of(&avail_);
+    reg<u64>(common_, kQueueDevice) = ipa_of(&used_);
     notify_ = reinterpret_cast<volatile u16*>(notify_base + reg<u16>(common_, kQueueNotifyOff) * notify_multiplier);
     reg<u16>(common_, kQueueEnable) = 1;
     barrier();
@@ -134,14 +134,14 @@ void VirtioBlk::prepare(Slot* slots, u32 count) {
         statuses_[i] = 0xff;
         const u16 head = static_cast<u16>(3 * i);
         u16 next = head;
-        desc_[next] = VirtqDesc{ipa(&headers_[i]), sizeof(BlkHeader), kDescNext, static_cast<u16>(next + 1)};
+        desc_[next] = VirtqDesc{ipa_of(&headers_[i]), sizeof(BlkHeader), kDescNext, static_cast<u16>(next + 1)};
         ++next;
         if (s.type != 4) {  // IN writes the buffer (device to memory), OUT reads it
-            desc_[next] = VirtqDesc{ipa(bounce_[i]), s.length, static_cast<u16>(kDescNext | (s.type == 0 ? kDescWrite : 0)),
+            desc_[next] = VirtqDesc{ipa_of(bounce_[i]), s.length, static_cast<u16>(kDescNext | (s.type == 0 ? kDescWrite : 0)),
                                     static_cast<u16>(next + 1)};
             ++next;
         }
-        desc_[next] = VirtqDesc{ipa(&statuses_[i]), 1, kDescWrite, 0};
+        desc_[next] = VirtqDesc{ipa_of(&statuses_[i]), 1, kDescWrite, 0};
         avail_.ring[(avail_idx_ + i) % kQueueSize] = head;
     }
     barrier();  // descriptors and ring entries before the index that publishes them
@@ -152,6 +152,27 @@ void VirtioBlk::prepare(Slot* slots, u32 count) {
 void VirtioBlk::notify() {
     barrier();  // the index before the notification
     *notify_ = 0;
+}
+
+u8 VirtioBlk::read_into(u64 ipa, u64 spins) {
+    headers_[0] = BlkHeader{0, 0, 0};
+    statuses_[0] = 0xff;
+    desc_[0] = VirtqDesc{ipa_of(&headers_[0]), sizeof(BlkHeader), kDescNext, 1};
+    desc_[1] = VirtqDesc{ipa, 4096, kDescNext | kDescWrite, 2};
+    desc_[2] = VirtqDesc{ipa_of(&statuses_[0]), 1, kDescWrite, 0};
+    avail_.ring[avail_idx_ % kQueueSize] = 0;
+    barrier();
+    avail_idx_ = static_cast<u16>(avail_idx_ + 1);
+    avail_.idx = avail_idx_;
+    notify();
+    const u16 target = static_cast<u16>(used_seen_ + 1);
+    for (u64 i = 0; i < spins; ++i) {
+        if (*reinterpret_cast<volatile u16*>(&used_.idx) == target) {
+            used_seen_ = target;
+            return *reinterpret_cast<volatile u8*>(&statuses_[0]);
+        }
+    }
+    return 0xff;
 }
 
 void VirtioBlk::wait(Slot* slots, u32 count) {

@@ -83,6 +83,11 @@ public:
         wait(slots, count);
     }
 
+    // A driver turned hostile (the red-team mode): one IN request whose data buffer is `ipa`,
+    // whatever this partition maps there. Returns the device's status, or 0xff if it never
+    // answered within `spins` polls.
+    u8 read_into(u64 ipa, u64 spins);
+
 private:
     void prepare(Slot* slots, u32 count);
     void notify();
