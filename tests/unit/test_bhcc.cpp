@@ -242,7 +242,7 @@ void check_program(const std::vector<ManifestOp>& ops, const std::vector<Expect>
 
 // ---------------------------------------------------------------- malformed descriptions
 
-TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc][INV-1][INV-3][INV-6][T-2][T-6][T-7][T-26][T-30][T-32][T-38][T-44][T-59][T-67][T-71][T-74][T-81][T-89]") {
+TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc][INV-1][INV-3][INV-6][T-2][T-6][T-7][T-26][T-30][T-32][T-38][T-44][T-59][T-67][T-71][T-74][T-81][T-89][T-92]") {
     struct Case {
         const char* file;
         const char* message;  // "<node path>: <rule>", matched as a substring
@@ -365,6 +365,8 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         {"pci-intx-other",
          "/partitions/other: interrupt 38 is the INTx line of 00:03.0 (/pci/edu), which belongs to \"driver\""},
         {"pci-disk-without-device", "/pci/edu: qemu-disk needs a qemu-device to attach it to"},
+        {"pci-virtio-without-iommu",
+         "/pci/disk: a virtio qemu-device needs iommu_platform=on: without it its DMA bypasses the SMMU"},
         {"pci-too-many-functions", "/pci: too many PCIe functions (33, at most 32)"},
         {"virtual-gic-with-value", "/partitions/alpha: virtual-gic is a boolean property and takes no value"},
         {"console-input-without-uart",
