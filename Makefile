@@ -37,7 +37,7 @@ test: build
 # to the instruction; fails when the calibration is off, a check fails or a path exceeds its
 # budget (bench/budgets.json).
 bench: build
-	bench/run --build $(BUILD) --runs 2
+	bench/run --build $(BUILD) --runs 2 --linux
 
 # The red-team tests alone (label redteam, redteam-tests/); LONG=1 boots their long variants:
 # storms and sweeps ten times longer (docs/testing.md, "Red-team tests").

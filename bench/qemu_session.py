@@ -155,13 +155,13 @@ def _refresh_counters(qmp, deadline):
         time.sleep(0.05)
 
 
-def run(image, log_path, timeout, icount=True, registers=()):
+def run(image, log_path, timeout, icount=True, registers=(), extra=()):
     """Boots `image` to its power-off; its serial output goes to `log_path`. Returns the
     Outcome, or raises SessionError (QEMU still running at the timeout, or not powered off)."""
     scratch = tempfile.mkdtemp(prefix="bulkhead-bench.")
     qmp_path, gdb_path = os.path.join(scratch, "qmp"), os.path.join(scratch, "gdb")
     cmd = qemu_command(image, icount, ["-S", "-no-shutdown", "-qmp", f"unix:{qmp_path},server=on,wait=off",
-                                       "-gdb", f"unix:{gdb_path},server=on,wait=off"])
+                                       "-gdb", f"unix:{gdb_path},server=on,wait=off"] + list(extra))
     os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
     deadline = time.monotonic() + timeout
     with open(log_path, "wb") as log:

@@ -79,6 +79,10 @@ def table(spec, doc):
                      _ratio(figure, r["reference"]["bao"]),
                      "-" if r["goal"] is None else f"{r['goal']:,}",
                      ("-" if r["budget"] is None else f"{r['budget']:,}") + (" OVER" if over else "")))
+    measured = {r["name"] for r in doc["paths"]}
+    for p in spec["paths"]:
+        if p.get("optional") and p["name"] not in measured:
+            rows.append((p["name"], p["unit"], "pending", "(not measured this run: bench/run --linux)", "", "", "", "", "", ""))
     for p in spec.get("pending", []):
         rows.append((p["name"], p["unit"], "pending", f"(awaits {p['awaits']})", "", "", "", "", "", ""))
     widths = [max(len(row[i]) for row in rows if not row[2] == "pending" or i < 3) for i in range(len(head))]

@@ -4,6 +4,7 @@
 #include <audit/audit_log.hpp>
 #include <boot/boot_program.hpp>
 #include <bulkhead/platform.hpp>
+#include <calls/fast_call.hpp>
 #include <calls/guest_exit.hpp>
 #include <devices/virtual_devices.hpp>
 #include <kernel.hpp>
@@ -85,4 +86,10 @@ bool interrupt(CoreId core, u32 intid, bool in_exit) {
 }
 
 }  // namespace kernel_entry
+
+extern "C" kernel_entry::FastExit bh_fast_call(Vcpu* vcpu) {
+    return {fast_path::fast_call(g_kernel, *vcpu), &vcpu->regs};
+}
+extern "C" void bh_fast_call_parked(Vcpu* vcpu) { fast_path::parked(*vcpu); }
+
 }  // namespace bh

@@ -43,6 +43,19 @@ struct GuestEntry {
 // has no virtual GIC; the exit goes the usual way (guest_exit), where it is a fault.
 [[nodiscard]] bool sgi_register_write(Vcpu& vcpu, u64 value, bool group1);
 
+// An HVC #0 of `vcpu` that the vectors took with only x0..x18 and x30 saved in its frame
+// (x19..x29 still in the core's registers, ELR_EL2 and SPSR_EL2 in the hardware):
+// calls/fast_call.hpp. The vectors then resume the guest (Resume), save the rest of the frame
+// and take the full path as for any exit (Slow: nothing was done), or save the rest and call
+// fast_call_parked before the core leaves the vCPU (Park: done, but the partition stopped).
+// The vectors call these two directly (C linkage, below): `frame` comes back for them to find
+// it again on the kernel stack.
+enum class FastOutcome : u64 { Resume = 0, Slow = 1, Park = 2 };
+struct FastExit {
+    FastOutcome outcome;
+    arch::GuestRegs* frame;
+};
+
 // A physical interrupt was acknowledged at EL2 on `core` (before its priority drop), in an exit
 // of the core's vCPU (`in_exit`: its virtual CPU interface is live) or while the core waits.
 // True: it was forwarded to a vCPU through a list register with HW = 1, whose guest deactivates
@@ -50,3 +63,6 @@ struct GuestEntry {
 [[nodiscard]] bool interrupt(CoreId core, u32 intid, bool in_exit);
 
 }  // namespace bh::kernel_entry
+
+extern "C" bh::kernel_entry::FastExit bh_fast_call(bh::Vcpu* vcpu);
+extern "C" void bh_fast_call_parked(bh::Vcpu* vcpu);

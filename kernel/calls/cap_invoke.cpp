@@ -134,18 +134,7 @@ void invoke(Kernel& k, Vcpu& vcpu, const Invocation& inv, const CapLockHeld& hel
     const Partition& p = *vcpu.partition;
     Status s = Status::Ok;
     switch (c.id) {
-        case CallId::CapIdentify: {
-            const Capability& cap = inv.slot->cap;
-            r.x[1] = static_cast<u64>(cap.type);
-            r.x[2] = cap.rights.bits();
-            r.x[3] = cap.badge;
-            r.x[4] = cap.size_bits;
-            // The physical address is not revealed: a partition has no use for the machine's layout.
-            const bool mapped_here = cap.mapped() && cap.mapped_partition() == p.index;
-            r.x[5] = mapped_here ? 1 : 0;
-            r.x[6] = mapped_here ? cap.mapped_ipa() : 0;
-            break;
-        }
+        case CallId::CapIdentify: identify(inv.slot->cap, p, r); break;
         case CallId::CapCopy: s = caps::copy(*inv.slot, *inv.other, held); break;
         case CallId::CapMint: s = caps::mint(*inv.slot, *inv.other, c.mint.mask, c.mint.badge, held); break;
         case CallId::CapMove: s = caps::move(*inv.slot, *inv.other, held); break;
@@ -182,6 +171,17 @@ void invoke(Kernel& k, Vcpu& vcpu, const Invocation& inv, const CapLockHeld& hel
 }
 
 }  // namespace
+
+void identify(const Capability& cap, const Partition& caller, arch::GuestRegs& r) {
+    r.x[1] = static_cast<u64>(cap.type);
+    r.x[2] = cap.rights.bits();
+    r.x[3] = cap.badge;
+    r.x[4] = cap.size_bits;
+    // The physical address is not revealed: a partition has no use for the machine's layout.
+    const bool mapped_here = cap.mapped() && cap.mapped_partition() == caller.index;
+    r.x[5] = mapped_here ? 1 : 0;
+    r.x[6] = mapped_here ? cap.mapped_ipa() : 0;
+}
 
 bool handle_cap_call(Kernel& k, Vcpu& vcpu, const GuestCall& call) {
     Invocation inv{&call};

@@ -11,11 +11,16 @@
 namespace bh {
 
 class Kernel;
+struct Capability;
+class Partition;
 struct Vcpu;
 
 // Runs `call` (is_cap_call) for `vcpu`; writes its status and results into the vCPU's
 // registers. False when the vCPU no longer runs (it waits on a notification, or its partition
 // was stopped or restarted by the call).
 [[nodiscard]] bool handle_cap_call(Kernel& kernel, Vcpu& vcpu, const GuestCall& call);
+
+// CapIdentify's answer about `cap` as `caller` sees it, in x1..x6 (also the fast path's).
+void identify(const Capability& cap, const Partition& caller, arch::GuestRegs& r);
 
 }  // namespace bh

@@ -1,16 +1,28 @@
 #include <lib/bulk_memory.hpp>
 
+#include <string.h>
+
 namespace bh {
 
+// Eight words a step: a Linux partition's 128 MiB are scrubbed at every start, and a loop step
+// per word cost three instructions per 8 bytes of it.
 void scrub(void* p, u64 size) {
     u64* w = static_cast<u64*>(p);
-    for (u64 i = 0; i < size / 8; ++i) w[i] = 0;
+    u64 i = 0;
+    for (; i + 8 <= size / 8; i += 8) {
+        w[i] = 0;
+        w[i + 1] = 0;
+        w[i + 2] = 0;
+        w[i + 3] = 0;
+        w[i + 4] = 0;
+        w[i + 5] = 0;
+        w[i + 6] = 0;
+        w[i + 7] = 0;
+    }
+    for (; i < size / 8; ++i) w[i] = 0;
 }
 
-void copy_bytes(void* dst, const void* src, u64 size) {
-    u8* d = static_cast<u8*>(dst);
-    const u8* s = static_cast<const u8*>(src);
-    for (u64 i = 0; i < size; ++i) d[i] = s[i];
-}
+// memcpy moves words where both ends allow it (arch/aarch64/libc.cpp in the kernel).
+void copy_bytes(void* dst, const void* src, u64 size) { memcpy(dst, src, size); }
 
 }  // namespace bh

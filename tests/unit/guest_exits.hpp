@@ -10,6 +10,7 @@
 #include <arch/guest.hpp>
 #include <arch/host/host_memory.hpp>
 #include <bulkhead/hypercall.hpp>
+#include <calls/fast_call.hpp>
 #include <calls/guest_exit.hpp>
 #include <initializer_list>
 #include <kernel.hpp>
@@ -35,10 +36,40 @@ inline void enter(Kernel& k, Vcpu& v) {
     REQUIRE(k.cores.claim(v.core) == &v);
 }
 
+// What the EL2 vectors do with an HVC #0 before the full path (vectors.S, lower_sync;
+// calls/fast_call.hpp): answer an unknown ID, or offer the call to the fast path. True when
+// that settled the exit, with `resume` set.
+inline bool vectors_answer(Kernel& k, Vcpu& v, bool& resume) {
+    const u64 fid = v.regs.x[0];
+    if (fast_path::answered_as_unknown(fid)) {
+        if (fast_path::unknown_call_audited(++v.regs.unknown_calls)) return false;
+        v.regs.x[0] = static_cast<u64>(status_value(Status::NotSupported));
+        resume = true;
+        return true;
+    }
+    if (!fast_path::known_vendor_call(fid)) return false;
+    switch (fast_path::fast_call(k, v)) {
+        case fast_path::Outcome::Resume: resume = true; return true;
+        case fast_path::Outcome::Park:
+            fast_path::parked(v);
+            resume = false;
+            return true;
+        case fast_path::Outcome::Slow: return false;
+    }
+    return false;
+}
+
+// Whether tests take exits as the machine does (the vectors' fast path first) or through the
+// full path alone (the fast path's differential test compares the two).
+inline bool g_vectors_fast_path = true;
+
 // Runs vCPU `v` through one exit through `vector` with syndrome `esr` (and FAR, HPFAR); true when
 // it would resume.
 inline bool exit_with(Kernel& k, Vcpu& v, ExitVector vector, u64 esr = 0, u64 far = 0, u64 hpfar = 0) {
     enter(k, v);
+    bool resume = false;
+    if (g_vectors_fast_path && vector == ExitVector::Sync && esr == kEsrHvc0 && vectors_answer(k, v, resume))
+        return resume;
     return handle_guest_exit(k, v, arch::decode_exit(vector, arch::Syndrome{esr, far, hpfar}));
 }
 

@@ -255,7 +255,7 @@ TEST_CASE("a partition flooding refused calls gets every one recorded but few co
     REQUIRE(f.seal().ok());
     host::reset_console();
     for (int i = 0; i < 100; ++i)
-        CHECK(call_status(f.kernel, f.alpha->vcpus[0], static_cast<F>(kUnknownVendorCall)) == st(Status::NotSupported));
+        CHECK(call_status(f.kernel, f.alpha->vcpus[0], F::CapCopy, {200, 201}) == st(Status::NotFound));
     // Echoed: refusals 1-4, then 8, 16, 32 and 64.
     CHECK(count_lines(host::console_output(), "call refused 'alpha'") == 8);
     CHECK(host::console_output().find("(refusal 64 of this partition)") != std::string::npos);
@@ -264,6 +264,25 @@ TEST_CASE("a partition flooding refused calls gets every one recorded but few co
     CHECK(log.size() == audit::Ring::kPerCore);  // core 0's ring holds the newest 64
     CHECK(lost == 100 - audit::Ring::kPerCore);
     CHECK(log.back().sequence == 100);
+}
+
+TEST_CASE("unknown function IDs, answered by the vectors, are recorded at the 1st, 2nd, 4th... of a run",
+          "[audit][fast-path][T-33][T-34]") {
+    Fixture f;
+    f.build();
+    REQUIRE(f.seal().ok());
+    Vcpu& a = f.alpha->vcpus[0];
+    for (int i = 0; i < 100; ++i) CHECK(call_status(f.kernel, a, static_cast<F>(kUnknownVendorCall)) == st(Status::NotSupported));
+    CHECK(a.regs.unknown_calls == 100);
+    const std::vector<audit::Entry> log = f.read_all(1);
+    REQUIRE(log.size() == 7);  // calls 1, 2, 4, 8, 16, 32, 64
+    for (const audit::Entry& e : log) {
+        CHECK((e.event == Event::CallRefused && e.detail == static_cast<u8>(audit::CallClass::Unknown)));
+        CHECK((e.a == kUnknownVendorCall && static_cast<i64>(e.b) == st(Status::NotSupported)));
+    }
+    // The count is the run's: a restart starts it again, so a new run's first probe is recorded.
+    a.regs.reset(0, 0);
+    CHECK(a.regs.unknown_calls == 0);
 }
 
 TEST_CASE("the boot program makes the AuditLog cap once, grants it and requires the audit flows",

@@ -41,3 +41,20 @@ TEST_CASE("crc32: detects a single flipped bit", "[crc32][T-27]") {
         buffer[bit / 8] ^= static_cast<unsigned char>(1u << (bit % 8));
     }
 }
+
+TEST_CASE("crc32: eight bytes a step equals the bitwise definition at every alignment and length", "[crc32][T-27]") {
+    // The definition, one bit at a time (reflected polynomial 0xEDB88320).
+    const auto reference = [](const unsigned char* p, std::size_t n) {
+        bh::u32 c = 0xFFFF'FFFFu;
+        for (std::size_t i = 0; i < n; ++i) {
+            c ^= p[i];
+            for (int bit = 0; bit < 8; ++bit) c = (c & 1u) ? (c >> 1) ^ 0xEDB8'8320u : c >> 1;
+        }
+        return ~c;
+    };
+    alignas(8) unsigned char buffer[96];
+    for (unsigned i = 0; i < sizeof buffer; ++i) buffer[i] = static_cast<unsigned char>(i * 37 + 11);
+    for (std::size_t offset = 0; offset < 8; ++offset)
+        for (std::size_t length = 0; offset + length <= sizeof buffer; ++length)
+            REQUIRE(crc32(buffer + offset, length) == reference(buffer + offset, length));
+}

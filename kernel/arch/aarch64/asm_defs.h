@@ -6,7 +6,15 @@
 #define KERNEL_STACK_SLOT (KERNEL_STACK_GUARD + KERNEL_STACK_SIZE)
 #define GUEST_FRAME_SIZE 272  /* sizeof(bh::GuestRegs) */
 #define GUEST_FRAME_ELR 248
+#define GUEST_FRAME_UNKNOWN_CALLS 264
 #define PERCPU_STACK_TOP 0 /* offsetof(PerCpu, stack_top) */
+#define PERCPU_VCPU 8 /* offsetof(PerCpu, vcpu): loaded with stack_top by one ldp */
+
+#define FAST_RESUME 0 /* kernel_entry::FastOutcome */
+#define FAST_SLOW 1
+#define FAST_PARK 2
+#define FAST_TABLE_BITS 128 /* fast_path::kTableBits */
+#define ESR_HVC64_IMM0 0x5a000000 /* EC 0x16 (HVC from AArch64), IL, imm16 = 0 */
 
 #define EXIT_SYNC 0
 #define EXIT_IRQ 1

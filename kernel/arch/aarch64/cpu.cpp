@@ -20,7 +20,10 @@ static_assert(KERNEL_STACK_GUARD == bh::kPageSize && KERNEL_STACK_SLOT % bh::kPa
 
 namespace bh::aarch64 {
 
-static_assert(__builtin_offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP);
+static_assert(__builtin_offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP && __builtin_offsetof(PerCpu, vcpu) == PERCPU_VCPU);
+static_assert(static_cast<u64>(kernel_entry::FastOutcome::Resume) == FAST_RESUME &&
+              static_cast<u64>(kernel_entry::FastOutcome::Slow) == FAST_SLOW &&
+              static_cast<u64>(kernel_entry::FastOutcome::Park) == FAST_PARK);
 
 namespace {
 

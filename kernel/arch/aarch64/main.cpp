@@ -18,18 +18,21 @@ constexpr const char* kVersion = "0.1.0";
 
 Atomic<u32> core_online[platform::kMaxCores];
 
-// Starts cores 1.. through PSCI and waits (at most a second) for each to come up. Returns how
-// many cores, counted from 0 without a gap, are online: vCPUs may be bound only to those, so a
-// partition never waits for a core that did not start.
+// Starts cores 1.. through PSCI and waits (at most a second) for each that firmware started to
+// come up. Returns how many cores, counted from 0 without a gap, are online: vCPUs may be bound
+// only to those, so a partition never waits for a core that did not start. A core firmware
+// refused (a machine with fewer cores) is not waited for: the second would be lost at every boot.
 unsigned start_secondary_cores() {
+    unsigned started = 1;  // cores 0 .. started - 1 were started
     for (unsigned core = 1; core < platform::kMaxCores; ++core) {
         i64 r = psci_cpu_on(core, reinterpret_cast<u64>(secondary_entry), core);
         if (r != 0) log("core ", core, " did not start (PSCI ", static_cast<int>(r), ")");
+        if (r == 0 && started == core) ++started;
     }
     u64 deadline = arch::counter_now() + BH_READ_SYSREG(cntfrq_el0);
     unsigned online = 1;
-    while (online < platform::kMaxCores && core_online[online].load() != 0) ++online;
-    while (online < platform::kMaxCores && arch::counter_now() < deadline) {
+    while (online < started && core_online[online].load() != 0) ++online;
+    while (online < started && arch::counter_now() < deadline) {
         if (core_online[online].load() != 0) ++online;
         arch::cpu_relax();
     }

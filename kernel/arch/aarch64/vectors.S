@@ -4,10 +4,7 @@
 
 #include "asm_defs.h"
 
-.macro save_guest kind
-    sub     sp, sp, #GUEST_FRAME_SIZE
-    stp     x0, x1, [sp, #16 * 0]
-    stp     x2, x3, [sp, #16 * 1]
+.macro save_x4_to_x17
     stp     x4, x5, [sp, #16 * 2]
     stp     x6, x7, [sp, #16 * 3]
     stp     x8, x9, [sp, #16 * 4]
@@ -15,12 +12,43 @@
     stp     x12, x13, [sp, #16 * 6]
     stp     x14, x15, [sp, #16 * 7]
     stp     x16, x17, [sp, #16 * 8]
-    stp     x18, x19, [sp, #16 * 9]
+.endm
+
+.macro save_x20_to_x29
     stp     x20, x21, [sp, #16 * 10]
     stp     x22, x23, [sp, #16 * 11]
     stp     x24, x25, [sp, #16 * 12]
     stp     x26, x27, [sp, #16 * 13]
     stp     x28, x29, [sp, #16 * 14]
+.endm
+
+.macro load_x2_to_x17
+    ldp     x2, x3, [sp, #16 * 1]
+    ldp     x4, x5, [sp, #16 * 2]
+    ldp     x6, x7, [sp, #16 * 3]
+    ldp     x8, x9, [sp, #16 * 4]
+    ldp     x10, x11, [sp, #16 * 5]
+    ldp     x12, x13, [sp, #16 * 6]
+    ldp     x14, x15, [sp, #16 * 7]
+    ldp     x16, x17, [sp, #16 * 8]
+.endm
+
+.macro save_guest kind
+    sub     sp, sp, #GUEST_FRAME_SIZE
+    stp     x0, x1, [sp, #16 * 0]
+    stp     x2, x3, [sp, #16 * 1]
+    save_guest_from_x4 \kind
+.endm
+
+// The rest of the frame, once x0..x3 are in it.
+.macro save_guest_from_x4 kind
+    save_x4_to_x17
+    stp     x18, x19, [sp, #16 * 9]
+    save_guest_from_x20 \kind
+.endm
+
+.macro save_guest_from_x20 kind
+    save_x20_to_x29
     mrs     x0, elr_el2
     stp     x30, x0, [sp, #16 * 15]
     mrs     x1, spsr_el2
@@ -81,7 +109,6 @@ cur_spx_sync:    kernel_fault 0
 cur_spx_irq:     kernel_fault 1
 cur_spx_fiq:     kernel_fault 2
 cur_spx_serror:  kernel_fault 3
-lower_sync:      save_guest EXIT_SYNC
 lower_irq:       save_guest EXIT_IRQ
 lower_fiq:       save_guest EXIT_FIQ
 lower_serror:    save_guest EXIT_SERROR
@@ -89,6 +116,97 @@ lower32_sync:    save_guest EXIT_AARCH32
 lower32_irq:     save_guest EXIT_IRQ
 lower32_fiq:     save_guest EXIT_FIQ
 lower32_serror:  save_guest EXIT_SERROR
+
+// A synchronous exit from AArch64. An HVC #0 is a hypercall: its function ID decides how much of
+// the frame is saved (kernel/calls/fast_call.hpp, docs/benchmarks.md "The fast path"):
+//   - an ID outside PSCI's ranges and not one of the vendor functions the ABI defines
+//     (bh_known_vendor_calls) is answered NotSupported from here, with x0..x3 saved; every
+//     2^k-th of a run (GuestRegs::unknown_calls) goes the full way instead, which audits it;
+//   - a vendor function is offered to bh_fast_call with the registers C code may change saved
+//     (x0..x18, x30); x19..x29 stay in the core's registers, ELR_EL2 and SPSR_EL2 in the
+//     hardware, until it says the full path must run or the vCPU leaves the core;
+//   - everything else takes the full path at once.
+lower_sync:
+    sub     sp, sp, #GUEST_FRAME_SIZE
+    stp     x0, x1, [sp, #16 * 0]
+    stp     x2, x3, [sp, #16 * 1]
+    mrs     x1, esr_el2
+    mov     x2, #ESR_HVC64_IMM0
+    cmp     x1, x2
+    b.ne    sync_full
+    lsr     x1, x0, #24
+    cmp     x1, #0xc6                  // the vendor range, SMC64 fast calls (x0[63:32] = 0)
+    b.ne    hvc_other_range
+    and     x1, x0, #0xffffff
+    cmp     x1, #FAST_TABLE_BITS
+    b.hs    hvc_unknown
+    adrp    x2, bh_known_vendor_calls
+    add     x2, x2, :lo12:bh_known_vendor_calls
+    lsr     x3, x1, #6
+    ldr     x2, [x2, x3, lsl #3]
+    lsr     x2, x2, x1
+    tbz     x2, #0, hvc_unknown
+    // A function of the ABI: save what C code may change, and ask the kernel on its stack.
+    save_x4_to_x17
+    str     x18, [sp, #16 * 9]
+    str     x30, [sp, #16 * 15]
+    mrs     x2, tpidr_el2
+    ldp     x3, x0, [x2, #PERCPU_STACK_TOP]  // the kernel stack, the vCPU
+    mov     sp, x3
+    bl      bh_fast_call               // (Vcpu*) -> x0 = FastOutcome, x1 = the frame
+    mov     sp, x1
+    cbnz    x0, hvc_not_answered_here
+    load_x2_to_x17
+    ldr     x18, [sp, #16 * 9]
+    ldr     x30, [sp, #16 * 15]
+    ldp     x0, x1, [sp, #16 * 0]
+    add     sp, sp, #GUEST_FRAME_SIZE
+    eret
+    dsb     nsh                        // no straight-line speculation past the eret
+    isb
+hvc_not_answered_here:
+    // x19..x29 are the guest's again (C preserved them): complete the frame. (x30 is the
+    // guest's in the frame already; the macro below stores the register, so it is reloaded.)
+    str     x19, [sp, #16 * 9 + 8]
+    ldr     x30, [sp, #16 * 15]
+    cmp     x0, #FAST_PARK
+    b.eq    hvc_park
+    save_guest_from_x20 EXIT_SYNC      // FAST_SLOW: nothing was done; the full path decides
+hvc_park:
+    save_x20_to_x29
+    mrs     x0, elr_el2
+    mrs     x1, spsr_el2
+    stp     x0, x1, [sp, #GUEST_FRAME_ELR]
+    // Only now may the vCPU be seen off its core: whoever restarts it writes this frame.
+    mrs     x2, tpidr_el2
+    ldp     x3, x0, [x2, #PERCPU_STACK_TOP]
+    mov     sp, x3
+    bl      bh_fast_call_parked        // (Vcpu*)
+    b       bh_core_loop
+hvc_other_range:
+    and     x1, x0, #~0x1f
+    mov     x2, #0x84000000            // PSCI, SMC32
+    cmp     x1, x2
+    b.eq    sync_full
+    mov     x2, #0xc4000000            // PSCI, SMC64
+    cmp     x1, x2
+    b.eq    sync_full
+hvc_unknown:
+    ldr     x2, [sp, #GUEST_FRAME_UNKNOWN_CALLS]
+    add     x2, x2, #1
+    str     x2, [sp, #GUEST_FRAME_UNKNOWN_CALLS]
+    sub     x3, x2, #1
+    tst     x2, x3
+    b.eq    sync_full                  // a power of two: the full path audits this one
+    mov     x0, #-1                    // NotSupported, the SMCCC's unknown function
+    ldr     x1, [sp, #16 * 0 + 8]
+    ldp     x2, x3, [sp, #16 * 1]
+    add     sp, sp, #GUEST_FRAME_SIZE
+    eret
+    dsb     nsh
+    isb
+sync_full:
+    save_guest_from_x4 EXIT_SYNC
 
 guest_exit_common:
     // x0 = frame, x1 = kind. Switch to this core's kernel stack.
@@ -112,14 +230,7 @@ bh_guest_resume:
     msr     elr_el2, x2
     msr     spsr_el2, x3
     mov     sp, x0
-    ldp     x2, x3, [sp, #16 * 1]
-    ldp     x4, x5, [sp, #16 * 2]
-    ldp     x6, x7, [sp, #16 * 3]
-    ldp     x8, x9, [sp, #16 * 4]
-    ldp     x10, x11, [sp, #16 * 5]
-    ldp     x12, x13, [sp, #16 * 6]
-    ldp     x14, x15, [sp, #16 * 7]
-    ldp     x16, x17, [sp, #16 * 8]
+    load_x2_to_x17
     ldp     x18, x19, [sp, #16 * 9]
     ldp     x20, x21, [sp, #16 * 10]
     ldp     x22, x23, [sp, #16 * 11]

@@ -53,6 +53,17 @@ enum class Function : u64 {
     DmaStreamUnbind = kVendorBase | 0x71,  // x1 = the DmaStream cap that bound it: the stream aborts
 };
 
+// Every function above: the entry path answers any other vendor-range ID NotSupported before it
+// decodes anything (kernel/calls/fast_call.hpp; a unit test holds this list to decode_call).
+inline constexpr Function kFunctions[] = {
+    Function::AbiVersion,     Function::ConsoleWrite,       Function::PartitionInfo,    Function::CapIdentify,
+    Function::CapCopy,        Function::CapMint,            Function::CapMove,          Function::CapDelete,
+    Function::CapRevoke,      Function::FrameMap,           Function::FrameUnmap,       Function::NotificationSignal,
+    Function::NotificationWait, Function::NotificationPoll, Function::PartitionStop,    Function::PartitionRestart,
+    Function::IrqBind,        Function::IrqAck,             Function::IrqUnbind,        Function::AuditRead,
+    Function::DmaStreamBind,  Function::DmaStreamUnbind,
+};
+
 // 5: DmaStreamBind, DmaStreamUnbind (0x70-0x71); CapIdentify's x5 also says whether a DmaStream
 // cap is bound; version 4's calls are otherwise unchanged.
 // 4: AuditRead (0x60); version 3's calls are unchanged.
