@@ -1448,7 +1448,7 @@ TEST_CASE("pci: each function's DmaStream cap and BAR pages follow its owner's o
         edu { compatible = "bulkhead,pci-function"; partition = "driver"; device = <3>; id = <0x1234 0x11e8>;
               bars = <0 0x100000>; qemu-device = "edu,dma_mask=0xffffffffff"; };
         blk { compatible = "bulkhead,pci-function"; partition = "driver"; device = <4>; id = <0x1af4 0x1042>;
-              bars = <1 0x1000 4 0x4000>; qemu-device = "virtio-blk-pci,disable-legacy=on"; qemu-disk = "blk.raw"; };
+              bars = <1 0x1000 4 0x4000>; qemu-device = "virtio-blk-pci,disable-legacy=on,iommu_platform=on"; qemu-disk = "blk.raw"; };
         big { compatible = "bulkhead,pci-function"; partition = "other"; device = <5>; function = <1>; pin = <2>;
               id = <0x1234 0x11e8>; bars = <2 0x400000>; };
     };
@@ -1492,7 +1492,7 @@ TEST_CASE("pci: each function's DmaStream cap and BAR pages follow its owner's o
     // What qemu-run plugs in: each function at its address, the disk next to the image.
     CHECK(result.qemu_args == std::vector<std::string>{"-device", "edu,dma_mask=0xffffffffff,bus=pcie.0,addr=0x3.0",
                                                         "-drive", "if=none,format=raw,id=disk0,file=blk.raw", "-device",
-                                                        "virtio-blk-pci,disable-legacy=on,bus=pcie.0,addr=0x4.0,drive=disk0"});
+                                                        "virtio-blk-pci,disable-legacy=on,iommu_platform=on,bus=pcie.0,addr=0x4.0,drive=disk0"});
 }
 
 TEST_CASE("dma.dts: the driver's DmaStream cap and BAR page at the indices its guest uses", "[bhcc]") {
