@@ -242,7 +242,7 @@ void check_program(const std::vector<ManifestOp>& ops, const std::vector<Expect>
 
 // ---------------------------------------------------------------- malformed descriptions
 
-TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc][INV-1][INV-3][INV-6][T-2][T-6][T-7][T-26][T-30][T-32][T-38][T-44][T-59][T-67][T-71][T-74][T-81][T-89]") {
+TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc][INV-1][INV-3][INV-6][T-2][T-6][T-7][T-26][T-30][T-32][T-38][T-44][T-59][T-67][T-71][T-74][T-81][T-89][T-92]") {
     struct Case {
         const char* file;
         const char* message;  // "<node path>: <rule>", matched as a substring
@@ -365,6 +365,8 @@ TEST_CASE("bhcc refuses each malformed description with its own message", "[bhcc
         {"pci-intx-other",
          "/partitions/other: interrupt 38 is the INTx line of 00:03.0 (/pci/edu), which belongs to \"driver\""},
         {"pci-disk-without-device", "/pci/edu: qemu-disk needs a qemu-device to attach it to"},
+        {"pci-virtio-without-iommu",
+         "/pci/disk: a virtio qemu-device needs iommu_platform=on: without it its DMA bypasses the SMMU"},
         {"pci-too-many-functions", "/pci: too many PCIe functions (33, at most 32)"},
         {"virtual-gic-with-value", "/partitions/alpha: virtual-gic is a boolean property and takes no value"},
         {"console-input-without-uart",
@@ -1446,7 +1448,7 @@ TEST_CASE("pci: each function's DmaStream cap and BAR pages follow its owner's o
         edu { compatible = "bulkhead,pci-function"; partition = "driver"; device = <3>; id = <0x1234 0x11e8>;
               bars = <0 0x100000>; qemu-device = "edu,dma_mask=0xffffffffff"; };
         blk { compatible = "bulkhead,pci-function"; partition = "driver"; device = <4>; id = <0x1af4 0x1042>;
-              bars = <1 0x1000 4 0x4000>; qemu-device = "virtio-blk-pci,disable-legacy=on"; qemu-disk = "blk.raw"; };
+              bars = <1 0x1000 4 0x4000>; qemu-device = "virtio-blk-pci,disable-legacy=on,iommu_platform=on"; qemu-disk = "blk.raw"; };
         big { compatible = "bulkhead,pci-function"; partition = "other"; device = <5>; function = <1>; pin = <2>;
               id = <0x1234 0x11e8>; bars = <2 0x400000>; };
     };
@@ -1490,7 +1492,7 @@ TEST_CASE("pci: each function's DmaStream cap and BAR pages follow its owner's o
     // What qemu-run plugs in: each function at its address, the disk next to the image.
     CHECK(result.qemu_args == std::vector<std::string>{"-device", "edu,dma_mask=0xffffffffff,bus=pcie.0,addr=0x3.0",
                                                         "-drive", "if=none,format=raw,id=disk0,file=blk.raw", "-device",
-                                                        "virtio-blk-pci,disable-legacy=on,bus=pcie.0,addr=0x4.0,drive=disk0"});
+                                                        "virtio-blk-pci,disable-legacy=on,iommu_platform=on,bus=pcie.0,addr=0x4.0,drive=disk0"});
 }
 
 TEST_CASE("dma.dts: the driver's DmaStream cap and BAR page at the indices its guest uses", "[bhcc]") {

@@ -430,6 +430,10 @@ void check_pci_function(const SystemDescription& system, const PciFunction& f, D
         diagnostics.error(f.node, "qemu-disk needs a qemu-device to attach it to");
     if (f.qemu_disk.find('/') != std::string::npos)
         diagnostics.error(f.node, "qemu-disk must be a file name, without a directory");
+    // QEMU gives a virtio device the SMMU's address space only with iommu_platform=on; without
+    // it the device's DMA uses physical addresses and reaches all memory (docs/isolation.md).
+    if (f.qemu_device.starts_with("virtio-") && f.qemu_device.find(",iommu_platform=on") == std::string::npos)
+        diagnostics.error(f.node, "a virtio qemu-device needs iommu_platform=on: without it its DMA bypasses the SMMU");
 }
 
 // Where the owner reaches its functions: the configuration window and its BARs (IPA == PA) must
