@@ -155,6 +155,9 @@ bool is_refusal(u64 fid, u64 result) {
     if (r >= 0) return false;
     if (fid == static_cast<u64>(hvc::Function::CapRevoke) && r == static_cast<i64>(Status::Busy)) return false;
     if (fid == static_cast<u64>(hvc::Function::AuditRead) && r == static_cast<i64>(Status::NotFound)) return false;
+    // PSCI_FEATURES answers "not implemented" about the function it is asked of: an answer, not
+    // a refusal of the call (Linux asks it of functions it may not use at every boot).
+    if (fid == hvc::psci::kFeatures && r == hvc::psci::kNotSupported) return false;
     return true;
 }
 

@@ -345,3 +345,18 @@ TEST_CASE("the boot program makes the AuditLog cap once, grants it and requires 
         CHECK(r.op_index == 19);  // the second CreateAuditLog
     }
 }
+
+TEST_CASE("PSCI_FEATURES answering NOT_SUPPORTED is an answer, not a refused call", "[audit][psci][T-33]") {
+    Fixture f;
+    f.build();
+    REQUIRE(f.seal().ok());
+    Vcpu& a = f.alpha->vcpus[0];
+    constexpr u64 kMigrate = 0x8400'0005;  // PSCI MIGRATE: not implemented
+    CHECK(call_status(f.kernel, a, static_cast<F>(hvc::psci::kFeatures), {kMigrate}) == hvc::psci::kNotSupported);
+    CHECK(call_status(f.kernel, a, static_cast<F>(hvc::psci::kFeatures), {hvc::psci::kCpuOn}) >= 0);
+    // A PSCI call that is refused still is one.
+    CHECK(call_status(f.kernel, a, static_cast<F>(hvc::psci::kCpuOn), {7, 0, 0}) == hvc::psci::kInvalidParameters);
+    const std::vector<audit::Entry> log = f.read_all(1);
+    REQUIRE(log.size() == 1);
+    CHECK((log[0].event == Event::CallRefused && log[0].a == hvc::psci::kCpuOn));
+}
