@@ -14,8 +14,13 @@ std::optional<std::vector<PlacedBar>> place_bars(const SystemDescription& system
         if (!function.well_formed) continue;
         for (const PciBar& bar : function.bars) bars.push_back({f, bar.index, bar.size, 0, std::max(bar.size, kBarSlotMin)});
     }
-    // Largest first keeps every slot aligned with no gap between them.
-    std::stable_sort(bars.begin(), bars.end(), [](const PlacedBar& a, const PlacedBar& b) { return a.slot > b.slot; });
+    // Largest first keeps every slot aligned with no gap between them; ties in document order
+    // (function, then BAR), spelled out rather than left to std::stable_sort, whose temporary
+    // buffer libstdc++ 12 implements with an API clang 19 warns about (the MC/DC build).
+    std::sort(bars.begin(), bars.end(), [](const PlacedBar& a, const PlacedBar& b) {
+        if (a.slot != b.slot) return a.slot > b.slot;
+        return a.function != b.function ? a.function < b.function : a.index < b.index;
+    });
     u64 cursor = bh::platform::kPcieMmio32Base;
     const u64 end = bh::platform::kPcieMmio32Base + bh::platform::kPcieMmio32Size;
     for (PlacedBar& bar : bars) {
