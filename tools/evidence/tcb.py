@@ -159,9 +159,10 @@ def abi_functions(root: str) -> list[tuple]:
     text = open(os.path.join(root, "kernel/include/bulkhead/hypercall.hpp"), encoding="utf-8").read()
     out = []
     for name, op in re.findall(r"^\s*(\w+) = kVendorBase \| (0x[0-9A-Fa-f]+),", text, re.M):
-        out.append((name, 0xC6000000 | int(op, 16), rf"hvc::Function::{name}\b"))
+        # Decoded by `case F::<name>` (F = hvc::Function), invoked by `case CallId::<name>`.
+        out.append((name, 0xC6000000 | int(op, 16), rf"(?:hvc::Function|F|CallId)::{name}\b"))
     for name, value in re.findall(r"inline constexpr u64 (k\w+) = (0x[0-9A-F']+);", text):
-        out.append((f"PSCI {name[1:]}", int(value.replace("'", ""), 16), rf"hvc::psci::{name}\b"))
+        out.append((f"PSCI {name[1:]}", int(value.replace("'", ""), 16), rf"(?:hvc::)?psci::{name}\b"))
     return out
 
 
@@ -169,7 +170,8 @@ def case_arms(root: str, files: list[str], pattern: str) -> list[tuple]:
     """(file, first line, last line) of each `case <pattern>:` arm in the kernel's .cpp files."""
     arms = []
     for rel in files:
-        if not rel.endswith(".cpp"):
+        # The audit log's call classes name every call too, but handle none.
+        if not rel.endswith(".cpp") or rel.startswith("kernel/audit/"):
             continue
         lines = open(os.path.join(root, rel), encoding="utf-8").read().splitlines()
         for i, l in enumerate(lines):
