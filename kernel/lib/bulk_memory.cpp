@@ -1,7 +1,5 @@
 #include <lib/bulk_memory.hpp>
 
-#include <string.h>
-
 namespace bh {
 
 // Eight words a step: a Linux partition's 128 MiB are scrubbed at every start, and a loop step
@@ -23,6 +21,6 @@ void scrub(void* p, u64 size) {
 }
 
 // memcpy moves words where both ends allow it (arch/aarch64/libc.cpp in the kernel).
-void copy_bytes(void* dst, const void* src, u64 size) { memcpy(dst, src, size); }
+void copy_bytes(void* dst, const void* src, u64 size) { __builtin_memcpy(dst, src, size); }
 
 }  // namespace bh
