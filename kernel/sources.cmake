@@ -19,6 +19,7 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/partition/lifecycle.cpp
   ${CMAKE_CURRENT_LIST_DIR}/policy/flow_graph.cpp
   ${CMAKE_CURRENT_LIST_DIR}/policy/seal.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/ipc/kernel_wait.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ipc/notification.cpp
   ${CMAKE_CURRENT_LIST_DIR}/irq/interrupts.cpp
   ${CMAKE_CURRENT_LIST_DIR}/audit/audit_log.cpp

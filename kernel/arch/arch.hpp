@@ -42,8 +42,18 @@ void clean_invalidate_to_poc(PhysAddr pa, u64 size);
 // Interrupt `core` so that it leaves its guest and re-reads its vCPU's state.
 void kick_core(unsigned core);
 
-// Wake cores waiting for work (parked vCPUs that became runnable).
+// Wake cores waiting for work (parked vCPUs that became runnable) or in wait_for_event.
 void wake_cores();
+
+// A core waiting in the kernel for another core's store (ipc/kernel_wait.hpp): returns after
+// the next event (wake_cores, kick_core), at once if one was sent since the last return, or
+// spuriously; the caller re-reads what it waits for. WFE on aarch64: under QEMU it hands the turn
+// to the next vCPU (docs/capabilities.md, "Waiting in the kernel"). On the host: the test's wait hook, else the core
+// finds an interrupt pending.
+void wait_for_event();
+// Whether a physical interrupt (IRQ or FIQ) is pending for this core. EL2 runs with them
+// masked, so a core waiting in the kernel asks, and leaves the wait to have it handled.
+[[nodiscard]] bool interrupt_pending();
 
 // A pass of a loop that waits for another core (a spinlock, a take-down): the YIELD hint, which
 // lets the other hardware thread of the core run. Under QEMU's single-threaded

@@ -47,7 +47,8 @@ struct GuestEntry {
 // (x19..x29 still in the core's registers, ELR_EL2 and SPSR_EL2 in the hardware):
 // calls/fast_call.hpp. The vectors then resume the guest (Resume), save the rest of the frame
 // and take the full path as for any exit (Slow: nothing was done), or save the rest and call
-// fast_call_parked before the core leaves the vCPU (Park: done, but the partition stopped).
+// fast_call_parked before the core leaves the vCPU (Park: done, but the partition stopped, or
+// a NotificationWait that waited on the core ended without a signal).
 // The vectors call these two directly (C linkage, below): `frame` comes back for them to find
 // it again on the kernel stack.
 enum class FastOutcome : u64 { Resume = 0, Slow = 1, Park = 2 };

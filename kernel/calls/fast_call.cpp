@@ -2,6 +2,7 @@
 #include <calls/fast_call.hpp>
 #include <caps/cnode.hpp>
 #include <devices/virtual_devices.hpp>
+#include <ipc/kernel_wait.hpp>
 #include <ipc/notification.hpp>
 #include <kernel.hpp>
 #include <lib/nospec.hpp>
@@ -29,25 +30,28 @@ using F = hvc::Function;
 }
 
 // The Notification behind the slot's cap when it grants `need`.
-Notification* notification_of(const CapSlot* slot, Rights need) {
-    if (slot == nullptr) return nullptr;
-    const Result<Notification*> n = notification_invoked(slot->cap, need);
-    return n.ok() ? n.value() : nullptr;
+[[gnu::always_inline]] inline Notification* notification_of(const CapSlot* slot, Rights need) {
+    return slot != nullptr ? notification_granting(slot->cap, need) : nullptr;
 }
 
-// The call's answer in x0..x7; false: not one this path takes (nothing changed).
-bool answer(Vcpu& vcpu) {
+enum class Answer {
+    NotTaken,  // not one this path takes: nothing changed
+    Answered,  // the results are in x0..x7
+    Waits,     // a NotificationWait that blocks: the vCPU waits in the kernel (ipc/kernel_wait.hpp)
+};
+
+Answer answer(Vcpu& vcpu) {
     arch::GuestRegs& r = vcpu.regs;
     const Partition& p = *vcpu.partition;
     switch (static_cast<F>(r.x[0])) {
         case F::AbiVersion:
-            if (r.x[1] != 0) return false;
+            if (r.x[1] != 0) return Answer::NotTaken;
             r.x[1] = hvc::kAbiVersion;
             break;
         case F::CapIdentify: {
             CapLockGuard guard(cap_lock);
             const CapSlot* slot = slot_of(p, r.x[1]);
-            if (slot == nullptr) return false;
+            if (slot == nullptr) return Answer::NotTaken;
             identify(slot->cap, p, r);
             break;
         }
@@ -55,37 +59,51 @@ bool answer(Vcpu& vcpu) {
             CapLockGuard guard(cap_lock);
             const CapSlot* slot = slot_of(p, r.x[1]);
             Notification* n = notification_of(slot, Rights::write());
-            if (n == nullptr) return false;
+            if (n == nullptr) return Answer::NotTaken;
             notification_signal(*n, signal_badge(slot->cap), guard.held());
             break;
         }
         case F::NotificationPoll: {
             CapLockGuard guard(cap_lock);
             Notification* n = notification_of(slot_of(p, r.x[1]), Rights::read());
-            if (n == nullptr) return false;
+            if (n == nullptr) return Answer::NotTaken;
             notification_poll(*n, vcpu, guard.held());
             break;
         }
-        default: return false;
+        case F::NotificationWait: {
+            CapLockGuard guard(cap_lock);
+            Notification* n = notification_of(slot_of(p, r.x[1]), Rights::read());
+            if (n == nullptr || !ok(notification_check_wait(*n, guard.held()).status())) return Answer::NotTaken;
+            // The signaller writes x0 and x1.
+            if (notification_wait_in_kernel(*n, vcpu, guard.held())) return Answer::Waits;
+            break;  // the word was not 0: answered as poll
+        }
+        default: return Answer::NotTaken;
     }
     r.x[0] = status_value(Status::Ok);
-    return true;
+    return Answer::Answered;
 }
 
 }  // namespace
 
-Outcome fast_call(Kernel&, Vcpu& vcpu) {
-    if (!answer(vcpu)) return Outcome::Slow;
+kernel_entry::FastExit fast_call_exit(Kernel&, Vcpu& vcpu) {
+    const Answer a = answer(vcpu);
+    if (a == Answer::NotTaken) return {Outcome::Slow, &vcpu.regs};
+    // Not signalled: leave_core_after_call decides, once the vectors saved the whole frame.
+    if (a == Answer::Waits && wait_in_kernel(vcpu) != KernelWaitEnd::Signalled) return {Outcome::Park, &vcpu.regs};
     // As handle_guest_exit: another core may have stopped the partition meanwhile.
     if (vcpu.partition->load_state() != PartitionState::Running || vcpu.load_state() != VcpuState::Running)
-        return Outcome::Park;
+        return {Outcome::Park, &vcpu.regs};
     virtual_devices_resume(vcpu);
-    return Outcome::Resume;
+    return {Outcome::Resume, &vcpu.regs};
 }
 
+Outcome fast_call(Kernel& k, Vcpu& vcpu) { return fast_call_exit(k, vcpu).outcome; }
+
 void parked(Vcpu& vcpu) {
-    vcpu.transition(VcpuState::Running, VcpuState::Off);
+    // Before anyone may take the vCPU over: nothing of its interface stays live on the core.
     virtual_devices_leave(vcpu);
+    leave_core_after_call(vcpu);
 }
 
 }  // namespace bh::fast_path

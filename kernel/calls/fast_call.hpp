@@ -6,6 +6,8 @@
 // handle_guest_exit), which decides, refuses and audits as for any other call: the fast path
 // only ever repeats the full path's answer for the cases it takes, and a unit test holds the two
 // to the same results (tests/unit/test_fast_call.cpp).
+// A NotificationWait that blocks is the one call answered later: the vCPU waits for its signal
+// here, on its own core (ipc/kernel_wait.hpp), and resumes from here when it comes.
 #pragma once
 
 #include <arch/kernel_entry.hpp>
@@ -55,12 +57,16 @@ constexpr bool answered_as_unknown(u64 fid) {
 constexpr bool unknown_call_audited(u64 count) { return (count & (count - 1)) == 0; }
 
 // Resume: answered. Slow: not taken, nothing changed. Park: answered, but the partition
-// stopped meanwhile: parked() once the rest of the frame is saved (arch/kernel_entry.hpp).
+// stopped meanwhile, or a wait in the kernel ended without a signal: parked() once the rest of
+// the frame is saved (arch/kernel_entry.hpp).
 using Outcome = kernel_entry::FastOutcome;
 
 // An HVC #0 of `vcpu` (running on this core) with x0..x18 and x30 in vcpu.regs.
 [[nodiscard]] Outcome fast_call(Kernel& k, Vcpu& vcpu);
-// After Park, once the vectors have saved the rest of the frame: the vCPU leaves its core.
+// The same, with the frame the vectors need back (bh_fast_call returns it as it is).
+[[nodiscard]] kernel_entry::FastExit fast_call_exit(Kernel& k, Vcpu& vcpu);
+// After Park, once the vectors have saved the rest of the frame: the vCPU leaves its core (Off,
+// Blocked, or Runnable: ipc/kernel_wait.hpp, leave_core_after_call).
 void parked(Vcpu& vcpu);
 
 }  // namespace fast_path

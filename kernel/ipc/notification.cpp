@@ -17,9 +17,17 @@ void unregister(Notification& n) {
 
 // Resumes the waiter of `n` with x0 = `status`, x1 = `value`. False when a stop of its partition
 // took it first (it is Off; only the registration is cleared).
-bool wake_waiter(Notification& n, Status status, u64 value) {
+[[gnu::always_inline]] inline bool wake_waiter(Notification& n, Status status, u64 value) {
     Vcpu& w = *n.waiter;
     unregister(n);
+    if (w.waits_in_kernel.load_relaxed()) {
+        // Its core waits for this flag (kernel_wait.hpp); it is Running and owns its state.
+        w.regs.x[0] = static_cast<u64>(static_cast<i64>(status));
+        w.regs.x[1] = value;
+        w.waits_in_kernel.store(false);  // release: the waiting core sees the results
+        arch::wake_cores();
+        return true;
+    }
     if (!w.transition(VcpuState::Blocked, VcpuState::Starting)) return false;
     w.regs.x[0] = static_cast<u64>(static_cast<i64>(status));
     w.regs.x[1] = value;
@@ -38,18 +46,13 @@ Result<Notification*> notification_invoked(const Capability& cap, Rights need) {
     return n;
 }
 
-void notification_signal(Notification& n, u64 badge, const CapLockHeld&) {
-    n.word |= badge;
-    if (n.waiter != nullptr && wake_waiter(n, Status::Ok, n.word)) n.word = 0;
+void notification_hand_over(Notification& n, const CapLockHeld&) {
+    if (wake_waiter(n, Status::Ok, n.word)) n.word = 0;
 }
 
 void notification_poll(Notification& n, Vcpu& caller, const CapLockHeld&) {
     caller.regs.x[1] = n.word;
     n.word = 0;
-}
-
-Outcome notification_check_wait(const Notification& n, const CapLockHeld&) {
-    return n.word == 0 && n.waiter != nullptr ? Outcome(Status::Busy) : Outcome();
 }
 
 void notification_wait(Notification& n, Vcpu& caller, const CapLockHeld& held) {
@@ -59,6 +62,22 @@ void notification_wait(Notification& n, Vcpu& caller, const CapLockHeld& held) {
     caller.store_state(VcpuState::Blocked);
     n.waiter = &caller;
     caller.waiting_on = &n;
+}
+
+bool notification_wait_in_kernel(Notification& n, Vcpu& caller, const CapLockHeld& held) {
+    if (n.word != 0) {
+        notification_poll(n, caller, held);
+        return false;
+    }
+    n.waiter = &caller;
+    caller.waiting_on = &n;
+    caller.waits_in_kernel.store_relaxed(true);  // read by its own core only, or under the lock
+    return true;
+}
+
+void notification_end_kernel_wait(Vcpu& v, const CapLockHeld&) {
+    if (v.waiting_on != nullptr) unregister(*v.waiting_on);
+    v.waits_in_kernel.store_relaxed(false);
 }
 
 Status notification_create(PhysAddr base) {

@@ -22,6 +22,8 @@ struct Notification;
 // Running -> Blocked: NotificationWait on its own core, which then parks (ipc/notification.hpp).
 // Blocked -> Starting -> Runnable: a signal (or the notification's destruction) hands it its
 // results; Blocked -> Off: a stop of its partition (settle_off), which also clears waiting_on.
+// A vCPU waiting in the kernel on its own core (ipc/kernel_wait.hpp) stays Running meanwhile:
+// everyone treats it as a vCPU in a long call, and only its core moves it on.
 enum class VcpuState : u32 { Off = 0, Starting = 1, Runnable = 2, Running = 3, Blocked = 4 };
 
 struct Vcpu {
@@ -33,8 +35,13 @@ struct Vcpu {
     // Set when the vCPU (re)starts: its EL1 system registers and FP/SIMD state are reset on
     // the next entry so that nothing from a previous run or from EL2 leaks into the guest.
     bool reset_on_entry = false;
-    // The notification this vCPU waits on while Blocked; guarded by the capability lock.
+    // The notification this vCPU waits on while Blocked or waiting in the kernel; guarded by the
+    // capability lock.
     Notification* waiting_on = nullptr;
+    // Set (under the capability lock) while the vCPU waits for a signal on its core, Running, in
+    // the kernel's wait loop (ipc/kernel_wait.hpp); a signaller clears it, release, after it
+    // wrote the results: the waiting core reads it without the lock.
+    Atomic<bool> waits_in_kernel{false};
     // Its emulated redistributor and virtual CPU interface, when its partition has a virtual GIC.
     vgic::VgicCpu vgic;
     // A runnable vCPU is entered only once the counter reaches this (restart back-off,

@@ -1,12 +1,18 @@
 // Notifications through the hypercall interface: signal ORs badges, poll and wait take the word,
 // wait parks the vCPU until a signal, and a stop or the object's destruction cancels the wait.
+// A wait that blocks first waits in the kernel on its own core (ipc/kernel_wait.hpp): the tests
+// at the end play the other cores from the host's wait_for_event, and race them with a thread.
 #include <catch2/catch_test_macros.hpp>
 #include "guest_exits.hpp"
 #include "kernel_fixture.hpp"
 
 #include <arch/host/host_memory.hpp>
 #include <bulkhead/hypercall.hpp>
+#include <atomic>
 #include <calls/guest_exit.hpp>
+#include <functional>
+#include <ipc/kernel_wait.hpp>
+#include <thread>
 #include <invariants/invariants.hpp>
 #include <ipc/notification.hpp>
 #include <kernel.hpp>
@@ -68,6 +74,22 @@ struct World : Fixture {
         bool r = hypercall(kernel, v, fid(fn), {cptr});
         if (resumed != nullptr) *resumed = r;
         return status_of(v);
+    }
+};
+
+// One partition, "waiter", holding a Read cap (slot 1) to a notification retyped from an untyped
+// of its own size (boot slot `untyped`), so that revoking the untyped destroys it.
+struct FromUntyped : Fixture {
+    Partition* p = nullptr;
+    u32 untyped = 0, ntfn = 0;
+    FromUntyped() {
+        p = &partition(make_slot("waiter", kPartitionPa, 1));
+        untyped = slot();
+        ntfn = slot();
+        REQUIRE(ok(create_untyped(untyped, kPartitionPa + 4 * kMiB, 12, false)));
+        REQUIRE(ok(retype(untyped, ObjectType::Notification, 0, ntfn, 1)));
+        REQUIRE(ok(grant(ntfn, *p, 1, Rights::read())));
+        REQUIRE(ok(seal()));
     }
 };
 
@@ -276,15 +298,9 @@ TEST_CASE("deleting a notification's last cap resumes its waiter with NotFound",
 }
 
 TEST_CASE("revoking the untyped a notification came from resumes its waiter", "[notification][INV-4][T-69]") {
-    Fixture f;
-    const u32 ws = f.make_slot("waiter", kPartitionPa, 1);
-    Partition& p = f.partition(ws);
-    const u32 us = f.slot(), ns = f.slot();
-    REQUIRE(ok(f.create_untyped(us, kPartitionPa + 4 * kMiB, 12, false)));
-    REQUIRE(ok(f.retype(us, ObjectType::Notification, 0, ns, 1)));
-    REQUIRE(ok(f.grant(ns, p, 1, Rights::read())));
-    REQUIRE(ok(f.seal()));
-    Vcpu& v = p.vcpus[0];
+    FromUntyped f;
+    const u32 us = f.untyped, ns = f.ntfn;
+    Vcpu& v = f.p->vcpus[0];
     Notification& n = f.notification(ns);
     CHECK_FALSE(hypercall(f.kernel, v, fid(F::NotificationWait), {1}));
     CHECK(v.load_state() == VcpuState::Blocked);
@@ -298,4 +314,206 @@ TEST_CASE("revoking the untyped a notification came from resumes its waiter", "[
     CHECK(exit_with(f.kernel, v, ExitVector::Irq));
     CHECK(hypercall(f.kernel, v, fid(F::NotificationPoll), {1}));
     CHECK(status_of(v) == st(Status::InvalidArgument));  // the slot is empty now
+}
+
+// --- waiting in the kernel
+
+namespace {
+
+// What the other cores do while the vCPU under test waits in the kernel: `on_wait` runs at every
+// arch::wait_for_event of the waiting core, no interrupt is pending unless it says so.
+struct OtherCores {
+    static inline std::function<void()> on_wait;
+    OtherCores() {
+        host::set_interrupt_pending(false);
+        host::set_wait_hook(+[] { on_wait(); });
+    }
+    ~OtherCores() {
+        host::set_wait_hook(nullptr);
+        host::set_interrupt_pending(false);
+        on_wait = nullptr;
+    }
+};
+
+// The notification world with the other cores played by the test (OtherCores).
+struct WaitWorld {
+    World w;
+    OtherCores others;
+    struct Parts {
+        World& w;
+        Vcpu& a;
+        Vcpu& b;
+        Notification& n;
+    };
+    Parts parts() { return {w, w.sig(), w.waiter(), w.object()}; }
+};
+
+}  // namespace
+
+TEST_CASE("a wait that blocks waits in the kernel on its core and resumes from there when signalled",
+          "[notification][kernel-wait][INV-5][T-65]") {
+    WaitWorld ww;
+    auto [w, a, b, n] = ww.parts();
+    unsigned waits = 0;
+    OtherCores::on_wait = [&] {
+        ++waits;
+        // Meanwhile the vCPU is still its core's, Running, and registered as the waiter.
+        CHECK(b.load_state() == VcpuState::Running);
+        CHECK(b.waits_in_kernel.load());
+        CHECK(n.waiter == &b);
+        CHECK(b.waiting_on == &n);
+        CHECK(w.kernel.cores.claim(b.core) == nullptr);
+        if (waits == 1) return;  // a spurious wake-up: the core waits again
+        CHECK(w.call(a, F::NotificationSignal, 2) == 0);
+        CHECK(n.word == 0);  // handed to the waiter, not recorded
+    };
+    const u64 wakes = host::wake_count();
+    const u64 kicks = host::kick_count(b.core.raw());
+    bool resumed = false;
+    CHECK(w.call(b, F::NotificationWait, 1, &resumed) == 0);
+    CHECK(resumed);
+    CHECK(waits == 2);
+    CHECK(b.regs.x[1] == kBadgeB);
+    CHECK(b.load_state() == VcpuState::Running);
+    CHECK_FALSE(b.waits_in_kernel.load());
+    CHECK(n.waiter == nullptr);
+    CHECK(b.waiting_on == nullptr);
+    CHECK(host::wake_count() > wakes);                   // the signaller's event ended the wait
+    CHECK(host::kick_count(b.core.raw()) == kicks);      // no interrupt was needed
+    CHECK(check_invariants(w.kernel).ok());
+
+    // A second waiter meanwhile is refused, as for a parked one.
+    Vcpu& b1 = w.b->vcpus[1];
+    CHECK(hypercall(w.kernel, b, hvc::psci::kCpuOn, {1, kGuestRam, 0}));
+    CHECK(exit_with(w.kernel, b1, ExitVector::Irq));
+    waits = 0;
+    OtherCores::on_wait = [&] {
+        if (++waits == 1) {
+            CHECK(w.call(b1, F::NotificationWait, 1) == st(Status::Busy));
+        } else {
+            CHECK(w.call(a, F::NotificationSignal, 1) == 0);
+        }
+    };
+    CHECK(w.call(b, F::NotificationWait, 1, &resumed) == 0);
+    CHECK(resumed);
+    CHECK(b.regs.x[1] == kBadgeA);
+}
+
+TEST_CASE("an interrupt while a vCPU waits in the kernel parks it as an ordinary waiter",
+          "[notification][kernel-wait][INV-5][T-65]") {
+    WaitWorld ww;
+    auto [w, a, b, n] = ww.parts();
+    OtherCores::on_wait = [] { host::set_interrupt_pending(true); };
+
+    SECTION("the interrupt first: it waits Blocked, and a signal makes it runnable") {
+        bool resumed = true;
+        CHECK(w.call(b, F::NotificationWait, 1, &resumed) == kParked);
+        CHECK_FALSE(resumed);
+        CHECK(b.load_state() == VcpuState::Blocked);
+        CHECK_FALSE(b.waits_in_kernel.load());
+        CHECK(n.waiter == &b);
+        CHECK(w.call(a, F::NotificationSignal, 1) == 0);
+        CHECK(b.load_state() == VcpuState::Runnable);
+        CHECK(status_of(b) == 0);
+        CHECK(b.regs.x[1] == kBadgeA);
+        CHECK(n.waiter == nullptr);
+    }
+
+    SECTION("a signal after the interrupt, before the core parks it: runnable with its results") {
+        enter(w.kernel, b);
+        b.regs.x[0] = fid(F::NotificationWait);
+        b.regs.x[1] = 1;
+        REQUIRE(fast_path::fast_call(w.kernel, b) == fast_path::Outcome::Park);
+        CHECK(b.waits_in_kernel.load());
+        CHECK(w.call(a, F::NotificationSignal, 2) == 0);  // while the vectors save its frame
+        fast_path::parked(b);
+        CHECK(b.load_state() == VcpuState::Runnable);
+        CHECK(status_of(b) == 0);
+        CHECK(b.regs.x[1] == kBadgeB);
+        CHECK(n.word == 0);
+        CHECK(w.kernel.cores.claim(b.core) == &b);  // its core enters it again
+    }
+    CHECK(check_invariants(w.kernel).ok());
+}
+
+TEST_CASE("a stop while a vCPU waits in the kernel takes it off its core and forgets the wait",
+          "[notification][kernel-wait][INV-6][INV-7][T-58][T-68]") {
+    WaitWorld ww;
+    auto [w, a, b, n] = ww.parts();
+
+    SECTION("the take-down begins while it waits: its core parks it Off") {
+        OtherCores::on_wait = [&] { REQUIRE(w.b->transition(PartitionState::Running, PartitionState::Stopping)); };
+        bool resumed = true;
+        CHECK(w.call(b, F::NotificationWait, 1, &resumed) == kParked);
+        CHECK_FALSE(resumed);
+        CHECK(b.load_state() == VcpuState::Off);
+        CHECK_FALSE(b.waits_in_kernel.load());
+        CHECK(n.waiter == nullptr);
+        CHECK(b.waiting_on == nullptr);
+    }
+
+    SECTION("a signal and the take-down together: the results are not resumed into a stopping run") {
+        OtherCores::on_wait = [&] {
+            CHECK(w.call(a, F::NotificationSignal, 1) == 0);
+            REQUIRE(w.b->transition(PartitionState::Running, PartitionState::Stopping));
+        };
+        bool resumed = true;
+        w.call(b, F::NotificationWait, 1, &resumed);
+        CHECK_FALSE(resumed);
+        CHECK(b.load_state() == VcpuState::Off);
+        CHECK(n.waiter == nullptr);
+    }
+
+    // The whole stop and restart, from another thread, while the waiting core spins for real.
+    for (const bool restart : {false, true}) {
+        INFO("restart " << restart);
+        SECTION(restart ? "restarted by a controller on another core" : "stopped by a controller on another core") {
+            host::set_wait_hook(+[] { std::this_thread::yield(); });
+            const u64 kicks = host::kick_count(b.core.raw());
+            std::atomic<bool> resumed{true};
+            enter(w.kernel, b);
+            b.regs.x[0] = fid(F::NotificationWait);
+            b.regs.x[1] = 1;
+            std::thread waiting_core([&] {
+                bool r = false;
+                vectors_answer(w.kernel, b, r);
+                resumed = r;
+            });
+            while (!b.waits_in_kernel.load()) std::this_thread::yield();
+            const i64 s = w.call(a, restart ? F::PartitionRestart : F::PartitionStop, 5);
+            waiting_core.join();
+            CHECK(s == 0);
+            CHECK_FALSE(resumed.load());
+            CHECK(host::kick_count(b.core.raw()) > kicks);  // the take-down kicked its core
+            CHECK(n.waiter == nullptr);
+            CHECK(b.waiting_on == nullptr);
+            CHECK_FALSE(b.waits_in_kernel.load());
+            CHECK(w.b->load_state() == (restart ? PartitionState::Running : PartitionState::Stopped));
+            CHECK(b.load_state() == (restart ? VcpuState::Runnable : VcpuState::Off));
+            const arch::GuestRegs before = b.regs;
+            // A later signal reaches neither the old run nor the new one: the word keeps it.
+            CHECK(w.call(a, F::NotificationSignal, 1) == 0);
+            CHECK(n.word == kBadgeA);
+            CHECK(b.regs.x[0] == before.x[0]);
+            CHECK(b.regs.x[1] == before.x[1]);
+            if (restart) {
+                CHECK(b.regs.x[0] == kBootArg);
+                CHECK(b.regs.elr == kGuestRam);
+            }
+        }
+    }
+    CHECK(w.a->load_state() == PartitionState::Running);
+}
+
+TEST_CASE("revoking a notification while its waiter waits in the kernel resumes it with NotFound",
+          "[notification][kernel-wait][INV-4][T-69]") {
+    FromUntyped f;
+    Vcpu& v = f.p->vcpus[0];
+    OtherCores others;
+    OtherCores::on_wait = [&] { CHECK(f.revoke(f.at(f.untyped), 16).done); };
+    CHECK(hypercall(f.kernel, v, fid(F::NotificationWait), {1}));
+    CHECK(status_of(v) == st(Status::NotFound));
+    CHECK(v.regs.x[1] == 0);
+    CHECK(v.load_state() == VcpuState::Running);
+    CHECK(v.waiting_on == nullptr);
 }

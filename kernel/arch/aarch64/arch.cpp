@@ -68,11 +68,23 @@ void clean_invalidate_to_poc(PhysAddr pa, u64 size) {
     aarch64::isb();
 }
 
-void kick_core(unsigned core) { aarch64::gic_send_kick(core); }
+void kick_core(unsigned core) {
+    aarch64::gic_send_kick(core);
+    // A core waiting in the kernel (wait_for_event) has IRQs masked at EL2: a masked interrupt
+    // need not end a WFE, the event does.
+    wake_cores();
+}
 
 void wake_cores() {
     aarch64::dsb_ish();
     asm volatile("sev" ::: "memory");
+}
+
+void wait_for_event() { asm volatile("wfe" ::: "memory"); }
+
+bool interrupt_pending() {
+    // At EL2, ISR_EL1 shows the physical interrupts pending for this core (I: bit 7, F: bit 6).
+    return (BH_READ_SYSREG(isr_el1) & 0xc0) != 0;
 }
 
 void cpu_relax() { asm volatile("yield" ::: "memory"); }

@@ -34,6 +34,9 @@ u64 g_clean_bytes = 0;
 std::vector<std::pair<u64, u64>> g_cleaned;  // every range cleaned since reset_counters
 std::array<u64, platform::kMaxCores> g_kicks{};
 u64 g_wakes = 0;
+u64 g_event_waits = 0;
+bool g_interrupt_pending = false;    // host::set_interrupt_pending
+void (*g_wait_hook)() = nullptr;     // host::set_wait_hook
 u64 g_counter = 0;
 // The EL1 exception registers of "the guest on this core", as fault injection leaves them.
 u64 g_guest_vbar = 0;
@@ -112,6 +115,17 @@ void kick_core(unsigned core) {
 
 void wake_cores() { ++g_wakes; }
 
+void wait_for_event() {
+    ++g_event_waits;
+    if (g_wait_hook != nullptr) {
+        g_wait_hook();
+    } else {
+        g_interrupt_pending = true;  // nothing else runs on the host: the wait ends as interrupted
+    }
+}
+
+bool interrupt_pending() { return g_interrupt_pending; }
+
 // A core waiting for another: under the fuzzers' interleaving scheduler, the other one runs.
 void cpu_relax() {
     if (g_schedule_hook != nullptr) g_schedule_hook(true);
@@ -169,6 +183,7 @@ void reset_counters() {
     g_cleaned.clear();
     g_kicks.fill(0);
     g_wakes = 0;
+    g_event_waits = 0;
     g_system_off = 0;
 }
 
@@ -204,6 +219,9 @@ bool cleaned_to_poc(PhysAddr pa, u64 size) {
 }
 u64 kick_count(unsigned core) { return core < g_kicks.size() ? g_kicks[core] : 0; }
 u64 wake_count() { return g_wakes; }
+u64 event_wait_count() { return g_event_waits; }
+void set_interrupt_pending(bool pending) { g_interrupt_pending = pending; }
+void set_wait_hook(void (*hook)()) { g_wait_hook = hook; }
 void set_counter(u64 ticks) { g_counter = ticks; }
 void set_guest_vbar(u64 vbar) { g_guest_vbar = vbar; }
 const arch::GuestExceptionState& guest_exception() { return g_guest_exception; }
@@ -223,6 +241,8 @@ void reset_all() {
     g_guest_vbar = 0;
     g_guest_exception = arch::GuestExceptionState{};
     g_observer = nullptr;
+    g_interrupt_pending = false;
+    g_wait_hook = nullptr;
 }
 
 }  // namespace host
