@@ -6,7 +6,15 @@ how many instructions each function executed (docs/benchmarks.md, "Profiling a c
 
 usage: bench/call_profile.py [--build DIR] [--check RESULTS.json] [PATH...]
   PATH: unknown-function abi-version cap-identify cap-identify-empty notification-signal
-        notification-poll (the single-call, single-core paths; default: all of them)
+        notification-poll (the single-call, single-core paths; default: all of them),
+        or virtual-self-ipi (only when named)
+
+virtual-self-ipi boots vgic-bench.img (one core) instead, stops its guest at the counter read
+that starts a measured round (guests/vgic/main.cpp, bench_role) and single-steps, interrupts
+enabled, until the counter read that ends it in the IRQ handler: the instructions the two reads
+are apart, which is what the path's CNTVCT figure averages (the msr's trap, the kernel's SGI
+path, the eret, the guest's exception entry). --check does not apply to it: its bench figure is
+an average of counter ticks, not an exact count.
 
 The total includes the `hvc` itself, so it is the path's `instructions` in results.json: an
 independent count (an instruction trace) of the same figure. --check compares the two and exits
@@ -63,11 +71,11 @@ def loop_addresses(elf):
 
 
 class Stepper:
-    def __init__(self, image, timeout):
+    def __init__(self, image, timeout, extra=()):
         scratch = tempfile.mkdtemp(prefix="bulkhead-profile.")
         self.paths = [os.path.join(scratch, "qmp"), os.path.join(scratch, "gdb")]
-        cmd = qemu_session.qemu_command(image, True, ["-S", "-qmp", f"unix:{self.paths[0]},server=on,wait=off",
-                                                      "-gdb", f"unix:{self.paths[1]},server=on,wait=off"])
+        cmd = qemu_session.qemu_command(image, True, list(extra) + [
+            "-S", "-qmp", f"unix:{self.paths[0]},server=on,wait=off", "-gdb", f"unix:{self.paths[1]},server=on,wait=off"])
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         self.qmp = qemu_session.Qmp(qemu_session._connect(self.paths[0], deadline))
@@ -102,6 +110,62 @@ class Stepper:
         os.rmdir(os.path.dirname(self.paths[0]))
 
 
+SELF_IPI = "virtual-self-ipi"
+SELF_IPI_ROUND = 10  # the round traced (the 2nd, 10th, 100th and 1,000th take the same instructions)
+
+
+def self_ipi_addresses(elf):
+    """In the vgic guest: the counter read before bench_role's ICC_SGI1R_EL1 write (a round's
+    start) and the first counter read of vgic_guest_irq (its end)."""
+    out = subprocess.run(["aarch64-linux-gnu-objdump", "-d", "--no-show-raw-insn", elf],
+                         check=True, capture_output=True, text=True).stdout
+    start = end = last_read = None
+    function = ""
+    for line in out.splitlines():
+        if line.endswith(">:"):
+            function = line.split("<", 1)[1]
+            continue
+        if "\tmrs\t" in line and "cntvct_el0" in line:
+            address = int(line.split(":")[0], 16)
+            if function.startswith("vgic_guest_irq>") and end is None:
+                end = address
+            last_read = address
+        elif "\tmsr\t" in line and "icc_sgi1r_el1" in line:
+            start = last_read  # the last write is bench_role's (the roles before it send others)
+    if start is None or end is None:
+        raise SystemExit("call_profile: no self-IPI round found in the vgic guest")
+    return start, end
+
+
+def profile_self_ipi(args):
+    guest = os.path.join(args.build, "aarch64", "guests", "vgic.elf")
+    table = sorted(functions(os.path.join(args.build, "aarch64", "kernel", "bulkhead.elf")) + functions(guest))
+    starts = [a for a, _ in table]
+    start, end = self_ipi_addresses(guest)
+    stepper = Stepper(os.path.join(args.build, "images", "vgic-bench.img"), args.timeout, ["-smp", "1"])
+    try:
+        # QEMU's gdb stub masks interrupts while it single-steps unless told otherwise: the
+        # virtual IRQ the round ends with must be taken as in an undisturbed run.
+        if stepper.gdb.request("Qqemu.sstep=1") != "OK":
+            raise SystemExit("call_profile: the gdb stub cannot step with interrupts enabled")
+        for _ in range(SELF_IPI_ROUND):
+            stepper.run_to(start)
+        counts, total = collections.Counter(), 0
+        while total == 0 or stepper.reg(PC) != end:
+            pc = stepper.reg(PC)
+            counts[table[bisect.bisect_right(starts, pc) - 1][1]] += 1
+            total += 1
+            stepper.gdb.request("s")
+            if total > 100_000:
+                raise SystemExit("call_profile: the self-IPI never reached the guest's handler")
+    finally:
+        stepper.close()
+    print(f"{SELF_IPI}: {total} instructions, from the counter read before the write to the handler's")
+    for function, n in counts.most_common():
+        print(f"  {n:6}  {function}")
+    return 0
+
+
 def main(argv):
     p = argparse.ArgumentParser(prog="bench/call_profile.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -109,9 +173,11 @@ def main(argv):
     p.add_argument("--check", metavar="RESULTS", help="results.json whose figures the traces must equal")
     p.add_argument("paths", nargs="*", default=list(PATHS))
     args = p.parse_args(argv)
+    if args.paths == [SELF_IPI]:
+        return profile_self_ipi(args)
     unknown = [name for name in args.paths if name not in PATHS]
     if unknown:
-        p.error(f"not a single-call path: {', '.join(unknown)}")
+        p.error(f"not a single-call path (or {SELF_IPI} alone): {', '.join(unknown)}")
     guest = os.path.join(args.build, "aarch64", "guests", "bench.elf")
     table = sorted(functions(os.path.join(args.build, "aarch64", "kernel", "bulkhead-bench.elf")) + functions(guest))
     starts = [a for a, _ in table]

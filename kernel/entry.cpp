@@ -89,6 +89,10 @@ bool sgi_register_write(Vcpu& vcpu, u64 value, bool group1) {
     return true;
 }
 
+u64 sgi_register_write_fast(Vcpu& vcpu, u64 value, bool group1, u32 empty_lrs) {
+    return vgic::self_sgi_at_once(vcpu, value, group1, empty_lrs);
+}
+
 bool interrupt(CoreId core, u32 intid, bool in_exit) {
     if (intid == platform::kSmmuEventqIntid || intid == platform::kSmmuGerrorIntid) {
         g_kernel.dma.service();  // the kernel's own: its report of the partitions' devices' faults

@@ -32,6 +32,7 @@
 //     physical interrupts ever deactivated are guest's (34, and PPI 27 on guest's cores);
 //   * the invariant checker (INV-5 with virtual delivery among them) holds.
 // covers: T-43 T-75 T-76 T-80 INV-5
+#include <arch/aarch64/sgi_trap.hpp>
 #include <arch/arch.hpp>
 #include <arch/guest.hpp>
 #include <arch/host/host_memory.hpp>
@@ -169,7 +170,14 @@ struct World {
         if (v.partition->load_state() != PartitionState::Running) return false;
         host::set_current_core(v.core.raw());
         v.store_state(VcpuState::Running);
-        const bool resumed =
+        // As the vectors do: an SGI register write is offered to the fast path first
+        // (arch/aarch64/sgi_trap.hpp), which writes list register 0 and steps past the MSR.
+        const u64 lr = vector == arch::ExitVector::Sync ? arch::sgi_fast_list_register(v, esr, v.regs, arch::vgic_empty_lrs()) : 0;
+        if (lr != 0) {
+            arch::vgic_write_first_lr(lr);
+            v.regs.elr += 4;
+        }
+        const bool resumed = lr != 0 ||
             handle_guest_exit(kernel, v, arch::decode_exit(vector, arch::Syndrome{esr, ipa, (ipa >> 12) << 4}));
         if (resumed) {
             if (v.load_state() != VcpuState::Running) fuzz::finding("a resumed vCPU is not Running");

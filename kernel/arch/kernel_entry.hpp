@@ -42,6 +42,12 @@ struct GuestEntry {
 // multi-core guest's most frequent trap. True: emulated, resume the guest. False: its partition
 // has no virtual GIC; the exit goes the usual way (guest_exit), where it is a fault.
 [[nodiscard]] bool sgi_register_write(Vcpu& vcpu, u64 value, bool group1);
+// The same write taken by the vectors with only x0..x18 and x30 saved (ELR_EL2 and SPSR_EL2
+// still in the hardware; arch/aarch64/sgi_trap.hpp): a self-IPI that goes straight into list
+// register 0 of the core (`empty_lrs`: its ICH_ELRSR_EL2) with nothing else to deliver
+// (vgic::self_sgi_at_once). Returns the value the caller writes into ICH_LR0_EL2 at once, then
+// steps the guest past the MSR and resumes it; 0: nothing was done, the full path decides.
+[[nodiscard]] u64 sgi_register_write_fast(Vcpu& vcpu, u64 value, bool group1, u32 empty_lrs);
 
 // An HVC #0 of `vcpu` that the vectors took with only x0..x18 and x30 saved in its frame
 // (x19..x29 still in the core's registers, ELR_EL2 and SPSR_EL2 in the hardware):

@@ -47,6 +47,7 @@ inline constexpr u32 kEoi = 1u << 0;        // MISR.EOI: a list register with EO
 unsigned vgic_list_registers();  // ICH_VTR_EL2.ListRegs + 1 (at most kMaxListRegisters)
 u64 vgic_read_lr(unsigned index);
 void vgic_write_lr(unsigned index, u64 value);
+void vgic_write_first_lr(u64 value);  // list register 0 without the index's switch: a self-IPI's
 u32 vgic_empty_lrs();           // ICH_ELRSR_EL2: bit n, list register n holds nothing
 u32 vgic_eoi_lrs();             // ICH_EISR_EL2: bit n, list register n was deactivated with EOI set
 u32 vgic_maintenance_status();  // ICH_MISR_EL2

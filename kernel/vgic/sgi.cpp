@@ -15,42 +15,28 @@ static_assert(manifest::kMaxVcpusPerPartition <= 32, "a u32 holds one bit per vC
 namespace {
 
 constexpr unsigned kIntidShift = 24;
-constexpr unsigned kAff1Shift = 16;
-constexpr unsigned kAff2Shift = 32;
-constexpr unsigned kIrmShift = 40;
-constexpr unsigned kRsShift = 44;
-constexpr unsigned kAff3Shift = 48;
 
-// A private interrupt the vCPU raises for itself, in an exit on its own core. The usual self-IPI
-// (enabled, the list registers empty) goes into the first one at once; anything else waits for
+// The usual self-IPI, in an exit on the vCPU's own core: enabled, and every list register empty
+// (`empty`: ICH_ELRSR_EL2 of the core). Recorded as list register 0's, whose value is returned
+// for the caller to write at once. 0, and nothing done, for anything else.
+[[gnu::always_inline]] inline u64 own_at_once(Vcpu& v, u32 intid, u32 empty) {
+    VgicCpu& c = v.vgic;
+    if ((c.enabled.load() >> intid & 1) == 0 || (empty & c.lr_mask) != c.lr_mask) return 0;
+    c.lr_intid[0] = intid;
+    return list_register(*v.partition, v, intid);
+}
+
+// A private interrupt the vCPU raises for itself: at once where it can, otherwise it waits for
 // the fill before the guest resumes.
 void raise_own(Vcpu& v, u32 intid) {
-    VgicCpu& c = v.vgic;
-    if ((c.enabled.load() >> intid & 1) != 0 && (arch::vgic_empty_lrs() & c.lr_mask) == c.lr_mask) {
-        c.lr_intid[0] = intid;
-        arch::vgic_write_lr(0, list_register(*v.partition, v, intid));
-        return;
+    if (const u64 lr = own_at_once(v, intid, arch::vgic_empty_lrs()); lr != 0) {
+        arch::vgic_write_first_lr(lr);
+    } else {
+        v.vgic.pending.fetch_or(1u << intid);
     }
-    c.pending.fetch_or(1u << intid);
 }
 
 }  // namespace
-
-u32 sgi_targets(u64 sgir, u32 sender, u32 vcpus) {
-    if (vcpus == 0 || vcpus > 32) return 0;
-    const u32 all = vcpus == 32 ? ~0u : (1u << vcpus) - 1;
-    // IRM = 1: every PE that participates but the sender; the affinity fields are ignored.
-    if ((sgir >> kIrmShift & 1) != 0) return all & ~(sender < 32 ? 1u << sender : 0u);
-    // Otherwise TargetList bit n names the PE with affinity Aff3.Aff2.Aff1.(RS * 16 + n). vCPU i
-    // has affinity 0.0.0.i: any other Aff3..1 names none of them, and no bit is folded onto a
-    // vCPU whose Aff0 it does not spell (truncating the target list was Bao's #389).
-    const u64 upper = (sgir >> kAff1Shift & 0xff) | (sgir >> kAff2Shift & 0xff) | (sgir >> kAff3Shift & 0xff);
-    if (upper != 0) return 0;
-    const u32 first = static_cast<u32>(sgir >> kRsShift & 0xf) * 16;  // the Aff0 of TargetList bit 0
-    const u32 list = static_cast<u32>(sgir & 0xffff);
-    if (first >= vcpus) return 0;
-    return (list << first) & all;
-}
 
 void send_sgi(Vcpu& sender, u64 sgir, bool group1) {
     // Every SGI of the virtual GIC is Group 1 (GICR_IGROUPR0 reads as all ones): a request for
@@ -63,6 +49,21 @@ void send_sgi(Vcpu& sender, u64 sgir, bool group1) {
     const u32 targets = sgi_targets(sgir, sender.index.raw(), p.vcpu_count);
     if ((targets & self) != 0) raise_own(sender, intid);  // its own core: no kick, filled on resume
     for (u32 others = targets & ~self; others != 0; others &= others - 1) raise(p.vcpus[lowest(others)], intid);
+}
+
+u64 self_sgi_at_once(Vcpu& sender, u64 sgir, bool group1, u32 empty_lrs) {
+    // Taken only where send_sgi and the resume after it would do exactly this and no more: the
+    // sender is the one target by the same decode (no other vCPU to raise, no core to kick), its
+    // SGI goes straight into a list register (raise_own's first way), and nothing else waits for
+    // the list registers (flush would do nothing). The vectors offer every partition's writes:
+    // one without a virtual GIC faults on the full path.
+    const Partition& p = *sender.partition;
+    if (!group1 || !p.has_vgic()) return 0;
+    VgicCpu& c = sender.vgic;
+    if ((c.pending.load() | c.pending_spi.load() | (c.hcr & kUnderflowArmed)) != 0) return 0;
+    const u32 self = 1u << sender.index.raw();
+    if (sgi_targets(sgir, sender.index.raw(), p.vcpu_count) != self) return 0;
+    return own_at_once(sender, static_cast<u32>(sgir >> kIntidShift & 0xf), empty_lrs);
 }
 
 }  // namespace bh::vgic

@@ -64,10 +64,34 @@ void timer_fired(Vcpu& v);
 // vCPU `sender` of a partition with `vcpus` vCPUs addresses (GICv3 architecture specification,
 // 12.2.21): with IRM = 1 every vCPU but the sender; otherwise those whose affinity is
 // Aff3.Aff2.Aff1.(RS * 16 + n) for each bit n of TargetList. vCPU i's affinity is 0.0.0.i.
-u32 sgi_targets(u64 sgir, u32 sender, u32 vcpus);
+// Inline: the full path (send_sgi) and the vectors' fast path (self_sgi_at_once) both decode
+// with it, and the fast path is counted in instructions.
+inline u32 sgi_targets(u64 sgir, u32 sender, u32 vcpus) {
+    constexpr unsigned kAff1Shift = 16, kAff2Shift = 32, kIrmShift = 40, kRsShift = 44, kAff3Shift = 48;
+    if (vcpus - 1 >= 32) return 0;                  // none, or more than a u32 names
+    const u32 all = (2u << (vcpus - 1)) - 1;        // `vcpus` ones (2 << 31 wraps to 0 for 32)
+    // IRM = 1: every PE that participates but the sender; the affinity fields are ignored.
+    if ((sgir >> kIrmShift & 1) != 0) return all & ~(sender < 32 ? 1u << sender : 0u);
+    // Otherwise TargetList bit n names the PE with affinity Aff3.Aff2.Aff1.(RS * 16 + n). vCPU i
+    // has affinity 0.0.0.i: any other Aff3..1 names none of them, and no bit is folded onto a
+    // vCPU whose Aff0 it does not spell (truncating the target list was Bao's #389).
+    const u64 upper = (sgir >> kAff1Shift & 0xff) | (sgir >> kAff2Shift & 0xff) | (sgir >> kAff3Shift & 0xff);
+    if (upper != 0) return 0;
+    const u32 first = static_cast<u32>(sgir >> kRsShift & 0xf) * 16;  // the Aff0 of TargetList bit 0
+    const u32 list = static_cast<u32>(sgir & 0xffff);
+    if (first >= vcpus) return 0;
+    return (list << first) & all;
+}
 // The guest wrote ICC_SGI1R_EL1 (`group1`) or ICC_SGI0R_EL1 / ICC_ASGI1R_EL1: the SGI is raised
 // for each target whose interrupt is in that group (all are Group 1: only SGI1R delivers).
 void send_sgi(Vcpu& sender, u64 sgir, bool group1);
+// The vectors' fast path for such a write of any partition (kernel_entry::
+// sgi_register_write_fast), own core: a Group 1 SGI of a partition with a virtual GIC whose only
+// target is the sender, enabled, with nothing else pending for it and every list register empty
+// (`empty_lrs`: ICH_ELRSR_EL2) is recorded as list register 0's, as send_sgi would put it; the
+// value for ICH_LR0_EL2 is returned, which the caller writes at once. 0, and nothing done, for
+// anything else: the full path (send_sgi) then decides.
+[[nodiscard]] u64 self_sgi_at_once(Vcpu& sender, u64 sgir, bool group1, u32 empty_lrs);
 
 // An emulated register access at `offset` of the distributor's 64 KiB frame or of the
 // redistributor frames (vCPU offset / 0x20000's RD_base + SGI_base). Reads fill `value`.

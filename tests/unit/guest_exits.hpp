@@ -8,7 +8,10 @@
 
 #include <arch/arch.hpp>
 #include <arch/guest.hpp>
+#include <arch/aarch64/sgi_trap.hpp>
 #include <arch/host/host_memory.hpp>
+#include <arch/kernel_entry.hpp>
+#include <arch/vgic_hw.hpp>
 #include <bulkhead/hypercall.hpp>
 #include <calls/fast_call.hpp>
 #include <calls/guest_exit.hpp>
@@ -59,6 +62,17 @@ inline bool vectors_answer(Kernel& k, Vcpu& v, bool& resume) {
     return false;
 }
 
+// What the EL2 vectors do with a trapped MSR/MRS before the full path (vectors.S, lower_sync;
+// arch/aarch64/sgi_trap.hpp): a self-IPI that goes straight into a list register, the guest
+// stepped past the MSR. True when that settled the exit (the guest resumes).
+inline bool vectors_send_sgi(Vcpu& v, u64 esr) {
+    const u64 lr = arch::sgi_fast_list_register(v, esr, v.regs, arch::vgic_empty_lrs());
+    if (lr == 0) return false;
+    arch::vgic_write_first_lr(lr);
+    v.regs.elr += 4;
+    return true;
+}
+
 // Whether tests take exits as the machine does (the vectors' fast path first) or through the
 // full path alone (the fast path's differential test compares the two).
 inline bool g_vectors_fast_path = true;
@@ -70,6 +84,7 @@ inline bool exit_with(Kernel& k, Vcpu& v, ExitVector vector, u64 esr = 0, u64 fa
     bool resume = false;
     if (g_vectors_fast_path && vector == ExitVector::Sync && esr == kEsrHvc0 && vectors_answer(k, v, resume))
         return resume;
+    if (g_vectors_fast_path && vector == ExitVector::Sync && vectors_send_sgi(v, esr)) return true;
     return handle_guest_exit(k, v, arch::decode_exit(vector, arch::Syndrome{esr, far, hpfar}));
 }
 

@@ -273,6 +273,10 @@ TEST_CASE("vgic: the SGI affinity decode, over the partition's own vCPUs only (B
         {sgir_all_but_self(0) | 0xffff | 1ull << 16, 0, 2, 0b10},  // IRM ignores the affinity fields
         {sgir_all_but_self(0), 0, 1, 0},           // alone: nobody
         {sgir(15, 0b1), 0, 1, 0b1},                // the INTID does not change the targets
+        {sgir(0, 0xffff, 1), 31, 32, 0xffff0000},  // 32 vCPUs: RS = 1 is Aff0 16-31
+        {sgir_all_but_self(0), 31, 32, 0x7fffffff},
+        {sgir(0, 0b1), 0, 0, 0},                   // no vCPUs, or more than the decode can name
+        {sgir(0, 0b1), 0, 33, 0},
     };
     for (const Case& c : cases) {
         INFO("value " << std::hex << c.value << " sender " << c.sender << " vcpus " << c.vcpus);

@@ -118,7 +118,8 @@ def line_table(elf: str) -> list[tuple]:
 
 
 def call_graph(elf: str, syms: list[dict]) -> dict:
-    """name -> set of names it calls (bl) or tail-calls (b to another symbol's start)."""
+    """name -> set of names it calls (bl) or branches to at their start (b, b.cond, cbz, cbnz,
+    tbz, tbnz: a tail call, or an assembly label the vectors branch to)."""
     starts = {s["address"]: s["name"] for s in syms}
     edges, current = {}, None
     for line in run([CROSS + "objdump", "-d", "--no-show-raw-insn", elf]).splitlines():
@@ -127,7 +128,7 @@ def call_graph(elf: str, syms: list[dict]) -> dict:
             current = starts.get(int(m.group(1), 16), m.group(2))
             edges.setdefault(current, set())
             continue
-        m = re.search(r"\s(bl|b)\s+([0-9a-f]+) <", line)
+        m = re.search(r"\s(bl|b|b\.\w+|cbn?z|tbn?z)\s+(?:[wx]\d+, )?(?:#\d+, )?([0-9a-f]+) <", line)
         if m and current is not None:
             target = starts.get(int(m.group(2), 16))
             if target is not None and target != current:

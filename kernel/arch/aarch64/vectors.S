@@ -33,6 +33,17 @@
     ldp     x16, x17, [sp, #16 * 8]
 .endm
 
+// The last of every return to the guest: x30, x0 and x1 from the frame at SP, the frame popped
+// (SP_EL2 just past it again, for the next exit), eret, and no straight-line speculation past it.
+.macro eret_from_frame
+    ldr     x30, [sp, #16 * 15]
+    ldp     x0, x1, [sp, #16 * 0]
+    add     sp, sp, #GUEST_FRAME_SIZE
+    eret
+    dsb     nsh
+    isb
+.endm
+
 .macro save_guest kind
     sub     sp, sp, #GUEST_FRAME_SIZE
     stp     x0, x1, [sp, #16 * 0]
@@ -133,7 +144,7 @@ lower_sync:
     mrs     x1, esr_el2
     mov     x2, #ESR_HVC64_IMM0
     cmp     x1, x2
-    b.ne    sync_full
+    b.ne    sync_not_hvc
     lsr     x1, x0, #24
     cmp     x1, #0xc6                  // the vendor range, SMC64 fast calls (x0[63:32] = 0)
     b.ne    hvc_other_range
@@ -205,6 +216,37 @@ hvc_unknown:
     eret
     dsb     nsh
     isb
+// Not an HVC #0 (x1 = ESR_EL2). A trapped MSR/MRS may be an SGI register write: bh_fast_sgi
+// (sgi_trap.hpp) takes a self-IPI that goes straight into list register 0 with the registers C
+// code may change saved (x0..x18, x30), as for a vendor call; it reads the written value from
+// that partial frame and answers with the list register's value. Anything else it leaves
+// untouched for the full path.
+sync_not_hvc:
+    lsr     x2, x1, #ESR_EC_SHIFT
+    cmp     x2, #ESR_EC_SYSREG
+    b.ne    sync_full
+    save_x4_to_x17
+    stp     x18, x19, [sp, #16 * 9]    // x19 too: it keeps the frame's address across the call
+    str     x30, [sp, #16 * 15]
+    mov     x19, sp
+    mov     x2, sp
+    mrs     x3, tpidr_el2
+    ldp     x3, x0, [x3, #PERCPU_STACK_TOP]  // the kernel stack, the vCPU
+    mov     sp, x3
+    mrs     x3, ICH_ELRSR_EL2
+    bl      bh_fast_sgi                // (Vcpu*, ESR, frame, ELRSR) -> ICH_LR0_EL2, 0: not sent
+    mov     sp, x19
+    cbz     x0, sgi_not_answered_here
+    msr     ICH_LR0_EL2, x0
+    mrs     x0, elr_el2
+    add     x0, x0, #4                 // past the MSR: a trapped one returns to itself
+    msr     elr_el2, x0
+    load_x2_to_x17
+    ldp     x18, x19, [sp, #16 * 9]
+    eret_from_frame
+sgi_not_answered_here:
+    ldr     x30, [sp, #16 * 15]        // the rest of the frame (x19 is in it), x30 the guest's again
+    save_guest_from_x20 EXIT_SYNC      // nothing was done; the full path decides
 sync_full:
     save_guest_from_x4 EXIT_SYNC
 
@@ -237,12 +279,7 @@ bh_guest_resume:
     ldp     x24, x25, [sp, #16 * 12]
     ldp     x26, x27, [sp, #16 * 13]
     ldp     x28, x29, [sp, #16 * 14]
-    ldr     x30, [sp, #16 * 15]
-    ldp     x0, x1, [sp, #16 * 0]
-    add     sp, sp, #GUEST_FRAME_SIZE
-    eret
-    dsb     nsh
-    isb
+    eret_from_frame
 
 // Zeroes the FP/SIMD registers and FPCR/FPSR: a (re)started vCPU finds nothing of the core's
 // previous occupant. The kernel itself never uses FP/SIMD (-mgeneral-regs-only).

@@ -62,6 +62,7 @@ unsigned vgic_list_registers() {
 
 u64 vgic_read_lr(unsigned index) { return lr_access(index, false, 0); }
 void vgic_write_lr(unsigned index, u64 value) { lr_access(index, true, value); }
+void vgic_write_first_lr(u64 value) { BH_WRITE_SYSREG(S3_4_C12_C12_0, value); }  // ICH_LR0_EL2
 u32 vgic_empty_lrs() { return static_cast<u32>(BH_READ_SYSREG(S3_4_C12_C11_5)); }
 u32 vgic_eoi_lrs() { return static_cast<u32>(BH_READ_SYSREG(S3_4_C12_C11_3)); }
 u32 vgic_maintenance_status() { return static_cast<u32>(BH_READ_SYSREG(S3_4_C12_C11_2)); }

@@ -56,6 +56,8 @@ void vgic_write_lr(unsigned index, u64 value) {
     here().lr[index] = value;
 }
 
+void vgic_write_first_lr(u64 value) { vgic_write_lr(0, value); }
+
 u32 vgic_empty_lrs() {
     u32 bits = 0;
     for (unsigned i = 0; i < host::kHostListRegisters; ++i) {
