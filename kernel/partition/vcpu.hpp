@@ -19,7 +19,8 @@ struct Notification;
 // Off -> Starting -> Runnable -> Running -> Off. Only the core a vCPU is bound to moves it from
 // Runnable to Running and from Running to Off; other cores request a stop through the
 // partition's state and a kick.
-// Running -> Blocked: NotificationWait on its own core, which then parks (ipc/notification.hpp).
+// Running -> Blocked: NotificationWait on its own core, which then parks (ipc/notification.hpp),
+// or an access to a forwarded MMIO window (devices/mmio_forward.hpp), answered by its server.
 // Blocked -> Starting -> Runnable: a signal (or the notification's destruction) hands it its
 // results; Blocked -> Off: a stop of its partition (settle_off), which also clears waiting_on.
 enum class VcpuState : u32 { Off = 0, Starting = 1, Runnable = 2, Running = 3, Blocked = 4 };
@@ -35,6 +36,12 @@ struct Vcpu {
     bool reset_on_entry = false;
     // The notification this vCPU waits on while Blocked; guarded by the capability lock.
     Notification* waiting_on = nullptr;
+    // Forwarded MMIO (devices/mmio_forward.hpp), guarded by the capability lock: the requests it
+    // made (never reset, so an answer to an earlier run's request never matches), the one it is
+    // parked on while Blocked (0: none) and that request's decoded access.
+    u64 forward_sequence = 0;
+    u64 forward_waiting = 0;
+    arch::MmioAccess forward_access{};
     // Its emulated redistributor and virtual CPU interface, when its partition has a virtual GIC.
     vgic::VgicCpu vgic;
     // A runnable vCPU is entered only once the counter reaches this (restart back-off,
