@@ -173,6 +173,16 @@ bool is_forward_doorbell(const SystemDescription& system, const std::string& not
     return false;
 }
 
+u64 forward_mappings(const SystemDescription& system, const std::string& name) {
+    u64 n = 0;
+    for (const MmioForward& f : system.forwards) {
+        if (!f.well_formed) continue;
+        if (f.server == name) ++n;
+        if (f.client == name && !f.dma_window.empty()) ++n;
+    }
+    return n;
+}
+
 std::vector<std::size_t> forwards_served(const SystemDescription& system, const std::string& server) {
     std::vector<std::size_t> served;
     for (std::size_t i = 0; i < system.forwards.size(); ++i)

@@ -152,7 +152,8 @@ void check_memory(const SystemDescription& system, const Partition& partition, C
 // records (Partition::kMaxRegions) for as long as it stays mapped. Counted only when the
 // partition's regions and devices are otherwise right (a broken one would be counted wrong).
 void check_mapping_count(const SystemDescription& system, const Partition& partition, Diagnostics& diagnostics) {
-    const u64 mappings = boot_mappings(partition) + pci_bar_pages(system, partition.name);
+    const u64 mappings =
+        boot_mappings(partition) + pci_bar_pages(system, partition.name) + forward_mappings(system, partition.name);
     if (mappings > kMaxMappingsPerPartition) {
         diagnostics.error(partition.node, "partition maps " + std::to_string(mappings) +
                                               " frames and device pages at boot, at most " +

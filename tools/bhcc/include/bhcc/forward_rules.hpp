@@ -21,6 +21,10 @@ inline constexpr std::size_t kMaxForwards = 16;
 
 void check_forwards(const SystemDescription& system, Diagnostics& diagnostics);
 
+// The boot mappings the forwards give partition `name`: the request page of each forward it
+// serves, the DMA window of each it is the client of.
+[[nodiscard]] u64 forward_mappings(const SystemDescription& system, const std::string& name);
+
 // The forwards `server` serves, in document order (indices into system.forwards).
 [[nodiscard]] std::vector<std::size_t> forwards_served(const SystemDescription& system, const std::string& server);
 
