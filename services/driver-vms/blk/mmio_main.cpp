@@ -7,6 +7,7 @@
 // CSpace (config/tests/linux-blk.dts; bhcc --dump): 2, 3 its RAM; 4 the DMA window channel (R W);
 // 5 the doorbell (R); 6 the request page (R, mapped by bhcc); 7 Linux's Partition cap (W:
 // MmioReply, MmioRaise); 8 the DmaStream of 00:04.0; 9, 10 its BARs' pages.
+// boot-arg bit 1 (qemu.linux-blk-probe): first read Linux's RAM by its physical address (a fault).
 // boot-arg bit 0 (tests): stop when the client writes 0x600d to the window's last word (Linux's
 // /init does, with devmem, once it has unbound its driver), so that the machine powers off with it.
 #include <bulkhead/forwarded_mmio.hpp>
@@ -31,8 +32,10 @@ constexpr u64 kStream = 8;
 constexpr u64 kRequestPage = 0x4080'0000;   // where bhcc maps it (requests-ipa)
 constexpr u64 kWindowGuest = 0x3fe0'0000;   // the DMA window in Linux (dma-window-ipa)
 constexpr u64 kWindowSize = 0x20'0000;
-constexpr u64 kWindowLocal = 0x5000'0000;   // where this partition maps it
+constexpr u64 kWindowLocal = 0x6000'0000;   // where this partition maps it
 constexpr u32 kDisk = bh::platform::pci_bdf(4, 0);
+constexpr u64 kModeProbe = 2;              // boot-arg bit 1 (qemu.linux-blk-probe)
+constexpr u64 kLinuxRamPhys = 0x5000'0000;  // where config/tests/linux-blk.dts puts Linux's RAM
 // What Linux's /init keeps in its ordinary RAM (guests/linux/init, mode blk) and this driver must
 // never find in the window: "bulkhead-canary!".
 constexpr char kCanary[] = "bulkhead-canary!";
@@ -100,6 +103,13 @@ bool serve_requests(volatile bh::forwarded::RequestPage& page) {
 
 extern "C" void guest_main(u64 mode) {
     stop_mode = (mode & 1) != 0;
+    if ((mode & kModeProbe) != 0) {
+        // Turned hostile before serving: read Linux's RAM at its physical address, as an IPA. Of
+        // Linux this partition's stage 2 holds only the DMA window: the read is a stage-2 fault.
+        print("vblk: probing Linux's RAM at IPA ", bh::rt::hex(kLinuxRamPhys), "\n");
+        const u64 value = *reinterpret_cast<const volatile u64*>(kLinuxRamPhys);
+        print("vblk: read ", bh::rt::hex(value), " from Linux's RAM: NOT CONTAINED\n");
+    }
     const CapInfo window = cap_identify(kWindowCap);
     if (!window.mapped && frame_map(kWindowCap, kWindowLocal, map_attr::kRead | map_attr::kWrite) != 0) {
         print("vblk: cannot map the DMA window\n");
