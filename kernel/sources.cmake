@@ -21,6 +21,7 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/policy/seal.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ipc/kernel_wait.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ipc/notification.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/devices/mmio_forward.cpp
   ${CMAKE_CURRENT_LIST_DIR}/irq/interrupts.cpp
   ${CMAKE_CURRENT_LIST_DIR}/audit/audit_log.cpp
   ${CMAKE_CURRENT_LIST_DIR}/audit/audit_cap.cpp

@@ -5,6 +5,7 @@
 
 #include <arch/host/host_memory.hpp>
 #include <audit/audit_cap.hpp>
+#include <devices/mmio_forward.hpp>
 #include <boot/boot_program.hpp>
 #include <bulkhead/platform.hpp>
 #include <kernel.hpp>
@@ -66,6 +67,7 @@ World extract_world(const Kernel& kernel) {
         },
         w.possible);
     audit_flows(kernel.partitions, w.possible);
+    forward_flows(kernel.partitions, w.possible);
     w.declared = kernel.flows.declared();
     return w;
 }

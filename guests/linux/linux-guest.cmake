@@ -37,7 +37,7 @@ file(CREATE_LINK ${BH_LINUX_IMAGE} ${BH_LINUX_DIR}/Image SYMBOLIC)
 # interactive shell installs the rest with `busybox --install`).
 set(BH_LINUX_APPLETS
   sh mount cat grep cut tr uname ls printf basename sleep usleep taskset mkfifo devmem insmod
-  poweroff reboot setsid cttyhack)
+  poweroff reboot setsid cttyhack dd sync md5sum wc)
 set(BH_LINUX_APPLET_ARGS)
 foreach(applet ${BH_LINUX_APPLETS})
   list(APPEND BH_LINUX_APPLET_ARGS --applet ${applet})
@@ -45,8 +45,10 @@ endforeach()
 
 # Kernel modules packed into /lib/modules and loaded by /init in this order: paths relative to
 # the cached lib/modules/<version>/kernel/, e.g. "drivers/virtio/virtio_mmio.ko;drivers/block/virtio_blk.ko"
-# (issue 12's virtio block device). None by default: nothing the guest does needs one yet.
-set(BH_LINUX_MODULES "" CACHE STRING "Linux guest modules, relative to lib/modules/<version>/kernel/")
+# (issue 12's virtio block device): the virtio-mmio transport and virtio-blk, which the `blk` mode
+# of /init uses (config/tests/linux-blk.dts); in a guest without a virtio-mmio device they load
+# and find nothing.
+set(BH_LINUX_MODULES drivers/virtio/virtio_mmio.ko drivers/block/virtio_blk.ko)
 file(GLOB BH_LINUX_MODULE_DIRS ${BH_LINUX_ROOT}/lib/modules/*/kernel)
 set(BH_LINUX_MODULE_ARGS)
 foreach(module ${BH_LINUX_MODULES})

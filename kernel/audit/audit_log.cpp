@@ -187,6 +187,8 @@ CallClass call_class(u64 fid) {
         case F::AuditRead: return CallClass::Audit;
         case F::DmaStreamBind:
         case F::DmaStreamUnbind: return CallClass::Dma;
+        case F::MmioReply:
+        case F::MmioRaise: return CallClass::Forward;
     }
     return CallClass::Unknown;
 }
@@ -216,6 +218,7 @@ const char* call_class_name(CallClass c) {
         case CallClass::Psci: return "PSCI";
         case CallClass::Audit: return "audit";
         case CallClass::Dma: return "DMA";
+        case CallClass::Forward: return "forwarded MMIO";
     }
     return "unknown class";
 }

@@ -47,6 +47,7 @@ enum class CallClass : u8 {
     Psci = 8,          // emulated PSCI
     Audit = 9,         // AuditRead
     Dma = 10,          // DmaStreamBind, DmaStreamUnbind
+    Forward = 11,      // MmioReply, MmioRaise
 };
 CallClass call_class(u64 function_id);
 // Whether a call's result (x0 out) refuses it: any error, but for the two that mean "call again"

@@ -1,5 +1,6 @@
 #include <audit/audit_cap.hpp>
 #include <boot/boot_program.hpp>
+#include <devices/mmio_forward.hpp>
 #include <memory/frame_mapping.hpp>
 #include <pci/pci_boot.hpp>
 #include <policy/seal.hpp>
@@ -25,6 +26,7 @@ const char* op_name(manifest::OpKind kind) {
         case manifest::OpKind::CreateAuditLog: return "create-audit-log";
         case manifest::OpKind::AssignPciFunction: return "assign-pci-function";
         case manifest::OpKind::PlacePciBar: return "place-pci-bar";
+        case manifest::OpKind::ForwardMmio: return "forward-mmio";
     }
     return "unknown";
 }
@@ -34,6 +36,18 @@ namespace {
 // The reader checked every slot, index and count against the manifest's limits: the narrowing
 // conversions below lose nothing.
 BootSlot slot_arg(u64 value) { return BootSlot(static_cast<u32>(value)); }
+
+// ForwardMmio's packed arguments (bulkhead/manifest.hpp), each range checked by the reader.
+Outcome forward_mmio(Kernel& k, const manifest::ManifestOp& op, Partition& client) {
+    if (k.boot.closed()) return kSealed;
+    Partition* server = k.partitions.in_slot(k.boot, slot_arg(op.arg[3] & 0xffff'ffff));
+    if (server == nullptr) return refuse(Status::NotFound, "no server partition in that boot slot");
+    const CapSlot* requests = k.boot.slot(BootSlot(op.slot));
+    const CapSlot* doorbell = k.boot.slot(slot_arg(op.arg[2] >> 48));
+    if (requests == nullptr || doorbell == nullptr) return refuse(Status::OutOfRange, "no such boot slot");
+    return forward_configure(client, *server, op.arg[1], op.arg[2] & 0xffff'ffff,
+                             static_cast<u32>(op.arg[2] >> 32 & 0xffff), requests->cap, doorbell->cap, op.arg[3] >> 32);
+}
 
 }  // namespace
 
@@ -91,6 +105,7 @@ Outcome execute_op(Kernel& k, const ManifestReader& reader, const manifest::Mani
                                        static_cast<u32>(op.arg[2]));
         case OpKind::PlacePciBar:
             return k.pci.place_bar(static_cast<u32>(op.arg[1]), p->index, static_cast<u32>(op.arg[2]), op.arg[3]);
+        case OpKind::ForwardMmio: return forward_mmio(k, op, *p);
         default: return refuse(Status::InvalidArgument, "unknown op");
     }
 }

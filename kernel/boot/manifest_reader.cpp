@@ -216,6 +216,14 @@ Status ManifestReader::check_op(const ManifestOp& op, u32 index) {
             if (op.arg[2] >= 6) return fail(Status::OutOfRange, "BAR index out of range", at);
             if (op.arg[3] > 0xffff'ffffull) return fail(Status::OutOfRange, "BAR beyond the 32-bit window", at);
             return Status::Ok;
+        case OpKind::ForwardMmio:
+            if (!program_slot(op.slot)) return fail(Status::OutOfRange, "boot slot out of range", at);
+            if (!partition_slot(op.arg[0])) return fail(Status::OutOfRange, "partition slot out of range", at);
+            if (!program_slot(op.arg[2] >> 48)) return fail(Status::OutOfRange, "doorbell slot out of range", at);
+            if (!partition_slot(op.arg[3] & 0xffff'ffff))
+                return fail(Status::OutOfRange, "server partition slot out of range", at);
+            if ((op.arg[3] >> 32) == 0) return fail(Status::InvalidArgument, "doorbell badge 0", at);
+            return Status::Ok;
         case OpKind::Seal:
             // Nothing can follow the seal, so "exactly once" and "last" are one check.
             if (index + 1 != header_.op_count) return fail(Status::Corrupt, "seal is not the last op", at);

@@ -1,6 +1,7 @@
 #include <audit/audit_cap.hpp>
 #include <calls/cap_invoke.hpp>
 #include <caps/cspace.hpp>
+#include <devices/mmio_forward.hpp>
 #include <ipc/notification.hpp>
 #include <kernel.hpp>
 #include <memory/frame_mapping.hpp>
@@ -18,6 +19,8 @@ struct Invocation {
     CapSlot* other = nullptr;  // the destination of copy, mint and move; IrqBind's notification
     Notification* notification = nullptr;
     Partition* target = nullptr;  // PartitionStop/Restart, acted on after the lock
+    Partition* client = nullptr;  // MmioReply/MmioRaise: the client of the caller's forward
+    Vcpu* parked = nullptr;       // MmioReply: the client's vCPU waiting for this answer
     bool audit_read = false;      // AuditRead: the log is read after the lock (it needs none)
 };
 
@@ -123,6 +126,17 @@ Status decode(const Kernel& k, const Vcpu& vcpu, Invocation& inv, const CapLockH
         case CallId::DmaStreamUnbind:
             s = one(c.one.cap, kUse);
             return ok(s) ? k.dma.check_unbind(inv.slot->cap, p, held).status() : s;
+        case CallId::MmioReply:
+        case CallId::MmioRaise: {
+            if (s = one(c.id == CallId::MmioReply ? c.reply.client : c.one.cap, kUse); !ok(s)) return s;
+            const Result<Partition*> client = forward_client_of(k.partitions, inv.slot->cap, p);
+            if (!client.ok()) return client.status();
+            inv.client = client.value();
+            if (c.id == CallId::MmioRaise) return forward_check_raise(*inv.client);
+            const Result<Vcpu*> parked = forward_check_reply(*inv.client, c.reply.vcpu, c.reply.sequence, held);
+            inv.parked = parked.ok() ? parked.value() : nullptr;
+            return parked.status();
+        }
         default: return Status::NotSupported;
     }
 }
@@ -165,6 +179,8 @@ void invoke(Kernel& k, Vcpu& vcpu, const Invocation& inv, const CapLockHeld& hel
         case CallId::IrqUnbind: k.interrupts.unbind(inv.slot->cap, held); break;
         case CallId::DmaStreamBind: k.dma.bind(*inv.slot, *vcpu.partition, held); break;
         case CallId::DmaStreamUnbind: k.dma.unbind(*inv.slot, held); break;
+        case CallId::MmioReply: forward_reply(*inv.parked, c.reply.value, held); break;
+        case CallId::MmioRaise: forward_raise(*inv.client); break;
         default: break;  // PartitionStop/Restart: after the lock
     }
     r.x[0] = status_value(s);

@@ -115,6 +115,11 @@ DecodedCall decode_vendor(const arch::GuestRegs& r) {
         case F::IrqUnbind: c.id = CallId::IrqUnbind; break;
         case F::DmaStreamBind: c.id = CallId::DmaStreamBind; break;
         case F::DmaStreamUnbind: c.id = CallId::DmaStreamUnbind; break;
+        case F::MmioRaise: c.id = CallId::MmioRaise; break;
+        case F::MmioReply:
+            c.id = CallId::MmioReply;
+            c.reply = MmioReplyArgs{r.x[1], r.x[2], r.x[3], r.x[4]};
+            return call(c);
         case F::CapCopy:
         case F::CapMove:
             c.id = fn == F::CapCopy ? CallId::CapCopy : CallId::CapMove;

@@ -43,6 +43,8 @@ enum class CallId : u8 {
     AuditRead,
     DmaStreamBind,
     DmaStreamUnbind,
+    MmioReply,
+    MmioRaise,
     // PSCI, on the caller's own partition
     PsciVersion,
     PsciFeatures,
@@ -55,7 +57,7 @@ enum class CallId : u8 {
     PsciMigrateInfoType,
 };
 
-constexpr bool is_cap_call(CallId id) { return id >= CallId::CapIdentify && id <= CallId::DmaStreamUnbind; }
+constexpr bool is_cap_call(CallId id) { return id >= CallId::CapIdentify && id <= CallId::MmioRaise; }
 constexpr bool is_psci_call(CallId id) { return id >= CallId::PsciVersion; }
 
 // The arguments of each call (NOVA's per-call views of the registers).
@@ -90,6 +92,12 @@ struct IrqBindArgs {
     u64 notification;
     u64 badge;
 };
+struct MmioReplyArgs {
+    u64 client;    // cptr of the client's Partition cap
+    u64 vcpu;      // the client's vCPU index (checked against the client when the cap is resolved)
+    u64 sequence;
+    u64 value;
+};
 struct PsciFeaturesArgs {
     u64 function;
 };
@@ -116,6 +124,7 @@ struct GuestCall {
         CapMintArgs mint;
         FrameMapArgs map;
         IrqBindArgs bind;
+        MmioReplyArgs reply;
         AuditReadArgs audit;
         PsciFeaturesArgs features;
         PsciCpuOnArgs cpu_on;

@@ -85,7 +85,11 @@ bool handle_guest_exit(Kernel& k, Vcpu& vcpu, const arch::GuestExit& e) {
         case Cause::SystemRegister:
             // The partition's emulated devices, and an OS guest's quiet registers, may account
             // for it (devices/virtual_devices.hpp).
-            if (emulate_sync_exit(k.interrupts, vcpu, e) == Emulation::Resume) break;
+            if (const Emulation em = emulate_sync_exit(k.interrupts, vcpu, e);
+                em == Emulation::Resume || em == Emulation::Parked) {
+                if (em == Emulation::Parked) return false;  // its server answers; the core waits meanwhile
+                break;
+            }
             [[fallthrough]];
         case Cause::Trap:
             // Fault policy "inject": the partition gets the exception and runs on.

@@ -46,7 +46,7 @@ constexpr Rights full_rights(ObjectType type) {
     switch (type) {
         case ObjectType::Untyped: return w;                // W: retype
         case ObjectType::CNode: return r | w | g;          // R: look up through, W: change slots
-        case ObjectType::Partition: return c | g;
+        case ObjectType::Partition: return c | w | g;  // C: stop/restart, W: serve its forwarded MMIO
         case ObjectType::Vcpu: return c | g;
         case ObjectType::Frame: return r | w | x | g;
         case ObjectType::DeviceMmio: return r | w | g;     // device memory is never executable

@@ -2,6 +2,7 @@
 #include <bulkhead/platform.hpp>
 #include <caps/cap_lock.hpp>
 #include <caps/cnode.hpp>
+#include <devices/mmio_forward.hpp>
 #include <devices/virtual_devices.hpp>
 #include <devices/virtual_uart.hpp>
 #include <kernel.hpp>
@@ -55,7 +56,14 @@ Emulation emulate_mmio(InterruptTable& interrupts, Vcpu& v, const arch::GuestExi
     const Window* w = nullptr;
     for (unsigned i = 0; i < count && w == nullptr; ++i)
         if (range_inside(ipa, 1, windows[i].base, windows[i].size)) w = &windows[i];
-    if (w == nullptr) return Emulation::NotEmulated;
+    if (w == nullptr) {
+        switch (forward_access(v, e)) {
+            case Forwarded::NotForwarded: return Emulation::NotEmulated;
+            case Forwarded::Parked: return Emulation::Parked;
+            case Forwarded::Completed: return Emulation::Resume;
+            case Forwarded::Fault: return Emulation::Fault;
+        }
+    }
     if (!e.mmio.ok()) {
         log_not_emulated(p, *w, ipa, e.mmio.refusal);
         return Emulation::Fault;
@@ -121,7 +129,7 @@ void virtual_devices_launch(InterruptTable& interrupts, Partition& p) {
             if (ok(interrupts.bind_virtual(c, p.index))) hardware |= 1u << (c.irq() - vgic::kSpiBase);
         }
     }
-    if (p.has_vgic()) vgic::reset_distributor(p, hardware, p.has_uart());
+    if (p.has_vgic()) vgic::reset_distributor(p, hardware, p.has_uart(), p.forward.spi);
     if (p.has_uart()) vuart::reset(p);
     if (p.has_console_input()) {
         CapLockGuard guard(cap_lock);  // the distributor's configuration words, as for irq_enable

@@ -47,14 +47,15 @@ inline void virtual_devices_resume(Vcpu& v) {
     return true;
 }
 
-enum class Emulation { NotEmulated, Resume, Fault };
+enum class Emulation { NotEmulated, Resume, Fault, Parked };
 // A synchronous exit the partition's devices may account for: a data abort in one of their
 // windows, or (virtual GIC) a write of ICC_SGI1R_EL1, ICC_ASGI1R_EL1 or ICC_SGI0R_EL1, or an
 // access to a debug or PMU register, which for a partition with a virtual GIC reads as zero and
 // ignores writes (an unmodified OS touches them while it starts; docs/vgic.md). Resume:
 // emulated, the guest continues after the instruction. Fault: the access cannot be emulated
 // (logged with its reason); the caller contains it as the partition's fault. NotEmulated: not
-// theirs.
+// theirs. Parked: an access to the partition's forwarded window (devices/mmio_forward.hpp) went
+// to its server; the vCPU is Blocked until the answer and must not resume.
 Emulation emulate_sync_exit(InterruptTable& interrupts, Vcpu& v, const arch::GuestExit& exit);
 
 // A physical interrupt the kernel acknowledged on `core`, from an exit of the core's vCPU

@@ -1,5 +1,6 @@
 // INV-6 information flow: the live graph within the declared one.
 #include <audit/audit_cap.hpp>
+#include <devices/mmio_forward.hpp>
 #include <invariants/checker.hpp>
 
 namespace bh::checker {
@@ -104,6 +105,7 @@ bool Checker::live_flows(FlowGraph& out) {
         },
         out);
     audit_flows(s_.partitions, out);
+    forward_flows(s_.partitions, out);
     return true;
 }
 

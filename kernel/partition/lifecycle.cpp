@@ -1,6 +1,7 @@
 #include <arch/arch.hpp>
 #include <audit/audit_log.hpp>
 #include <calls/fault_injection.hpp>
+#include <devices/mmio_forward.hpp>
 #include <devices/virtual_devices.hpp>
 #include <dma/dma_streams.hpp>
 #include <ipc/notification.hpp>
@@ -128,6 +129,8 @@ void Lifecycle::take_down(Partition& p, Vcpu* current, bool restart, StopReason 
         }
     }
     report_injected_faults(p);  // no vCPU of the run is left to add to the count
+    // No vCPU of it answers or waits for a forwarded access any more: its clients resume.
+    forward_partition_down(p);
     audit::partition_down(p, arch::current_core(), restart, static_cast<u8>(reason), p.restarts + (restart ? 1 : 0));
     if (restart) {
         ++p.restarts;

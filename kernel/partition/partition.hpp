@@ -15,6 +15,7 @@
 #include <memory/object_memory.hpp>
 #include <partition/restart_backoff.hpp>
 #include <partition/vcpu.hpp>
+#include <devices/mmio_forward_state.hpp>
 #include <devices/virtual_uart.hpp>
 #include <vgic/vgic_state.hpp>
 
@@ -120,6 +121,9 @@ public:
     // Runs an unmodified OS: the debug and PMU registers it programs at boot read as zero
     // (arch/aarch64/os_registers.hpp, devices/virtual_devices.cpp).
     bool os_guest() const { return (flags & manifest::partition_flag::kOsGuest) != 0; }
+    // Its forwarded MMIO window, and the clients whose windows it serves (devices/mmio_forward.hpp).
+    MmioForward forward;
+    Partition* forward_clients = nullptr;
 
     PartitionState load_state() const { return state_of(word_.load()); }
     void store_state(PartitionState s) { update([s](u32 word) { return with_state(word, s); }); }

@@ -19,7 +19,8 @@ struct Notification;
 // Off -> Starting -> Runnable -> Running -> Off. Only the core a vCPU is bound to moves it from
 // Runnable to Running and from Running to Off; other cores request a stop through the
 // partition's state and a kick.
-// Running -> Blocked: NotificationWait on its own core, which then parks (ipc/notification.hpp).
+// Running -> Blocked: NotificationWait on its own core, which then parks (ipc/notification.hpp),
+// or an access to a forwarded MMIO window (devices/mmio_forward.hpp), answered by its server.
 // Blocked -> Starting -> Runnable: a signal (or the notification's destruction) hands it its
 // results; Blocked -> Off: a stop of its partition (settle_off), which also clears waiting_on.
 // A vCPU waiting in the kernel on its own core (ipc/kernel_wait.hpp) stays Running meanwhile:
@@ -42,6 +43,12 @@ struct Vcpu {
     // the kernel's wait loop (ipc/kernel_wait.hpp); a signaller clears it, release, after it
     // wrote the results: the waiting core reads it without the lock.
     Atomic<bool> waits_in_kernel{false};
+    // Forwarded MMIO (devices/mmio_forward.hpp), guarded by the capability lock: the requests it
+    // made (never reset, so an answer to an earlier run's request never matches), the one it is
+    // parked on while Blocked (0: none) and that request's decoded access.
+    u64 forward_sequence = 0;
+    u64 forward_waiting = 0;
+    arch::MmioAccess forward_access{};
     // Its emulated redistributor and virtual CPU interface, when its partition has a virtual GIC.
     vgic::VgicCpu vgic;
     // A runnable vCPU is entered only once the counter reaches this (restart back-off,

@@ -1,5 +1,6 @@
 #include <audit/audit_cap.hpp>
 #include <boot/boot_space.hpp>
+#include <devices/mmio_forward.hpp>
 #include <partition/partition_table.hpp>
 #include <policy/flow_graph.hpp>
 
@@ -67,6 +68,7 @@ void live_flows(const PartitionTable& partitions, FlowGraph& out) {
     flows_between(
         partitions.count(), [&](u32 i, auto&& f) { for_each_access(*partitions[PartitionId(i)], f); }, out);
     audit_flows(partitions, out);
+    forward_flows(partitions, out);
 }
 
 }  // namespace bh

@@ -86,7 +86,8 @@ void flows_between(u32 partitions, ForEachAccess&& for_each_access, FlowGraph& o
 
 // The flows the partitions' capabilities and mappings make possible now: flows_between over each
 // partition's caps (access_of) and recorded mappings, and Audit s -> d for every s when d holds
-// an AuditLog cap with Read (audit/audit_cap.hpp: it reads the events s causes). Never s == d.
+// an AuditLog cap with Read (audit/audit_cap.hpp: it reads the events s causes), and both ways
+// between a forwarded window's client and server (devices/mmio_forward.hpp). Never s == d.
 void live_flows(const PartitionTable& partitions, FlowGraph& out);
 
 // Every cap in `p`'s CSpace root, empty slots included (none without a CNode root).

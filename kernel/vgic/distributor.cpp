@@ -151,14 +151,14 @@ const char* size_refusal(u64 offset, unsigned size) {
 
 }  // namespace
 
-void reset_distributor(Partition& p, u32 hardware, bool uart) {
+void reset_distributor(Partition& p, u32 hardware, bool uart, u32 forwarded_spi) {
     VgicDistributor& d = p.vgic;
     LockGuard guard(d.lock);
     d.ctlr.store(0);
     d.enabled.store(0);
     d.edge.store(0);
     d.hardware = hardware;
-    d.visible = hardware | (uart ? spi_bit(kUartSpi) : 0);
+    d.visible = hardware | (uart ? spi_bit(kUartSpi) : 0) | (forwarded_spi != 0 ? spi_bit(forwarded_spi) : 0);
     for (Atomic<u8>& b : d.priority) b.store(0);
     for (Atomic<u64>& r : d.route) r.store(0);
 }

@@ -23,8 +23,9 @@ inline constexpr u32 kUnderflowArmed = 1u << 1;  // ICH_HCR_EL2.UIE in VgicCpu::
 
 // --- life cycle
 // The partition (re)starts: its distributor back to its reset state; `hardware` (bit n: SPI
-// 32 + n) are its physical SPIs, `uart` whether its emulated PL011's SPI 33 exists.
-void reset_distributor(Partition& p, u32 hardware, bool uart);
+// 32 + n) are its physical SPIs, `uart` whether its emulated PL011's SPI 33 exists,
+// `forwarded_spi` its forwarded device's virtual SPI (0: none; devices/mmio_forward.hpp).
+void reset_distributor(Partition& p, u32 hardware, bool uart, u32 forwarded_spi);
 // Own core: the vCPU enters. With `reset` (its first entry after a (re)start) every physical
 // interrupt it still holds — in a list register with HW = 1 or pending for it — is deactivated
 // first, then its redistributor and interface state are reset; otherwise its saved interface is

@@ -266,6 +266,14 @@ inline i64 dma_stream_unbind(u64 stream) { return hypercall(hvc::Function::DmaSt
 // Either call may name the caller's own partition: then it does not return.
 
 // Stops the partition for good (until a restart). NotFound when it is already stopped.
+// Forwarded MMIO, for the server of a client's window (docs/abi.md "Forwarded MMIO"): `client`
+// is the client's Partition cap (Write). MmioReply completes the access the client's vCPU `vcpu`
+// is parked on (request `sequence`) with `value` (a load's); MmioRaise raises the device's SPI.
+inline i64 mmio_reply(u64 client, u64 vcpu, u64 sequence, u64 value) {
+    return hypercall(hvc::Function::MmioReply, client, vcpu, sequence, value).status;
+}
+inline i64 mmio_raise(u64 client) { return hypercall(hvc::Function::MmioRaise, client).status; }
+
 inline i64 partition_stop(u64 cptr) { return hypercall(hvc::Function::PartitionStop, cptr).status; }
 
 // Restarts the partition from a clean state (memory scrubbed, images reloaded, vCPU 0 at its

@@ -535,7 +535,7 @@ TEST_CASE("bhcc refuses a kernel that loads outside the kernel image window", "[
 
 // ---------------------------------------------------------------- accepted descriptions
 
-TEST_CASE("demo.dts packs into the expected v5 program", "[bhcc][T-30]") {
+TEST_CASE("demo.dts packs into the expected v6 program", "[bhcc][T-30]") {
     Workspace workspace;
     const bhcc::CompileResult result = workspace.compile(kSourceDir / "config/demo.dts");
     INFO(result.errors);
@@ -544,7 +544,7 @@ TEST_CASE("demo.dts packs into the expected v5 program", "[bhcc][T-30]") {
 
     const ManifestHeader header = header_of(payload);
     CHECK(header.magic == manifest::kMagic);
-    CHECK(header.version == 5);
+    CHECK(header.version == 6);
     CHECK(header.op_size == sizeof(ManifestOp));
     CHECK(header.ops_offset == sizeof(ManifestHeader));
     CHECK(header.total_size == payload.size());
@@ -1131,7 +1131,7 @@ TEST_CASE("the dump lists every op in words", "[bhcc][T-30]") {
     const std::string dump = bhcc::dump_manifest(result.manifest.bytes);
     INFO(dump);
     const char* lines[] = {
-        "manifest v5: 81 ops, ",
+        "manifest v6: 81 ops, ",
         "(ok)",
         "   0  Retype          slot 1 (kernel Untyped) -> 1 x Partition size_bits 16 in slots 2\n",
         "   1  Retype          slot 1 (kernel Untyped) -> 1 x CNode radix 8 in slots 3\n",

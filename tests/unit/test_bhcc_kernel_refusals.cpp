@@ -484,6 +484,23 @@ std::map<std::string, Entry> refusal_table() {
                                                  "caps::create_root has nothing to refuse"};
     t["no such BAR"] = {{}, "the reader refuses a BAR index above 5 first ('BAR index out of range')"};
     t["no such DMA stream"] = {{}, "AssignPciFunction refuses a function beyond bus 0 first"};
+    // ---- forwarded MMIO (ForwardMmio; bhcc's rules in forward_rules.cpp come first)
+    const std::string forward_rule = "bhcc refuses the description first (forward_rules.cpp: ";
+    t["a partition forwarding to itself"] = {{}, forward_rule + "'client and server are the same partition')"};
+    t["the partition forwards a window already"] = {{}, forward_rule + "'client \"..\" forwards .. already')"};
+    t["forwarded window not page-aligned or empty"] = {{}, forward_rule + "'window .. must be 4 KiB aligned, non-empty ..')"};
+    t["forwarded window outside the IPA space"] = {{}, forward_rule + "'window .. inside the IPA space')"};
+    t["forwarded window over a mapping of the client"] = {{}, forward_rule + "'window .. overlaps <region>')"};
+    t["forwarded window over an emulated device"] = {{}, forward_rule + "'window .. overlaps an emulated device of ..')"};
+    t["request page is not a Frame of at least 4 KiB"] = {{}, "bhcc names the 4 KiB Frame it retypes over `requests` (manifest_builder.cpp)"};
+    t["request page outside RAM"] = {{}, forward_rule + "'requests .. must be a 4 KiB aligned page of RAM ..'); create_untyped refuses it first"};
+    t["doorbell is not a Notification cap with Write"] = {{}, "bhcc names the Notification it retyped for the doorbell, whose boot cap has every right (manifest_builder.cpp)"};
+    t["doorbell badge 0"] = {{}, "bhcc's badges are 1 << (31 - the forward's position), never 0 (forward_badge; at most 16 forwards)"};
+    t["device interrupt without a virtual GIC"] = {{}, forward_rule + "'interrupt needs a client with virtual-gic')"};
+    t["device interrupt not a free virtual SPI"] = {{}, forward_rule + "'interrupt .. must be a virtual SPI from 32 to 63 ..')"};
+    t["no server partition in that boot slot"] = {{}, "bhcc names the server's Partition boot slot (manifest_builder.cpp); unknown names are refused first"};
+    t["doorbell slot out of range"] = {{}, "boot slots bhcc allocates are below the boot CNode's size (check_manifest_limits refuses more first)"};
+    t["server partition slot out of range"] = {{}, "the server's Partition boot slot is one bhcc allocated (check_manifest_limits)"};
     t["the stream's cap was made already"] = {{}, "a function is assigned once ('function already assigned' comes first)"};
     for (const char* r : {"not a DmaStream cap", "the cap has no Control right", "the function is not the caller's",
                           "no SMMU that can translate DMA", "the stream is bound already", "the cap bound nothing"})

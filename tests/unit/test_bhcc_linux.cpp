@@ -490,3 +490,31 @@ TEST_CASE("linux: each bad Linux description is refused with its own message", "
         CHECK(result.guest_device_trees.empty());
     }
 }
+
+TEST_CASE("linux: a forwarded window is a virtio-mmio device on a bus whose dma-ranges are its DMA window",
+          "[bhcc][linux][forward][T-96]") {
+    const bhcc::Partition p = partition_with({0}, {rwx_region(kRamIpa, kRamSize)});
+    const bhcc::LinuxImage image = *bhcc::parse_linux_image(make_image(0, kImageSize)).image;
+    const bhcc::LinuxLayout layout = *bhcc::place_linux(p, image, 0).layout;
+    const bhcc::GuestVirtioDevice device{0x0a00'0000, 0x1000, 48, 0x3fe0'0000, 0x20'0000};
+    const Tree tree{bhcc::make_guest_device_tree(p, layout, {device})};
+    REQUIRE(fdt_check_full(tree.blob.data(), tree.blob.size()) == 0);
+    // The DMA window is memory of the guest's, below its RAM.
+    CHECK(tree.string("/memory@3fe00000", "device_type") == "memory");
+    CHECK(tree.cells("/memory@3fe00000", "reg") == std::vector<u32>{0, 0x3fe0'0000, 0, 0x20'0000});
+    // Its bus: identity ranges for the registers, dma-ranges = the window alone.
+    CHECK(tree.raw("/dma-bus@a000000", "compatible") == list({"simple-bus"}));
+    CHECK(tree.raw("/dma-bus@a000000", "ranges") == std::string());
+    CHECK(tree.cells("/dma-bus@a000000", "dma-ranges") ==
+          std::vector<u32>{0, 0x3fe0'0000, 0, 0x3fe0'0000, 0, 0x20'0000});
+    const char* virtio = "/dma-bus@a000000/virtio_mmio@a000000";
+    CHECK(tree.raw(virtio, "compatible") == list({"virtio,mmio"}));
+    CHECK(tree.cells(virtio, "reg") == std::vector<u32>{0, 0x0a00'0000, 0, 0x1000});
+    CHECK(tree.cells(virtio, "interrupts") == std::vector<u32>{0, 16, 1});  // SPI 48, edge
+    CHECK(tree.raw(virtio, "dma-coherent") == std::string());
+    // Without a DMA window: the device alone, at the root.
+    const Tree bare{bhcc::make_guest_device_tree(p, layout, {bhcc::GuestVirtioDevice{0x0a00'0000, 0x1000, 0, 0, 0}})};
+    CHECK(bare.node("/virtio_mmio@a000000") >= 0);
+    CHECK_FALSE(bare.raw("/virtio_mmio@a000000", "interrupts"));
+    CHECK(bare.node("/dma-bus@a000000") < 0);
+}

@@ -35,7 +35,7 @@ TEST_CASE("full rights per type: nothing meaningless, untyped never derivable", 
     CHECK(full_rights(ObjectType::Null) == Rights::none());
     CHECK(full_rights(ObjectType::Untyped) == w);
     CHECK(full_rights(ObjectType::CNode) == (r | w | g));
-    CHECK(full_rights(ObjectType::Partition) == (c | g));
+    CHECK(full_rights(ObjectType::Partition) == (c | w | g));
     CHECK(full_rights(ObjectType::Vcpu) == (c | g));
     CHECK(full_rights(ObjectType::Frame) == (r | w | x | g));
     CHECK(full_rights(ObjectType::DeviceMmio) == (r | w | g));

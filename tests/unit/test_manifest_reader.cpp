@@ -153,7 +153,7 @@ TEST_CASE("manifest: a valid manifest is accepted and readable", "[manifest][T-2
     CHECK(r.valid());
     CHECK(r.error().status == Status::Ok);
     CHECK(r.header().magic == kMagic);
-    CHECK(r.header().version == 5);
+    CHECK(r.header().version == 6);
     CHECK(r.header().total_size == m.size());
     CHECK(r.op_count() == kValidOps);
     CHECK(r.partition_count() == 2);
@@ -277,8 +277,9 @@ TEST_CASE("manifest: header refusals", "[manifest][T-27]") {
         check(refuse(m), Status::Corrupt, "bad magic", -1);
     }
     SECTION("version") {
-        // v1 (partition ops), v2 (embedded vCPUs), v3 (no partition flags) and v4 (no PCIe functions) are gone.
-        for (u16 version : {u16{1}, u16{2}, u16{3}, u16{4}, u16{6}}) {
+        // v1 (partition ops), v2 (embedded vCPUs), v3 (no partition flags), v4 (no PCIe functions) and v5
+        // (no forwarded MMIO) are gone.
+        for (u16 version : {u16{1}, u16{2}, u16{3}, u16{4}, u16{5}, u16{7}}) {
             h.version = version;
             put_header(m, h);
             check(refuse(m), Status::NotSupported, "unsupported manifest version", -1);
@@ -365,9 +366,9 @@ TEST_CASE("manifest: op refusals name the op and the reason", "[manifest][T-27][
          [](Builder& b) { b.ops.push_back(make_op(OpKind::Seal, 0)); }},
         {"seal is not the last op", Status::Corrupt, 0,
          [](Builder& b) { b.ops.insert(b.ops.begin(), make_op(OpKind::Seal, 0)); }},
-        // Kinds: 1..14 only (the v1 numbers 1..6 meant other ops; 0 and 15 never existed).
+        // Kinds: 1..15 only (the v1 numbers 1..6 meant other ops; 0 and 16 never existed).
         {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{0}; }},
-        {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{15}; }},
+        {"unknown op kind", Status::NotSupported, 3, [](Builder& b) { b.ops[3].kind = OpKind{16}; }},
         {"unknown op kind", Status::NotSupported, 0, [](Builder& b) { b.ops[0].kind = OpKind{0xFFFF'FFFF}; }},
         // Boot slots named by `slot`: [kFirstFreeBootSlot, kBootSlots); Retype's untyped may be slot 1.
         {"boot slot out of range", Status::OutOfRange, 4, [](Builder& b) { b.ops[4].slot = 0; }},

@@ -51,6 +51,11 @@ enum class Function : u64 {
     DmaStreamBind = kVendorBase | 0x70,    // x1 = DmaStream cap (Control): the stream translates
                                            //    through the caller's stage 2; bus mastering allowed
     DmaStreamUnbind = kVendorBase | 0x71,  // x1 = the DmaStream cap that bound it: the stream aborts
+    MmioReply = kVendorBase | 0x78,  // x1 = Partition cap (Write) of a client whose forwarded window
+                                     //    the caller serves, x2 = its vCPU, x3 = the request's
+                                     //    sequence, x4 = a load's value: the parked access completes
+                                     //    (bulkhead/forwarded_mmio.hpp)
+    MmioRaise = kVendorBase | 0x79,  // x1 = the same cap: the client's virtual SPI for the device
 };
 
 // Every function above: the entry path answers any other vendor-range ID NotSupported before it
@@ -61,14 +66,16 @@ inline constexpr Function kFunctions[] = {
     Function::CapRevoke,      Function::FrameMap,           Function::FrameUnmap,       Function::NotificationSignal,
     Function::NotificationWait, Function::NotificationPoll, Function::PartitionStop,    Function::PartitionRestart,
     Function::IrqBind,        Function::IrqAck,             Function::IrqUnbind,        Function::AuditRead,
-    Function::DmaStreamBind,  Function::DmaStreamUnbind,
+    Function::DmaStreamBind,  Function::DmaStreamUnbind,  Function::MmioReply,        Function::MmioRaise,
 };
 
+// 6: MmioReply, MmioRaise (0x78-0x79), for servers of forwarded MMIO windows; version 5's calls
+// are unchanged.
 // 5: DmaStreamBind, DmaStreamUnbind (0x70-0x71); CapIdentify's x5 also says whether a DmaStream
 // cap is bound; version 4's calls are otherwise unchanged.
 // 4: AuditRead (0x60); version 3's calls are unchanged.
 // 3: IrqBind, IrqAck, IrqUnbind (0x50-0x52); version 2's calls are unchanged.
-inline constexpr u64 kAbiVersion = 5;
+inline constexpr u64 kAbiVersion = 6;
 inline constexpr unsigned kConsoleChunk = 40;  // 5 registers of 8 bytes
 inline constexpr unsigned kRevokeBudget = 64;  // deletions per CapRevoke call
 

@@ -25,7 +25,8 @@ inline constexpr u32 kMagic = 0x464d'4842;  // "BHMF"
 // 4: CreatePartition's arg3 carries the partition's partition_flag bits (virtual GIC, UART,
 // console input, OS guest); version 3 left it zero.
 // 5: AssignPciFunction (with the function's DmaStream cap) and PlacePciBar.
-inline constexpr u16 kVersion = 5;
+// 6: ForwardMmio.
+inline constexpr u16 kVersion = 6;
 inline constexpr unsigned kNameLength = 24;  // including the terminating NUL
 inline constexpr unsigned kMaxPartitions = 16;
 inline constexpr unsigned kMaxVcpusPerPartition = 4;
@@ -94,6 +95,12 @@ enum class OpKind : u32 {
                              // its stream (stream ID = requester ID = arg1), at most once each
     PlacePciBar = 14,        // arg0 = partition slot, arg1 = its function, arg2 = BAR index
                              // (0..5), arg3 = address in the 32-bit PCIe MMIO window
+    ForwardMmio = 15,  // slot = Frame cap of the request page; arg0 = client partition slot, arg1 =
+                       // window IPA, arg2 = window size [31:0] | the client's virtual SPI for the
+                       // device [47:32] (0: none) | the doorbell Notification's boot slot [63:48];
+                       // arg3 = server partition slot [31:0] | doorbell badge [63:32] (non-zero):
+                       // the client's accesses in the window go to the server
+                       // (bulkhead/forwarded_mmio.hpp, docs/isolation.md "Forwarded MMIO")
 };
 
 enum class FlowKind : u64 {

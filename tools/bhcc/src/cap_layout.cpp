@@ -1,4 +1,5 @@
 #include <bhcc/cap_layout.hpp>
+#include <bhcc/forward_rules.hpp>
 
 #include <bhcc/pci_layout.hpp>
 #include <bhcc/platform_devices.hpp>
@@ -147,15 +148,21 @@ u64 ipc_capabilities(const SystemDescription& system, const std::string& name) {
     return count;
 }
 
+u64 forward_capabilities(const SystemDescription& system, const std::string& server) {
+    return 2 * forwards_served(system, server).size();
+}
+
 u64 capabilities_needed(const SystemDescription& system, const Partition& partition) {
-    return memory_capabilities(partition) + ipc_capabilities(system, partition.name) + partition.controls.size() +
+    return memory_capabilities(partition) + ipc_capabilities(system, partition.name) +
+           forward_capabilities(system, partition.name) + partition.controls.size() +
            partition.interrupts.size() + pci_capabilities(system, partition.name) + (partition.audit ? 1 : 0);
 }
 
 u64 first_ipc_index(const Partition& partition) { return kCSpaceOwnCNodeIndex + memory_capabilities(partition); }
 
 u64 first_control_index(const SystemDescription& system, const Partition& partition) {
-    return first_ipc_index(partition) + ipc_capabilities(system, partition.name);
+    return first_ipc_index(partition) + ipc_capabilities(system, partition.name) +
+           forward_capabilities(system, partition.name);
 }
 
 u64 boot_stage2_table_pages(const Partition& partition) {

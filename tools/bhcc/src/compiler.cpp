@@ -3,6 +3,7 @@
 #include <bhcc/boot_image_writer.hpp>
 #include <bhcc/description_parser.hpp>
 #include <bhcc/device_tree_source.hpp>
+#include <bhcc/guest_device_tree.hpp>
 #include <bhcc/guest_image_check.hpp>
 #include <bhcc/kernel_image_check.hpp>
 #include <bhcc/linux_guest.hpp>
@@ -47,7 +48,8 @@ CompileResult compile_system(const CompileRequest& request) {
     if (result.diagnostics.empty()) {
         for (Partition& partition : system->partitions) {
             if (partition.is_linux()) {
-                if (auto guest = load_linux_guest(partition, request.image_dirs, result.diagnostics)) {
+                if (auto guest = load_linux_guest(partition, request.image_dirs, result.diagnostics,
+                                                  virtio_devices_of(*system, partition))) {
                     partition.boot_arg = guest->layout.device_tree_ipa;
                     result.guest_device_trees.emplace_back(partition.name, std::move(guest->device_tree));
                     images.push_back(std::move(guest->image));

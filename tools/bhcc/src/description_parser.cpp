@@ -24,6 +24,7 @@ constexpr std::string_view kMemoryCompatible = "bulkhead,memory";
 constexpr std::string_view kChannelCompatible = "bulkhead,channel";
 constexpr std::string_view kNotificationCompatible = "bulkhead,notification";
 constexpr std::string_view kPciFunctionCompatible = "bulkhead,pci-function";
+constexpr std::string_view kForwardCompatible = "bulkhead,mmio-forward";
 
 // libfdt's view of one node, with the property readers this binding needs.
 class Node {
@@ -457,17 +458,65 @@ void parse_ipc(const void* blob, SystemDescription& system, Diagnostics& diagnos
     return f;
 }
 
-void parse_pci(const void* blob, SystemDescription& system, Diagnostics& diagnostics) {
-    const int offset = fdt_subnode_offset(blob, 0, "pci");
+// The children of the optional root node `name`, each parsed by `parse` when it carries
+// `compatible`, reported otherwise.
+template <class T, class Parse>
+void parse_children(const void* blob, const char* name, std::string_view compatible, std::vector<T>& out,
+                    Parse&& parse, Diagnostics& diagnostics) {
+    const int offset = fdt_subnode_offset(blob, 0, name);
     if (offset < 0) return;
-    Node(blob, offset, "/pci").for_each_child([&](const Node& child) {
-        if (child.compatible_with(kPciFunctionCompatible)) {
-            system.pci_functions.push_back(parse_pci_function(child, diagnostics));
+    const std::string path = std::string("/") + name;
+    Node(blob, offset, path).for_each_child([&](const Node& child) {
+        if (child.compatible_with(compatible)) {
+            out.push_back(parse(child, diagnostics));
         } else {
-            diagnostics.error(child.path(),
-                              "unexpected node: children of /pci must have compatible = \"bulkhead,pci-function\"");
+            diagnostics.error(child.path(), "unexpected node: children of " + path + " must have compatible = \"" +
+                                                std::string(compatible) + "\"");
         }
     });
+}
+
+void parse_pci(const void* blob, SystemDescription& system, Diagnostics& diagnostics) {
+    parse_children(blob, "pci", kPciFunctionCompatible, system.pci_functions, parse_pci_function, diagnostics);
+}
+
+[[nodiscard]] MmioForward parse_forward(const Node& node, Diagnostics& diagnostics) {
+    MmioForward f;
+    f.node = node.path();
+    const std::size_t before = diagnostics.count();
+    for (const char* property : {"client", "server", "doorbell"})
+        if (!node.has(property)) diagnostics.error(node.path(), std::string("missing ") + property);
+    f.client = one_string(node, "client", diagnostics);
+    f.server = one_string(node, "server", diagnostics);
+    f.doorbell = one_string(node, "doorbell", diagnostics);
+    if (auto window = node.cells("window"); window && window->size() == 4) {
+        f.ipa = join_cells((*window)[0], (*window)[1]);
+        f.size = join_cells((*window)[2], (*window)[3]);
+    } else {
+        diagnostics.error(node.path(), "window must be one range <ipa-hi ipa-lo size-hi size-lo>");
+    }
+    f.requests = required_u64(node, "requests", diagnostics).value_or(0);
+    f.requests_ipa = required_u64(node, "requests-ipa", diagnostics).value_or(0);
+    if (node.has("interrupt")) {
+        auto cells = node.cells("interrupt");
+        if (cells && cells->size() == 1) {
+            f.interrupt = (*cells)[0];
+        } else {
+            diagnostics.error(node.path(), "interrupt must be one INTID");
+        }
+    }
+    f.dma_window = one_string(node, "dma-window", diagnostics);
+    if (!f.dma_window.empty()) {
+        f.dma_window_ipa = required_u64(node, "dma-window-ipa", diagnostics).value_or(0);
+    } else if (node.has("dma-window-ipa")) {
+        diagnostics.error(node.path(), "dma-window-ipa without dma-window");
+    }
+    f.well_formed = diagnostics.count() == before;
+    return f;
+}
+
+void parse_forwards(const void* blob, SystemDescription& system, Diagnostics& diagnostics) {
+    parse_children(blob, "forwards", kForwardCompatible, system.forwards, parse_forward, diagnostics);
 }
 
 [[nodiscard]] bool is_memory_node(const Node& node) {
@@ -551,6 +600,7 @@ std::optional<SystemDescription> parse_description(std::span<const bh::u8> blob,
     }
     parse_ipc(blob.data(), system, diagnostics);
     parse_pci(blob.data(), system, diagnostics);
+    parse_forwards(blob.data(), system, diagnostics);
     return system;
 }
 

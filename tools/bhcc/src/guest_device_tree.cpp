@@ -167,12 +167,57 @@ void uart(Writer& fdt) {
     fdt.end();
 }
 
+// Each forwarded window as virtio-mmio. Its DMA window is memory of the guest's and the only range
+// of the device's bus's dma-ranges (identity: the device addresses the window by its IPA), so
+// of_dma_configure gives the device a bus_dma_limit at the window's end and
+// of_dma_get_max_cpu_address makes ZONE_DMA end there too.
+void virtio(Writer& fdt, const std::vector<GuestVirtioDevice>& devices) {
+    for (const GuestVirtioDevice& d : devices) {
+        const bool dma = d.dma_size != 0;
+        if (dma) {
+            fdt.begin("memory@" + unit_address(d.dma_ipa));
+            fdt.string("device_type", "memory");
+            fdt.pairs("reg", {d.dma_ipa, d.dma_size});
+            fdt.end();
+            fdt.begin("dma-bus@" + unit_address(d.ipa));
+            fdt.strings("compatible", {"simple-bus"});
+            fdt.u32("#address-cells", 2);
+            fdt.u32("#size-cells", 2);
+            fdt.flag("ranges");
+            fdt.pairs("dma-ranges", {d.dma_ipa, d.dma_ipa, d.dma_size});
+        }
+        fdt.begin("virtio_mmio@" + unit_address(d.ipa));
+        fdt.strings("compatible", {"virtio,mmio"});
+        fdt.pairs("reg", {d.ipa, d.size});
+        if (d.interrupt != 0) fdt.cells("interrupts", {kSpi, static_cast<bh::u32>(d.interrupt - 32), 1 /* edge */});
+        fdt.flag("dma-coherent");
+        fdt.end();
+        if (dma) fdt.end();
+    }
+}
+
 }  // namespace
 
-std::vector<bh::u8> make_guest_device_tree(const Partition& partition, const LinuxLayout& layout) {
+std::vector<GuestVirtioDevice> virtio_devices_of(const SystemDescription& system, const Partition& partition) {
+    std::vector<GuestVirtioDevice> devices;
+    for (const MmioForward& f : system.forwards) {
+        if (!f.well_formed || f.client != partition.name) continue;
+        GuestVirtioDevice d{f.ipa, f.size, f.interrupt, 0, 0};
+        for (const Channel& c : system.channels)
+            if (!f.dma_window.empty() && c.node.substr(c.node.rfind('/') + 1) == f.dma_window) {
+                d.dma_ipa = f.dma_window_ipa;
+                d.dma_size = c.size;
+            }
+        devices.push_back(d);
+    }
+    return devices;
+}
+
+std::vector<bh::u8> make_guest_device_tree(const Partition& partition, const LinuxLayout& layout,
+                                           const std::vector<GuestVirtioDevice>& devices) {
     const std::string uart_path = "/pl011@" + unit_address(gp::kUartIpa);
     Writer fdt(16 * 1024 + partition.bootargs.size() + 128 * partition.regions.size() +
-               256 * partition.cpus.size());
+               256 * partition.cpus.size() + 512 * devices.size());
     fdt.begin("");
     fdt.strings("compatible", {"bulkhead,partition"});
     fdt.string("model", "Bulkhead partition " + partition.name);
@@ -186,6 +231,7 @@ std::vector<bh::u8> make_guest_device_tree(const Partition& partition, const Lin
     gic(fdt, partition);
     timer(fdt);
     uart(fdt);
+    virtio(fdt, devices);
     fdt.end();
     return fdt.finish();
 }

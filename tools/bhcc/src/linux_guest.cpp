@@ -20,7 +20,8 @@ void add_segment(ElfImage& image, u64 ipa, const std::vector<u8>& data, u64 mems
 
 }  // namespace
 
-std::optional<LinuxGuest> load_linux_guest(const Partition& partition, const ImageDirs& dirs, Diagnostics& diagnostics) {
+std::optional<LinuxGuest> load_linux_guest(const Partition& partition, const ImageDirs& dirs, Diagnostics& diagnostics,
+                                           const std::vector<GuestVirtioDevice>& devices) {
     const std::string kernel_label = "kernel \"" + partition.kernel + "\"";
     auto kernel_bytes = read_guest_file(partition.kernel, dirs);
     if (!kernel_bytes) {
@@ -46,11 +47,12 @@ std::optional<LinuxGuest> load_linux_guest(const Partition& partition, const Ima
         }
         initramfs = std::move(*bytes);
     }
-    return make_linux_guest(partition, *kernel.image, initramfs, diagnostics);
+    return make_linux_guest(partition, *kernel.image, initramfs, diagnostics, devices);
 }
 
 std::optional<LinuxGuest> make_linux_guest(const Partition& partition, const LinuxImage& kernel,
-                                           const std::vector<u8>& initramfs, Diagnostics& diagnostics) {
+                                           const std::vector<u8>& initramfs, Diagnostics& diagnostics,
+                                           const std::vector<GuestVirtioDevice>& devices) {
     LinuxPlacement placement = place_linux(partition, kernel, initramfs.size());
     if (!placement.layout) {
         diagnostics.error(partition.node, placement.error);
@@ -59,7 +61,7 @@ std::optional<LinuxGuest> make_linux_guest(const Partition& partition, const Lin
 
     LinuxGuest guest;
     guest.layout = *placement.layout;
-    guest.device_tree = make_guest_device_tree(partition, guest.layout);
+    guest.device_tree = make_guest_device_tree(partition, guest.layout, devices);
     guest.image.entry = guest.layout.kernel_ipa;
     add_segment(guest.image, guest.layout.device_tree_ipa, guest.device_tree, guest.device_tree.size(), kSegmentRead);
     // The tail of image_size past the file (bss) is not carried: the kernel scrubs RAM to zero.

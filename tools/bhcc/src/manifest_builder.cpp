@@ -1,6 +1,7 @@
 #include <bhcc/manifest_builder.hpp>
 
 #include <bhcc/cap_layout.hpp>
+#include <bhcc/forward_rules.hpp>
 #include <bhcc/pci_layout.hpp>
 #include <bhcc/platform_devices.hpp>
 
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <optional>
 #include <string>
 
 namespace bhcc {
@@ -59,6 +61,14 @@ struct MadeFrame {
     u32 slot;
     u64 ipa;
 };
+
+// The position of the /channels or /notifications child named `name` (its node name).
+template <class Nodes>
+std::optional<std::size_t> index_of(const Nodes& nodes, const std::string& name) {
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+        if (!name.empty() && nodes[i].node.substr(nodes[i].node.rfind('/') + 1) == name) return i;
+    return std::nullopt;
+}
 
 class Emitter {
 public:
@@ -143,17 +153,51 @@ public:
             emit(make_op(OpKind::CreateUntyped, untyped, channel.phys, bits, 0));
             const u32 slot = allocate(1);
             emit(make_op(OpKind::Retype, untyped, type_arg(ObjectType::Channel), bits, slot, 1));
+            channel_slots_.push_back(slot);
             grant(IpcKind::Channel, c, slot);
         }
         for (std::size_t n = 0; n < system.notifications.size(); ++n) {
             const u32 slot = allocate(1);
             // size_bits 0: the fixed size (one page), from the kernel's object memory.
             emit(make_op(OpKind::Retype, manifest::kKernelUntypedSlot, type_arg(ObjectType::Notification), 0, slot, 1));
+            notification_slots_.push_back(slot);
             grant(IpcKind::Notification, n, slot);
         }
         for (const Flow& flow : flows_of(grants)) {
             emit(make_op(OpKind::DeclareFlow, 0, made_[flow.source].slot, made_[flow.destination].slot,
                          static_cast<u64>(flow.kind)));
+        }
+    }
+
+    // After the IPC objects (a forward names its doorbell and DMA window among them), per `/forwards`
+    // child in document order: its request page (one 4 KiB Frame over `requests`) mapped read-only
+    // into the server and granted to it (Read), the client's Partition cap (Write only: MmioReply,
+    // MmioRaise) granted to the server, the DMA window channel mapped into the client at its IPA
+    // (its grant is the channel's), then ForwardMmio and the flows it makes, both ways.
+    void forwards(const SystemDescription& system) {
+        for (std::size_t i = 0; i < system.forwards.size(); ++i) {
+            const MmioForward& f = system.forwards[i];
+            Made* client = find_mutable(f.client);
+            Made* server = find_mutable(f.server);
+            const std::optional<std::size_t> doorbell = index_of(system.notifications, f.doorbell);
+            if (client == nullptr || server == nullptr || !doorbell) continue;  // refused by the validator
+            const u32 untyped = allocate(1);
+            emit(make_op(OpKind::CreateUntyped, untyped, f.requests, kSmallFrameBits, 0));
+            const u32 page = allocate(1);
+            emit(make_op(OpKind::Retype, untyped, type_arg(ObjectType::Frame), kSmallFrameBits, page, 1));
+            emit(make_op(OpKind::MapFrame, page, server->slot, f.requests_ipa, manifest::attr::kRead));
+            emit(make_op(OpKind::GrantCap, page, server->slot, server->next_index++, rights::kRead));
+            emit(make_op(OpKind::GrantCap, client->slot, server->slot, server->next_index++, rights::kWrite));
+            if (const std::optional<std::size_t> dma = index_of(system.channels, f.dma_window))
+                emit(make_op(OpKind::MapFrame, channel_slots_[*dma], client->slot, f.dma_window_ipa,
+                             manifest::attr::kRead | manifest::attr::kWrite));
+            emit(make_op(OpKind::ForwardMmio, page, client->slot, f.ipa,
+                         f.size | (f.interrupt << 32) | (static_cast<u64>(notification_slots_[*doorbell]) << 48),
+                         server->slot | (forward_badge(i) << 32)));
+            for (const manifest::FlowKind kind : {manifest::FlowKind::Memory, manifest::FlowKind::Signal}) {
+                emit(make_op(OpKind::DeclareFlow, 0, client->slot, server->slot, static_cast<u64>(kind)));
+                emit(make_op(OpKind::DeclareFlow, 0, server->slot, client->slot, static_cast<u64>(kind)));
+            }
         }
     }
 
@@ -294,7 +338,10 @@ private:
     u64 next_slot_ = manifest::kFirstFreeBootSlot;
     u64 next_index_ = kCSpaceFirstFrameIndex;
     std::vector<Made> made_;
+    std::vector<u32> channel_slots_;       // per /channels child, its Channel's boot slot
+    std::vector<u32> notification_slots_;  // per /notifications child, its Notification's boot slot
 };
+
 
 template <typename T>
 void put(std::vector<u8>& bytes, std::size_t offset, const T& value) {
@@ -309,6 +356,7 @@ PackedManifest build_manifest(const SystemDescription& system, const std::vector
     Emitter emitter(packed.ops, pending);
     for (std::size_t i = 0; i < system.partitions.size(); ++i) emitter.partition(system.partitions[i], images[i]);
     emitter.ipc(system);
+    emitter.forwards(system);
     emitter.controls(system);
     emitter.interrupts(system);
     emitter.pci(system);

@@ -193,6 +193,11 @@ public:
             case OpKind::PlacePciBar:
                 return "PlacePciBar     " + function_name(op.arg[1]) + " BAR" + std::to_string(op.arg[2]) + " at " +
                        hex(op.arg[3]) + " (" + partition(op.arg[0]) + ")";
+            case OpKind::ForwardMmio:
+                return "ForwardMmio     " + partition(op.arg[0]) + " window " + hex_range(op.arg[1], op.arg[2] & 0xffff'ffff) +
+                       " -> " + partition(op.arg[3] & 0xffff'ffff) + " requests " + slot + " (" + what(op.slot) +
+                       ") doorbell slot " + std::to_string(op.arg[2] >> 48) + " badge=" + hex(op.arg[3] >> 32) +
+                       ((op.arg[2] >> 32 & 0xffff) != 0 ? " spi " + std::to_string(op.arg[2] >> 32 & 0xffff) : "");
             case OpKind::Seal: return "Seal";
         }
         return "unknown op kind " + std::to_string(static_cast<u32>(op.kind));

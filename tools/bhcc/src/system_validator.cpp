@@ -1,6 +1,7 @@
 #include <bhcc/system_validator.hpp>
 
 #include <bhcc/cap_layout.hpp>
+#include <bhcc/forward_rules.hpp>
 #include <bhcc/hex.hpp>
 #include <bhcc/kernel_limits.hpp>
 #include <bhcc/pci_layout.hpp>
@@ -151,7 +152,8 @@ void check_memory(const SystemDescription& system, const Partition& partition, C
 // records (Partition::kMaxRegions) for as long as it stays mapped. Counted only when the
 // partition's regions and devices are otherwise right (a broken one would be counted wrong).
 void check_mapping_count(const SystemDescription& system, const Partition& partition, Diagnostics& diagnostics) {
-    const u64 mappings = boot_mappings(partition) + pci_bar_pages(system, partition.name);
+    const u64 mappings =
+        boot_mappings(partition) + pci_bar_pages(system, partition.name) + forward_mappings(system, partition.name);
     if (mappings > kMaxMappingsPerPartition) {
         diagnostics.error(partition.node, "partition maps " + std::to_string(mappings) +
                                               " frames and device pages at boot, at most " +
@@ -384,7 +386,8 @@ void check_notifications(const SystemDescription& system, Diagnostics& diagnosti
         for (const Partition& p : system.partitions)
             for (const std::string& waiter : notification.waiters)
                 waiter_has_interrupts |= p.name == waiter && !p.interrupts.empty();
-        if (notification.signallers.empty() && !waiter_has_interrupts)
+        // A forward's doorbell is signalled by the kernel, for the forward's client.
+        if (notification.signallers.empty() && !waiter_has_interrupts && !is_forward_doorbell(system, notification.node))
             diagnostics.error(notification.node, "notification has no signallers (and its waiter has no interrupts)");
         // One waiter: the kernel lets one vCPU wait at a time, and two Read holders observe each
         // other (one takes the word the other would have seen), a flow no DeclareFlow can express.
@@ -545,6 +548,7 @@ void validate_system(const SystemDescription& system, Diagnostics& diagnostics) 
     check_channels(system, claims, diagnostics);
     check_notifications(system, diagnostics);
     check_pci(system, diagnostics);
+    check_forwards(system, diagnostics);
 }
 
 }  // namespace bhcc

@@ -19,7 +19,8 @@ using bh::u64;
 // The partition's CSpace root: a CNode of 2^kCSpaceRadix slots. Index 0 stays empty, index 1
 // is the partition's own CNode cap, frames and device pages follow from index 2, then its
 // Channel caps (channels in document order) and Notification caps (notifications in document
-// order), then one Partition cap (rights Control only) per `controls` entry, in `controls` order,
+// order), then per forward it serves the request page and the client's Partition cap (Write),
+// then one Partition cap (rights Control only) per `controls` entry, in `controls` order,
 // then one IrqHandler cap (rights Control only) per `interrupts` entry, in `interrupts` order,
 // then per `/pci` function it owns (document order) its DmaStream cap (rights Control, Grant)
 // followed by the 2 MiB DeviceMmio pages of its BARs (rights R W), BAR by BAR in index order.
@@ -89,6 +90,10 @@ struct Flow {
 // The IPC caps partition `name` receives (channels it writes or reads, notifications it
 // signals or waits on: one each).
 [[nodiscard]] u64 ipc_capabilities(const SystemDescription& system, const std::string& name);
+// The caps partition `server` receives for the forwards it serves (forward_rules.hpp): per
+// forward in document order, the request page's Frame (Read) and the client's Partition cap
+// (Write), right after its IPC caps.
+[[nodiscard]] u64 forward_capabilities(const SystemDescription& system, const std::string& server);
 
 // CSpace indices the partition needs: its CNode plus one per frame and device page, per channel
 // and notification cap, per `controls` entry, per `interrupts` entry, and per PCIe function
@@ -100,7 +105,7 @@ struct Flow {
 // its frames and device pages.
 [[nodiscard]] u64 first_ipc_index(const Partition& partition);
 // The CSpace index of the Partition cap for `controls[0]`: the first index after the frames,
-// device pages and IPC caps (`controls[i]` is at this index + i).
+// device pages, IPC caps and forward caps (`controls[i]` is at this index + i).
 [[nodiscard]] u64 first_control_index(const SystemDescription& system, const Partition& partition);
 // MapFrame ops the partition gets at boot: frames of mapped regions plus device pages.
 [[nodiscard]] u64 boot_mappings(const Partition& partition);

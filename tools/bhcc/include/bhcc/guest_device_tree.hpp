@@ -3,7 +3,8 @@
 // which is Aff0 of the virtual MPIDR the kernel gives it), PSCI over HVC (the kernel emulates
 // it), the GICv3 distributor and this partition's own redistributor frames (emulated by the
 // kernel: they trap), the architected timer, the PL011 the kernel emulates for the partition,
-// and /chosen (bootargs, stdout-path, initramfs). No ITS, PMU, PCIe, virtio, fw_cfg, RTC, GPIO:
+// and /chosen (bootargs, stdout-path, initramfs), and its forwarded windows as virtio-mmio
+// devices (GuestVirtioDevice). No ITS, PMU, PCIe, fw_cfg, RTC, GPIO:
 // a partition is given none of them (devices it is given are mapped, not described), and no
 // kaslr-seed or rng-seed: a seed packed into the image would be the same at every boot.
 #pragma once
@@ -34,7 +35,23 @@ inline constexpr bh::u32 kTimerPpis[] = {13, 14, 11, 10};
 inline constexpr bh::u32 kIrqLevelHigh = 4;
 }  // namespace guest_platform
 
+// A forwarded window of the partition (`/forwards`), described as a virtio-mmio device: its
+// registers, its interrupt (INTID, 0: none) and its DMA window (size 0: none). With a DMA window
+// the window is also a memory node, and the device sits on a bus whose dma-ranges are the window
+// alone: Linux then bounces every streaming DMA buffer elsewhere through swiotlb and allocates
+// coherent memory (the virtqueues) in ZONE_DMA, which the layout rule (forward_rules.hpp) makes
+// the window itself.
+struct GuestVirtioDevice {
+    bh::u64 ipa = 0;
+    bh::u64 size = 0;
+    bh::u64 interrupt = 0;
+    bh::u64 dma_ipa = 0;
+    bh::u64 dma_size = 0;
+};
+[[nodiscard]] std::vector<GuestVirtioDevice> virtio_devices_of(const SystemDescription& system, const Partition& partition);
+
 // The flattened device tree (version 17) for `partition`, whose boot files lie as `layout` says.
-[[nodiscard]] std::vector<bh::u8> make_guest_device_tree(const Partition& partition, const LinuxLayout& layout);
+[[nodiscard]] std::vector<bh::u8> make_guest_device_tree(const Partition& partition, const LinuxLayout& layout,
+                                                         const std::vector<GuestVirtioDevice>& devices = {});
 
 }  // namespace bhcc

@@ -6,6 +6,7 @@
 
 #include <bhcc/diagnostics.hpp>
 #include <bhcc/elf_image.hpp>
+#include <bhcc/guest_device_tree.hpp>
 #include <bhcc/guest_image_check.hpp>
 #include <bhcc/linux_layout.hpp>
 #include <bhcc/system_description.hpp>
@@ -24,11 +25,13 @@ struct LinuxGuest {
 // nullopt (with one diagnostic on the partition's node) when a file is missing or unusable, or
 // the three do not fit the partition's first memory region.
 [[nodiscard]] std::optional<LinuxGuest> load_linux_guest(const Partition& partition, const ImageDirs& dirs,
-                                                         Diagnostics& diagnostics);
+                                                         Diagnostics& diagnostics,
+                                                         const std::vector<GuestVirtioDevice>& devices = {});
 
 // The same from files already read (`initramfs` empty: none): placement, device tree, segments.
 // nullopt (with one diagnostic) when they do not fit. The fuzz target drives this directly.
 [[nodiscard]] std::optional<LinuxGuest> make_linux_guest(const Partition& partition, const LinuxImage& kernel,
-                                                         const std::vector<u8>& initramfs, Diagnostics& diagnostics);
+                                                         const std::vector<u8>& initramfs, Diagnostics& diagnostics,
+                                                         const std::vector<GuestVirtioDevice>& devices = {});
 
 }  // namespace bhcc

@@ -109,6 +109,25 @@ struct PciFunction {
     [[nodiscard]] bh::u32 bdf() const { return (device << 3) | function; }
 };
 
+// A `/forwards` child (docs/system-description.md, "Forwarded MMIO"): a window of `client`'s IPA
+// space whose loads and stores the kernel forwards to `server` (bulkhead/forwarded_mmio.hpp).
+// For a Linux client it is described as a virtio-mmio device; its `dma-window` channel is mapped
+// into the client at boot and is the only memory the device's DMA may use.
+struct MmioForward {
+    std::string node;
+    std::string client;
+    std::string server;
+    u64 ipa = 0;            // `window`: in the client
+    u64 size = 0;
+    u64 interrupt = 0;      // the client's virtual SPI for the device (INTID); 0: none
+    u64 requests = 0;       // physical page the kernel writes requests to
+    u64 requests_ipa = 0;   // where the server maps it, read-only
+    std::string doorbell;   // a /notifications node whose waiter is the server
+    std::string dma_window;  // a /channels node; empty: none
+    u64 dma_window_ipa = 0;  // where it is mapped into the client
+    bool well_formed = true;
+};
+
 struct SystemDescription {
     std::string ram_node = "/";  // where the RAM range came from, for messages
     u64 ram_base = bh::platform::kRamBase;
@@ -117,6 +136,7 @@ struct SystemDescription {
     std::vector<Channel> channels;            // `/channels` children, in document order
     std::vector<Notification> notifications;  // `/notifications` children, in document order
     std::vector<PciFunction> pci_functions;   // `/pci` children, in document order
+    std::vector<MmioForward> forwards;        // `/forwards` children, in document order
 };
 
 }  // namespace bhcc
