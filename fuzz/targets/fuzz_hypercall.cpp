@@ -89,6 +89,9 @@ constexpr FunctionInfo kFunctions[] = {
     {hvc::psci::kSystemOff, 0},                   {hvc::psci::kSystemReset, 0},
     {hvc::psci::kFeatures, 1},                    {static_cast<u64>(F::IrqBind), 3},
     {static_cast<u64>(F::IrqAck), 1},             {static_cast<u64>(F::IrqUnbind), 1},
+    {static_cast<u64>(F::AuditRead), 2},          {static_cast<u64>(F::DmaStreamBind), 1},
+    {static_cast<u64>(F::DmaStreamUnbind), 1},    {static_cast<u64>(F::MmioReply), 4},
+    {static_cast<u64>(F::MmioRaise), 1},
 };
 constexpr unsigned kFunctionCount = sizeof kFunctions / sizeof kFunctions[0];
 
