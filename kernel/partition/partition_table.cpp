@@ -73,8 +73,14 @@ Outcome PartitionTable::create(const BootSpace& boot, BootSlot object_slot, Boot
                                                                             : manifest::FaultPolicy::Stop;
     p->vcpu_count = vcpu_count;
     p->flags = flags;
-    p->cspace_root = cnode->cap;
-    p->cspace_root.rights = Rights::read() | Rights::write();
+    Capability root = cnode->cap;
+    root.rights = Rights::read() | Rights::write();
+    {
+        // Nothing of the partition runs yet; the lock is for the readers that do not take it
+        // (cap_lock.hpp), which count on every change of a root being inside its sections.
+        CapLockGuard guard(cap_lock);
+        p->set_cspace_root(root, guard.held());
+    }
     p->store_state(PartitionState::Built);
     partitions_[count_++] = p;
     return Status::Ok;
