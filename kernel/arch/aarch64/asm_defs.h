@@ -14,6 +14,7 @@
 #define FAST_SLOW 1
 #define FAST_PARK 2
 #define FAST_TABLE_BITS 128 /* fast_path::kTableBits */
+#define HVC_CAP_IDENTIFY 0x10 /* hvc::Function::CapIdentify - hvc::kVendorBase */
 #define ESR_HVC64_IMM0 0x5a000000 /* EC 0x16 (HVC from AArch64), IL, imm16 = 0 */
 
 #define EXIT_SYNC 0
