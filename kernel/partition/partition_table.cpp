@@ -39,7 +39,7 @@ const char* PartitionTable::flags_refusal(u64 flags) const {
 }
 
 Outcome PartitionTable::create(const BootSpace& boot, BootSlot object_slot, BootSlot cnode_slot, const char* name,
-                               manifest::RestartPolicy policy, u32 vcpu_count, u64 flags) {
+                               manifest::RestartPolicy policy, u32 vcpu_count, u64 flags, const CapLockHeld& held) {
     if (closed_) return kSealed;
     if (count_ >= manifest::kMaxPartitions) return refuse(Status::NoMemory, "too many partitions");
     if (!valid_name(name)) return refuse(Status::InvalidArgument, "invalid partition name");
@@ -75,12 +75,7 @@ Outcome PartitionTable::create(const BootSpace& boot, BootSlot object_slot, Boot
     p->flags = flags;
     Capability root = cnode->cap;
     root.rights = Rights::read() | Rights::write();
-    {
-        // Nothing of the partition runs yet; the lock is for the readers that do not take it
-        // (cap_lock.hpp), which count on every change of a root being inside its sections.
-        CapLockGuard guard(cap_lock);
-        p->set_cspace_root(root, guard.held());
-    }
+    p->set_cspace_root(root, held);
     p->store_state(PartitionState::Built);
     partitions_[count_++] = p;
     return Status::Ok;
