@@ -19,7 +19,7 @@ using F = hvc::Function;
 // root (a root is always a CNode cap with Read and Write, Partition::set_cspace_root), or cptr
 // beyond it. The full path then gives the refusal. Under the capability lock, which every
 // change of the root holds.
-[[gnu::always_inline]] inline CapSlot* slot_of(const Partition& p, u64 cptr, const CapLockHeld&) {
+[[gnu::always_inline]] inline CapSlot* slot_of(const Partition& p, u64 cptr) {
     return Partition::root_slot(p.root_slots_and_mask.load_relaxed(), cptr);
 }
 
@@ -45,7 +45,7 @@ bool answer(Vcpu& vcpu) {
     switch (function) {
         case F::NotificationSignal: {
             CapLockGuard guard(cap_lock);
-            const CapSlot* slot = slot_of(p, r.x[1], guard.held());
+            const CapSlot* slot = slot_of(p, r.x[1]);
             Notification* n = notification_of(slot, Rights::write());
             if (n == nullptr) return false;
             notification_signal(*n, signal_badge(slot->cap), guard.held());
@@ -53,7 +53,7 @@ bool answer(Vcpu& vcpu) {
         }
         case F::NotificationPoll: {
             CapLockGuard guard(cap_lock);
-            Notification* n = notification_of(slot_of(p, r.x[1], guard.held()), Rights::read());
+            Notification* n = notification_of(slot_of(p, r.x[1]), Rights::read());
             if (n == nullptr) return false;
             notification_poll(*n, vcpu, guard.held());
             break;

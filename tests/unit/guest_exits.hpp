@@ -9,7 +9,6 @@
 #include <arch/arch.hpp>
 #include <arch/guest.hpp>
 #include <arch/host/host_memory.hpp>
-#include <arch/kernel_entry.hpp>
 #include <bulkhead/hypercall.hpp>
 #include <calls/fast_call.hpp>
 #include <calls/guest_exit.hpp>
