@@ -50,8 +50,8 @@ void Kernel::destroy(const Capability& cap, const CapLockHeld& held) {
         case ObjectType::IrqHandler: interrupts.handler_destroyed(cap.irq(), held); break;
         case ObjectType::CNode:
             // A partition whose CSpace root is gone keeps running, but finds no capability.
-            partitions.for_each([&cap](Partition& p) {
-                if (p.cspace_root.object == cap.object) p.cspace_root = Capability{};
+            partitions.for_each([&cap, &held](Partition& p) {
+                if (p.cspace_root.object == cap.object) p.set_cspace_root(Capability{}, held);
             });
             break;
         // A Partition object's last cap lives in the boot CNode, which only the kernel holds, and

@@ -35,6 +35,7 @@ set(BH_GENERIC_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/calls/fault_injection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/cap_invoke.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/fast_call.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/calls/fast_identify.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/psci.cpp
   ${CMAKE_CURRENT_LIST_DIR}/calls/console.cpp
   ${CMAKE_CURRENT_LIST_DIR}/devices/virtual_devices.cpp

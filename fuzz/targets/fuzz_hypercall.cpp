@@ -186,7 +186,7 @@ u32 partition(const char* name, u32 vcpus, manifest::RestartPolicy policy, u64 f
     const u32 ps = slot(), cs = slot();
     must(s.boot.retype(kObjects, ObjectType::Partition, 16, BootSlot(ps), 1, s, held()), "retype partition");
     must(s.boot.retype(kObjects, ObjectType::CNode, PartitionTable::kCSpaceRadix, BootSlot(cs), 1, s, held()), "retype cnode");
-    must(s.partitions.create(s.boot, BootSlot(ps), BootSlot(cs), name, policy, vcpus, flags), "create partition");
+    must(s.partitions.create(s.boot, BootSlot(ps), BootSlot(cs), name, policy, vcpus, flags, held()), "create partition");
     return ps;
 }
 

@@ -107,7 +107,8 @@ void build() {
             must(k.boot.retype(kObjects, ObjectType::Partition, 16, BootSlot(ps), 1, k, held), "partition");
             must(k.boot.retype(kObjects, ObjectType::CNode, PartitionTable::kCSpaceRadix, BootSlot(cs), 1, k, held), "cnode");
             must(k.partitions.create(k.boot, BootSlot(ps), BootSlot(cs), names[i],
-                                     i == 0 ? manifest::RestartPolicy::Restart : manifest::RestartPolicy::Stop, 1),
+                                     i == 0 ? manifest::RestartPolicy::Restart : manifest::RestartPolicy::Stop, 1, 0,
+                                     held),
                  "create");
             Partition& p = *k.partitions.in_slot(k.boot, BootSlot(ps));
             parts[i] = &p;

@@ -109,8 +109,10 @@ struct World {
         const u32 ps = slot(), cs = slot(), us = slot(), fs = slot();
         must(retype(manifest::kKernelUntypedSlot, ObjectType::Partition, 16, ps));
         must(retype(manifest::kKernelUntypedSlot, ObjectType::CNode, PartitionTable::kCSpaceRadix, cs));
-        must(kernel.partitions.create(kernel.boot, BootSlot(ps), BootSlot(cs), name, manifest::RestartPolicy::Restart,
-                                      vcpus, flags));
+        must(locked([&](const CapLockHeld& held) {
+            return kernel.partitions.create(kernel.boot, BootSlot(ps), BootSlot(cs), name,
+                                            manifest::RestartPolicy::Restart, vcpus, flags, held);
+        }));
         Partition& p = *kernel.partitions.in_slot(kernel.boot, BootSlot(ps));
         must(kernel.boot.create_untyped(BootSlot(us), PhysAddr(pa), 12, false));  // one page: cheap to scrub
         must(retype(us, ObjectType::Frame, 12, fs));

@@ -73,3 +73,8 @@ struct FastExit {
 
 extern "C" bh::kernel_entry::FastExit bh_fast_call(bh::Vcpu* vcpu);
 extern "C" void bh_fast_call_parked(bh::Vcpu* vcpu);
+// CapIdentify, which the vectors take before any other vendor function with only x0..x9 and
+// x30 saved, passing the frame (the first member of its Vcpu): 0, answered in the frame's
+// x0..x6; 1, nothing done, the full path decides. It uses no stack and no register beyond x9
+// (calls/fast_identify.cpp).
+extern "C" bh::u64 bh_fast_identify(bh::Vcpu* vcpu);

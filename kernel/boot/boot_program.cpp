@@ -65,10 +65,12 @@ Outcome execute_op(Kernel& k, const ManifestReader& reader, const manifest::Mani
             return k.boot.retype(slot, static_cast<ObjectType>(op.arg[0]), static_cast<unsigned>(op.arg[1]),
                                  slot_arg(op.arg[2]), static_cast<u32>(op.arg[3]), k, lock.held());
         }
-        case OpKind::CreatePartition:
+        case OpKind::CreatePartition: {
+            CapLockGuard lock(cap_lock);
             return k.partitions.create(k.boot, slot, slot_arg(op.arg[0]), op.name,
                                        static_cast<manifest::RestartPolicy>(op.arg[1]), static_cast<u32>(op.arg[2]),
-                                       op.arg[3]);
+                                       op.arg[3], lock.held());
+        }
         case OpKind::CreateIrqHandler: return k.boot.create_irq_handler(slot, op.arg[0], k.interrupts);
         case OpKind::CreateAuditLog: return create_audit_log(k.boot, slot);
         case OpKind::Seal: return seal(k);

@@ -1,5 +1,6 @@
 #include <audit/audit_cap.hpp>
 #include <calls/cap_invoke.hpp>
+#include <calls/identify.hpp>
 #include <caps/cspace.hpp>
 #include <devices/mmio_forward.hpp>
 #include <ipc/notification.hpp>
@@ -187,17 +188,6 @@ void invoke(Kernel& k, Vcpu& vcpu, const Invocation& inv, const CapLockHeld& hel
 }
 
 }  // namespace
-
-void identify(const Capability& cap, const Partition& caller, arch::GuestRegs& r) {
-    r.x[1] = static_cast<u64>(cap.type);
-    r.x[2] = cap.rights.bits();
-    r.x[3] = cap.badge;
-    r.x[4] = cap.size_bits;
-    // The physical address is not revealed: a partition has no use for the machine's layout.
-    const bool mapped_here = cap.mapped() && cap.mapped_partition() == caller.index;
-    r.x[5] = mapped_here ? 1 : 0;
-    r.x[6] = mapped_here ? cap.mapped_ipa() : 0;
-}
 
 bool handle_cap_call(Kernel& k, Vcpu& vcpu, const GuestCall& call) {
     Invocation inv{&call};

@@ -20,7 +20,4 @@ struct Vcpu;
 // was stopped or restarted by the call).
 [[nodiscard]] bool handle_cap_call(Kernel& kernel, Vcpu& vcpu, const GuestCall& call);
 
-// CapIdentify's answer about `cap` as `caller` sees it, in x1..x6 (also the fast path's).
-void identify(const Capability& cap, const Partition& caller, arch::GuestRegs& r);
-
 }  // namespace bh

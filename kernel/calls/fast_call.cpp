@@ -1,11 +1,9 @@
 #include <calls/cap_invoke.hpp>
 #include <calls/fast_call.hpp>
-#include <caps/cnode.hpp>
 #include <devices/virtual_devices.hpp>
 #include <ipc/kernel_wait.hpp>
 #include <ipc/notification.hpp>
 #include <kernel.hpp>
-#include <lib/nospec.hpp>
 
 namespace bh::fast_path {
 
@@ -18,15 +16,12 @@ namespace {
 using F = hvc::Function;
 
 // The slot `cptr` names, as caps::lookup finds it in the one-level CSpace every partition has
-// (hvc.hpp: a cptr is a slot index of the root CNode); nullptr where lookup would refuse or
-// the root is not that simple: the full path then gives the refusal.
+// (hvc.hpp: a cptr is a slot index of the root CNode); nullptr where lookup would refuse: no
+// root (a root is always a CNode cap with Read and Write, Partition::set_cspace_root), or cptr
+// beyond it. The full path then gives the refusal. Under the capability lock, which every
+// change of the root holds.
 [[gnu::always_inline]] inline CapSlot* slot_of(const Partition& p, u64 cptr) {
-    const Capability& root = p.cspace_root;
-    if (root.type != ObjectType::CNode || !root.rights.has(Rights::read())) return nullptr;
-    const unsigned radix = root.size_bits;
-    if (radix < caps::kMinCNodeRadix || radix > caps::kMaxCNodeRadix || (cptr >> radix) != 0) return nullptr;
-    CapSlot* const slots = caps::cnode_slots(root);
-    return slots != nullptr ? &slots[index_nospec(cptr, 1ull << radix)] : nullptr;
+    return Partition::root_slot(p.root_slots_and_mask.load_relaxed(), cptr);
 }
 
 // The Notification behind the slot's cap when it grants `need`.
@@ -43,18 +38,15 @@ enum class Answer {
 Answer answer(Vcpu& vcpu) {
     arch::GuestRegs& r = vcpu.regs;
     const Partition& p = *vcpu.partition;
-    switch (static_cast<F>(r.x[0])) {
-        case F::AbiVersion:
-            if (r.x[1] != 0) return Answer::NotTaken;
-            r.x[1] = hvc::kAbiVersion;
-            break;
-        case F::CapIdentify: {
-            CapLockGuard guard(cap_lock);
-            const CapSlot* slot = slot_of(p, r.x[1]);
-            if (slot == nullptr) return Answer::NotTaken;
-            identify(slot->cap, p, r);
-            break;
-        }
+    const F function = static_cast<F>(r.x[0]);
+    // Tested before the others, which take the lock: the cheapest call is the first decided.
+    if (function == F::AbiVersion) {
+        if (r.x[1] != 0) return Answer::NotTaken;
+        r.x[1] = hvc::kAbiVersion;
+        r.x[0] = status_value(Status::Ok);
+        return Answer::Answered;
+    }
+    switch (function) {
         case F::NotificationSignal: {
             CapLockGuard guard(cap_lock);
             const CapSlot* slot = slot_of(p, r.x[1]);

@@ -7,6 +7,8 @@
 #include <arch/stage2.hpp>
 #include <bulkhead/manifest.hpp>
 #include <bulkhead/types.hpp>
+#include <caps/cap_lock.hpp>
+#include <caps/cap_slot.hpp>
 #include <caps/capability.hpp>
 #include <lib/ids.hpp>
 #include <lib/spinlock.hpp>
@@ -93,8 +95,26 @@ public:
     Stage2Table stage2;
     ObjectMemory table_pool;  // the rest of the partition object: its stage-2 tables
     // Its CSpace root: a reference to the CNode (not a slot of the derivation tree); cleared by
-    // the kernel when that CNode is destroyed.
+    // the kernel when that CNode is destroyed. Written only by set_cspace_root, under the
+    // capability lock.
     Capability cspace_root{};
+    // The same root as the lock-free slot reader (calls/identify_unlocked.hpp) reads it: its
+    // slots' kernel address with 2^radix - 1 in the low bits (a CNode is page-aligned and its
+    // radix at most 12), 0 without a root. One word, so that a reader never combines one root's
+    // slots with another's radix: whatever it reads, slot (cptr & mask) lies in a CNode it was.
+    Atomic<u64> root_slots_and_mask;
+    static constexpr u64 kRootMaskBits = 0xfff;
+    static_assert((1ull << caps::kMaxCNodeRadix) - 1 <= kRootMaskBits && caps::kMinObjectBits >= 12,
+                  "2^radix - 1 fits the low bits of a CNode's address, which retype aligns to a page at least");
+    void set_cspace_root(const Capability& root, const CapLockHeld& held);
+    // The slot `cptr` names in a root word (root_slots_and_mask's value): nullptr without a
+    // root or beyond it. The index is cptr & mask, so even a mispredicted branch reads no
+    // further than the CNode.
+    [[gnu::always_inline]] static CapSlot* root_slot(u64 root, u64 cptr) {
+        const u64 mask = root & kRootMaskBits;
+        if (root == 0 || (cptr & ~mask) != 0) return nullptr;
+        return reinterpret_cast<CapSlot*>(root & ~kRootMaskBits) + (cptr & mask);
+    }
     MemoryRegion regions[kMaxRegions];
     u32 region_count = 0;
     ImageSegment images[kMaxImages];

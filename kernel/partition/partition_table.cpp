@@ -39,7 +39,7 @@ const char* PartitionTable::flags_refusal(u64 flags) const {
 }
 
 Outcome PartitionTable::create(const BootSpace& boot, BootSlot object_slot, BootSlot cnode_slot, const char* name,
-                               manifest::RestartPolicy policy, u32 vcpu_count, u64 flags) {
+                               manifest::RestartPolicy policy, u32 vcpu_count, u64 flags, const CapLockHeld& held) {
     if (closed_) return kSealed;
     if (count_ >= manifest::kMaxPartitions) return refuse(Status::NoMemory, "too many partitions");
     if (!valid_name(name)) return refuse(Status::InvalidArgument, "invalid partition name");
@@ -73,8 +73,9 @@ Outcome PartitionTable::create(const BootSpace& boot, BootSlot object_slot, Boot
                                                                             : manifest::FaultPolicy::Stop;
     p->vcpu_count = vcpu_count;
     p->flags = flags;
-    p->cspace_root = cnode->cap;
-    p->cspace_root.rights = Rights::read() | Rights::write();
+    Capability root = cnode->cap;
+    root.rights = Rights::read() | Rights::write();
+    p->set_cspace_root(root, held);
     p->store_state(PartitionState::Built);
     partitions_[count_++] = p;
     return Status::Ok;

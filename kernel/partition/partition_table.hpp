@@ -21,8 +21,9 @@ public:
     // `flags` (manifest::partition_flag) are the devices the kernel emulates for it (console
     // input needs the virtual UART and goes to one partition at most) and whether it runs an
     // OS (kOsGuest: Partition::os_guest).
+    // Under the capability lock, as every change of a CSpace root (Partition::set_cspace_root).
     Outcome create(const BootSpace& boot, BootSlot object, BootSlot cnode, const char* name,
-                   manifest::RestartPolicy policy, u32 vcpu_count, u64 flags = 0);
+                   manifest::RestartPolicy policy, u32 vcpu_count, u64 flags, const CapLockHeld& held);
     // An image segment `p` is (re)loaded with on every start: inside its private RAM mappings.
     Outcome load_image(Partition& p, Ipa ipa, const u8* bytes, u64 size) const;
     // vCPU 0's entry point (executable memory) and x0.

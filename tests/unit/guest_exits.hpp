@@ -40,10 +40,16 @@ inline void enter(Kernel& k, Vcpu& v) {
 }
 
 // What the EL2 vectors do with an HVC #0 before the full path (vectors.S, lower_sync;
-// calls/fast_call.hpp): answer an unknown ID, or offer the call to the fast path. True when
-// that settled the exit, with `resume` set.
+// calls/fast_call.hpp): answer an unknown ID, answer CapIdentify without the capability lock
+// (bh_fast_identify), or offer the call to the fast path. True when that settled the exit, with
+// `resume` set.
 inline bool vectors_answer(Kernel& k, Vcpu& v, bool& resume) {
     const u64 fid = v.regs.x[0];
+    if (fid == static_cast<u64>(hvc::Function::CapIdentify)) {
+        if (bh_fast_identify(&v) != 0) return false;
+        resume = true;
+        return true;
+    }
     if (fast_path::answered_as_unknown(fid)) {
         if (fast_path::unknown_call_audited(++v.regs.unknown_calls)) return false;
         v.regs.x[0] = static_cast<u64>(status_value(Status::NotSupported));

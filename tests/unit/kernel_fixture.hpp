@@ -81,7 +81,9 @@ struct KernelFixture {
     }
     Outcome create_partition(u32 object, u32 cnode, const char* name, manifest::RestartPolicy policy, u32 vcpus,
                              u64 flags = 0) {
-        return kernel.partitions.create(kernel.boot, BootSlot(object), BootSlot(cnode), name, policy, vcpus, flags);
+        return locked([&](const CapLockHeld& held) {
+            return kernel.partitions.create(kernel.boot, BootSlot(object), BootSlot(cnode), name, policy, vcpus, flags, held);
+        });
     }
     Outcome grant(u32 source, Partition& p, u64 index, Rights mask, u64 badge = 0) {
         return locked([&](const CapLockHeld& held) {

@@ -14,6 +14,7 @@
 #define FAST_SLOW 1
 #define FAST_PARK 2
 #define FAST_TABLE_BITS 128 /* fast_path::kTableBits */
+#define HVC_CAP_IDENTIFY 0x10 /* hvc::Function::CapIdentify - hvc::kVendorBase */
 #define ESR_HVC64_IMM0 0x5a000000 /* EC 0x16 (HVC from AArch64), IL, imm16 = 0 */
 #define ESR_EC_SHIFT 26
 #define ESR_EC_SYSREG 0x18 /* a trapped MSR/MRS: the SGI registers' fast path (sgi_trap.hpp) */

@@ -3,6 +3,7 @@
 // (arch/kernel_entry.hpp); this file only moves registers and configures the hardware.
 #include <arch/arch.hpp>
 #include <arch/kernel_entry.hpp>
+#include <bulkhead/hypercall.hpp>
 #include <bulkhead/platform.hpp>
 #include <lib/format.hpp>
 
@@ -24,6 +25,7 @@ static_assert(__builtin_offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP && __bui
 static_assert(static_cast<u64>(kernel_entry::FastOutcome::Resume) == FAST_RESUME &&
               static_cast<u64>(kernel_entry::FastOutcome::Slow) == FAST_SLOW &&
               static_cast<u64>(kernel_entry::FastOutcome::Park) == FAST_PARK);
+static_assert(static_cast<u64>(hvc::Function::CapIdentify) - hvc::kVendorBase == HVC_CAP_IDENTIFY);
 
 namespace {
 

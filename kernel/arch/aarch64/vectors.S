@@ -8,6 +8,10 @@
     stp     x4, x5, [sp, #16 * 2]
     stp     x6, x7, [sp, #16 * 3]
     stp     x8, x9, [sp, #16 * 4]
+    save_x10_to_x17
+.endm
+
+.macro save_x10_to_x17
     stp     x10, x11, [sp, #16 * 5]
     stp     x12, x13, [sp, #16 * 6]
     stp     x14, x15, [sp, #16 * 7]
@@ -133,7 +137,9 @@ lower32_serror:  save_guest EXIT_SERROR
 //   - an ID outside PSCI's ranges and not one of the vendor functions the ABI defines
 //     (bh_known_vendor_calls) is answered NotSupported from here, with x0..x3 saved; every
 //     2^k-th of a run (GuestRegs::unknown_calls) goes the full way instead, which audits it;
-//   - a vendor function is offered to bh_fast_call with the registers C code may change saved
+//   - CapIdentify is answered by bh_fast_identify with x0..x9 and x30 saved, the registers it
+//     may use (calls/fast_identify.cpp); if it does not answer, the full path runs;
+//   - another vendor function is offered to bh_fast_call with the registers C code may change saved
 //     (x0..x18, x30); x19..x29 stay in the core's registers, ELR_EL2 and SPSR_EL2 in the
 //     hardware, until it says the full path must run or the vCPU leaves the core;
 //   - everything else takes the full path at once.
@@ -151,6 +157,8 @@ lower_sync:
     and     x1, x0, #0xffffff
     cmp     x1, #FAST_TABLE_BITS
     b.hs    hvc_unknown
+    cmp     x1, #HVC_CAP_IDENTIFY
+    b.eq    hvc_cap_identify
     adrp    x2, bh_known_vendor_calls
     add     x2, x2, :lo12:bh_known_vendor_calls
     lsr     x3, x1, #6
@@ -194,6 +202,30 @@ hvc_park:
     mov     sp, x3
     bl      bh_fast_call_parked        // (Vcpu*)
     b       bh_core_loop
+hvc_cap_identify:
+    stp     x4, x5, [sp, #16 * 2]
+    stp     x6, x7, [sp, #16 * 3]
+    stp     x8, x9, [sp, #16 * 4]
+    str     x30, [sp, #16 * 15]
+    mov     x0, sp                     // the frame is its Vcpu's first member
+    bl      bh_fast_identify           // on this stack: it uses none, nor x10..x29
+    cbnz    x0, hvc_identify_slow
+    ldp     x0, x1, [sp, #16 * 0]
+    ldp     x2, x3, [sp, #16 * 1]
+    ldp     x4, x5, [sp, #16 * 2]
+    ldp     x6, x7, [sp, #16 * 3]
+    ldp     x8, x9, [sp, #16 * 4]
+    ldr     x30, [sp, #16 * 15]
+    add     sp, sp, #GUEST_FRAME_SIZE
+    eret
+    dsb     nsh
+    isb
+hvc_identify_slow:
+    // Nothing was done; x10..x29 are still the guest's, x0..x9 and x30 in the frame.
+    save_x10_to_x17
+    stp     x18, x19, [sp, #16 * 9]
+    ldr     x30, [sp, #16 * 15]
+    save_guest_from_x20 EXIT_SYNC
 hvc_other_range:
     and     x1, x0, #~0x1f
     mov     x2, #0x84000000            // PSCI, SMC32
