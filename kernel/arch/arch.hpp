@@ -39,6 +39,13 @@ namespace bh::arch {
 // writes later. Every path that hands memory to a partition calls it for exactly that memory.
 void clean_invalidate_to_poc(PhysAddr pa, u64 size);
 
+// CRC-32 with IEEE 802.3's polynomial, reflected, over `length` bytes, continuing from `state`:
+// the running remainder, without the definition's initial and final inversion (bh::crc32 in
+// lib/crc32.cpp applies those). Armv8's CRC32 instructions at EL2, the table code on the host;
+// both must give the definition's result at every alignment and length (the unit tests, and
+// every boot's check of the manifest bhcc wrote on the host).
+u32 crc32_update(u32 state, const u8* bytes, usize length);
+
 // Interrupt `core` so that it leaves its guest and re-reads its vCPU's state.
 void kick_core(unsigned core);
 
