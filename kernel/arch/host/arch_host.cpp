@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <utility>
@@ -106,11 +107,26 @@ void clean_invalidate_to_poc(PhysAddr pa, u64 size) {
     host::trace().push_back(text);
 }
 
+// Written like the kernel's other writes, and recorded as a clean of that range (what the
+// cache-maintenance tests look for).
+void zero_to_poc(PhysAddr pa, u64 size) {
+    std::memset(phys_to_virt(pa), 0, size);
+    clean_invalidate_to_poc(pa, size);
+}
+
+void copy_to_poc(PhysAddr pa, const void* source, u64 size) {
+    std::memcpy(phys_to_virt(pa), source, size);
+    clean_invalidate_to_poc(pa, size);
+}
+
 void kick_core(unsigned core) {
     if (core < g_kicks.size()) ++g_kicks[core];
 }
 
-void wake_cores() { ++g_wakes; }
+void wake_cores() {
+    ++g_wakes;
+    host::trace().push_back("wake");
+}
 
 // A core waiting for another: under the fuzzers' interleaving scheduler, the other one runs.
 void cpu_relax() {
