@@ -32,6 +32,7 @@ unsigned g_core = 0;
 void (*g_schedule_hook)(bool spinning) = nullptr;  // host::set_schedule_hook
 u64 g_clean_calls = 0;
 u64 g_clean_bytes = 0;
+u64 g_wakes_at_last_clean = 0;  // wake_cores calls before the latest clean
 std::vector<std::pair<u64, u64>> g_cleaned;  // every range cleaned since reset_counters
 std::array<u64, platform::kMaxCores> g_kicks{};
 u64 g_wakes = 0;
@@ -101,6 +102,7 @@ unsigned current_core() { return g_core; }
 void clean_invalidate_to_poc(PhysAddr pa, u64 size) {
     ++g_clean_calls;
     g_clean_bytes += size;
+    g_wakes_at_last_clean = g_wakes;
     g_cleaned.emplace_back(pa.raw(), size);
     char text[40];
     std::snprintf(text, sizeof text, "clean 0x%llx", static_cast<unsigned long long>(pa.raw()));
@@ -123,10 +125,7 @@ void kick_core(unsigned core) {
     if (core < g_kicks.size()) ++g_kicks[core];
 }
 
-void wake_cores() {
-    ++g_wakes;
-    host::trace().push_back("wake");
-}
+void wake_cores() { ++g_wakes; }
 
 // A core waiting for another: under the fuzzers' interleaving scheduler, the other one runs.
 void cpu_relax() {
@@ -185,6 +184,7 @@ void reset_counters() {
     g_cleaned.clear();
     g_kicks.fill(0);
     g_wakes = 0;
+    g_wakes_at_last_clean = 0;
     g_system_off = 0;
 }
 
@@ -220,6 +220,7 @@ bool cleaned_to_poc(PhysAddr pa, u64 size) {
 }
 u64 kick_count(unsigned core) { return core < g_kicks.size() ? g_kicks[core] : 0; }
 u64 wake_count() { return g_wakes; }
+u64 wakes_before_last_clean() { return g_wakes_at_last_clean; }
 void set_counter(u64 ticks) { g_counter = ticks; }
 void set_guest_vbar(u64 vbar) { g_guest_vbar = vbar; }
 const arch::GuestExceptionState& guest_exception() { return g_guest_exception; }
