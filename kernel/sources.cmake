@@ -74,6 +74,7 @@ set(BH_ARCH_PURE_SOURCES
 )
 set(BH_HOST_ARCH_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/arch_host.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/arch/host/crc32_host.cpp
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/smmu_host.cpp
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/pci_host.cpp
   ${CMAKE_CURRENT_LIST_DIR}/arch/host/vgic_hw_host.cpp

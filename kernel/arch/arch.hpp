@@ -36,8 +36,23 @@ namespace bh::arch {
 // the kernel wrote through its cacheable 1:1 mapping (zeroed at retype, scrubbed and loaded at a
 // partition's start) reaches DRAM before a partition, which may run with its caches off, reads
 // it, and no dirty line of the kernel's is left to be written back over what the partition
-// writes later. Every path that hands memory to a partition calls it for exactly that memory.
+// writes later. Every path that hands memory to a partition cleans exactly that memory, with
+// this or as it writes it (zero_to_poc, copy_to_poc).
 void clean_invalidate_to_poc(PhysAddr pa, u64 size);
+
+// CRC-32 with IEEE 802.3's polynomial, reflected, over `length` bytes, continuing from `state`:
+// the running remainder, without the definition's initial and final inversion (bh::crc32 in
+// lib/crc32.cpp applies those). Armv8's CRC32 instructions at EL2, the table code on the host;
+// both must give the definition's result at every alignment and length (the unit tests, and
+// every boot's check of the manifest bhcc wrote on the host).
+u32 crc32_update(u32 state, const u8* bytes, usize length);
+
+// Write memory handed to a partition and leave it as clean_invalidate_to_poc would, in one pass
+// (each line cleaned as it is written): zero [pa, pa + size), page-aligned RAM (retype's new
+// objects, a restart's scrub; DC ZVA at EL2); copy `size` bytes from `source` to RAM at `pa`
+// (a partition's images).
+void zero_to_poc(PhysAddr pa, u64 size);
+void copy_to_poc(PhysAddr pa, const void* source, u64 size);
 
 // Interrupt `core` so that it leaves its guest and re-reads its vCPU's state.
 void kick_core(unsigned core);

@@ -55,23 +55,19 @@ Status retype(CapSlot& untyped, ObjectType type, unsigned size_bits, CapSlot& de
     const u64 total = static_cast<u64>(count) << obj_bits;
     const u64 base = ut.object + start;
     const bool zero = !ut.device() && type != ObjectType::Untyped;
-    void* mem = nullptr;
     if (zero) {
         // RAM is one contiguous range to the arch layer: both ends reachable, all of it is.
-        mem = arch::phys_to_virt(PhysAddr(base));
-        if (mem == nullptr || arch::phys_to_virt(PhysAddr(base + (total - 1))) == nullptr)
+        if (arch::phys_to_virt(PhysAddr(base)) == nullptr || arch::phys_to_virt(PhysAddr(base + (total - 1))) == nullptr)
             return Status::OutOfRange;
     }
 
     // ---- invoke
     // Memory above the watermark is free (and, after a reset, nothing references any of it), so
     // zeroing it before a hook refuses changes nothing anyone can observe.
-    if (zero) {
-        __builtin_memset(mem, 0, total);
-        // The zeroes must be in DRAM, not only in the kernel's cache, before anyone can map
-        // this memory (a partition with its caches off reads DRAM directly).
-        arch::clean_invalidate_to_poc(PhysAddr(base), total);
-    }
+    // The zeroes must be in DRAM, not only in the kernel's cache, before anyone can map this
+    // memory (a partition with its caches off reads DRAM directly). A partition's first launch
+    // relies on them (docs/isolation.md, "Zeroed once").
+    if (zero) arch::zero_to_poc(PhysAddr(base), total);
     for (u32 i = 0; i < count; ++i) {
         const Status s = hooks.create(type, PhysAddr(base + (static_cast<u64>(i) << obj_bits)), cap_bits, held);
         if (s != Status::Ok) {

@@ -2,8 +2,7 @@
 
 namespace bh {
 
-// Eight words a step: a Linux partition's 128 MiB are scrubbed at every start, and a loop step
-// per word cost three instructions per 8 bytes of it.
+// Eight words a step: a loop step per word cost three instructions per 8 bytes.
 void scrub(void* p, u64 size) {
     u64* w = static_cast<u64*>(p);
     u64 i = 0;
@@ -19,8 +18,5 @@ void scrub(void* p, u64 size) {
     }
     for (; i < size / 8; ++i) w[i] = 0;
 }
-
-// memcpy moves words where both ends allow it (arch/aarch64/libc.cpp in the kernel).
-void copy_bytes(void* dst, const void* src, u64 size) { __builtin_memcpy(dst, src, size); }
 
 }  // namespace bh

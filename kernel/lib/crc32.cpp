@@ -1,54 +1,13 @@
 #include <bulkhead/crc32.hpp>
 
+#include "arch/arch.hpp"
+
 namespace bh {
-namespace {
 
-// Slicing by 8 (eight tables, 8 KiB of .rodata, built at compile time so that the kernel needs
-// no init step): the boot checksums the whole payload, a Linux partition's kernel and
-// initramfs included (tens of MiB), so the byte-at-a-time loop cost about 7 instructions per
-// byte of every boot; this takes 8 bytes per step. entry[0] is the classic byte table;
-// entry[k][b] is the CRC of byte b followed by k zero bytes.
-struct Crc32Tables {
-    u32 entry[8][256];
-};
-
-constexpr Crc32Tables make_tables() {
-    Crc32Tables t{};
-    for (u32 i = 0; i < 256; ++i) {
-        u32 c = i;
-        for (int bit = 0; bit < 8; ++bit) c = (c & 1u) ? (c >> 1) ^ 0xEDB8'8320u : c >> 1;
-        t.entry[0][i] = c;
-    }
-    for (u32 i = 0; i < 256; ++i)
-        for (int k = 1; k < 8; ++k) t.entry[k][i] = (t.entry[k - 1][i] >> 8) ^ t.entry[0][t.entry[k - 1][i] & 0xFFu];
-    return t;
-}
-
-constexpr Crc32Tables kTables = make_tables();
-static_assert(kTables.entry[0][1] == 0x7707'3096u && kTables.entry[0][255] == 0x2D02'EF8Du);
-
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the words below are read little-endian");
-
-u32 byte_step(u32 crc, u8 byte) { return kTables.entry[0][(crc ^ byte) & 0xFFu] ^ (crc >> 8); }
-
-}  // namespace
-
+// The running remainder is the arch's (Armv8's CRC32X at EL2, the table code on the host); the
+// definition's initial and final inversion are here, once.
 u32 crc32(const void* data, usize length, u32 crc) {
-    const u8* bytes = static_cast<const u8*>(data);
-    crc = ~crc;
-    // Bytes one by one up to an 8-byte boundary (the kernel is built with -mstrict-align).
-    for (; length > 0 && (reinterpret_cast<usize>(bytes) & 7) != 0; --length) crc = byte_step(crc, *bytes++);
-    for (; length >= 8; length -= 8, bytes += 8) {
-        u64 word;
-        __builtin_memcpy(&word, __builtin_assume_aligned(bytes, 8), sizeof word);
-        const u32 lo = crc ^ static_cast<u32>(word);
-        const u32 hi = static_cast<u32>(word >> 32);
-        crc = kTables.entry[7][lo & 0xFFu] ^ kTables.entry[6][(lo >> 8) & 0xFFu] ^ kTables.entry[5][(lo >> 16) & 0xFFu] ^
-              kTables.entry[4][lo >> 24] ^ kTables.entry[3][hi & 0xFFu] ^ kTables.entry[2][(hi >> 8) & 0xFFu] ^
-              kTables.entry[1][(hi >> 16) & 0xFFu] ^ kTables.entry[0][hi >> 24];
-    }
-    for (; length > 0; --length) crc = byte_step(crc, *bytes++);
-    return ~crc;
+    return ~arch::crc32_update(~crc, static_cast<const u8*>(data), length);
 }
 
 }  // namespace bh

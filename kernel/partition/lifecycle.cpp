@@ -6,8 +6,8 @@
 #include <dma/dma_streams.hpp>
 #include <ipc/notification.hpp>
 #include <irq/interrupts.hpp>
-#include <lib/bulk_memory.hpp>
 #include <lib/format.hpp>
+#include <partition/image_pieces.hpp>
 #include <partition/lifecycle.hpp>
 #include <partition/partition_table.hpp>
 #ifdef BH_DEBUG_INVARIANTS
@@ -32,34 +32,28 @@ void settle_off(Vcpu& v) {
     }
 }
 
-// Scrubs `p`'s private RAM and copies its images in; false when an image no longer lies in
-// memory it maps privately (it unmapped it, or mapped a channel there, before a restart).
-[[nodiscard]] bool reload_memory(Partition& p) {
+// Scrubs `p`'s private RAM and copies its images in, each cleaned to the point of coherency;
+// false when an image no longer lies in memory it maps privately (it unmapped it, or mapped a
+// channel there, before a restart). `fresh`: the first load after boot, before any partition
+// has run. Retype zeroed that RAM and cleaned it, and nothing has written it since
+// (docs/isolation.md, "Zeroed once"), so only the images are written; a restart zeroes every
+// private region first.
+[[nodiscard]] bool reload_memory(Partition& p, bool fresh) {
     // Only private RAM: a channel's memory belongs to all its mappers, and a restart of one of
     // them must not erase (or write) what the others see.
     for (u32 r = 0; r < p.region_count; ++r) {
         const MemoryRegion& m = p.regions[r];
-        if (m.is_private_ram()) scrub(arch::phys_to_virt(m.pa), m.size);
+        if (m.is_private_ram() && !fresh) arch::zero_to_poc(m.pa, m.size);
     }
     for (u32 i = 0; i < p.image_count; ++i) {
         const ImageSegment& img = p.images[i];
-        // Page by page through the partition's own tables: what it maps now is what it gets.
-        for (u64 done = 0; done < img.size;) {
-            const u64 ipa = img.ipa.raw() + done;
-            const u64 room = kPageSize - (ipa & (kPageSize - 1));
-            const u64 chunk = room < img.size - done ? room : img.size - done;
-            auto t = p.stage2.translate(Ipa(ipa));
-            if (!t.ok() || t.value().attrs.device()) return false;
-            // It may have mapped a channel where its image was: the kernel would write into
-            // memory other partitions read, on behalf of a partition that may only read it.
-            const MemoryRegion* m = p.ram_region_containing(Ipa(ipa), chunk);
-            if (m == nullptr || !m->is_private_ram()) return false;
-            copy_bytes(arch::phys_to_virt(t.value().pa), img.bytes + done, chunk);
-            done += chunk;
-        }
+        // Through the partition's own tables: what it maps now is what it gets. It may have
+        // mapped a channel where its image was: the kernel would write into memory other
+        // partitions read, on behalf of a partition that may only read it.
+        const ImagePlacement placed = for_each_image_piece(
+            p, img.ipa, img.size, [&img](PhysAddr pa, u64 offset, u64 length) { arch::copy_to_poc(pa, img.bytes + offset, length); });
+        if (placed != ImagePlacement::Ok) return false;
     }
-    for (u32 r = 0; r < p.region_count; ++r)
-        if (p.regions[r].is_private_ram()) arch::clean_invalidate_to_poc(p.regions[r].pa, p.regions[r].size);
     return true;
 }
 
@@ -67,16 +61,31 @@ void settle_off(Vcpu& v) {
 
 void Lifecycle::start_all(const PartitionTable& partitions) {
     running_.store(partitions.count());
-    partitions.for_each([this](Partition& p) { launch(p); });
+    // Every partition's memory is loaded before any partition runs: that is what lets the first
+    // load skip the scrub (reload_memory).
+    partitions.for_each([this](Partition& p) {
+        if (!reload_memory(p, true)) cannot_load(p);
+    });
+    partitions.for_each([this](Partition& p) {
+        if (p.load_state() == PartitionState::Built) begin(p, 0);
+    });
+}
+
+void Lifecycle::cannot_load(Partition& p) {
+    log("partition '", p.name, "' cannot be loaded: image outside its private mapped memory");
+    p.store_state(PartitionState::Stopped);
+    stopped_for_good();
 }
 
 void Lifecycle::launch(Partition& p, u64 delay) {
-    if (!reload_memory(p)) {
-        log("partition '", p.name, "' cannot be loaded: image outside its private mapped memory");
-        p.store_state(PartitionState::Stopped);
-        stopped_for_good();
+    if (!reload_memory(p, false)) {
+        cannot_load(p);
         return;
     }
+    begin(p, delay);
+}
+
+void Lifecycle::begin(Partition& p, u64 delay) {
     // A restarted guest must not find TLB entries of its previous run (its own stage 1).
     arch::stage2_tlb_invalidate_vmid(p.vmid);
     // Its time starts when vCPU 0 may first run: after the back-off, if any.

@@ -1,5 +1,5 @@
-// A partition's life after seal: launch (memory scrubbed, images loaded, caches cleaned, vCPU 0
-// runnable), take-down (every vCPU settled to Off) and then a stop for good or a relaunch. The
+// A partition's life after seal: launch (memory scrubbed on a restart, images loaded, caches
+// cleaned, vCPU 0 runnable), take-down (every vCPU settled to Off) and then a stop for good or a relaunch. The
 // same path serves a contained fault, a PSCI SYSTEM_OFF/RESET or CPU_OFF of its last vCPU, and a
 // controller's PartitionStop/PartitionRestart. When every partition has stopped for good the
 // machine powers off.
@@ -43,9 +43,12 @@ public:
     u32 running() const { return running_.load(); }
 
 private:
-    // Scrubs, reloads and starts `p`; vCPU 0 enters after `delay` counter ticks (restart back-off,
-    // partition/restart_backoff.hpp).
+    // A restart: scrubs, reloads and starts `p`; vCPU 0 enters after `delay` counter ticks
+    // (restart back-off, partition/restart_backoff.hpp).
     void launch(Partition& p, u64 delay = 0);
+    // The rest of a launch once `p`'s memory is loaded: vCPU 0 runnable after `delay`.
+    void begin(Partition& p, u64 delay);
+    void cannot_load(Partition& p);
     void take_down(Partition& p, Vcpu* current, bool restart, StopReason reason, const char* by);
     void stopped_for_good();
 

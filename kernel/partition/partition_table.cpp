@@ -1,5 +1,6 @@
 #include <arch/arch.hpp>
 #include <boot/boot_space.hpp>
+#include <partition/image_pieces.hpp>
 #include <partition/partition_table.hpp>
 
 namespace bh {
@@ -85,12 +86,10 @@ Outcome PartitionTable::load_image(Partition& p, Ipa ipa, const u8* bytes, u64 s
     if (closed_) return kSealed;
     if (p.image_count >= Partition::kMaxImages) return refuse(Status::NoMemory, "too many image segments");
     if (bytes == nullptr || !range_valid(ipa.raw(), size)) return refuse(Status::OutOfRange, "empty image segment");
-    for (u64 page = align_down(ipa.raw(), kPageSize); page < ipa.raw() + size; page += kPageSize) {
-        auto t = p.stage2.translate(Ipa(page));
-        if (!t.ok() || t.value().attrs.device())
-            return refuse(Status::OutOfRange, "image segment outside the partition's memory");
-        const MemoryRegion* r = p.ram_region_containing(Ipa(page), kPageSize);
-        if (r == nullptr || r->channel)
+    switch (for_each_image_piece(p, ipa, size, [](PhysAddr, u64, u64) {})) {
+        case ImagePlacement::Ok: break;
+        case ImagePlacement::NotRam: return refuse(Status::OutOfRange, "image segment outside the partition's memory");
+        case ImagePlacement::Channel:
             return refuse(Status::OutOfRange, "image segment in channel memory (shared, never loaded)");
     }
     p.images[p.image_count++] = ImageSegment{ipa, bytes, size};

@@ -1,9 +1,9 @@
 // Memory changing hands is cleaned and invalidated to the point of coherency (issue: a partition
 // running with its caches off reads DRAM, not the kernel's cache). The host arch records every
 // arch::clean_invalidate_to_poc range; these tests check that each path that hands memory to a
-// partition asked for exactly that memory: retype (zeroing), a partition's (re)start (scrub and
-// images), and a frame or channel a partition maps at run time (cleaned when it was zeroed, never
-// written by the kernel since).
+// partition asked for exactly that memory: retype (zeroing), a partition's first launch (its
+// images), a restart (zeroing and images), and a frame or channel a partition maps at run time
+// (cleaned when it was zeroed, never written by the kernel since).
 #include <catch2/catch_test_macros.hpp>
 
 #include "guest_exits.hpp"
@@ -47,23 +47,29 @@ TEST_CASE("retype cleans to the point of coherency exactly the memory it zeroed"
     CHECK(host::clean_to_poc_calls() == 0);
 }
 
-TEST_CASE("a (re)start cleans every private region it scrubbed and loaded, never a channel", "[cache][T-5][T-64]") {
+TEST_CASE("a first launch writes and cleans only its images; a restart zeroes and cleans every private region, never a channel", "[cache][T-5][T-64]") {
     KernelFixture f;
     Partition& p = f.make("p", kPartitionPa, 1, 1, manifest::RestartPolicy::Restart);
     const u32 cu = f.slot(), ch = f.slot();
     REQUIRE(f.create_untyped(cu, kChannelPa, 16, false).ok());
     REQUIRE(f.retype(cu, ObjectType::Channel, 16, ch, 1).ok());
     REQUIRE(f.map(p, f.at(ch), 0x6000'0000, manifest::attr::kRead | manifest::attr::kWrite).ok());
+    static u8 image[3 * kPageSize + 100];
+    for (u64 i = 0; i < sizeof image; ++i) image[i] = static_cast<u8>(i * 7 + 1);
+    REQUIRE(f.load_image(p, kGuestRam + 0x1000, image, sizeof image).ok());
     host::reset_counters();
     REQUIRE(f.seal().ok());
-    CHECK(host::cleaned_to_poc(PhysAddr(kPartitionPa), 2 * kMiB));
+    // Retype zeroed and cleaned the rest of the frame; only the image was written since.
+    CHECK(host::cleaned_to_poc(PhysAddr(kPartitionPa + 0x1000), sizeof image));
+    CHECK(host::clean_to_poc_bytes() == sizeof image);
     CHECK_FALSE(host::cleaned_to_poc(PhysAddr(kChannelPa), 1ull << 16));
-    // A restart scrubs and reloads, and cleans again.
+    // A restart zeroes and cleans the whole region, then copies and cleans the image again.
     host::reset_counters();
     Vcpu& v = p.vcpus[0];
     CHECK_FALSE(exit_with(f.kernel, v, ExitVector::Sync, kEsrDataAbortWrite, 0, 0x5000'0000ull >> 8));
     REQUIRE(p.restarts == 1);
     CHECK(host::cleaned_to_poc(PhysAddr(kPartitionPa), 2 * kMiB));
+    CHECK(host::clean_to_poc_bytes() == 2 * kMiB + sizeof image);
     CHECK_FALSE(host::cleaned_to_poc(PhysAddr(kChannelPa), 1ull << 16));
 }
 

@@ -58,6 +58,37 @@ TEST_CASE("a stage-2 fault stops only the faulting partition", "[system][contain
     CHECK(f.kernel.lifecycle.running() == 0);
 }
 
+TEST_CASE("a first launch finds its RAM zero and loads every partition before any runs", "[system][containment][INV-1][T-5]") {
+    // Whatever the RAM held before the boot (a previous boot's data, firmware's) is gone at the
+    // first launch, which does not zero it again: retype did (docs/isolation.md, "Zeroed once").
+    KernelFixture f;
+    std::memset(ram(kPartitionPa), 0xA5, 2 * kMiB);
+    std::memset(ram(kPartitionPa + 4 * kMiB), 0xA5, 2 * kMiB);
+    Partition& a = f.make("a", kPartitionPa, 1);
+    Partition& b = f.make("b", kPartitionPa + 4 * kMiB, 2);
+    static const u8 image_a[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    static const u8 image_b[] = {11, 12, 13};
+    REQUIRE(f.load_image(a, kGuestRam + 0x2000, image_a, sizeof image_a).ok());
+    REQUIRE(f.load_image(b, kGuestRam + 0x3000, image_b, sizeof image_b).ok());
+    host::reset_counters();
+    REQUIRE(f.seal().ok());
+    CHECK(a.load_state() == PartitionState::Running);
+    CHECK(b.load_state() == PartitionState::Running);
+    CHECK(std::memcmp(ram(kPartitionPa + 0x2000), image_a, sizeof image_a) == 0);
+    CHECK(std::memcmp(ram(kPartitionPa + 4 * kMiB + 0x3000), image_b, sizeof image_b) == 0);
+    for (u64 off = 0; off < 2 * kMiB; ++off) {
+        const bool in_a = off >= 0x2000 && off < 0x2000 + sizeof image_a;
+        const bool in_b = off >= 0x3000 && off < 0x3000 + sizeof image_b;
+        if (!in_a && ram(kPartitionPa + off)[0] != 0) FAIL("a's RAM not zero at +" << off);
+        if (!in_b && ram(kPartitionPa + 4 * kMiB + off)[0] != 0) FAIL("b's RAM not zero at +" << off);
+    }
+    // Both images were copied and cleaned (b's last) before the first vCPU was made runnable
+    // (the first wake).
+    CHECK(host::cleaned_to_poc(PhysAddr(kPartitionPa + 4 * kMiB + 0x3000), sizeof image_b));
+    CHECK(host::wake_count() >= 2);
+    CHECK(host::wakes_before_last_clean() == 0);
+}
+
 TEST_CASE("restart policy rescrubs and reloads the partition", "[system][containment][INV-1][INV-6][T-5][T-15][T-16][T-25][T-35]") {
     KernelFixture f;
     Partition& p = f.make("phoenix", kPartitionPa, 1, 1, manifest::RestartPolicy::Restart);

@@ -21,6 +21,8 @@ PerCpu& this_cpu();
 void percpu_init(unsigned core);
 
 void uart_init();
+// FEAT_CRC32 (arch::crc32_update uses its instructions).
+[[nodiscard]] bool crc32_supported();
 void uart_putc(char c);
 [[nodiscard]] bool uart_getc(u8& byte);
 void uart_rx_interrupt(bool enable);

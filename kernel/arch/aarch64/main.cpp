@@ -55,6 +55,10 @@ extern "C" [[noreturn]] void bh_boot_primary() {
     gic_init_distributor();
     log("Bulkhead ", kVersion, " booting on core 0 at EL2");
     log("timer: ", BH_READ_SYSREG(cntfrq_el0), " Hz; RAM ", Hex{platform::kRamBase}, "+", Hex{platform::kDefaultRamSize});
+    if (!crc32_supported()) {
+        log("PANIC: this CPU lacks the CRC32 instructions the manifest checksum needs; refusing to boot");
+        psci_system_off();
+    }
     if (!smmu_abort_all_dma()) {
         log("PANIC: cannot make the SMMU abort DMA; refusing to run partitions");
         psci_system_off();

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <utility>
@@ -31,6 +32,7 @@ unsigned g_core = 0;
 void (*g_schedule_hook)(bool spinning) = nullptr;  // host::set_schedule_hook
 u64 g_clean_calls = 0;
 u64 g_clean_bytes = 0;
+u64 g_wakes_at_last_clean = 0;  // wake_cores calls before the latest clean
 std::vector<std::pair<u64, u64>> g_cleaned;  // every range cleaned since reset_counters
 std::array<u64, platform::kMaxCores> g_kicks{};
 u64 g_wakes = 0;
@@ -103,10 +105,23 @@ unsigned current_core() { return g_core; }
 void clean_invalidate_to_poc(PhysAddr pa, u64 size) {
     ++g_clean_calls;
     g_clean_bytes += size;
+    g_wakes_at_last_clean = g_wakes;
     g_cleaned.emplace_back(pa.raw(), size);
     char text[40];
     std::snprintf(text, sizeof text, "clean 0x%llx", static_cast<unsigned long long>(pa.raw()));
     host::trace().push_back(text);
+}
+
+// Written like the kernel's other writes, and recorded as a clean of that range (what the
+// cache-maintenance tests look for).
+void zero_to_poc(PhysAddr pa, u64 size) {
+    std::memset(phys_to_virt(pa), 0, size);
+    clean_invalidate_to_poc(pa, size);
+}
+
+void copy_to_poc(PhysAddr pa, const void* source, u64 size) {
+    std::memcpy(phys_to_virt(pa), source, size);
+    clean_invalidate_to_poc(pa, size);
 }
 
 void kick_core(unsigned core) {
@@ -184,6 +199,7 @@ void reset_counters() {
     g_kicks.fill(0);
     g_wakes = 0;
     g_event_waits = 0;
+    g_wakes_at_last_clean = 0;
     g_system_off = 0;
 }
 
@@ -222,6 +238,7 @@ u64 wake_count() { return g_wakes; }
 u64 event_wait_count() { return g_event_waits; }
 void set_interrupt_pending(bool pending) { g_interrupt_pending = pending; }
 void set_wait_hook(void (*hook)()) { g_wait_hook = hook; }
+u64 wakes_before_last_clean() { return g_wakes_at_last_clean; }
 void set_counter(u64 ticks) { g_counter = ticks; }
 void set_guest_vbar(u64 vbar) { g_guest_vbar = vbar; }
 const arch::GuestExceptionState& guest_exception() { return g_guest_exception; }

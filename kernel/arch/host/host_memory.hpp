@@ -61,6 +61,7 @@ void set_interrupt_pending(bool pending);
 // Called by arch::wait_for_event: the test plays the other cores there (a signal, a stop, an
 // interrupt). nullptr (the default, and after reset_all): the wait ends as interrupted.
 void set_wait_hook(void (*hook)());
+u64 wakes_before_last_clean();  // wake_count() when the latest clean was asked for
 void set_counter(u64 ticks);    // arch::counter_now returns this, then one more per call
 inline constexpr u64 kCounterFrequency = 62'500'000;  // arch::counter_frequency, as QEMU's virt
 // The EL1 exception registers of the guest "on this core" (arch::guest_vbar,
