@@ -42,8 +42,9 @@ void clean_invalidate_to_poc(PhysAddr pa, u64 size);
 // Interrupt `core` so that it leaves its guest and re-reads its vCPU's state.
 void kick_core(unsigned core);
 
-// Wake cores waiting for work (parked vCPUs that became runnable).
-void wake_cores();
+// Wake `core`, which may wait for work in its idle loop (its parked vCPU became runnable): the
+// idle loop sleeps until an interrupt, so this is a kick unless `core` is the caller's own.
+void wake_core(unsigned core);
 
 // A pass of a loop that waits for another core (a spinlock, a take-down): the YIELD hint, which
 // lets the other hardware thread of the core run. Under QEMU's single-threaded

@@ -24,7 +24,7 @@ bool wake_waiter(Notification& n, Status status, u64 value) {
     w.regs.x[0] = static_cast<u64>(static_cast<i64>(status));
     w.regs.x[1] = value;
     w.store_state(VcpuState::Runnable);  // release: its core sees the results
-    arch::wake_cores();
+    arch::wake_core(w.core.raw());
     return true;
 }
 

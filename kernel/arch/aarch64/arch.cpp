@@ -70,9 +70,9 @@ void clean_invalidate_to_poc(PhysAddr pa, u64 size) {
 
 void kick_core(unsigned core) { aarch64::gic_send_kick(core); }
 
-void wake_cores() {
-    aarch64::dsb_ish();
-    asm volatile("sev" ::: "memory");
+void wake_core(unsigned core) {
+    // The caller's own core looks at its vCPU again before it sleeps: no interrupt needed.
+    if (core != current_core()) aarch64::gic_send_kick(core);
 }
 
 void cpu_relax() { asm volatile("yield" ::: "memory"); }

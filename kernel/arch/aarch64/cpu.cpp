@@ -167,14 +167,22 @@ using namespace bh::aarch64;
 extern "C" [[noreturn]] void bh_core_loop() {
     const CoreId core(this_cpu().core);
     for (;;) {
+        // A core whose vCPU waits (say, a driver for its device's interrupt) still takes the
+        // SPIs routed to it: EL2 runs with IRQs masked, so they are polled here, before the
+        // vCPU is entered: the kick that woke the core (arch::wake_core) is taken here, not as an
+        // interrupt exit of the guest just entered.
+        gic_acknowledge_all(interrupt_while_idle);
         kernel_entry::GuestEntry next;
         if (kernel_entry::next_guest(core, next)) enter_guest(next);
-        // A core whose vCPU waits (say, a driver for its device's interrupt) still takes the
-        // SPIs routed to it: EL2 runs with IRQs masked, so they are polled here. (WFE does not
-        // sleep under QEMU; on hardware this idle loop would wait with WFI instead, which a
-        // pending interrupt ends even while masked.)
-        gic_acknowledge_all(interrupt_while_idle);
-        asm volatile("wfe" ::: "memory");
+        // Then it sleeps in WFI, which a pending interrupt ends even while masked: an SPI, or the
+        // kick of a core that made its vCPU runnable. A sleeping core executes nothing, so under
+        // -icount a wait for a device costs no instructions, whatever the host's speed. Only a
+        // restart back-off, which no interrupt ends, polls (WFE: under QEMU a yield).
+        if (kernel_entry::idle_until_interrupt(core)) {
+            asm volatile("wfi" ::: "memory");
+        } else {
+            asm volatile("wfe" ::: "memory");
+        }
     }
 }
 

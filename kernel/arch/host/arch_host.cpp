@@ -110,7 +110,7 @@ void kick_core(unsigned core) {
     if (core < g_kicks.size()) ++g_kicks[core];
 }
 
-void wake_cores() { ++g_wakes; }
+void wake_core(unsigned) { ++g_wakes; }
 
 // A core waiting for another: under the fuzzers' interleaving scheduler, the other one runs.
 void cpu_relax() {
