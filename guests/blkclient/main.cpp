@@ -7,6 +7,9 @@
 //     tools/blk-disk-check, and detaches.
 //   1 hostile: ring indices out of range, lengths past the channel, sectors past the disk, a bad
 //     op, a notification flood; then one honest write and read to show it is still served.
+//   2 bench: `rounds` (bits 16-31) 4 KiB writes of one block, each submitted alone and waited
+//     for, then as many reads of it, counted with the PMU (INST_RETIRED: only the benchmark
+//     kernel lets it, docs/benchmarks.md); the data read back is not checked.
 // On every wake it compares the driver's generation with the one it attached to: a new one means
 // the driver restarted, and every request not yet completed is written again and resubmitted.
 //
@@ -17,6 +20,7 @@
 #include <hypercall.hpp>
 #include <timer.hpp>
 
+#include "bench/pmu.hpp"
 #include "block.hpp"
 
 using namespace bh::rt;
@@ -310,6 +314,52 @@ void hostile() {
     print("after the attacks: write status ", w, ", read status ", r, ", ", st.lost + st.corrupt, " bad blocks\n");
 }
 
+// ------------------------------------------------------------------ bench mode
+
+// One round of `r`, `rounds` times: submit alone, ring, wait for the completion. Returns the OR of
+// the statuses.
+s32 rounds_of(const blk::Request& r, u64 rounds) {
+    s32 status = 0;
+    for (u64 i = 0; i < rounds; ++i) status |= one(r);
+    return status;
+}
+
+// INST_RETIRED at every EL (counter 0, bench/pmu.hpp): under -icount the machine's instructions,
+// every core's. Not the virtual counter: while every core sleeps, QEMU may advance virtual time
+// to its next timer (its own round-robin kick), which no instruction executed.
+u64 instructions() {
+    u64 value;
+    asm volatile("isb\n\tmrs %0, pmevcntr0_el0" : "=r"(value) : : "memory");
+    return value;
+}
+
+void report(const char* what, u64 rounds, u64 count) {
+    print("bench: 4 KiB ", what, " round trip: ", rounds, " rounds, ", count, " instructions, ", count / rounds, ".",
+          count % rounds * 10 / rounds, " instructions each\n");
+}
+
+void bench_round_trips(u64 rounds) {
+    attach();
+    constexpr u32 kIn = static_cast<u32>(blk::Op::In);
+    constexpr u32 kOut = static_cast<u32>(blk::Op::Out);
+    const u64 mine = st.base * kSectorsPerBlock;
+    bc::fill(slot_data(0), st.index, st.base, 1);
+    const blk::Request write{1, kOut, static_cast<u32>(bc::kBlockBytes), mine, 0, 0};
+    const blk::Request read{2, kIn, static_cast<u32>(bc::kBlockBytes), mine, 0, 0};
+    bench::pmu_start();
+    // A few rounds first: whatever the rest of the system does at its start is over by then.
+    s32 status = rounds_of(write, 8) | rounds_of(read, 8);
+    const u64 start = instructions();
+    status |= rounds_of(write, rounds);
+    const u64 written = instructions();
+    status |= rounds_of(read, rounds);
+    const u64 read_back = instructions();
+    report("write (acknowledged: written and flushed)", rounds, written - start);
+    report("read", rounds, read_back - written);
+    // The data is not checked: the bench's disk may be QEMU's null device (bench/paths.json).
+    print("bench: statuses ", status, "\n");
+}
+
 }  // namespace
 
 extern "C" void guest_main(u64 arg) {
@@ -323,6 +373,8 @@ extern "C" void guest_main(u64 arg) {
     }
     if (mode == 1) {
         hostile();
+    } else if (mode == 2) {
+        bench_round_trips((arg >> 16) & 0xffff);
     } else {
         steady((arg >> 16) & 0xffff, ((arg >> 32) & 1) != 0);
     }
