@@ -10,6 +10,11 @@
 //   2 bench: `rounds` (bits 16-31) 4 KiB writes of one block, each submitted alone and waited
 //     for, then as many reads of it, counted with the PMU (INST_RETIRED: only the benchmark
 //     kernel lets it, docs/benchmarks.md); the data read back is not checked.
+//   3 double fetch: `requests` (bits 16-31) writes of its first block, each published, the
+//     doorbell rung, and after a spin that homes in on the moment the driver takes it, one field
+//     (length, sector, offset or op, in turn) rewritten to a value the driver must refuse; the
+//     driver must act on what it checked: each request served whole or refused, never a device
+//     error, never a fault.
 // On every wake it compares the driver's generation with the one it attached to: a new one means
 // the driver restarted, and every request not yet completed is written again and resubmitted.
 //
@@ -360,6 +365,69 @@ void bench_round_trips(u64 rounds) {
     print("bench: statuses ", status, "\n");
 }
 
+// ------------------------------------------------------------------ double-fetch mode
+
+// Rewrites field `which` of `e` to a value check_request refuses (capacity: the disk's size).
+void spoil(volatile blk::Request& e, u64 which, u64 capacity) {
+    switch (which % 4) {
+        case 0: e.length = 1u << 20; break;                          // past the channel
+        case 1: e.sector = capacity; break;                           // past the disk
+        case 2: e.offset = static_cast<u32>(blk::kDataSize); break;  // past the data area
+        default: e.op = 7; break;                                     // no such op
+    }
+}
+
+void double_fetch(u64 requests) {
+    attach();
+    const u64 capacity = header().driver.capacity;
+    constexpr u32 kOut = static_cast<u32>(blk::Op::Out);
+    bc::fill(slot_data(0), st.index, st.base, 1);
+    u64 served = 0, refused = 0, device_errors = 0, other = 0;
+    u64 delay = 1024;  // spin iterations from the doorbell to the rewrite
+    for (u64 n = 0; n < requests; ++n) {
+        volatile blk::Request& e = header().requests[st.produced % blk::kRingEntries];
+        push(blk::Request{n, kOut, static_cast<u32>(bc::kBlockBytes), st.base * kSectorsPerBlock, 0, 0});
+        barrier();
+        header().client.request_producer = st.produced;
+        // The driver may take the entry at any moment from here (it looks after every wake, and
+        // another client's doorbell wakes it too): rewrite it after a spin that homes in on that
+        // moment (longer after a refusal: the rewrite came first; shorter after a request served),
+        // so that rewrites land as often as not while the driver copies and checks.
+        ring_driver();
+        const u64 spin = delay - delay / 8 + next_random() % (delay / 4 + 1);
+        for (u64 i = 0; i < spin; ++i) asm volatile("" ::: "memory");
+        spoil(e, n, capacity);
+        // A restarted driver zeroes the counts before it publishes its generation: a producer
+        // that is not 1 to 16 ahead, or a completion of another generation, is no answer.
+        u64 producer = 0;
+        while ((producer = header().driver.completion_producer) == st.consumed ||
+               producer - st.consumed > blk::kRingEntries) {
+            if (header().driver.generation != st.generation) break;
+        }
+        barrier();
+        const volatile blk::Completion& answer = header().completions[st.consumed % blk::kRingEntries];
+        if (header().driver.generation != st.generation || answer.generation != st.generation) {
+            print("double fetch: the driver restarted during request ", n, ": UNEXPECTED\n");
+            return;
+        }
+        const s32 status = answer.status;
+        ++st.consumed;
+        header().client.completion_consumer = st.consumed;
+        delay = status == static_cast<s32>(blk::Reply::Ok) ? delay - delay / 8 : delay + delay / 8 + 8;
+        if (status == static_cast<s32>(blk::Reply::Ok)) {
+            ++served;
+        } else if (status == static_cast<s32>(blk::Reply::IoError)) {
+            ++device_errors;
+        } else if (status >= static_cast<s32>(blk::Reply::BadSector) && status <= static_cast<s32>(blk::Reply::BadOp)) {
+            ++refused;
+        } else {
+            ++other;
+        }
+    }
+    print("double fetch: ", requests, " requests rewritten while the driver took them: ", served, " served, ", refused,
+          " refused, ", device_errors, " device errors, ", other, " other\n");
+}
+
 }  // namespace
 
 extern "C" void guest_main(u64 arg) {
@@ -375,6 +443,8 @@ extern "C" void guest_main(u64 arg) {
         hostile();
     } else if (mode == 2) {
         bench_round_trips((arg >> 16) & 0xffff);
+    } else if (mode == 3) {
+        double_fetch((arg >> 16) & 0xffff);
     } else {
         steady((arg >> 16) & 0xffff, ((arg >> 32) & 1) != 0);
     }
