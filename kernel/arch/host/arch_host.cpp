@@ -34,6 +34,7 @@ u64 g_clean_bytes = 0;
 std::vector<std::pair<u64, u64>> g_cleaned;  // every range cleaned since reset_counters
 std::array<u64, platform::kMaxCores> g_kicks{};
 u64 g_wakes = 0;
+std::array<u64, platform::kMaxCores> g_core_wakes{};
 u64 g_counter = 0;
 // The EL1 exception registers of "the guest on this core", as fault injection leaves them.
 u64 g_guest_vbar = 0;
@@ -110,7 +111,10 @@ void kick_core(unsigned core) {
     if (core < g_kicks.size()) ++g_kicks[core];
 }
 
-void wake_core(unsigned) { ++g_wakes; }
+void wake_core(unsigned core) {
+    ++g_wakes;
+    if (core < g_core_wakes.size()) ++g_core_wakes[core];
+}
 
 // A core waiting for another: under the fuzzers' interleaving scheduler, the other one runs.
 void cpu_relax() {
@@ -169,6 +173,7 @@ void reset_counters() {
     g_cleaned.clear();
     g_kicks.fill(0);
     g_wakes = 0;
+    g_core_wakes.fill(0);
     g_system_off = 0;
 }
 
@@ -204,6 +209,7 @@ bool cleaned_to_poc(PhysAddr pa, u64 size) {
 }
 u64 kick_count(unsigned core) { return core < g_kicks.size() ? g_kicks[core] : 0; }
 u64 wake_count() { return g_wakes; }
+u64 wake_count(unsigned core) { return core < g_core_wakes.size() ? g_core_wakes[core] : 0; }
 void set_counter(u64 ticks) { g_counter = ticks; }
 void set_guest_vbar(u64 vbar) { g_guest_vbar = vbar; }
 const arch::GuestExceptionState& guest_exception() { return g_guest_exception; }

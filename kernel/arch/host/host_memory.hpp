@@ -54,6 +54,7 @@ u64 clean_to_poc_bytes();
 bool cleaned_to_poc(PhysAddr pa, u64 size);
 u64 kick_count(unsigned core);  // arch::kick_core, per core (0 for cores >= kMaxCores)
 u64 wake_count();               // arch::wake_core
+u64 wake_count(unsigned core);  // arch::wake_core of `core` (0 for cores >= kMaxCores)
 void set_counter(u64 ticks);    // arch::counter_now returns this, then one more per call
 inline constexpr u64 kCounterFrequency = 62'500'000;  // arch::counter_frequency, as QEMU's virt
 // The EL1 exception registers of the guest "on this core" (arch::guest_vbar,
