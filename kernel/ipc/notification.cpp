@@ -74,6 +74,15 @@ void notification_destroyed(const Capability& final_cap, const CapLockHeld&) {
     if (n != nullptr && n->waiter != nullptr) wake_waiter(*n, Status::NotFound, 0);
 }
 
+void notification_end_wait_for_stop(Vcpu& v, const CapLockHeld&) {
+    if (v.waiting_on == nullptr || !v.transition(VcpuState::Blocked, VcpuState::Starting)) return;
+    unregister(*v.waiting_on);
+    v.regs.x[0] = static_cast<u64>(static_cast<i64>(Status::Busy));
+    v.regs.x[1] = 0;
+    v.store_state(VcpuState::Runnable);
+    arch::wake_core(v.core.raw());
+}
+
 void notification_cancel_wait(Vcpu& v) {
     CapLockGuard guard(cap_lock);
     if (v.waiting_on != nullptr) unregister(*v.waiting_on);
