@@ -68,6 +68,11 @@ bool next_guest(CoreId core, GuestEntry& out) {
     return true;
 }
 
+bool idle_until_interrupt(CoreId core) {
+    const Vcpu* v = g_kernel.cores.on(core);
+    return v == nullptr || v->load_state() != VcpuState::Runnable;
+}
+
 bool guest_exit(Vcpu& vcpu, const arch::GuestExit& exit) {
 #ifdef BH_DEBUG_INVARIANTS
     // Debug kernels: the checker after every hypercall (HVC or SMC), whatever its outcome.

@@ -6,8 +6,8 @@
 //   3 idle   (cores 2, 3) says it is ready and halts.
 // QEMU's INST_RETIRED counts the instructions of every core, so while the meter measures, every
 // other vCPU is halted in WFI (guest WFI is not trapped: QEMU stops executing that vCPU) or, for
-// the cross-core round trip, is the partner itself. The kernel's idle loop polls, so no core is
-// left without a partition (four partitions for four cores).
+// the cross-core round trip, is the partner itself. (The kernel's idle loop sleeps in WFI now; the
+// system still gives every core a partition, four for four cores.)
 // Bit 8 of the boot argument selects counter mode, for the default kernel, which traps the PMU
 // (config/bench/bench-default.dts sets it in every partition): the same loops timed with
 // CNTVCT_EL0, and an entry (bench_entry) that leaves the PMU alone.

@@ -7,6 +7,14 @@
 //     tools/blk-disk-check, and detaches.
 //   1 hostile: ring indices out of range, lengths past the channel, sectors past the disk, a bad
 //     op, a notification flood; then one honest write and read to show it is still served.
+//   2 bench: `rounds` (bits 16-31) 4 KiB writes of one block, each submitted alone and waited
+//     for, then as many reads of it, counted with the PMU (INST_RETIRED: only the benchmark
+//     kernel lets it, docs/benchmarks.md); the data read back is not checked.
+//   3 double fetch: `requests` (bits 16-31) writes of its first block, each published, the
+//     doorbell rung, and after a spin that homes in on the moment the driver takes it, one field
+//     (length, sector, offset or op, in turn) rewritten to a value the driver must refuse; the
+//     driver must act on what it checked: each request served whole or refused, never a device
+//     error, never a fault.
 // On every wake it compares the driver's generation with the one it attached to: a new one means
 // the driver restarted, and every request not yet completed is written again and resubmitted.
 //
@@ -17,6 +25,7 @@
 #include <hypercall.hpp>
 #include <timer.hpp>
 
+#include "bench/pmu.hpp"
 #include "block.hpp"
 
 using namespace bh::rt;
@@ -310,6 +319,115 @@ void hostile() {
     print("after the attacks: write status ", w, ", read status ", r, ", ", st.lost + st.corrupt, " bad blocks\n");
 }
 
+// ------------------------------------------------------------------ bench mode
+
+// One round of `r`, `rounds` times: submit alone, ring, wait for the completion. Returns the OR of
+// the statuses.
+s32 rounds_of(const blk::Request& r, u64 rounds) {
+    s32 status = 0;
+    for (u64 i = 0; i < rounds; ++i) status |= one(r);
+    return status;
+}
+
+// INST_RETIRED at every EL (counter 0, bench/pmu.hpp): under -icount the machine's instructions,
+// every core's. Not the virtual counter: while every core sleeps, QEMU may advance virtual time
+// to its next timer (its own round-robin kick), which no instruction executed.
+u64 instructions() {
+    u64 value;
+    asm volatile("isb\n\tmrs %0, pmevcntr0_el0" : "=r"(value) : : "memory");
+    return value;
+}
+
+void report(const char* what, u64 rounds, u64 count) {
+    print("bench: 4 KiB ", what, " round trip: ", rounds, " rounds, ", count, " instructions, ", count / rounds, ".",
+          count % rounds * 10 / rounds, " instructions each\n");
+}
+
+void bench_round_trips(u64 rounds) {
+    attach();
+    constexpr u32 kIn = static_cast<u32>(blk::Op::In);
+    constexpr u32 kOut = static_cast<u32>(blk::Op::Out);
+    const u64 mine = st.base * kSectorsPerBlock;
+    bc::fill(slot_data(0), st.index, st.base, 1);
+    const blk::Request write{1, kOut, static_cast<u32>(bc::kBlockBytes), mine, 0, 0};
+    const blk::Request read{2, kIn, static_cast<u32>(bc::kBlockBytes), mine, 0, 0};
+    bench::pmu_start();
+    // A few rounds first: whatever the rest of the system does at its start is over by then.
+    s32 status = rounds_of(write, 8) | rounds_of(read, 8);
+    const u64 start = instructions();
+    status |= rounds_of(write, rounds);
+    const u64 written = instructions();
+    status |= rounds_of(read, rounds);
+    const u64 read_back = instructions();
+    report("write (acknowledged: written and flushed)", rounds, written - start);
+    report("read", rounds, read_back - written);
+    // The data is not checked: the bench's disk may be QEMU's null device (bench/paths.json).
+    print("bench: statuses ", status, "\n");
+}
+
+// ------------------------------------------------------------------ double-fetch mode
+
+// Rewrites field `which` of `e` to a value check_request refuses (capacity: the disk's size).
+void spoil(volatile blk::Request& e, u64 which, u64 capacity) {
+    switch (which % 4) {
+        case 0: e.length = 1u << 20; break;                          // past the channel
+        case 1: e.sector = capacity; break;                           // past the disk
+        case 2: e.offset = static_cast<u32>(blk::kDataSize); break;  // past the data area
+        default: e.op = 7; break;                                     // no such op
+    }
+}
+
+void double_fetch(u64 requests) {
+    attach();
+    const u64 capacity = header().driver.capacity;
+    constexpr u32 kOut = static_cast<u32>(blk::Op::Out);
+    bc::fill(slot_data(0), st.index, st.base, 1);
+    u64 served = 0, refused = 0, device_errors = 0, other = 0;
+    u64 delay = 1024;  // spin iterations from the doorbell to the rewrite
+    for (u64 n = 0; n < requests; ++n) {
+        volatile blk::Request& e = header().requests[st.produced % blk::kRingEntries];
+        push(blk::Request{n, kOut, static_cast<u32>(bc::kBlockBytes), st.base * kSectorsPerBlock, 0, 0});
+        barrier();
+        header().client.request_producer = st.produced;
+        // The driver may take the entry at any moment from here (it looks after every wake, and
+        // another client's doorbell wakes it too): rewrite it after a spin that homes in on that
+        // moment (longer after a refusal: the rewrite came first; shorter after a request served),
+        // so that rewrites land as often as not while the driver copies and checks.
+        ring_driver();
+        const u64 spin = delay - delay / 8 + next_random() % (delay / 4 + 1);
+        for (u64 i = 0; i < spin; ++i) asm volatile("" ::: "memory");
+        spoil(e, n, capacity);
+        // A restarted driver zeroes the counts before it publishes its generation: a producer
+        // that is not 1 to 16 ahead, or a completion of another generation, is no answer.
+        u64 producer = 0;
+        while ((producer = header().driver.completion_producer) == st.consumed ||
+               producer - st.consumed > blk::kRingEntries) {
+            if (header().driver.generation != st.generation) break;
+        }
+        barrier();
+        const volatile blk::Completion& answer = header().completions[st.consumed % blk::kRingEntries];
+        if (header().driver.generation != st.generation || answer.generation != st.generation) {
+            print("double fetch: the driver restarted during request ", n, ": UNEXPECTED\n");
+            return;
+        }
+        const s32 status = answer.status;
+        ++st.consumed;
+        header().client.completion_consumer = st.consumed;
+        delay = status == static_cast<s32>(blk::Reply::Ok) ? delay - delay / 8 : delay + delay / 8 + 8;
+        if (status == static_cast<s32>(blk::Reply::Ok)) {
+            ++served;
+        } else if (status == static_cast<s32>(blk::Reply::IoError)) {
+            ++device_errors;
+        } else if (status >= static_cast<s32>(blk::Reply::BadSector) && status <= static_cast<s32>(blk::Reply::BadOp)) {
+            ++refused;
+        } else {
+            ++other;
+        }
+    }
+    print("double fetch: ", requests, " requests rewritten while the driver took them: ", served, " served, ", refused,
+          " refused, ", device_errors, " device errors, ", other, " other\n");
+}
+
 }  // namespace
 
 extern "C" void guest_main(u64 arg) {
@@ -323,6 +441,10 @@ extern "C" void guest_main(u64 arg) {
     }
     if (mode == 1) {
         hostile();
+    } else if (mode == 2) {
+        bench_round_trips((arg >> 16) & 0xffff);
+    } else if (mode == 3) {
+        double_fetch((arg >> 16) & 0xffff);
     } else {
         steady((arg >> 16) & 0xffff, ((arg >> 32) & 1) != 0);
     }

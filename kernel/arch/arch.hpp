@@ -57,8 +57,12 @@ void copy_to_poc(PhysAddr pa, const void* source, u64 size);
 // Interrupt `core` so that it leaves its guest and re-reads its vCPU's state.
 void kick_core(unsigned core);
 
-// Wake cores waiting for work (parked vCPUs that became runnable) or in wait_for_event.
+// Send an event to the cores waiting in wait_for_event (a vCPU waiting in the kernel,
+// ipc/kernel_wait.hpp). A core asleep in its idle loop needs wake_core instead.
 void wake_cores();
+// Wake `core`, which may wait for work in its idle loop (its parked vCPU became runnable): the
+// idle loop sleeps until an interrupt, so this is a kick unless `core` is the caller's own.
+void wake_core(unsigned core);
 
 // A core waiting in the kernel for another core's store (ipc/kernel_wait.hpp): returns after
 // the next event (wake_cores, kick_core), at once if one was sent since the last return, or

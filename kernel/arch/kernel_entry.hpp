@@ -32,6 +32,11 @@ struct GuestEntry {
 // The vCPU `core` should run now, claimed for it (Runnable -> Running); false: nothing to run.
 [[nodiscard]] bool next_guest(CoreId core, GuestEntry& out);
 
+// After next_guest found nothing: whether `core` may sleep until an interrupt. Only a vCPU
+// that is runnable but waits for its restart back-off (a time, which sends no interrupt) keeps
+// its core polling; a vCPU made runnable by another core is woken by arch::wake_core.
+[[nodiscard]] bool idle_until_interrupt(CoreId core);
+
 // One exit of `vcpu` (the vCPU this core runs); true: resume it, false: it no longer runs.
 // Entering a vCPU and leaving it also switch its virtual CPU interface in and out (a partition
 // with a virtual GIC), so the arch layer does nothing more for it.

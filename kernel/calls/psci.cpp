@@ -58,7 +58,7 @@ i64 cpu_on(Partition& p, const PsciCpuOnArgs& a) {
     }
     v.prepare_start(a.entry, a.context);
     v.store_state(VcpuState::Runnable);
-    arch::wake_cores();
+    arch::wake_core(v.core.raw());
     return hvc::psci::kSuccess;
 }
 

@@ -55,7 +55,7 @@ bool resume_parked(Vcpu& v, u64 value) {
     if (!v.transition(VcpuState::Blocked, VcpuState::Starting)) return false;
     complete(v, v.forward_access, value);
     v.store_state(VcpuState::Runnable);  // release: its core sees the registers
-    arch::wake_cores();
+    arch::wake_core(v.core.raw());
     return true;
 }
 

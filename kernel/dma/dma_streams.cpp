@@ -4,6 +4,7 @@
 #include <caps/cnode.hpp>
 #include <caps/cspace.hpp>
 #include <dma/dma_streams.hpp>
+#include <ipc/notification.hpp>
 #include <lib/format.hpp>
 #include <partition/partition_table.hpp>
 #include <pci/pci_functions.hpp>
@@ -141,13 +142,18 @@ void DmaStreamTable::service() {
 }
 
 // The stream's partition is to blame: the stream aborts now, the partition stops at its next
-// exit on one of its own cores (its running vCPUs leave their guests now).
+// exit on one of its own cores (its running vCPUs leave their guests now; a parked one, say a
+// driver waiting for its device's interrupt, which will not come, is made runnable, and its
+// core stops the partition before entering it: kernel_entry::next_guest).
 void DmaStreamTable::contain(u32 sid, Partition& p, const CapLockHeld& held) {
     abort_stream(sid, held);
     forget_cap_bindings(p, sid);
     pending_faults_.fetch_or(bit(p.index));
-    for (u32 v = 0; v < p.vcpu_count; ++v)
-        if (p.vcpus.bound(v) && p.vcpus[v].load_state() == VcpuState::Running) arch::kick_core(p.vcpus[v].core.raw());
+    for (u32 v = 0; v < p.vcpu_count; ++v) {
+        if (!p.vcpus.bound(v)) continue;
+        if (p.vcpus[v].load_state() == VcpuState::Running) arch::kick_core(p.vcpus[v].core.raw());
+        notification_end_wait_for_stop(p.vcpus[v], held);
+    }
 }
 
 void DmaStreamTable::drain_faults(const CapLockHeld& held) {

@@ -10,7 +10,7 @@ void leave_core_after_call(Vcpu& v) {
     const bool runs = v.partition->load_state() == PartitionState::Running;
     if (v.waits_in_kernel.load_relaxed()) {
         if (runs) {
-            // Interrupted: from now on an ordinary parked waiter, which a signal or a stop
+            // Interrupted, or its passes waited out: from now on an ordinary parked waiter, which a signal or a stop
             // (settle_off) takes out of Blocked; its frame is complete.
             v.waits_in_kernel.store_relaxed(false);
             v.store_state(VcpuState::Blocked);

@@ -22,16 +22,27 @@ enum class KernelWaitEnd {
     Signalled,    // x0/x1 hold the results: resume the guest
     Stopping,     // its partition is being taken down
     Interrupted,  // a physical interrupt is pending on this core
+    Sleeps,       // kSpinPasses events came and went without a signal: it parks, its core sleeps
 };
 
+// Events a core waits out in the kernel before it parks its vCPU and sleeps in its idle loop (WFI,
+// woken by arch::wake_core's kick): a partner on another core answers within one or two (the
+// ping-pong: one), a device or a partner that computes first takes longer, and a core that keeps
+// passing WFE would retire instructions for as long as that lasts (under QEMU, where WFE is a
+// yield, host-dependent ones: the block benchmark's waits are a device's). docs/capabilities.md,
+// "Waiting in the kernel".
+inline constexpr unsigned kSpinPasses = 4;
+
 // Own core: waits until a signal ends `v`'s wait in the kernel (notification_wait_in_kernel),
-// its partition stops running, or a physical interrupt is pending. Holds no lock.
+// its partition stops running, a physical interrupt is pending, or kSpinPasses events passed
+// without either. Holds no lock.
 [[nodiscard]] inline KernelWaitEnd wait_in_kernel(const Vcpu& v) {
-    for (;;) {
+    for (unsigned pass = 0;; ++pass) {
         if (!v.waits_in_kernel.load()) return KernelWaitEnd::Signalled;  // acquire: its results
         // A take-down sets the state first, then kicks this core: seen at the next wake-up.
         if (v.partition->load_state() != PartitionState::Running) return KernelWaitEnd::Stopping;
         if (arch::interrupt_pending()) return KernelWaitEnd::Interrupted;
+        if (pass == kSpinPasses) return KernelWaitEnd::Sleeps;
         // The signaller's wake_cores (or a kick) ends it; an event sent since the flag was read
         // is latched, so none is lost.
         arch::wait_for_event();

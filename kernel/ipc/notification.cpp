@@ -32,7 +32,7 @@ void unregister(Notification& n) {
     w.regs.x[0] = static_cast<u64>(static_cast<i64>(status));
     w.regs.x[1] = value;
     w.store_state(VcpuState::Runnable);  // release: its core sees the results
-    arch::wake_cores();
+    arch::wake_core(w.core.raw());
     return true;
 }
 
@@ -91,6 +91,15 @@ void notification_destroyed(const Capability& final_cap, const CapLockHeld&) {
     Notification* n = object_of(final_cap);
     // Its memory may be retyped into something else next: nothing may point into it.
     if (n != nullptr && n->waiter != nullptr) wake_waiter(*n, Status::NotFound, 0);
+}
+
+void notification_end_wait_for_stop(Vcpu& v, const CapLockHeld&) {
+    if (v.waiting_on == nullptr || !v.transition(VcpuState::Blocked, VcpuState::Starting)) return;
+    unregister(*v.waiting_on);
+    v.regs.x[0] = static_cast<u64>(static_cast<i64>(Status::Busy));
+    v.regs.x[1] = 0;
+    v.store_state(VcpuState::Runnable);
+    arch::wake_core(v.core.raw());
 }
 
 void notification_cancel_wait(Vcpu& v) {

@@ -78,4 +78,9 @@ void notification_destroyed(const Capability& final_cap, const CapLockHeld&);
 // A stop moved `v` from Blocked to Off: forget its registration. Takes the capability lock.
 void notification_cancel_wait(Vcpu& v);
 
+// `v`'s partition is to stop (its device faulted, dma/dma_streams.hpp): if `v` is parked in a
+// wait, end the wait (x0 = Busy, word not taken) and make it runnable, so that its core takes
+// the partition down at its next look (a parked vCPU has no exit of its own to do it at).
+void notification_end_wait_for_stop(Vcpu& v, const CapLockHeld&);
+
 }  // namespace bh

@@ -99,7 +99,7 @@ void Lifecycle::begin(Partition& p, u64 delay) {
     p.begin_run();
     p.vcpus[0].store_state(VcpuState::Runnable);
     log("partition '", p.name, "' started on core ", p.vcpus[0].core.raw());
-    arch::wake_cores();
+    arch::wake_core(p.vcpus[0].core.raw());
 }
 
 void Lifecycle::stopped_for_good() {

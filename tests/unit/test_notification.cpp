@@ -183,6 +183,8 @@ TEST_CASE("signal ORs badges, poll and wait take the word, wait parks until a si
 
     // A signal hands the word to the waiter, clears it and makes the waiter runnable.
     const u64 wakes = host::wake_count();
+    const u64 waiter_core_wakes = host::wake_count(b.core.raw());
+    const u64 signaller_core_wakes = host::wake_count(a.core.raw());
     CHECK(w.call(a, F::NotificationSignal, 2, &resumed) == 0);
     CHECK(resumed);
     CHECK(b.load_state() == VcpuState::Runnable);
@@ -192,6 +194,9 @@ TEST_CASE("signal ORs badges, poll and wait take the word, wait parks until a si
     CHECK(n.waiter == nullptr);
     CHECK(b.waiting_on == nullptr);
     CHECK(host::wake_count() > wakes);
+    // The waiter's core is woken (its idle loop sleeps until then), not the signaller's.
+    CHECK(host::wake_count(b.core.raw()) == waiter_core_wakes + 1);
+    CHECK(host::wake_count(a.core.raw()) == signaller_core_wakes);
     // Its core enters it again; the next signal is only recorded.
     CHECK(exit_with(w.kernel, b, ExitVector::Irq));
     CHECK(b.load_state() == VcpuState::Running);

@@ -80,6 +80,11 @@ void wake_cores() {
     asm volatile("sev" ::: "memory");
 }
 
+void wake_core(unsigned core) {
+    // The caller's own core looks at its vCPU again before it sleeps: no interrupt needed.
+    if (core != current_core()) aarch64::gic_send_kick(core);
+}
+
 void wait_for_event() { asm volatile("wfe" ::: "memory"); }
 
 bool interrupt_pending() {

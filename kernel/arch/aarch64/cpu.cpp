@@ -169,14 +169,25 @@ using namespace bh::aarch64;
 extern "C" [[noreturn]] void bh_core_loop() {
     const CoreId core(this_cpu().core);
     for (;;) {
+        // A core with nothing to run sleeps in WFI, which a pending interrupt ends even while
+        // masked: an SPI routed to it, or the kick of a core that made its vCPU runnable
+        // (arch::wake_core). A sleeping core executes nothing, so under -icount a wait for a
+        // device costs no instructions, whatever the host's speed. It sleeps first and looks
+        // after: an interrupt that came before the WFI (while its vCPU was parking) then costs
+        // exactly what one that came after does, so the count does not depend on when the
+        // device answered either. Only a runnable vCPU (woken meanwhile, or waiting for its
+        // restart back-off, which no interrupt ends) keeps the core polling: WFE, under QEMU a
+        // yield.
+        if (kernel_entry::idle_until_interrupt(core)) {
+            asm volatile("wfi" ::: "memory");
+        } else {
+            asm volatile("wfe" ::: "memory");
+        }
+        // EL2 runs with IRQs masked: the SPIs routed to this core, and the kick that woke it,
+        // are taken here, before the vCPU is entered (not as an interrupt exit of its guest).
+        gic_acknowledge_all(interrupt_while_idle);
         kernel_entry::GuestEntry next;
         if (kernel_entry::next_guest(core, next)) enter_guest(next);
-        // A core whose vCPU waits (say, a driver for its device's interrupt) still takes the
-        // SPIs routed to it: EL2 runs with IRQs masked, so they are polled here. (WFE does not
-        // sleep under QEMU; on hardware this idle loop would wait with WFI instead, which a
-        // pending interrupt ends even while masked.)
-        gic_acknowledge_all(interrupt_while_idle);
-        asm volatile("wfe" ::: "memory");
     }
 }
 

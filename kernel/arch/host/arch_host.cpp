@@ -39,6 +39,7 @@ u64 g_wakes = 0;
 u64 g_event_waits = 0;
 bool g_interrupt_pending = false;    // host::set_interrupt_pending
 void (*g_wait_hook)() = nullptr;     // host::set_wait_hook
+std::array<u64, platform::kMaxCores> g_core_wakes{};
 u64 g_counter = 0;
 // The EL1 exception registers of "the guest on this core", as fault injection leaves them.
 u64 g_guest_vbar = 0;
@@ -130,6 +131,11 @@ void kick_core(unsigned core) {
 
 void wake_cores() { ++g_wakes; }
 
+void wake_core(unsigned core) {
+    ++g_wakes;
+    if (core < g_core_wakes.size()) ++g_core_wakes[core];
+}
+
 void wait_for_event() {
     ++g_event_waits;
     if (g_wait_hook != nullptr) {
@@ -200,6 +206,7 @@ void reset_counters() {
     g_wakes = 0;
     g_event_waits = 0;
     g_wakes_at_last_clean = 0;
+    g_core_wakes.fill(0);
     g_system_off = 0;
 }
 
@@ -239,6 +246,7 @@ u64 event_wait_count() { return g_event_waits; }
 void set_interrupt_pending(bool pending) { g_interrupt_pending = pending; }
 void set_wait_hook(void (*hook)()) { g_wait_hook = hook; }
 u64 wakes_before_last_clean() { return g_wakes_at_last_clean; }
+u64 wake_count(unsigned core) { return core < g_core_wakes.size() ? g_core_wakes[core] : 0; }
 void set_counter(u64 ticks) { g_counter = ticks; }
 void set_guest_vbar(u64 vbar) { g_guest_vbar = vbar; }
 const arch::GuestExceptionState& guest_exception() { return g_guest_exception; }

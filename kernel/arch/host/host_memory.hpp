@@ -53,7 +53,7 @@ u64 clean_to_poc_bytes();
 // reset_counters() (the union of every clean_invalidate_to_poc range).
 bool cleaned_to_poc(PhysAddr pa, u64 size);
 u64 kick_count(unsigned core);  // arch::kick_core, per core (0 for cores >= kMaxCores)
-u64 wake_count();               // arch::wake_cores
+u64 wake_count();               // arch::wake_cores and arch::wake_core
 u64 event_wait_count();         // arch::wait_for_event
 // What arch::interrupt_pending answers (false after reset_all; an arch::wait_for_event without a
 // wait hook sets it, as nothing else could end the wait on the host).
@@ -62,6 +62,7 @@ void set_interrupt_pending(bool pending);
 // interrupt). nullptr (the default, and after reset_all): the wait ends as interrupted.
 void set_wait_hook(void (*hook)());
 u64 wakes_before_last_clean();  // wake_count() when the latest clean was asked for
+u64 wake_count(unsigned core);  // arch::wake_core of `core` (0 for cores >= kMaxCores)
 void set_counter(u64 ticks);    // arch::counter_now returns this, then one more per call
 inline constexpr u64 kCounterFrequency = 62'500'000;  // arch::counter_frequency, as QEMU's virt
 // The EL1 exception registers of the guest "on this core" (arch::guest_vbar,

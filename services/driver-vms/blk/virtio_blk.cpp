@@ -16,6 +16,7 @@ namespace pci = rt::pci;
 constexpr u8 kVendorCapability = 0x09;
 constexpr u8 kCommonCfg = 1;
 constexpr u8 kNotifyCfg = 2;
+constexpr u8 kIsrCfg = 3;
 constexpr u8 kDeviceCfg = 4;
 constexpr u32 kDeviceFeatureSelect = 0x00, kDeviceFeature = 0x04, kDriverFeatureSelect = 0x08, kDriverFeature = 0x0c;
 constexpr u32 kDeviceStatus = 0x14, kQueueSelect = 0x16, kQueueSizeReg = 0x18, kQueueMsix = 0x1a;
@@ -42,7 +43,7 @@ u64 ipa_of(const void* p) { return reinterpret_cast<u64>(p); }
 
 }  // namespace
 
-bool VirtioBlk::start(u32 bdf, u64 stream) {
+bool VirtioBlk::start(u32 bdf, u64 stream, const Interrupt& irq) {
     volatile u8* device = nullptr;
     volatile u8* notify_base = nullptr;
     u32 notify_multiplier = 0;
@@ -53,12 +54,13 @@ bool VirtioBlk::start(u32 bdf, u64 stream) {
                                                            pci::read32(bdf, at + 8));
         if (type == kCommonCfg) common_ = where;
         if (type == kDeviceCfg) device = where;
+        if (type == kIsrCfg) isr_ = where;
         if (type == kNotifyCfg) {
             notify_base = where;
             notify_multiplier = pci::read32(bdf, at + 16);
         }
     }
-    if (common_ == nullptr || device == nullptr || notify_base == nullptr) {
+    if (common_ == nullptr || device == nullptr || notify_base == nullptr || isr_ == nullptr) {
         print("virtio: capabilities MISSING\n");
         return false;
     }
@@ -71,6 +73,14 @@ bool VirtioBlk::start(u32 bdf, u64 stream) {
     const i64 bound = rt::dma_stream_bind(stream);
     if (bound != 0 && bound != rt::status_value(Status::Exists)) {
         print("virtio: DMA stream bind FAILED: status ", bound, "\n");
+        return false;
+    }
+    // The reset lowered INTx; an interrupt of the earlier run that is still in the notification's
+    // word only wakes this run once more (wait_event takes it like any other). A restart unbound
+    // the SPI (the kernel forgets a stopped partition's bindings), so this run binds it anew.
+    irq_ = irq;
+    if (const i64 s = rt::irq_bind(irq.handler, irq.notification, irq.badge); s != 0) {
+        print("virtio: interrupt bind FAILED: status ", s, "\n");
         return false;
     }
     pci::write16(bdf, pci::kCommand, pci::kCommandMemory | pci::kCommandBusMaster);
@@ -89,7 +99,7 @@ bool VirtioBlk::start(u32 bdf, u64 stream) {
         reg<u8>(common_, kDeviceStatus) = kFailed;
         return false;
     }
-    const u64 accepted = required | (offered & kFeatureFlush);
+    const u64 accepted = required | (offered & (kFeatureFlush | kFeatureEventIdx));
     flush_ = (accepted & kFeatureFlush) != 0;
     reg<u32>(common_, kDriverFeatureSelect) = 0;
     reg<u32>(common_, kDriverFeature) = static_cast<u32>(accepted);
@@ -110,8 +120,9 @@ bool VirtioBlk::start(u32 bdf, u64 stream) {
     reg<u16>(common_, kQueueMsix) = kNoVector;
     // The ring memory is written fresh here, whatever a late DMA of the earlier run left in it.
     for (u32 i = 0; i < kQueueSize; ++i) desc_[i] = VirtqDesc{};
-    avail_.flags = 1;  // no interrupts: the driver polls
+    avail_.flags = 0;  // interrupts on (with EVENT_IDX, used_event says when)
     avail_.idx = 0;
+    avail_.used_event = 0;
     used_.idx = 0;
     avail_idx_ = 0;
     used_seen_ = 0;
@@ -144,7 +155,10 @@ void VirtioBlk::prepare(Slot* slots, u32 count) {
         desc_[next] = VirtqDesc{ipa_of(&statuses_[i]), 1, kDescWrite, 0};
         avail_.ring[(avail_idx_ + i) % kQueueSize] = head;
     }
-    barrier();  // descriptors and ring entries before the index that publishes them
+    // EVENT_IDX: one interrupt, when the used index passes the batch's last request; so the
+    // wake-ups do not depend on how the device's completions happen to be grouped in time.
+    avail_.used_event = static_cast<u16>(used_seen_ + count - 1);
+    barrier();  // descriptors, ring entries and used_event before the index that publishes them
     avail_idx_ = static_cast<u16>(avail_idx_ + count);
     avail_.idx = avail_idx_;
 }
@@ -175,10 +189,18 @@ u8 VirtioBlk::read_into(u64 ipa, u64 spins) {
     return 0xff;
 }
 
-void VirtioBlk::wait(Slot* slots, u32 count) {
-    const u16 target = static_cast<u16>(used_seen_ + count);
-    while (static_cast<u16>(*reinterpret_cast<volatile u16*>(&used_.idx) - target) != 0) {
-    }
+bool VirtioBlk::wait_event() {
+    const rt::NotificationWord w = rt::notification_wait(irq_.notification);
+    return w.status == 0 && (w.word & irq_.badge) != 0;
+}
+
+void VirtioBlk::acknowledge() {
+    (void)*isr_;  // reading the ISR clears it and lowers INTx
+    barrier();
+    (void)rt::irq_ack(irq_.handler);
+}
+
+void VirtioBlk::finish(Slot* slots, u32 count, u16 target) {
     barrier();  // the index before the entries and statuses it covers
     used_seen_ = target;
     for (u32 i = 0; i < count; ++i) slots[i].status = *reinterpret_cast<volatile u8*>(&statuses_[i]);
