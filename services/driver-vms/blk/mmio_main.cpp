@@ -6,7 +6,8 @@
 //
 // CSpace (config/tests/linux-blk.dts; bhcc --dump): 2, 3 its RAM; 4 the DMA window channel (R W);
 // 5 the doorbell (R); 6 the request page (R, mapped by bhcc); 7 Linux's Partition cap (W:
-// MmioReply, MmioRaise); 8 the DmaStream of 00:04.0; 9, 10 its BARs' pages.
+// MmioReply, MmioRaise); 8 the IrqHandler of 00:04.0's INTA (INTID 35); 9 its DmaStream; 10, 11
+// its BARs' pages.
 // boot-arg bit 1 (qemu.linux-blk-probe): first read Linux's RAM by its physical address (a fault).
 // boot-arg bit 0 (tests): stop when the client writes 0x600d to the window's last word (Linux's
 // /init does, with devmem, once it has unbound its driver), so that the machine powers off with it.
@@ -28,7 +29,10 @@ namespace {
 constexpr u64 kWindowCap = 4;
 constexpr u64 kDoorbell = 5;
 constexpr u64 kClient = 7;
-constexpr u64 kStream = 8;
+constexpr u64 kIrq = 8;
+constexpr u64 kStream = 9;
+// The device's interrupt rings the doorbell with a badge of its own; the forward's is 1 << 31.
+constexpr u64 kIrqBadge = 1ull << 16;
 constexpr u64 kRequestPage = 0x4080'0000;   // where bhcc maps it (requests-ipa)
 constexpr u64 kWindowGuest = 0x3fe0'0000;   // the DMA window in Linux (dma-window-ipa)
 constexpr u64 kWindowSize = 0x20'0000;
@@ -115,7 +119,7 @@ extern "C" void guest_main(u64 mode) {
         print("vblk: cannot map the DMA window\n");
         system_off();
     }
-    if (!device.start(kDisk, kStream)) system_off();
+    if (!device.start(kDisk, kStream, bh::blkdrv::Interrupt{kIrq, kDoorbell, kIrqBadge})) system_off();
     model.attach(device, bh::blkdrv::DmaWindow{kWindowGuest, kWindowSize, kWindowLocal});
     print("vblk: serving virtio-mmio: disk ", device.capacity(), " sectors, flush ", device.has_flush() ? "yes" : "no",
           ", DMA window ", bh::rt::hex(kWindowGuest), " +", kWindowSize / 1024, " KiB\n");

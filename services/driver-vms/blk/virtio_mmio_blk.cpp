@@ -171,9 +171,13 @@ u8 VirtioMmioBlk::run(const vblk::Desc* d, u32 count, u32 type, u64 sector, u32&
         }
     }
     const u32 data = n;
-    // Acknowledged = on stable storage: a write (and a guest's FLUSH) completes after a flush.
-    if (type != vblk::kTypeIn && backend_->has_flush()) slots[n++] = Slot{vblk::kTypeFlush, 0, 0, 0xff};
-    if (n != 0) backend_->run(slots, n, [](u32) {});
+    if (data != 0) backend_->run(slots, data, [](u32) {});
+    // Acknowledged = on stable storage: a write (and a guest's FLUSH) completes after a flush,
+    // sent once the writes completed (a flush covers only writes completed before it).
+    if (type != vblk::kTypeIn && backend_->has_flush()) {
+        slots[n++] = Slot{vblk::kTypeFlush, 0, 0, 0xff};
+        backend_->run(&slots[data], 1, [](u32) {});
+    }
     for (u32 i = 0; i < n; ++i)
         if (slots[i].status != 0) return vblk::kStatusIoErr;
     if (type == vblk::kTypeIn)
