@@ -441,6 +441,33 @@ TEST_CASE("an interrupt while a vCPU waits in the kernel parks it as an ordinary
     CHECK(check_invariants(w.kernel).ok());
 }
 
+TEST_CASE("a wait in the kernel that no signal ends parks after kSpinPasses events, and a signal then kicks its core",
+          "[notification][kernel-wait][INV-5][T-65]") {
+    WaitWorld ww;
+    auto [w, a, b, n] = ww.parts();
+    unsigned waits = 0;
+    // Events come, no signal, no interrupt (an unbounded loop ends on an interrupt after 100).
+    OtherCores::on_wait = [&] {
+        if (++waits == 100) host::set_interrupt_pending(true);
+    };
+    bool resumed = true;
+    CHECK(w.call(b, F::NotificationWait, 1, &resumed) == kParked);
+    CHECK_FALSE(resumed);
+    CHECK(waits == kSpinPasses);  // bounded: a long wait does not pass WFE for as long as it lasts
+    CHECK(b.load_state() == VcpuState::Blocked);
+    CHECK_FALSE(b.waits_in_kernel.load());
+    CHECK(n.waiter == &b);
+    CHECK(w.kernel.cores.claim(b.core) == nullptr);  // its core has nothing to run: it sleeps
+    const u64 wakes = host::wake_count(b.core.raw());
+    CHECK(w.call(a, F::NotificationSignal, 1) == 0);
+    CHECK(b.load_state() == VcpuState::Runnable);
+    CHECK(status_of(b) == 0);
+    CHECK(b.regs.x[1] == kBadgeA);
+    CHECK(host::wake_count(b.core.raw()) == wakes + 1);  // the sleeping core is woken, by a kick
+    CHECK(w.kernel.cores.claim(b.core) == &b);
+    CHECK(check_invariants(w.kernel).ok());
+}
+
 TEST_CASE("a stop while a vCPU waits in the kernel takes it off its core and forgets the wait",
           "[notification][kernel-wait][INV-6][INV-7][T-58][T-68]") {
     WaitWorld ww;
