@@ -117,7 +117,7 @@ extern "C" kernel_entry::FastExit bh_fast_call(Vcpu* vcpu) {
     if (outcome != kernel_entry::FastOutcome::Slow) (void)debug_invariants::after_call(g_kernel, *vcpu->partition, function);
     return {outcome, &vcpu->regs};
 #else
-    return fast_path::fast_call_exit(g_kernel, *vcpu);
+    return fast_path::fast_call_exit(*vcpu);
 #endif
 }
 extern "C" void bh_fast_call_parked(Vcpu* vcpu) { fast_path::parked(*vcpu); }

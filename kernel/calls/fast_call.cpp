@@ -78,19 +78,19 @@ Answer answer(Vcpu& vcpu) {
 
 }  // namespace
 
-kernel_entry::FastExit fast_call_exit(Kernel&, Vcpu& vcpu) {
+kernel_entry::FastExit fast_call_exit(Vcpu& vcpu) {
     const Answer a = answer(vcpu);
     if (a == Answer::NotTaken) return {Outcome::Slow, &vcpu.regs};
     // Not signalled: leave_core_after_call decides, once the vectors saved the whole frame.
     if (a == Answer::Waits && wait_in_kernel(vcpu) != KernelWaitEnd::Signalled) return {Outcome::Park, &vcpu.regs};
-    // As handle_guest_exit: another core may have stopped the partition meanwhile.
-    if (vcpu.partition->load_state() != PartitionState::Running || vcpu.load_state() != VcpuState::Running)
-        return {Outcome::Park, &vcpu.regs};
-    virtual_devices_resume(vcpu);
+    // No look at the partition's state or the vCPU's pending virtual interrupts before the
+    // resume, as bh_fast_identify (calls/fast_identify.cpp): whoever stopped the partition or
+    // raised an interrupt for the vCPU meanwhile has kicked this core, and the guest leaves again
+    // on that interrupt before its next instruction, through the full path, which sees both.
     return {Outcome::Resume, &vcpu.regs};
 }
 
-Outcome fast_call(Kernel& k, Vcpu& vcpu) { return fast_call_exit(k, vcpu).outcome; }
+Outcome fast_call(Kernel&, Vcpu& vcpu) { return fast_call_exit(vcpu).outcome; }
 
 void parked(Vcpu& vcpu) {
     // Before anyone may take the vCPU over: nothing of its interface stays live on the core.

@@ -64,7 +64,7 @@ using Outcome = kernel_entry::FastOutcome;
 // An HVC #0 of `vcpu` (running on this core) with x0..x18 and x30 in vcpu.regs.
 [[nodiscard]] Outcome fast_call(Kernel& k, Vcpu& vcpu);
 // The same, with the frame the vectors need back (bh_fast_call returns it as it is).
-[[nodiscard]] kernel_entry::FastExit fast_call_exit(Kernel& k, Vcpu& vcpu);
+[[nodiscard]] kernel_entry::FastExit fast_call_exit(Vcpu& vcpu);
 // After Park, once the vectors have saved the rest of the frame: the vCPU leaves its core (Off,
 // Blocked, or Runnable: ipc/kernel_wait.hpp, leave_core_after_call).
 void parked(Vcpu& vcpu);

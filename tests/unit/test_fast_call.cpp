@@ -164,16 +164,19 @@ TEST_CASE("a call the fast path does not take changes nothing", "[fast-path][T-1
     CHECK(answered > 10);
 }
 
-TEST_CASE("a call answered while another core stops the partition parks the vCPU", "[fast-path][lifecycle][T-58]") {
+TEST_CASE("a call answered while another core stops the partition resumes into the kick that takes the vCPU off",
+          "[fast-path][lifecycle][T-58]") {
     World w(0x30);
     Vcpu& v = w.vcpu();
     enter(w.kernel, v);
     v.regs.x[0] = fid(F::NotificationPoll);
     v.regs.x[1] = 1;
     w.caller->store_state(PartitionState::Stopping);  // as Lifecycle::take_down on another core
-    CHECK(fast_path::fast_call(w.kernel, v) == fast_path::Outcome::Park);
-    CHECK(v.regs.x[1] == 0x30);  // the call was made: its answer is the vCPU's
-    CHECK(v.load_state() == VcpuState::Running);  // the core still owns it until the frame is saved
-    fast_path::parked(v);
+    CHECK(fast_path::fast_call(w.kernel, v) == fast_path::Outcome::Resume);
+    CHECK(v.regs.x[1] == 0x30);                   // the call was made: its answer is the vCPU's
+    CHECK(v.load_state() == VcpuState::Running);  // the core still owns it
+    // The take-down kicked the core: the guest exits on that interrupt before its next
+    // instruction, with its whole frame saved, and the exit takes the vCPU off.
+    CHECK_FALSE(exit_with(w.kernel, v, ExitVector::Irq));
     CHECK(v.load_state() == VcpuState::Off);
 }

@@ -484,16 +484,19 @@ TEST_CASE("a stop while a vCPU waits in the kernel takes it off its core and for
         CHECK(b.waiting_on == nullptr);
     }
 
-    SECTION("a signal and the take-down together: the results are not resumed into a stopping run") {
+    SECTION("a signal and the take-down together: the guest resumes into the take-down's kick, which takes it off") {
         OtherCores::on_wait = [&] {
             CHECK(w.call(a, F::NotificationSignal, 1) == 0);
             REQUIRE(w.b->transition(PartitionState::Running, PartitionState::Stopping));
         };
-        bool resumed = true;
+        bool resumed = false;
         w.call(b, F::NotificationWait, 1, &resumed);
-        CHECK_FALSE(resumed);
-        CHECK(b.load_state() == VcpuState::Off);
+        CHECK(resumed);  // the signal ended the wait; the stop is for the kick to deliver
         CHECK(n.waiter == nullptr);
+        // The take-down kicked the core: the guest exits on that interrupt before its next
+        // instruction, and the exit takes the vCPU off.
+        CHECK_FALSE(exit_with(w.kernel, b, ExitVector::Irq));
+        CHECK(b.load_state() == VcpuState::Off);
     }
 
     // The whole stop and restart, from another thread, while the waiting core spins for real.
