@@ -93,9 +93,11 @@ void raise(Vcpu& target, u32 intid) {
     } else {
         return;
     }
-    // Its own core fills list registers before every resume; a core in the guest must leave it
-    // to do so. The pending bit is published first, so a core that is just resuming either sees
-    // it or is kicked after.
+    // Its own core fills list registers before every resume through the full path; a core in
+    // the guest must leave it to do so, and so must one answering a fast call (calls/fast_call.cpp,
+    // calls/fast_identify.cpp), which resumes without that look: the vCPU is Running throughout,
+    // so the kick comes. The pending bit is published first, so a core that is just resuming
+    // either sees it or is kicked after. On its own core nothing raises during a fast call.
     if (target.core.raw() != arch::current_core() && target.load_state() == VcpuState::Running)
         arch::kick_core(target.core.raw());
 }
