@@ -9,6 +9,7 @@
 #include <arch/host/host_memory.hpp>
 #include <bulkhead/hypercall.hpp>
 #include <atomic>
+#include <chrono>
 #include <calls/guest_exit.hpp>
 #include <functional>
 #include <ipc/kernel_wait.hpp>
@@ -503,8 +504,18 @@ TEST_CASE("a stop while a vCPU waits in the kernel takes it off its core and for
     for (const bool restart : {false, true}) {
         INFO("restart " << restart);
         SECTION(restart ? "restarted by a controller on another core" : "stopped by a controller on another core") {
-            host::set_wait_hook(+[] { std::this_thread::yield(); });
-            const u64 kicks = host::kick_count(b.core.raw());
+            // The waiting core looks again only once the take-down has kicked it (or after 5 s,
+            // and the kick check below fails): without the hold it could see the partition's new
+            // state first and leave Off before the controller looks, which then needs no kick.
+            static u64 kicks;
+            static unsigned core;
+            kicks = host::kick_count(b.core.raw());
+            core = b.core.raw();
+            host::set_wait_hook(+[] {
+                const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+                while (host::kick_count(core) == kicks && std::chrono::steady_clock::now() < deadline)
+                    std::this_thread::yield();
+            });
             std::atomic<bool> resumed{true};
             enter(w.kernel, b);
             b.regs.x[0] = fid(F::NotificationWait);
